@@ -1,0 +1,39 @@
+"""Builds the ASGI app from Settings: services + routers."""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from fastapi import FastAPI
+
+from weft import __version__
+from weft.config import Settings
+from weft.http.auth import KeyChecker
+from weft.http.errors import install_error_handlers
+from weft.http.search_routes import build_router
+from weft.search.service import SearchService
+
+log = logging.getLogger("weft")
+
+
+def create_app(settings: Settings, service: SearchService | None = None) -> FastAPI:
+    settings.ensure_admin_key()
+    search = service or SearchService(settings.data_dir / "search")
+    if settings.demo:
+        from weft.demo import ensure_demo_index
+
+        ensure_demo_index(search)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        # uvicorn has finished the in-flight requests: drain the writers and close storage.
+        search.close()
+        log.info("weft stopped cleanly")
+
+    app = FastAPI(title="weft", version=__version__, lifespan=lifespan, docs_url="/_docs", redoc_url=None, openapi_url="/_openapi.json")
+    app.state.search = search
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(build_router(search, KeyChecker(settings.admin_keys, settings.query_keys)))
+    return app

@@ -1,0 +1,46 @@
+"""The ``weft`` command: a thin adapter over the services."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from weft.config import Settings
+
+app = typer.Typer(help="weft: private, self-hosted search, indexers and conversation threads for AI agents.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """weft command line."""
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (WEFT_HOST; default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (WEFT_PORT; default 8080)."),
+    data_dir: Path = typer.Option(None, "--data-dir", help="Where weft keeps its data (WEFT_DATA_DIR; default ./weft-data)."),
+    admin_key: list[str] = typer.Option(None, "--admin-key", help="Admin api-key (WEFT_ADMIN_KEY). Generated and stored in the data dir if none is given."),
+    query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key (WEFT_QUERY_KEY): search, suggest, lookup and count only."),
+    demo: bool = typer.Option(False, "--demo", help="Create the demo 'products-index' with generated products if it does not exist."),
+    log_level: str = typer.Option("info", help="Log level."),
+) -> None:
+    """Run the weft server (embedded storage in the data dir)."""
+    import uvicorn
+
+    from weft.app import create_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, admin_keys=admin_key or None, query_keys=query_key or None, demo=demo)
+    generated = settings.ensure_admin_key()
+    if generated:
+        typer.echo(f"weft admin api-key: {generated}  (stored in {settings.data_dir / 'admin-key'})")
+    application = create_app(settings)
+    typer.echo(f"weft listening on http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), timeout_graceful_shutdown=30)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

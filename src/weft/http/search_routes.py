@@ -1,0 +1,272 @@
+"""Azure AI Search REST routes: a thin adapter over :class:`weft.search.service.SearchService`.
+
+Every operation is served under both path styles Azure accepts: the friendly one
+(``/indexes/hotels/docs/search``) and the OData-key one the SDK sends
+(``/indexes('hotels')/docs/search.post.search``).
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from weft.errors import InvalidInput
+from weft.http.auth import KeyChecker, check_api_version
+from weft.search.service import SearchService
+
+DOC_CONTENT_TYPE = "application/json; odata.metadata=none; odata.streaming=true; charset=utf-8"
+MGMT_CONTENT_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
+MAX_BODY = 16 * 1024 * 1024 + 65536
+
+# GET parameter name -> POST body name
+_GET_NAMES = {
+    "search": "search", "searchFields": "searchFields", "searchMode": "searchMode", "queryType": "queryType",
+    "$filter": "filter", "$orderby": "orderby", "$select": "select", "$top": "top", "$skip": "skip", "$count": "count",
+    "highlight": "highlight", "highlightPreTag": "highlightPreTag", "highlightPostTag": "highlightPostTag",
+    "minimumCoverage": "minimumCoverage", "scoringProfile": "scoringProfile", "sessionId": "sessionId",
+    "scoringStatistics": "scoringStatistics", "queryLanguage": "queryLanguage", "speller": "speller",
+}
+_POST_TO_GET = {v: k for k, v in _GET_NAMES.items()}
+
+
+def _headers(extra: dict | None = None) -> dict:
+    h = {"OData-Version": "4.0", "request-id": str(uuid.uuid4()), "Preference-Applied": 'odata.include-annotations="*"'}
+    if extra:
+        h.update(extra)
+    return h
+
+
+def _json(body: Any, status: int = 200, content_type: str = DOC_CONTENT_TYPE, headers: dict | None = None) -> Response:
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(payload, status_code=status, media_type=None, headers={**_headers(headers), "Content-Type": content_type})
+
+
+async def _body(request: Request, *, required: bool = True) -> tuple[Any, int]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        from weft.errors import PayloadTooLarge
+
+        raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is 16 MB.")
+    if not raw.strip():
+        if required:
+            raise InvalidInput("The request body is empty; a JSON body is required.")
+        return None, 0
+    try:
+        return json.loads(raw), len(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"The request body is not valid JSON: {exc}.")
+
+
+def _search_params_from_query(request: Request) -> dict:
+    body: dict[str, Any] = {}
+    facets = request.query_params.getlist("facet")
+    if facets:
+        body["facets"] = facets
+    scoring = request.query_params.getlist("scoringParameter")
+    if scoring:
+        body["scoringParameters"] = scoring
+    for name, value in request.query_params.multi_items():
+        if name in ("api-version", "facet", "scoringParameter"):
+            continue
+        target = _GET_NAMES.get(name)
+        if target is None:
+            raise InvalidInput(f"The query parameter '{name}' is not valid for this request.")
+        if target in ("top", "skip"):
+            if not value.strip().isdigit():
+                raise InvalidInput(f"The value '{value}' of '{name}' must be a non-negative integer.\r\nParameter name: {name}")
+            body[target] = int(value)
+        elif target == "count":
+            if value.lower() not in ("true", "false"):
+                raise InvalidInput(f"The value '{value}' of '$count' must be true or false.\r\nParameter name: $count")
+            body[target] = value.lower() == "true"
+        elif target == "minimumCoverage":
+            try:
+                body[target] = float(value)
+            except ValueError:
+                raise InvalidInput(f"minimumCoverage must be a number.\r\nParameter name: minimumCoverage")
+        else:
+            body[target] = value
+    return body
+
+
+def _get_url_for(request: Request, params: dict) -> str:
+    query: list[tuple[str, str]] = [("api-version", request.query_params.get("api-version", ""))]
+    for key, value in params.items():
+        if key == "facets":
+            query.extend(("facet", v) for v in value)
+        elif key == "scoringParameters":
+            query.extend(("scoringParameter", v) for v in value)
+        elif key in _POST_TO_GET:
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, list):
+                value = ",".join(value)
+            query.append((_POST_TO_GET[key], str(value)))
+    return str(request.url.replace(query=urlencode(query)))
+
+
+def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
+    router = APIRouter()
+
+    def route(method: str, *paths: str, admin: bool):
+        def decorate(fn: Callable):
+            async def endpoint(request: Request):
+                started = time.perf_counter()
+                check_api_version(request)
+                keys.check(request, admin=admin)
+                response = await fn(request, **request.path_params)
+                response.headers["elapsed-time"] = str(int((time.perf_counter() - started) * 1000))
+                return response
+
+            for path in paths:
+                router.add_api_route(path, endpoint, methods=[method], name=f"{fn.__name__}:{path}", include_in_schema=True)
+            return fn
+
+        return decorate
+
+    async def run(fn, *args, **kwargs):
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    # ---- service ---------------------------------------------------------------------------------------
+    @route("GET", "/servicestats", admin=True)
+    async def service_stats(request: Request):
+        return _json(await run(service.service_stats), content_type=MGMT_CONTENT_TYPE)
+
+    for collection in ("datasources", "indexers", "skillsets", "synonymmaps", "aliases", "knowledgebases", "knowledgesources"):
+
+        def make(collection=collection):
+            @route("GET", f"/{collection}", admin=True)
+            async def list_empty(request: Request):
+                return _json({"value": []}, content_type=MGMT_CONTENT_TYPE)
+
+        make()
+
+    # ---- indexes ------------------------------------------------------------------------------------------
+    def _index_response(body: dict, status: int) -> Response:
+        etag = body.get("@odata.etag")
+        return _json(body, status, MGMT_CONTENT_TYPE, {"ETag": etag} if etag else None)
+
+    @route("GET", "/indexes", admin=True)
+    async def list_indexes(request: Request):
+        value = await run(service.list_indexes, request.query_params.get("$select"))
+        return _json({"value": value}, content_type=MGMT_CONTENT_TYPE)
+
+    @route("POST", "/indexes", admin=True)
+    async def create_index(request: Request):
+        body, _ = await _body(request)
+        created = await run(service.create_index, body)
+        return _index_response(created, 201)
+
+    @route("GET", "/indexes/{name}", "/indexes('{name}')", admin=True)
+    async def get_index(request: Request, name: str):
+        return _index_response(await run(service.get_index, name), 200)
+
+    @route("PUT", "/indexes/{name}", "/indexes('{name}')", admin=True)
+    async def put_index(request: Request, name: str):
+        body, _ = await _body(request)
+        rendered, created = await run(
+            service.create_or_update_index, name, body,
+            if_match=request.headers.get("if-match"), if_none_match=request.headers.get("if-none-match"),
+        )
+        if "return=minimal" in request.headers.get("prefer", ""):
+            return Response(status_code=204, headers=_headers({"ETag": rendered.get("@odata.etag", "")}))
+        return _index_response(rendered, 201 if created else 200)
+
+    @route("DELETE", "/indexes/{name}", "/indexes('{name}')", admin=True)
+    async def delete_index(request: Request, name: str):
+        await run(service.delete_index, name, if_match=request.headers.get("if-match"), if_none_match=request.headers.get("if-none-match"))
+        return Response(status_code=204, headers=_headers())
+
+    @route("GET", "/indexes/{name}/stats", "/indexes('{name}')/search.stats", admin=True)
+    async def index_stats(request: Request, name: str):
+        return _json(await run(service.index_stats, name), content_type=MGMT_CONTENT_TYPE)
+
+    @route("POST", "/indexes/{name}/analyze", "/indexes('{name}')/search.analyze", admin=True)
+    async def analyze(request: Request, name: str):
+        body, _ = await _body(request)
+        return _json(await run(service.analyze, name, body), content_type=MGMT_CONTENT_TYPE)
+
+    # ---- documents -----------------------------------------------------------------------------------------
+    @route("POST", "/indexes/{name}/docs/index", "/indexes('{name}')/docs/search.index", admin=True)
+    async def index_documents(request: Request, name: str):
+        body, size = await _body(request)
+        results = await run(service.apply_batch, name, body, body_size=size)
+        status = 200 if all(r.status for r in results) else 207
+        return _json({"value": [r.to_json() for r in results]}, status)
+
+    @route("GET", "/indexes/{name}/docs/$count", "/indexes('{name}')/docs/$count", admin=False)
+    async def count(request: Request, name: str):
+        n = await run(service.count, name)
+        return PlainTextResponse(str(n), headers=_headers(), media_type="text/plain; charset=utf-8")
+
+    @route("POST", "/indexes/{name}/docs/search", "/indexes('{name}')/docs/search.post.search", admin=False)
+    async def search_post(request: Request, name: str):
+        body, _ = await _body(request, required=False)
+        body = body if body is not None else {}
+        result = await run(service.search, name, body)
+        if "@search.nextPageParameters" in result:
+            base = str(request.url.replace(query=f"api-version={request.query_params.get('api-version')}"))
+            result["@odata.nextLink"] = base
+        return _json(result)
+
+    @route("GET", "/indexes/{name}/docs", "/indexes('{name}')/docs", admin=False)
+    async def search_get(request: Request, name: str):
+        params = _search_params_from_query(request)
+        result = await run(service.search, name, params)
+        next_params = result.pop("@search.nextPageParameters", None)
+        if next_params is not None:
+            result["@odata.nextLink"] = _get_url_for(request, next_params)
+        return _json(result)
+
+    @route("POST", "/indexes/{name}/docs/suggest", "/indexes('{name}')/docs/search.post.suggest", admin=False)
+    async def suggest_post(request: Request, name: str):
+        body, _ = await _body(request)
+        return _json(await run(service.suggest, name, body))
+
+    @route("GET", "/indexes/{name}/docs/suggest", "/indexes('{name}')/docs/search.suggest", admin=False)
+    async def suggest_get(request: Request, name: str):
+        return _json(await run(service.suggest, name, _suggest_params(request)))
+
+    @route("POST", "/indexes/{name}/docs/autocomplete", "/indexes('{name}')/docs/search.post.autocomplete", admin=False)
+    async def autocomplete_post(request: Request, name: str):
+        body, _ = await _body(request)
+        return _json(await run(service.autocomplete, name, body))
+
+    @route("GET", "/indexes/{name}/docs/autocomplete", "/indexes('{name}')/docs/search.autocomplete", admin=False)
+    async def autocomplete_get(request: Request, name: str):
+        return _json(await run(service.autocomplete, name, _suggest_params(request)))
+
+    @route("GET", "/indexes/{name}/docs/{key}", "/indexes('{name}')/docs('{key}')", admin=False)
+    async def lookup(request: Request, name: str, key: str):
+        document = await run(service.lookup, name, key, request.query_params.get("$select"))
+        if document is None:
+            return Response(status_code=404, headers=_headers({"Content-Language": "en"}))
+        return _json(document)
+
+    return router
+
+
+def _suggest_params(request: Request) -> dict:
+    body: dict[str, Any] = {}
+    for name, value in request.query_params.multi_items():
+        if name == "api-version":
+            continue
+        target = {"$filter": "filter", "$orderby": "orderby", "$select": "select", "$top": "top"}.get(name, name)
+        if target == "top":
+            if not value.isdigit():
+                raise InvalidInput("$top must be an integer.\r\nParameter name: $top")
+            body[target] = int(value)
+        elif target == "fuzzy":
+            body[target] = value.lower() == "true"
+        elif target == "minimumCoverage":
+            body[target] = float(value)
+        else:
+            body[target] = value
+    return body

@@ -1,0 +1,62 @@
+"""The service catalog: index definitions and their ETags, in a small SQLite database.
+
+WAL mode with ``synchronous=FULL``: a definition change is durable when the call returns.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS indexes (name TEXT PRIMARY KEY, definition TEXT NOT NULL, etag TEXT NOT NULL, "
+            "created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+        )
+        self._conn.execute("CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def list(self) -> list[tuple[str, dict, str]]:
+        with self._lock:
+            rows = self._conn.execute("SELECT name, definition, etag FROM indexes ORDER BY name").fetchall()
+        return [(name, json.loads(definition), etag) for name, definition, etag in rows]
+
+    def get(self, name: str) -> tuple[dict, str] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT definition, etag FROM indexes WHERE name = ?", (name,)).fetchone()
+        return None if row is None else (json.loads(row[0]), row[1])
+
+    def put(self, name: str, definition: dict, etag: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO indexes(name, definition, etag) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, etag = excluded.etag",
+                (name, json.dumps(definition), etag),
+            )
+
+    def delete(self, name: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM indexes WHERE name = ?", (name,))
+        return cur.rowcount > 0
+
+    def get_setting(self, name: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_setting(self, name: str, value: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value)
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

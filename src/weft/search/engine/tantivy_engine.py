@@ -1,0 +1,726 @@
+"""The embedded engine: one tantivy index per search index, in the data directory.
+
+Writes go through one writer thread per index that does group commit: it takes every
+batch waiting in its queue, applies them in order (merges read the stored document,
+with an overlay for keys already touched in the same group), commits once, reloads
+the searcher, and only then answers every batch of the group. A commit is atomic on
+disk, so after a crash an index holds exactly the acknowledged batches (plus perhaps
+batches whose commit finished but whose answer was not sent yet), never half a batch.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import logging
+import math
+import queue
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import tantivy
+from tantivy import Occur, Query
+
+from weft.errors import InvalidInput, Unavailable
+from weft.search import filter_ast as fa
+from weft.search import query_ast as qa
+from weft.search.analysis import register_all
+from weft.search.documents import (
+    Action,
+    ItemResult,
+    complete_document,
+    datetime_to_micros,
+    double_value,
+    format_datetime,
+    merge_document,
+    micros_to_datetime,
+    parse_geo_point,
+)
+from weft.search.engine.base import FacetSpec, Hit, IndexStats, SearchQuery, SearchResults
+from weft.search.engine.tantivy_layout import KEY, Layout, values_at
+from weft.search.engine.tantivy_translate import FilterTranslator, TextTranslator, boolean, const_score
+from weft.search.filter_eval import FilterEvaluator, haversine_km
+from weft.search.highlight import collect_terms, highlight_field
+from weft.search.query import parse_search
+from weft.search.schema import IndexDefinition
+
+log = logging.getLogger(__name__)
+
+WRITER_HEAP = 64_000_000
+MAX_GROUP = 64
+
+
+@dataclass
+class _Job:
+    actions: list[Action]
+    future: concurrent.futures.Future
+
+
+class _IndexHandle:
+    def __init__(self, path: Path, definition: IndexDefinition):
+        self.path = path
+        self.definition = definition
+        self.layout = Layout(definition)
+        path.mkdir(parents=True, exist_ok=True)
+        self.index = tantivy.Index(self.layout.schema, path=str(path), reuse=True)
+        register_all(self.index)
+        self.writer = self.index.writer(WRITER_HEAP, 1)
+        self.jobs: queue.Queue[_Job | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name=f"weft-writer-{definition.name}", daemon=True)
+        self.closed = False
+        self.thread.start()
+
+    # ---- reading -------------------------------------------------------------------------
+    def searcher(self) -> tantivy.Searcher:
+        return self.index.searcher()
+
+    def lookup(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        if not keys:
+            return {}
+        searcher = self.searcher()
+        q = Query.term_set_query(self.layout.schema, KEY, list(set(keys)))
+        result = searcher.search(q, limit=len(set(keys)), count=False)
+        found = {}
+        for _, address in result.hits:
+            source = Layout.source_of(searcher.doc(address))
+            found[source[self.definition.key_field.name]] = source
+        return found
+
+    # ---- writing --------------------------------------------------------------------------
+    def submit(self, actions: list[Action]) -> list[ItemResult]:
+        if self.closed:
+            raise Unavailable("The index is closing; retry the request.")
+        job = _Job(actions, concurrent.futures.Future())
+        self.jobs.put(job)
+        return job.future.result()
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            group = [job]
+            stop = False
+            while len(group) < MAX_GROUP:
+                try:
+                    nxt = self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                group.append(nxt)
+            self._apply_group(group)
+            if stop:
+                return
+
+    def _apply_group(self, group: list[_Job]) -> None:
+        overlay: dict[str, dict[str, Any] | None] = {}
+        results: list[list[ItemResult]] = []
+        try:
+            keys = [a.key for job in group for a in job.actions if a.kind != "upload" or True]
+            stored = self.lookup(keys)
+            for job in group:
+                results.append(self._apply_actions(job.actions, stored, overlay))
+            self.writer.commit()
+            self.index.reload()
+        except Exception as exc:  # storage failure: nothing of the group is applied
+            log.exception("write group failed; rolling back")
+            try:
+                self.writer.rollback()
+            except Exception:  # pragma: no cover
+                log.exception("rollback failed")
+            for job in group:
+                job.future.set_exception(Unavailable(f"The batch could not be written and was not applied: {exc}"))
+            return
+        for job, res in zip(group, results):
+            job.future.set_result(res)
+
+    def _apply_actions(self, actions: list[Action], stored: dict, overlay: dict) -> list[ItemResult]:
+        definition = self.definition
+        out = []
+        for a in actions:
+            existing = overlay[a.key] if a.key in overlay else stored.get(a.key)
+            if a.kind == "delete":
+                if existing is not None:
+                    self.writer.delete_documents_by_term(KEY, a.key)
+                overlay[a.key] = None
+                out.append(ItemResult(a.key, True, 200))
+                continue
+            if a.kind == "merge" and existing is None:
+                out.append(ItemResult(a.key, False, 404, "Document not found."))
+                continue
+            if existing is not None and a.kind in ("merge", "mergeOrUpload"):
+                document = merge_document(definition, existing, a.values)
+            else:
+                document = complete_document(definition, a.values)
+            status = 200 if existing is not None else 201
+            if existing is not None:
+                self.writer.delete_documents_by_term(KEY, a.key)
+            self.writer.add_document(self.layout.to_tantivy(a.key, document))
+            overlay[a.key] = document
+            out.append(ItemResult(a.key, True, status))
+        return out
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.jobs.put(None)
+        self.thread.join(timeout=60)
+        try:
+            self.writer.wait_merging_threads()
+        except Exception:  # pragma: no cover
+            pass
+
+
+class TantivyEngine:
+    """Engine protocol implementation over tantivy, one directory per index under ``root``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._handles: dict[str, _IndexHandle] = {}
+        self._lock = threading.RLock()
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def _dir(self, name: str) -> Path:
+        return self.root / name
+
+    def open_index(self, definition: IndexDefinition) -> None:
+        with self._lock:
+            path = self._dir(definition.name)
+            old = path.with_name(path.name + ".old")
+            rebuild = path.with_name(path.name + ".rebuild")
+            if not path.exists() and old.exists():
+                old.rename(path)  # a crash during a swap: keep the old, complete index
+            for leftover in (old, rebuild):
+                if leftover.exists():
+                    shutil.rmtree(leftover)
+            self._handles[definition.name] = _IndexHandle(path, definition)
+
+    def create_index(self, definition: IndexDefinition) -> None:
+        with self._lock:
+            path = self._dir(definition.name)
+            if path.exists():
+                shutil.rmtree(path)
+            self._handles[definition.name] = _IndexHandle(path, definition)
+
+    def update_index(self, old: IndexDefinition, new: IndexDefinition) -> None:
+        with self._lock:
+            handle = self._handles[old.name]
+            if _layout_signature(old) == _layout_signature(new):
+                handle.definition = new
+                handle.layout.definition = new
+                return
+            # The tantivy schema changes (fields were added): rebuild from the stored documents.
+            path = self._dir(new.name)
+            rebuild = path.with_name(path.name + ".rebuild")
+            if rebuild.exists():
+                shutil.rmtree(rebuild)
+            fresh = _IndexHandle(rebuild, new)
+            searcher = handle.searcher()
+            n = searcher.num_docs
+            if n:
+                result = searcher.search(Query.all_query(), limit=n, count=False)
+                for _, address in result.hits:
+                    source = Layout.source_of(searcher.doc(address))
+                    document = complete_document(new, source)
+                    fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
+            fresh.writer.commit()
+            fresh.close()
+            handle.close()
+            old_path = path.with_name(path.name + ".old")
+            path.rename(old_path)
+            rebuild.rename(path)
+            shutil.rmtree(old_path)
+            self._handles[new.name] = _IndexHandle(path, new)
+
+    def delete_index(self, name: str) -> None:
+        with self._lock:
+            handle = self._handles.pop(name, None)
+            if handle:
+                handle.close()
+            path = self._dir(name)
+            if path.exists():
+                shutil.rmtree(path)
+
+    def close(self) -> None:
+        with self._lock:
+            for handle in self._handles.values():
+                handle.close()
+            self._handles.clear()
+
+    def _handle(self, definition: IndexDefinition) -> _IndexHandle:
+        handle = self._handles.get(definition.name)
+        if handle is None:
+            raise Unavailable(f"The index '{definition.name}' is not open.")
+        return handle
+
+    # ---- documents -----------------------------------------------------------------------------
+    def apply(self, definition: IndexDefinition, actions: list[Action]) -> list[ItemResult]:
+        return self._handle(definition).submit(actions)
+
+    def get(self, definition: IndexDefinition, key: str) -> dict[str, Any] | None:
+        return self._handle(definition).lookup([key]).get(key)
+
+    def count(self, definition: IndexDefinition) -> int:
+        return self._handle(definition).searcher().num_docs
+
+    def stats(self, definition: IndexDefinition) -> IndexStats:
+        handle = self._handle(definition)
+        size = sum(p.stat().st_size for p in handle.path.glob("*") if p.is_file())
+        return IndexStats(handle.searcher().num_docs, size)
+
+    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[str]:
+        handle = self._handle(definition)
+        leaf = handle.layout.leaves.get(field_path)
+        if leaf is None or leaf.text is None:
+            return []
+        return [t for t, _ in handle.searcher().terms_with_prefix(leaf.text, prefix, limit=limit)]
+
+    # ---- search ---------------------------------------------------------------------------------
+    def search(self, definition: IndexDefinition, q: SearchQuery) -> SearchResults:
+        handle = self._handle(definition)
+        return _Search(handle, q).run()
+
+
+def _layout_signature(definition: IndexDefinition) -> list[tuple]:
+    return [
+        (l.path, l.type, l.field.searchable, l.field.filterable, l.field.sortable, l.field.facetable, l.field.effective_analyzer)
+        for l in definition.leaves()
+    ]
+
+
+class _Search:
+    """One search request against one index snapshot."""
+
+    def __init__(self, handle: _IndexHandle, q: SearchQuery):
+        self.handle = handle
+        self.q = q
+        self.layout = handle.layout
+        self.definition = handle.definition
+        self.searcher = handle.searcher()
+        targets_paths = q.search_fields or tuple(l.path for l in self.definition.searchable_leaves())
+        self.targets = [self.layout.leaf(p) for p in targets_paths]
+        self.key_name = self.definition.key_field.name
+        self.types = {l.path: l.type for l in self.definition.leaves()}
+
+    # ---- query building --------------------------------------------------------------------
+    def _text_query(self, node: qa.Node, fields: list | None = None) -> Query | None:
+        translator = TextTranslator(self.layout, fields if fields is not None else self.targets, self.q.field_weights)
+        return translator.translate(node)
+
+    def _ismatch_query(self, e: fa.IsMatch) -> Query | None:
+        node = parse_search(e.query, e.query_type or "simple", e.search_mode or "any")
+        fields = [self.layout.leaf(f) for f in e.fields] if e.fields else [self.layout.leaf(l.path) for l in self.definition.searchable_leaves()]
+        return TextTranslator(self.layout, fields).translate(node)
+
+    def build(self) -> tuple[Query, bool]:
+        """The tantivy query and whether it is exact (no residual filter to check)."""
+        text = self.q.text
+        if isinstance(text, qa.MatchAll):
+            text_q: Query = const_score(Query.all_query(), 1.0)
+        else:
+            translated = self._text_query(text)
+            text_q = translated if translated is not None else Query.empty_query()
+        if self.q.filter is None:
+            return text_q, True
+        filter_q, exact = FilterTranslator(self.layout, self._ismatch_query).translate(self.q.filter)
+        if filter_q is None:
+            return text_q, exact
+        if not _has_scoring(self.q.filter):
+            filter_q = const_score(filter_q, 0.0)
+        return boolean([(Occur.Must, text_q), (Occur.Must, filter_q)]), exact
+
+    # ---- execution ------------------------------------------------------------------------------
+    def run(self) -> SearchResults:
+        query, exact = self.build()
+        need = self.q.skip + self.q.top
+        count = None
+        facets = None
+        if exact:
+            if self.q.orderby and not _is_default_order(self.q.orderby):
+                ranked, total = self._ordered(query, need)
+            else:
+                result = self.searcher.search(query, limit=max(need, 1), count=True)
+                ranked = [(score, addr, None) for score, addr in result.hits]
+                total = result.count
+            count = total
+            page = ranked[self.q.skip : need]
+            if self.q.facets:
+                facets = self._facets_aggregated(query)
+        else:
+            candidates = self._all_matches(query)
+            evaluator = FilterEvaluator(self.types, self._ismatch_eval)
+            kept = [(s, a, src) for s, a, src in candidates if evaluator(self.q.filter, src)]
+            count = len(kept)
+            if self.q.orderby and not _is_default_order(self.q.orderby):
+                kept.sort(key=functools.cmp_to_key(self._comparator()))
+            else:
+                kept.sort(key=lambda t: -t[0])
+            page = kept[self.q.skip : need]
+            if self.q.facets:
+                facets = _facets_python(self.definition, self.q.facets, [src for _, _, src in kept])
+        hits = []
+        terms = collect_terms(self.q.text) if self.q.highlight_fields else None
+        for score, address, source in page:
+            if source is None:
+                source = Layout.source_of(self.searcher.doc(address))
+            highlights = None
+            if terms is not None:
+                highlights = {}
+                for path in self.q.highlight_fields:
+                    leaf = self.layout.leaf(path)
+                    values = [v for v in values_at(source, path.split("/")) if isinstance(v, str)]
+                    frags = highlight_field(path, values, leaf.search_analyzer, terms, self.q.highlight_pre_tag, self.q.highlight_post_tag)
+                    if frags:
+                        highlights[path] = frags
+            hits.append(Hit(score=float(score), document=source, highlights=highlights))
+        return SearchResults(hits=hits, count=count if self.q.count else None, facets=facets)
+
+    def _ismatch_eval(self, e: fa.IsMatch, source: dict) -> bool:
+        q = self._ismatch_query(e)
+        if q is None:
+            return False
+        key_q = Query.term_query(self.layout.schema, KEY, source[self.key_name])
+        return self.searcher.search(boolean([(Occur.Must, q), (Occur.Must, key_q)]), limit=1).count > 0
+
+    def _all_matches(self, query: Query) -> list[tuple[float, Any, dict]]:
+        n = max(1, self.searcher.num_docs)
+        result = self.searcher.search(query, limit=n, count=False)
+        return [(score, addr, Layout.source_of(self.searcher.doc(addr))) for score, addr in result.hits]
+
+    # ---- ordering ------------------------------------------------------------------------------
+    def _sort_value(self, clause: fa.OrderByClause, source: dict, score: float) -> Any:
+        t = clause.target
+        if isinstance(t, fa.SearchScore):
+            return score
+        if isinstance(t, fa.GeoDistance):
+            point = parse_geo_point(_get(source, t.target.parts))
+            return None if point is None else haversine_km(point, t.point)
+        value = _get(source, t.parts)
+        kind = self.types.get(t.dotted)
+        if value is None:
+            return None
+        if kind == "Edm.Double":
+            value = double_value(value)
+            return None if math.isnan(value) else value
+        if kind == "Edm.DateTimeOffset":
+            return datetime_to_micros(value)
+        return value
+
+    def _comparator(self) -> Callable:
+        clauses = self.q.orderby
+
+        def compare(a, b) -> int:
+            (sa, _, da), (sb, _, db) = a, b
+            for clause in clauses:
+                va, vb = self._sort_value(clause, da, sa), self._sort_value(clause, db, sb)
+                if va == vb:
+                    continue
+                # nulls first ascending, last descending (Azure)
+                if va is None:
+                    c = -1
+                elif vb is None:
+                    c = 1
+                else:
+                    c = -1 if va < vb else 1
+                return -c if clause.descending else c
+            if sa != sb:
+                return -1 if sa > sb else 1
+            ka, kb = da[self.key_name], db[self.key_name]
+            return (ka > kb) - (ka < kb)
+
+        return compare
+
+    def _ordered(self, query: Query, need: int) -> tuple[list, int]:
+        """Exact multi-key ordering; only the candidates that can reach the page are sorted."""
+        first = self.q.orderby[0].target
+        total = self.searcher.search(query, limit=1, count=True).count
+        candidates: dict[tuple[int, int], Any] = {}
+        if isinstance(first, fa.FieldPath):
+            leaf = self.layout.leaf(first.dotted)
+            fast = leaf.raw or leaf.value
+            self._field_candidates(query, need, fast, leaf, self.q.orderby[0].descending, candidates)
+        elif isinstance(first, fa.SearchScore) and self.q.orderby[0].descending:
+            limit = max(need, 1)
+            while True:
+                hits = self.searcher.search(query, limit=limit, count=False).hits
+                if len(hits) < limit or len(hits) < need or hits[-1][0] < hits[need - 1][0]:
+                    break
+                limit *= 2
+            for score, addr in hits:
+                candidates[(addr.segment_ord, addr.doc)] = addr
+        else:
+            for score, addr in self.searcher.search(query, limit=max(1, total), count=False).hits:
+                candidates[(addr.segment_ord, addr.doc)] = addr
+        scored = self._with_scores(query, list(candidates.values()))
+        scored.sort(key=functools.cmp_to_key(self._comparator()))
+        return scored, total
+
+    def _field_candidates(self, query: Query, need: int, fast: str, leaf, descending: bool, out: dict) -> None:
+        schema = self.layout.schema
+        exists = Query.exists_query(fast)
+        missing_q = boolean([(Occur.Must, query), (Occur.MustNot, exists)])
+        present_q = boolean([(Occur.Must, query), (Occur.Must, exists)])
+
+        def take(q: Query, limit: int) -> list:
+            if limit <= 0:
+                return []
+            return self.searcher.search(q, limit=limit, count=False).hits
+
+        def add(hits) -> None:
+            for _, addr in hits:
+                out[(addr.segment_ord, addr.doc)] = addr
+
+        if not descending:
+            n_missing = self.searcher.search(missing_q, limit=1, count=True).count
+            add(take(missing_q, n_missing if n_missing <= need else n_missing))
+            if n_missing >= need:
+                return
+            remaining = need - n_missing
+        else:
+            remaining = need
+        hits = self.searcher.search(present_q, limit=remaining, count=False, order_by_field=fast,
+                                    order=tantivy.Order.Desc if descending else tantivy.Order.Asc).hits
+        add(hits)
+        if len(hits) == remaining and hits:
+            boundary = hits[-1][0]
+            tie_q = boolean([(Occur.Must, present_q), (Occur.Must, self._equals(leaf, boundary))])
+            n_ties = self.searcher.search(tie_q, limit=1, count=True).count
+            add(take(tie_q, n_ties))
+        if descending:
+            got = len(out)
+            if got < need:
+                n_missing = self.searcher.search(missing_q, limit=1, count=True).count
+                add(take(missing_q, n_missing))
+
+    def _equals(self, leaf, value) -> Query:
+        schema = self.layout.schema
+        if leaf.raw:
+            return Query.term_query(schema, leaf.raw, value)
+        if leaf.type == "Edm.Boolean":
+            return Query.term_query(schema, leaf.value, bool(value))
+        return Query.range_query(schema, leaf.value, leaf.field_type, value, value)
+
+    def _with_scores(self, query: Query, addresses: list) -> list[tuple[float, Any, dict]]:
+        sources = [Layout.source_of(self.searcher.doc(a)) for a in addresses]
+        if isinstance(self.q.text, qa.MatchAll) and (self.q.filter is None or not _has_scoring(self.q.filter)):
+            return [(1.0, a, s) for a, s in zip(addresses, sources)]
+        keys = [s[self.key_name] for s in sources]
+        scores: dict[str, float] = {}
+        if keys:
+            restricted = boolean([(Occur.Must, query), (Occur.Must, const_score(Query.term_set_query(self.layout.schema, KEY, keys), 0.0))])
+            for score, addr in self.searcher.search(restricted, limit=len(keys), count=False).hits:
+                scores[Layout.source_of(self.searcher.doc(addr))[self.key_name]] = score
+        return [(scores.get(k, 0.0), a, s) for k, a, s in zip(keys, addresses, sources)]
+
+    # ---- facets -----------------------------------------------------------------------------------
+    def _facets_aggregated(self, query: Query) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for spec in self.q.facets:
+            leaf = self.layout.leaf(spec.field)
+            fast = leaf.raw or leaf.value
+            t = leaf.type
+            if spec.values is not None:
+                ranges = _range_buckets(t, spec.values)
+                agg = {"f": {"range": {"field": fast, "ranges": [r for r, _ in ranges]}}}
+                buckets = self.searcher.aggregate(query, agg)["f"]["buckets"]
+                out[spec.field] = [dict(shape, count=b["doc_count"]) for b, (_, shape) in zip(buckets, ranges)]
+            elif spec.interval is not None:
+                out[spec.field] = self._interval_facet(query, leaf, fast, spec)
+            else:
+                order = {"count": {"_count": "desc"}, "-count": {"_count": "asc"}, "value": {"_key": "asc"}, "-value": {"_key": "desc"}}[spec.sort]
+                agg = {"f": {"terms": {"field": fast, "size": spec.count, "order": order}}}
+                if spec.sort in ("-count",):
+                    agg["f"]["terms"]["size"] = 65000
+                buckets = self.searcher.aggregate(query, agg)["f"]["buckets"]
+                entries = [{"value": _facet_value(t, b["key"]), "count": b["doc_count"]} for b in buckets if b["doc_count"] > 0]
+                if spec.sort == "count":
+                    entries.sort(key=lambda e: (-e["count"], _sortable(e["value"])))
+                elif spec.sort == "-count":
+                    entries.sort(key=lambda e: (e["count"], _sortable(e["value"])))
+                out[spec.field] = entries[: spec.count]
+        return out
+
+    def _interval_facet(self, query: Query, leaf, fast: str, spec: FacetSpec) -> list[dict]:
+        t = leaf.type
+        if t == "Edm.DateTimeOffset":
+            stats = self.searcher.aggregate(query, {"s": {"stats": {"field": fast}}})["s"]
+            if not stats.get("count"):
+                return []
+            lo, hi = int(stats["min"]), int(stats["max"])
+            starts = _calendar_starts(spec.interval, lo, hi)
+            ranges = [{"from": float(a), "to": float(b)} for a, b in zip(starts, starts[1:])]
+            buckets = self.searcher.aggregate(query, {"f": {"range": {"field": fast, "ranges": ranges}}})["f"]["buckets"]
+            # tantivy adds open-ended buckets for values outside the ranges; keep only ours
+            by_from = {b.get("from"): b["doc_count"] for b in buckets if "from" in b and "to" in b}
+            return [
+                {"value": format_datetime(micros_to_datetime(a)), "count": by_from.get(float(a), 0)}
+                for a in starts[:-1]
+                if by_from.get(float(a), 0) > 0
+            ]
+        interval = float(spec.interval)
+        buckets = self.searcher.aggregate(query, {"f": {"histogram": {"field": fast, "interval": interval}}})["f"]["buckets"]
+        integral = t in ("Edm.Int32", "Edm.Int64")
+        return [
+            {"value": int(b["key"]) if integral else float(b["key"]), "count": b["doc_count"]}
+            for b in buckets
+            if b["doc_count"] > 0
+        ]
+
+
+def _has_scoring(e) -> bool:
+    if isinstance(e, fa.IsMatch):
+        return e.scoring
+    if isinstance(e, (fa.And, fa.Or)):
+        return _has_scoring(e.left) or _has_scoring(e.right)
+    if isinstance(e, fa.Not):
+        return _has_scoring(e.operand)
+    return False
+
+
+def _is_default_order(clauses) -> bool:
+    return len(clauses) == 1 and isinstance(clauses[0].target, fa.SearchScore) and clauses[0].descending
+
+
+def _get(source: dict, parts: tuple[str, ...]) -> Any:
+    value: Any = source
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _sortable(value: Any) -> tuple:
+    return (str(type(value)), value)
+
+
+def _facet_value(t: str, key: Any) -> Any:
+    if t in ("Edm.Int32", "Edm.Int64"):
+        return int(key)
+    if t == "Edm.Double":
+        return float(key)
+    if t == "Edm.Boolean":
+        return bool(key) if not isinstance(key, str) else key == "true"
+    if t == "Edm.DateTimeOffset":
+        return format_datetime(micros_to_datetime(int(key)))
+    return key
+
+
+def _range_buckets(t: str, values: tuple) -> list[tuple[dict, dict]]:
+    """tantivy range specs with the Azure bucket shape each maps to."""
+
+    def native(v):
+        return float(datetime_to_micros(v)) if t == "Edm.DateTimeOffset" else float(v)
+
+    def shown(v):
+        return v if t != "Edm.DateTimeOffset" else v
+
+    out = []
+    prev = None
+    for v in values:
+        if prev is None:
+            out.append(({"to": native(v)}, {"to": shown(v)}))
+        else:
+            out.append(({"from": native(prev), "to": native(v)}, {"from": shown(prev), "to": shown(v)}))
+        prev = v
+    out.append(({"from": native(prev)}, {"from": shown(prev)}))
+    return out
+
+
+def _calendar_starts(unit: str, lo_micros: int, hi_micros: int) -> list[int]:
+    import datetime as dt
+
+    lo = micros_to_datetime(lo_micros)
+    if unit == "minute":
+        start = lo.replace(second=0, microsecond=0)
+        step = lambda d: d + dt.timedelta(minutes=1)  # noqa: E731
+    elif unit == "hour":
+        start = lo.replace(minute=0, second=0, microsecond=0)
+        step = lambda d: d + dt.timedelta(hours=1)  # noqa: E731
+    elif unit == "day":
+        start = lo.replace(hour=0, minute=0, second=0, microsecond=0)
+        step = lambda d: d + dt.timedelta(days=1)  # noqa: E731
+    elif unit == "week":
+        day = lo.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = day - dt.timedelta(days=day.weekday())
+        step = lambda d: d + dt.timedelta(weeks=1)  # noqa: E731
+    elif unit == "month":
+        start = lo.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        step = lambda d: (d.replace(year=d.year + 1, month=1) if d.month == 12 else d.replace(month=d.month + 1))  # noqa: E731
+    elif unit == "quarter":
+        start = lo.replace(month=(lo.month - 1) // 3 * 3 + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        step = lambda d: (d.replace(year=d.year + 1, month=d.month - 9) if d.month >= 10 else d.replace(month=d.month + 3))  # noqa: E731
+    elif unit == "year":
+        start = lo.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        step = lambda d: d.replace(year=d.year + 1)  # noqa: E731
+    else:
+        raise InvalidInput(f"Invalid date interval '{unit}'.")
+    starts = [datetime_to_micros(start)]
+    d = start
+    while datetime_to_micros(d) <= hi_micros:
+        d = step(d)
+        starts.append(datetime_to_micros(d))
+        if len(starts) > 10000:
+            raise InvalidInput("The date interval facet would produce more than 10,000 buckets; use a larger interval.")
+    return starts
+
+
+def _facets_python(definition: IndexDefinition, specs, sources: list[dict]) -> dict[str, list[dict]]:
+    """Facets computed on documents (used when a filter had to be checked on the documents)."""
+    out: dict[str, list[dict]] = {}
+    types = {l.path: l.type for l in definition.leaves()}
+    for spec in specs:
+        t = types[spec.field]
+        per_doc = []
+        for s in sources:
+            vals = [v for v in values_at(s, spec.field.split("/")) if v is not None]
+            if t == "Edm.Double":
+                vals = [double_value(v) for v in vals]
+            per_doc.append(set(vals) if t != "Edm.Double" else vals)
+        if spec.values is not None:
+            ranges = _range_buckets(t, spec.values)
+            entries = []
+            for native_spec, shape in ranges:
+                lo, hi = native_spec.get("from"), native_spec.get("to")
+                n = 0
+                for vals in per_doc:
+                    for v in vals:
+                        x = float(datetime_to_micros(v)) if t == "Edm.DateTimeOffset" else float(v)
+                        if (lo is None or x >= lo) and (hi is None or x < hi):
+                            n += 1
+                            break
+                entries.append(dict(shape, count=n))
+            out[spec.field] = entries
+            continue
+        counts: dict[Any, int] = {}
+        for vals in per_doc:
+            keys = set()
+            for v in vals:
+                if spec.interval is not None:
+                    if t == "Edm.DateTimeOffset":
+                        m = datetime_to_micros(v)
+                        starts = _calendar_starts(spec.interval, m, m)
+                        keys.add(format_datetime(micros_to_datetime(starts[0])))
+                    else:
+                        step = float(spec.interval)
+                        b = math.floor(float(v) / step) * step
+                        keys.add(int(b) if t in ("Edm.Int32", "Edm.Int64") else b)
+                else:
+                    keys.add(v)
+            for k in keys:
+                counts[k] = counts.get(k, 0) + 1
+        entries = [{"value": k, "count": c} for k, c in counts.items()]
+        if spec.interval is not None or spec.sort == "value":
+            entries.sort(key=lambda e: _sortable(e["value"]))
+        elif spec.sort == "-value":
+            entries.sort(key=lambda e: _sortable(e["value"]), reverse=True)
+        elif spec.sort == "-count":
+            entries.sort(key=lambda e: (e["count"], _sortable(e["value"])))
+        else:
+            entries.sort(key=lambda e: (-e["count"], _sortable(e["value"])))
+        out[spec.field] = entries if spec.interval is not None else entries[: spec.count]
+    return out

@@ -1,0 +1,154 @@
+"""How an index definition is laid out as a tantivy schema, and documents as tantivy documents.
+
+Every primitive leaf field (``address/city`` included) gets, by attribute:
+  * searchable  -> ``s<i>``: text analyzed by the field's analyzer, with positions (BM25 per field)
+  * string, filterable/sortable/facetable -> ``r<i>``: raw (untokenized) text, fast
+  * number/bool/date -> ``v<i>``: typed, indexed and fast (dates as microseconds since 1970)
+  * geo point -> ``lon<i>``/``lat<i>``: floats, indexed and fast (bounding-box prefilter)
+plus ``_key`` (raw, fast) and ``_source`` (the whole stored document as JSON bytes).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import tantivy
+
+from weft.search.analysis import tokenizer_name
+from weft.search.documents import datetime_to_micros, double_value, parse_geo_point
+from weft.search.schema import IndexDefinition, LeafField
+
+KEY = "_key"
+SOURCE = "_source"
+
+
+@dataclass(frozen=True)
+class LeafLayout:
+    leaf: LeafField
+    text: str | None  # analyzed field name
+    raw: str | None  # raw string field name
+    value: str | None  # typed field name
+    lon: str | None
+    lat: str | None
+
+    @property
+    def path(self) -> str:
+        return self.leaf.path
+
+    @property
+    def type(self) -> str:
+        return self.leaf.type
+
+    @property
+    def analyzer(self) -> str:
+        return self.leaf.field.effective_analyzer
+
+    @property
+    def search_analyzer(self) -> str:
+        return self.leaf.field.search_analyzer or self.analyzer
+
+    @property
+    def field_type(self) -> tantivy.FieldType | None:
+        return {
+            "Edm.Int32": tantivy.FieldType.Integer,
+            "Edm.Int64": tantivy.FieldType.Integer,
+            "Edm.DateTimeOffset": tantivy.FieldType.Integer,
+            "Edm.Double": tantivy.FieldType.Float,
+            "Edm.Boolean": tantivy.FieldType.Boolean,
+        }.get(self.type)
+
+
+class Layout:
+    def __init__(self, definition: IndexDefinition):
+        self.definition = definition
+        self.leaves: dict[str, LeafLayout] = {}
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field(KEY, stored=False, fast=True, tokenizer_name="raw", index_option="basic")
+        builder.add_bytes_field(SOURCE, stored=True, indexed=False, fast=False)
+        for i, leaf in enumerate(definition.leaves()):
+            f = leaf.field
+            text = raw = value = lon = lat = None
+            if f.searchable:
+                text = f"s{i}"
+                builder.add_text_field(text, stored=False, tokenizer_name=tokenizer_name(f.effective_analyzer), index_option="position")
+            t = leaf.type
+            if t == "Edm.String" and (f.filterable or f.sortable or f.facetable):
+                raw = f"r{i}"
+                builder.add_text_field(raw, stored=False, fast=True, tokenizer_name="raw", index_option="basic")
+            elif t in ("Edm.Int32", "Edm.Int64", "Edm.DateTimeOffset"):
+                value = f"v{i}"
+                builder.add_integer_field(value, stored=False, indexed=True, fast=True)
+            elif t == "Edm.Double":
+                value = f"v{i}"
+                builder.add_float_field(value, stored=False, indexed=True, fast=True)
+            elif t == "Edm.Boolean":
+                value = f"v{i}"
+                builder.add_boolean_field(value, stored=False, indexed=True, fast=True)
+            elif t == "Edm.GeographyPoint":
+                lon, lat = f"lon{i}", f"lat{i}"
+                builder.add_float_field(lon, stored=False, indexed=True, fast=True)
+                builder.add_float_field(lat, stored=False, indexed=True, fast=True)
+            self.leaves[leaf.path] = LeafLayout(leaf, text, raw, value, lon, lat)
+        self.schema = builder.build()
+
+    def leaf(self, path: str) -> LeafLayout:
+        return self.leaves[path]
+
+    # ---- documents ----------------------------------------------------------------------
+    def to_tantivy(self, key: str, document: dict[str, Any]) -> tantivy.Document:
+        doc = tantivy.Document()
+        doc.add_text(KEY, key)
+        doc.add_bytes(SOURCE, json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        for path, layout in self.leaves.items():
+            for v in values_at(document, path.split("/")):
+                if v is None:
+                    continue
+                self._add(doc, layout, v)
+        return doc
+
+    @staticmethod
+    def _add(doc: tantivy.Document, layout: LeafLayout, v: Any) -> None:
+        t = layout.type
+        if t == "Edm.String":
+            if layout.text:
+                doc.add_text(layout.text, v)
+            if layout.raw:
+                doc.add_text(layout.raw, v)
+        elif t in ("Edm.Int32", "Edm.Int64"):
+            doc.add_integer(layout.value, int(v))
+        elif t == "Edm.DateTimeOffset":
+            doc.add_integer(layout.value, datetime_to_micros(v))
+        elif t == "Edm.Double":
+            f = double_value(v)
+            if not math.isnan(f):
+                doc.add_float(layout.value, f)
+        elif t == "Edm.Boolean":
+            doc.add_boolean(layout.value, bool(v))
+        elif t == "Edm.GeographyPoint":
+            point = parse_geo_point(v)
+            if point:
+                doc.add_float(layout.lon, point[0])
+                doc.add_float(layout.lat, point[1])
+
+    @staticmethod
+    def source_of(tantivy_doc: tantivy.Document) -> dict[str, Any]:
+        raw = tantivy_doc.get_first(SOURCE)
+        return json.loads(bytes(raw).decode("utf-8"))
+
+
+def values_at(document: Any, parts: list[str]) -> Iterator[Any]:
+    """Every value at a path, descending through objects and collections."""
+    if not parts:
+        if isinstance(document, list):
+            yield from document
+        else:
+            yield document
+        return
+    if isinstance(document, list):
+        for item in document:
+            yield from values_at(item, parts)
+        return
+    if isinstance(document, dict):
+        yield from values_at(document.get(parts[0]), parts[1:])

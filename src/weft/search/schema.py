@@ -1,0 +1,445 @@
+"""Index definitions: fields, types, attributes, and Azure's validation rules.
+
+An :class:`IndexDefinition` is parsed from the JSON a client sends (``POST /indexes``)
+and rendered back in Azure's shape with every attribute filled in, as Azure returns it.
+Validation messages follow Azure's wording where it is known.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from weft.errors import InvalidInput
+
+PRIMITIVE_TYPES = (
+    "Edm.String",
+    "Edm.Int32",
+    "Edm.Int64",
+    "Edm.Double",
+    "Edm.Boolean",
+    "Edm.DateTimeOffset",
+    "Edm.GeographyPoint",
+)
+COMPLEX_TYPE = "Edm.ComplexType"
+ANALYZERS = ("standard.lucene", "en.lucene", "keyword", "standardasciifolding.lucene", "simple", "whitespace")
+DEFAULT_ANALYZER = "standard.lucene"
+
+INDEX_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|[-_](?![-_]))*$")
+FIELD_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+MAX_FIELDS = 1000
+
+# Index-level members Azure returns; those weft does not act on are stored and echoed.
+_INDEX_MEMBERS = (
+    "description",
+    "defaultScoringProfile",
+    "scoringProfiles",
+    "corsOptions",
+    "suggesters",
+    "analyzers",
+    "tokenizers",
+    "tokenFilters",
+    "charFilters",
+    "normalizers",
+    "encryptionKey",
+    "similarity",
+    "semantic",
+    "vectorSearch",
+)
+_LIST_MEMBERS = ("scoringProfiles", "suggesters", "analyzers", "tokenizers", "tokenFilters", "charFilters", "normalizers")
+_FIELD_ATTRIBUTES = ("key", "retrievable", "stored", "searchable", "filterable", "sortable", "facetable")
+
+
+def element_type(type_name: str) -> str:
+    """``Collection(Edm.String)`` -> ``Edm.String``; other types unchanged."""
+    if type_name.startswith("Collection(") and type_name.endswith(")"):
+        return type_name[len("Collection(") : -1]
+    return type_name
+
+
+def is_collection(type_name: str) -> bool:
+    return type_name.startswith("Collection(")
+
+
+@dataclass
+class Field:
+    name: str
+    type: str
+    key: bool = False
+    retrievable: bool = True
+    searchable: bool = False
+    filterable: bool = False
+    sortable: bool = False
+    facetable: bool = False
+    analyzer: str | None = None
+    search_analyzer: str | None = None
+    index_analyzer: str | None = None
+    fields: list["Field"] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # echoed members weft does not act on
+
+    @property
+    def element_type(self) -> str:
+        return element_type(self.type)
+
+    @property
+    def is_collection(self) -> bool:
+        return is_collection(self.type)
+
+    @property
+    def is_complex(self) -> bool:
+        return self.element_type == COMPLEX_TYPE
+
+    @property
+    def effective_analyzer(self) -> str:
+        return self.analyzer or self.index_analyzer or DEFAULT_ANALYZER
+
+    def to_json(self) -> dict[str, Any]:
+        if self.is_complex:
+            return {"name": self.name, "type": self.type, "fields": [f.to_json() for f in self.fields]}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "searchable": self.searchable,
+            "filterable": self.filterable,
+            "retrievable": self.retrievable,
+            "stored": True,
+            "sortable": self.sortable,
+            "facetable": self.facetable,
+            "key": self.key,
+            "indexAnalyzer": self.index_analyzer,
+            "searchAnalyzer": self.search_analyzer,
+            "analyzer": self.analyzer,
+            "normalizer": self.extra.get("normalizer"),
+            "dimensions": self.extra.get("dimensions"),
+            "vectorSearchProfile": self.extra.get("vectorSearchProfile"),
+            "vectorEncoding": self.extra.get("vectorEncoding"),
+            "synonymMaps": self.extra.get("synonymMaps") or [],
+        }
+        return out
+
+
+@dataclass(frozen=True)
+class LeafField:
+    """A primitive field reached by a path through complex fields (``address/city``)."""
+
+    path: str  # "address/city"
+    field: Field
+    in_collection: bool  # the value may be several (a collection itself, or inside a complex collection)
+    complex_collection: str | None  # path of the nearest enclosing complex collection, if any
+
+    @property
+    def type(self) -> str:
+        return self.field.element_type
+
+
+@dataclass
+class IndexDefinition:
+    name: str
+    fields: list[Field]
+    members: dict[str, Any] = field(default_factory=dict)
+    etag: str | None = None
+
+    # ---- navigation -------------------------------------------------------------
+    @property
+    def key_field(self) -> Field:
+        return next(f for f in self.fields if f.key)
+
+    def leaves(self) -> Iterator[LeafField]:
+        def walk(fields: list[Field], prefix: str, in_coll: bool, cc: str | None) -> Iterator[LeafField]:
+            for f in fields:
+                path = f"{prefix}{f.name}"
+                if f.is_complex:
+                    yield from walk(f.fields, path + "/", in_coll or f.is_collection, path if f.is_collection else cc)
+                else:
+                    yield LeafField(path, f, in_coll or f.is_collection, cc)
+
+        return walk(self.fields, "", False, None)
+
+    def leaf(self, path: str) -> LeafField | None:
+        for leaf in self.leaves():
+            if leaf.path == path:
+                return leaf
+        return None
+
+    def field_at(self, path: str) -> Field | None:
+        """Any field (complex or primitive) by slash path."""
+        fields = self.fields
+        found: Field | None = None
+        for part in path.split("/"):
+            found = next((f for f in fields if f.name == part), None)
+            if found is None:
+                return None
+            fields = found.fields
+        return found
+
+    def searchable_leaves(self) -> list[LeafField]:
+        return [leaf for leaf in self.leaves() if leaf.field.searchable]
+
+    def suggesters(self) -> list[dict[str, Any]]:
+        return self.members.get("suggesters") or []
+
+    # ---- JSON ---------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.etag:
+            out["@odata.etag"] = self.etag
+        out["name"] = self.name
+        out["description"] = self.members.get("description")
+        out["defaultScoringProfile"] = self.members.get("defaultScoringProfile")
+        out["fields"] = [f.to_json() for f in self.fields]
+        for member in _INDEX_MEMBERS:
+            if member in ("description", "defaultScoringProfile"):
+                continue
+            value = self.members.get(member)
+            if value is None and member in _LIST_MEMBERS:
+                value = []
+            if member == "similarity" and value is None:
+                value = {"@odata.type": "#Microsoft.Azure.Search.BM25Similarity", "k1": None, "b": None}
+            out[member] = copy.deepcopy(value)
+        return out
+
+
+# ---- parsing & validation -------------------------------------------------------------
+
+
+def _bool(value: Any, name: str, attribute: str) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    raise InvalidInput(f"The value of attribute '{attribute}' of field '{name}' must be a boolean.")
+
+
+def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
+    if not isinstance(raw, dict):
+        raise InvalidInput("Each field definition must be a JSON object.")
+    name = raw.get("name")
+    if not isinstance(name, str) or not FIELD_NAME_RE.match(name) or len(name) > 128:
+        raise InvalidInput(
+            f"Invalid field name '{name}'. Field names must start with a letter and contain only letters, digits and underscores (at most 128 characters)."
+        )
+    if name.lower().startswith("azuresearch"):
+        raise InvalidInput(f"Invalid field name '{name}'. Field names cannot start with 'azureSearch'.")
+    full = f"{path}{name}"
+    type_name = raw.get("type")
+    if not isinstance(type_name, str):
+        raise InvalidInput(f"The field '{full}' must have a type.")
+    elem = element_type(type_name)
+    if elem == "Edm.Single" or elem in ("Edm.Half", "Edm.Int16", "Edm.SByte", "Edm.Byte"):
+        raise InvalidInput(f"The field '{full}' has type '{type_name}', which this service does not support yet (vector fields are not available).")
+    if elem not in PRIMITIVE_TYPES and elem != COMPLEX_TYPE:
+        raise InvalidInput(f"The field '{full}' has an invalid type '{type_name}'.")
+    if is_collection(type_name) and is_collection(elem):
+        raise InvalidInput(f"The field '{full}' has an invalid type '{type_name}'.")
+
+    if elem == COMPLEX_TYPE:
+        for attribute in _FIELD_ATTRIBUTES + ("analyzer", "searchAnalyzer", "indexAnalyzer"):
+            value = raw.get(attribute)
+            if value in (None, False) or (attribute == "retrievable" and value is True):
+                continue
+            raise InvalidInput(
+                f"The field '{full}' is of type '{type_name}' and cannot have the attribute '{attribute}' set; set it on its sub-fields."
+            )
+        subfields_raw = raw.get("fields")
+        if not isinstance(subfields_raw, list) or not subfields_raw:
+            raise InvalidInput(f"The complex field '{full}' must have at least one sub-field.")
+        subfields = [_parse_field(s, top_level=False, path=full + "/") for s in subfields_raw]
+        _check_unique([s.name for s in subfields], f"complex field '{full}'")
+        return Field(name=name, type=type_name, retrievable=True, fields=subfields)
+
+    if raw.get("fields"):
+        raise InvalidInput(f"The field '{full}' of type '{type_name}' cannot have sub-fields.")
+    collection = is_collection(type_name)
+    key = bool(_bool(raw.get("key"), full, "key"))
+    hidden = _bool(raw.get("hidden"), full, "hidden")
+    retrievable = _bool(raw.get("retrievable"), full, "retrievable")
+    if retrievable is None:
+        retrievable = not hidden if hidden is not None else True
+    searchable = _bool(raw.get("searchable"), full, "searchable")
+    filterable = _bool(raw.get("filterable"), full, "filterable")
+    sortable = _bool(raw.get("sortable"), full, "sortable")
+    facetable = _bool(raw.get("facetable"), full, "facetable")
+    # Azure's REST defaults: every applicable attribute is on unless turned off.
+    is_string = elem == "Edm.String"
+    if searchable is None:
+        searchable = is_string
+    if filterable is None:
+        filterable = True
+    if sortable is None:
+        sortable = not collection
+    if facetable is None:
+        facetable = elem != "Edm.GeographyPoint"
+
+    if searchable and not is_string:
+        raise InvalidInput(f"The field '{full}' of type '{type_name}' cannot be searchable. Only fields of type Edm.String or Collection(Edm.String) can be searchable.")
+    if sortable and collection:
+        raise InvalidInput(f"The field '{full}' of type '{type_name}' cannot be sortable. Collection fields cannot be sortable.")
+    if facetable and elem == "Edm.GeographyPoint":
+        raise InvalidInput(f"The field '{full}' of type '{type_name}' cannot be facetable.")
+    analyzer = raw.get("analyzer")
+    search_analyzer = raw.get("searchAnalyzer")
+    index_analyzer = raw.get("indexAnalyzer")
+    for attribute, value in (("analyzer", analyzer), ("searchAnalyzer", search_analyzer), ("indexAnalyzer", index_analyzer)):
+        if value is None:
+            continue
+        if not searchable:
+            raise InvalidInput(f"The field '{full}' is not searchable and cannot have an {attribute}.")
+        if not isinstance(value, str) or value not in ANALYZERS:
+            raise InvalidInput(
+                f"The analyzer '{value}' of field '{full}' is not supported. Supported analyzers: {', '.join(ANALYZERS)}."
+            )
+    if analyzer is not None and (search_analyzer is not None or index_analyzer is not None):
+        raise InvalidInput(f"The field '{full}' cannot set 'analyzer' together with 'searchAnalyzer' or 'indexAnalyzer'.")
+    if (search_analyzer is None) != (index_analyzer is None):
+        raise InvalidInput(f"The field '{full}' must set both 'searchAnalyzer' and 'indexAnalyzer', or neither.")
+    if key:
+        if not top_level:
+            raise InvalidInput(f"The field '{full}' cannot be a key field: sub-fields of complex fields cannot be keys.")
+        if type_name != "Edm.String":
+            raise InvalidInput(f"The key field '{full}' must be of type Edm.String.")
+        if not retrievable:
+            raise InvalidInput(f"The key field '{full}' must be retrievable.")
+    extra = {k: raw.get(k) for k in ("normalizer", "synonymMaps") if raw.get(k) is not None}
+    return Field(
+        name=name,
+        type=type_name,
+        key=key,
+        retrievable=retrievable,
+        searchable=searchable,
+        filterable=filterable,
+        sortable=sortable,
+        facetable=facetable,
+        analyzer=analyzer,
+        search_analyzer=search_analyzer,
+        index_analyzer=index_analyzer,
+        extra=extra,
+    )
+
+
+def _check_unique(names: list[str], where: str) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise InvalidInput(f"The field name '{n}' is used more than once in {where}.")
+        seen.add(n)
+
+
+def validate_index_name(name: Any) -> str:
+    if not isinstance(name, str) or not (2 <= len(name) <= 128) or not INDEX_NAME_RE.match(name):
+        raise InvalidInput(
+            f"Invalid index name '{name}'. Index names must be 2 to 128 characters of lowercase letters, digits, dashes or underscores, "
+            "start with a letter or digit, and contain no consecutive dashes or underscores."
+        )
+    return name
+
+
+def parse_index_definition(body: Any, *, name_from_path: str | None = None) -> IndexDefinition:
+    """Parse and validate an index definition as a client sends it."""
+    if not isinstance(body, dict):
+        raise InvalidInput("The request body must be a JSON object describing the index.")
+    name = body.get("name")
+    if name_from_path is not None:
+        if name is None:
+            name = name_from_path
+        elif name != name_from_path:
+            raise InvalidInput(f"The index name '{name}' in the request body does not match the name '{name_from_path}' in the URL.")
+    validate_index_name(name)
+    raw_fields = body.get("fields")
+    if not isinstance(raw_fields, list) or not raw_fields:
+        raise InvalidInput("The index must have at least one field.")
+    fields = [_parse_field(f, top_level=True, path="") for f in raw_fields]
+    _check_unique([f.name for f in fields], f"index '{name}'")
+    keys = [f for f in fields if f.key]
+    if len(keys) != 1:
+        raise InvalidInput(f"The index '{name}' must have exactly one key field of type Edm.String; it has {len(keys)}.")
+    definition = IndexDefinition(name=name, fields=fields)
+    if sum(1 for _ in definition.leaves()) > MAX_FIELDS:
+        raise InvalidInput(f"The index '{name}' has more than {MAX_FIELDS} fields.")
+    members = {}
+    for member in _INDEX_MEMBERS:
+        if body.get(member) is not None:
+            members[member] = copy.deepcopy(body[member])
+    definition.members = members
+    _validate_suggesters(definition)
+    _validate_scoring_profiles(definition)
+    similarity = members.get("similarity")
+    if similarity is not None:
+        odata_type = similarity.get("@odata.type") if isinstance(similarity, dict) else None
+        if odata_type != "#Microsoft.Azure.Search.BM25Similarity":
+            raise InvalidInput("Only '#Microsoft.Azure.Search.BM25Similarity' is supported as the index similarity.")
+    if members.get("vectorSearch") and (members["vectorSearch"].get("profiles") or members["vectorSearch"].get("algorithms")):
+        # Accept an empty vectorSearch block (the SDK may send one); real vector config needs vector fields.
+        pass
+    return definition
+
+
+def _validate_suggesters(definition: IndexDefinition) -> None:
+    suggesters = definition.members.get("suggesters") or []
+    if not isinstance(suggesters, list):
+        raise InvalidInput("'suggesters' must be an array.")
+    for s in suggesters:
+        if not isinstance(s, dict) or not isinstance(s.get("name"), str):
+            raise InvalidInput("Each suggester must have a name.")
+        sources = s.get("sourceFields")
+        if not isinstance(sources, list) or not sources:
+            raise InvalidInput(f"The suggester '{s.get('name')}' must have at least one source field.")
+        for src in sources:
+            leaf = definition.leaf(src) if isinstance(src, str) else None
+            if leaf is None or leaf.type != "Edm.String" or not leaf.field.searchable:
+                raise InvalidInput(f"The suggester '{s['name']}' refers to '{src}', which is not a searchable string field.")
+        s.setdefault("searchMode", "analyzingInfixMatching")
+
+
+def _validate_scoring_profiles(definition: IndexDefinition) -> None:
+    profiles = definition.members.get("scoringProfiles") or []
+    if not isinstance(profiles, list):
+        raise InvalidInput("'scoringProfiles' must be an array.")
+    names = set()
+    for p in profiles:
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str):
+            raise InvalidInput("Each scoring profile must have a name.")
+        names.add(p["name"])
+        weights = ((p.get("text") or {}).get("weights")) or {}
+        for fname in weights:
+            leaf = definition.leaf(fname)
+            if leaf is None or not leaf.field.searchable:
+                raise InvalidInput(f"The scoring profile '{p['name']}' weights '{fname}', which is not a searchable field.")
+    default = definition.members.get("defaultScoringProfile")
+    if default is not None and default not in names:
+        raise InvalidInput(f"The default scoring profile '{default}' is not defined in the index.")
+
+
+def check_compatible_update(old: IndexDefinition, new: IndexDefinition) -> None:
+    """Azure lets an update add fields; changing or removing existing ones is a 400."""
+
+    def compare(old_fields: list[Field], new_fields: list[Field], prefix: str) -> None:
+        by_name = {f.name: f for f in new_fields}
+        for of in old_fields:
+            nf = by_name.get(of.name)
+            path = prefix + of.name
+            if nf is None:
+                raise InvalidInput(
+                    f"Existing field '{path}' cannot be removed from index '{new.name}'. Fields can only be added to an existing index.",
+                    code="OperationNotAllowed",
+                )
+            if of.type != nf.type or of.key != nf.key:
+                raise InvalidInput(
+                    f"Existing field '{path}' cannot be changed (type or key). Fields can only be added to an existing index.",
+                    code="OperationNotAllowed",
+                )
+            if of.is_complex:
+                compare(of.fields, nf.fields, path + "/")
+                continue
+            for attribute in ("searchable", "filterable", "sortable", "facetable"):
+                if getattr(of, attribute) != getattr(nf, attribute):
+                    raise InvalidInput(
+                        f"Existing field '{path}' cannot change its '{attribute}' attribute. Fields can only be added to an existing index.",
+                        code="OperationNotAllowed",
+                    )
+            if of.effective_analyzer != nf.effective_analyzer or of.search_analyzer != nf.search_analyzer:
+                raise InvalidInput(
+                    f"Existing field '{path}' cannot change its analyzer.", code="OperationNotAllowed"
+                )
+
+    compare(old.fields, new.fields, "")

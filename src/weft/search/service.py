@@ -1,0 +1,571 @@
+"""SearchService: the operations the HTTP layer, the CLI and the indexers call.
+
+Plain Python, no HTTP. Requests and results use Azure AI Search's JSON shapes (the
+product's data model), so a library user sees the same documents and search pages a
+REST client does. The one write path for documents is :meth:`SearchService.apply_batch`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from weft.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
+from weft.search import filter_ast as fa
+from weft.search import query_ast as qa
+from weft.search.catalog import Catalog
+from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
+from weft.search.engine.base import Engine, FacetSpec, SearchQuery
+from weft.search.engine.tantivy_engine import TantivyEngine
+from weft.search.filter_check import ExpressionChecker
+from weft.search.highlight import collect_terms, highlight_field
+from weft.search.odata import parse_filter, parse_orderby, parse_select
+from weft.search.query import parse_search
+from weft.search.schema import IndexDefinition, check_compatible_update, parse_index_definition
+
+DEFAULT_PAGE = 50
+MAX_TOP = 1000
+MAX_SKIP = 100_000
+FACET_INTERVALS = ("minute", "hour", "day", "week", "month", "quarter", "year")
+
+# Search parameters weft accepts; the second set is accepted and has no effect here.
+_SEARCH_PARAMS = {
+    "search", "queryType", "searchMode", "searchFields", "filter", "orderby", "select", "top", "skip", "count",
+    "facets", "highlight", "highlightPreTag", "highlightPostTag", "minimumCoverage", "scoringProfile",
+    "scoringParameters", "sessionId", "scoringStatistics",
+}
+_IGNORED_PARAMS = {"queryLanguage", "speller", "debug", "semanticErrorHandling", "semanticMaxWaitInMilliseconds", "answers", "captions", "semanticQuery", "semanticConfiguration", "semanticFields", "vectorFilterMode", "hybridSearch", "queryRewrites"}
+
+
+def new_etag() -> str:
+    return '"0x' + format(time.time_ns() ^ int.from_bytes(os.urandom(4), "big"), "X") + '"'
+
+
+def _as_list(value: Any, name: str) -> list[str] | None:
+    """Comma-joined string or JSON array (the SDK sends either) -> list of trimmed names."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",")]
+        return [p for p in parts if p]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise InvalidInput(f"The parameter '{name}' must be a comma-separated string or an array of strings.")
+
+
+def _joined(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, str):
+        return value
+    raise InvalidInput("Expected a string.")
+
+
+def _int_param(body: dict, name: str, lo: int, hi: int | None) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        else:
+            raise InvalidInput(f"The parameter '{name}' must be an integer.\r\nParameter name: {name}")
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise InvalidInput(f"The value {value} of parameter '{name}' is out of range; it must be {bound}.\r\nParameter name: {name}")
+    return value
+
+
+def _with_parameter(exc: QuerySyntaxError, parameter: str) -> InvalidInput:
+    message = exc.message
+    if "Parameter name:" not in message:
+        message = f"{message}\r\nParameter name: {parameter}"
+    return InvalidInput(message)
+
+
+class SearchService:
+    def __init__(self, data_dir: Path, engine: Engine | None = None):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.data_dir / "catalog.sqlite3")
+        self.engine: Engine = engine or TantivyEngine(self.data_dir / "indexes")
+        self._definitions: dict[str, IndexDefinition] = {}
+        self._lock = threading.RLock()
+        for name, raw, etag in self.catalog.list():
+            definition = parse_index_definition(raw)
+            definition.etag = etag
+            self.engine.open_index(definition)
+            self._definitions[name] = definition
+
+    def close(self) -> None:
+        self.engine.close()
+        self.catalog.close()
+
+    # ---- indexes ------------------------------------------------------------------------------
+    def _definition(self, name: str) -> IndexDefinition:
+        definition = self._definitions.get(name)
+        if definition is None:
+            raise NotFound(f"The index '{name}' for service 'weft' was not found.")
+        return definition
+
+    def get_index(self, name: str) -> dict:
+        return self._definition(name).to_json()
+
+    def list_indexes(self, select: str | None = None) -> list[dict]:
+        names = _as_list(select, "$select") if select else None
+        out = []
+        for name in sorted(self._definitions):
+            rendered = self._definitions[name].to_json()
+            if names and names != ["*"]:
+                rendered = {k: v for k, v in rendered.items() if k in names or k == "@odata.etag"}
+            out.append(rendered)
+        return out
+
+    def create_index(self, body: Any) -> dict:
+        definition = parse_index_definition(body)
+        with self._lock:
+            if definition.name in self._definitions:
+                message = f"Cannot create index '{definition.name}' because it already exists."
+                raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingIndex", "message": message}])
+            definition.etag = new_etag()
+            self.engine.create_index(definition)
+            self.catalog.put(definition.name, _stored(definition), definition.etag)
+            self._definitions[definition.name] = definition
+        return definition.to_json()
+
+    def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+        definition = parse_index_definition(body, name_from_path=name)
+        with self._lock:
+            existing = self._definitions.get(name)
+            _check_preconditions(existing.etag if existing else None, if_match, if_none_match)
+            definition.etag = new_etag()
+            if existing is None:
+                self.engine.create_index(definition)
+                self.catalog.put(name, _stored(definition), definition.etag)
+                self._definitions[name] = definition
+                return definition.to_json(), True
+            check_compatible_update(existing, definition)
+            self.engine.update_index(existing, definition)
+            self.catalog.put(name, _stored(definition), definition.etag)
+            self._definitions[name] = definition
+            return definition.to_json(), False
+
+    def delete_index(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
+        with self._lock:
+            existing = self._definitions.get(name)
+            if existing is None:
+                if if_match not in (None,):
+                    raise PreconditionFailed("The index does not exist, so the If-Match precondition failed.")
+                raise NotFound(f"The index '{name}' for service 'weft' was not found.")
+            _check_preconditions(existing.etag, if_match, if_none_match)
+            self.catalog.delete(name)  # durable first: a crash after this leaves only a stray directory
+            del self._definitions[name]
+            self.engine.delete_index(name)
+
+    def index_stats(self, name: str) -> dict:
+        stats = self.engine.stats(self._definition(name))
+        return {"documentCount": stats.document_count, "storageSize": stats.storage_size, "vectorIndexSize": 0}
+
+    def service_stats(self) -> dict:
+        docs = 0
+        size = 0
+        for d in self._definitions.values():
+            s = self.engine.stats(d)
+            docs += s.document_count
+            size += s.storage_size
+
+        def counter(usage, quota=None):
+            return {"usage": usage, "quota": quota}
+
+        return {
+            "counters": {
+                "aliasesCount": counter(0),
+                "documentCount": counter(docs),
+                "indexesCount": counter(len(self._definitions)),
+                "indexersCount": counter(0),
+                "dataSourcesCount": counter(0),
+                "storageSize": counter(size),
+                "synonymMaps": counter(0),
+                "skillsetCount": counter(0),
+                "vectorIndexSize": counter(0),
+            },
+            "limits": {
+                "maxFieldsPerIndex": 1000,
+                "maxFieldNestingDepthPerIndex": 10,
+                "maxComplexCollectionFieldsPerIndex": 40,
+                "maxComplexObjectsInCollectionsPerDocument": 3000,
+                "maxStoragePerIndex": None,
+                "maxCumulativeIndexerRuntimeSeconds": None,
+            },
+        }
+
+    # ---- documents -------------------------------------------------------------------------------
+    def apply_batch(self, name: str, body: Any, *, body_size: int = 0) -> list[ItemResult]:
+        """The one write path: validates the whole batch, then applies it durably and atomically."""
+        definition = self._definition(name)
+        actions = parse_batch(definition, body, body_size=body_size)
+        return self.engine.apply(definition, actions)
+
+    def lookup(self, name: str, key: str, select: str | list | None = None) -> dict | None:
+        definition = self._definition(name)
+        paths = self._select(definition, select)
+        document = self.engine.get(definition, key)
+        if document is None:
+            return None
+        return render_document(definition, document, paths)
+
+    def count(self, name: str) -> int:
+        return self.engine.count(self._definition(name))
+
+    @staticmethod
+    def _select(definition: IndexDefinition, select: str | list | None) -> list[str] | None:
+        text = _joined(select)
+        if text is None:
+            return None
+        try:
+            parsed = parse_select(text)
+        except QuerySyntaxError as exc:
+            raise _with_parameter(exc, "$select")
+        return ExpressionChecker(definition).check_select(parsed)
+
+    # ---- search ------------------------------------------------------------------------------------
+    def search(self, name: str, body: dict) -> dict:
+        """Run a search given POST-style parameters; returns Azure's response body.
+
+        ``@search.nextPageParameters`` is included when more results remain; the HTTP layer
+        adds ``@odata.nextLink``.
+        """
+        definition = self._definition(name)
+        if not isinstance(body, dict):
+            raise InvalidInput("The request body must be a JSON object of search parameters.")
+        unknown = set(body) - _SEARCH_PARAMS - _IGNORED_PARAMS - {"vectorQueries"}
+        if unknown:
+            raise InvalidInput(f"The parameter '{sorted(unknown)[0]}' is not a valid search parameter.")
+        if body.get("vectorQueries"):
+            raise InvalidInput("Vector queries are not supported yet by this service.\r\nParameter name: vectorQueries")
+        checker = ExpressionChecker(definition)
+        query_type = body.get("queryType") or "simple"
+        if query_type == "semantic":
+            raise InvalidInput("Semantic ranking is not available on this service.\r\nParameter name: queryType")
+        if query_type not in ("simple", "full"):
+            raise InvalidInput(f"Invalid queryType '{query_type}'; use 'simple' or 'full'.\r\nParameter name: queryType")
+        search_mode = body.get("searchMode") or "any"
+        if search_mode not in ("any", "all"):
+            raise InvalidInput(f"Invalid searchMode '{search_mode}'; use 'any' or 'all'.\r\nParameter name: searchMode")
+        search_text = body.get("search")
+        if search_text is not None and not isinstance(search_text, str):
+            raise InvalidInput("The parameter 'search' must be a string.\r\nParameter name: search")
+        try:
+            text = parse_search(search_text, query_type, search_mode)
+        except QuerySyntaxError as exc:
+            raise InvalidInput(exc.message)
+        search_fields = _as_list(body.get("searchFields"), "searchFields")
+        if search_fields:
+            checker.check_search_fields(search_fields)
+        _check_fielded(text, checker)
+        filter_expr = None
+        filter_text = body.get("filter")
+        if filter_text is not None and not isinstance(filter_text, str):
+            raise InvalidInput("The parameter 'filter' must be a string.\r\nParameter name: $filter")
+        if filter_text and filter_text.strip():
+            try:
+                filter_expr = parse_filter(filter_text)
+            except QuerySyntaxError as exc:
+                raise _with_parameter(exc, "$filter")
+            checker.check_filter(filter_expr)
+        orderby: list[fa.OrderByClause] = []
+        orderby_text = _joined(body.get("orderby"))
+        if orderby_text and orderby_text.strip():
+            try:
+                orderby = parse_orderby(orderby_text)
+            except QuerySyntaxError as exc:
+                raise _with_parameter(exc, "$orderby")
+            checker.check_orderby(orderby)
+        select = self._select(definition, body.get("select"))
+        top_given = _int_param(body, "top", 0, None)
+        skip = _int_param(body, "skip", 0, MAX_SKIP) or 0
+        top = DEFAULT_PAGE if top_given is None else min(top_given, MAX_TOP)
+        count = body.get("count", False)
+        if not isinstance(count, bool):
+            raise InvalidInput("The parameter 'count' must be true or false.\r\nParameter name: $count")
+        facets = tuple(self._facet(definition, f) for f in (body.get("facets") or []))
+        highlight_fields = _as_list(body.get("highlight"), "highlight") or []
+        for h in highlight_fields:
+            leaf = definition.leaf(h)
+            if leaf is None or not leaf.field.searchable:
+                raise InvalidInput(f"The field '{h}' cannot be highlighted because it is not searchable.\r\nParameter name: highlight")
+        coverage = body.get("minimumCoverage")
+        if coverage is not None and (isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not 0 <= coverage <= 100):
+            raise InvalidInput("minimumCoverage must be a number between 0 and 100.\r\nParameter name: minimumCoverage")
+        weights = self._weights(definition, body.get("scoringProfile"))
+        query = SearchQuery(
+            text=text,
+            search_fields=tuple(search_fields) if search_fields else None,
+            filter=filter_expr,
+            orderby=tuple(orderby),
+            skip=skip,
+            top=top,
+            count=count,
+            facets=facets,
+            highlight_fields=tuple(highlight_fields),
+            highlight_pre_tag=body.get("highlightPreTag") or "<em>",
+            highlight_post_tag=body.get("highlightPostTag") or "</em>",
+            field_weights=weights,
+        )
+        results = self.engine.search(definition, query)
+        response: dict[str, Any] = {}
+        if count:
+            response["@odata.count"] = results.count
+        if coverage is not None:
+            response["@search.coverage"] = 100.0
+        if facets:
+            response["@search.facets"] = results.facets or {}
+        values = []
+        for hit in results.hits:
+            item: dict[str, Any] = {"@search.score": hit.score}
+            if hit.highlights is not None and highlight_fields:
+                item["@search.highlights"] = hit.highlights
+            item.update(render_document(definition, hit.document, select))
+            values.append(item)
+        # Continuation: no top given and a full default page returned with more to come, or top above the maximum.
+        more = False
+        if top_given is None:
+            more = len(values) == DEFAULT_PAGE and self._has_more(definition, query)
+        elif top_given > MAX_TOP and len(values) == MAX_TOP:
+            more = self._has_more(definition, query)
+        if more:
+            next_params = copy.deepcopy(body)
+            next_params["skip"] = skip + len(values)
+            if top_given is not None:
+                next_params["top"] = top_given - len(values)
+            if next_params["skip"] <= MAX_SKIP:
+                response["@search.nextPageParameters"] = next_params
+        response["value"] = values
+        return response
+
+    def _has_more(self, definition: IndexDefinition, query: SearchQuery) -> bool:
+        probe = SearchQuery(
+            text=query.text, search_fields=query.search_fields, filter=query.filter, orderby=(), skip=0, top=1, count=True,
+        )
+        total = self.engine.search(definition, probe).count or 0
+        return total > query.skip + query.top
+
+    @staticmethod
+    def _weights(definition: IndexDefinition, profile_name: Any) -> dict[str, float]:
+        profiles = definition.members.get("scoringProfiles") or []
+        name = profile_name or definition.members.get("defaultScoringProfile")
+        if not name:
+            return {}
+        profile = next((p for p in profiles if p.get("name") == name), None)
+        if profile is None:
+            raise InvalidInput(f"Unknown scoring profile '{name}'.\r\nParameter name: scoringProfile")
+        weights = (profile.get("text") or {}).get("weights") or {}
+        return {k: float(v) for k, v in weights.items()}
+
+    @staticmethod
+    def _facet(definition: IndexDefinition, expression: Any) -> FacetSpec:
+        if not isinstance(expression, str) or not expression.strip():
+            raise InvalidInput("Each facet must be a non-empty string such as 'category,count:5'.\r\nParameter name: facets")
+        parts = [p.strip() for p in expression.split(",")]
+        name = parts[0]
+        leaf = definition.leaf(name)
+        if leaf is None:
+            raise InvalidInput(f"Invalid expression: Could not find a property named '{name}' on type 'search.document'.\r\nParameter name: facets")
+        if not leaf.field.facetable:
+            raise InvalidInput(f"The field '{name}' is not facetable. Only facetable fields can be used in facets.\r\nParameter name: facets")
+        count, sort, interval, values = 10, "count", None, None
+        for option in parts[1:]:
+            key, _, value = option.partition(":")
+            key, value = key.strip(), value.strip()
+            if key == "count":
+                if not value.isdigit():
+                    raise InvalidInput(f"Invalid facet count '{value}' in '{expression}'.\r\nParameter name: facets")
+                count = int(value)
+            elif key == "sort":
+                if value not in ("count", "-count", "value", "-value"):
+                    raise InvalidInput(f"Invalid facet sort '{value}' in '{expression}'; use count, -count, value or -value.\r\nParameter name: facets")
+                sort = value
+            elif key == "interval":
+                if leaf.type == "Edm.DateTimeOffset":
+                    if value not in FACET_INTERVALS:
+                        raise InvalidInput(f"Invalid date interval '{value}' in '{expression}'.\r\nParameter name: facets")
+                    interval = value
+                elif leaf.type in ("Edm.Int32", "Edm.Int64", "Edm.Double"):
+                    try:
+                        interval = float(value)
+                    except ValueError:
+                        raise InvalidInput(f"Invalid interval '{value}' in '{expression}'.\r\nParameter name: facets")
+                    if not interval > 0 or math.isinf(interval):
+                        raise InvalidInput(f"The interval in '{expression}' must be greater than zero.\r\nParameter name: facets")
+                else:
+                    raise InvalidInput(f"Interval facets need a numeric or date field; '{name}' is {leaf.type}.\r\nParameter name: facets")
+            elif key == "values":
+                raw_values = [v for v in value.split("|") if v != ""]
+                if not raw_values:
+                    raise InvalidInput(f"Facet values in '{expression}' are empty.\r\nParameter name: facets")
+                if leaf.type == "Edm.DateTimeOffset":
+                    parsed = [parse_datetime(v) for v in raw_values]
+                    if any(p is None for p in parsed):
+                        raise InvalidInput(f"Invalid date in facet values of '{expression}'.\r\nParameter name: facets")
+                    values = tuple(raw_values)
+                elif leaf.type in ("Edm.Int32", "Edm.Int64", "Edm.Double"):
+                    try:
+                        nums = [float(v) for v in raw_values]
+                    except ValueError:
+                        raise InvalidInput(f"Invalid number in facet values of '{expression}'.\r\nParameter name: facets")
+                    values = tuple(int(n) if n.is_integer() and leaf.type != "Edm.Double" else n for n in nums)
+                    if list(nums) != sorted(nums):
+                        raise InvalidInput(f"Facet values in '{expression}' must be in ascending order.\r\nParameter name: facets")
+                else:
+                    raise InvalidInput(f"Range facets need a numeric or date field; '{name}' is {leaf.type}.\r\nParameter name: facets")
+            elif key == "timeoffset":
+                continue
+            else:
+                raise InvalidInput(f"Unknown facet option '{key}' in '{expression}'.\r\nParameter name: facets")
+        if leaf.type == "Edm.GeographyPoint":
+            raise InvalidInput(f"The field '{name}' cannot be faceted.\r\nParameter name: facets")
+        return FacetSpec(field=name, count=count, sort=sort, interval=interval, values=values)
+
+    # ---- suggest / autocomplete ----------------------------------------------------------------------
+    def _suggester(self, definition: IndexDefinition, name: Any) -> dict:
+        for s in definition.suggesters():
+            if s.get("name") == name:
+                return s
+        raise InvalidInput(f"The suggester '{name}' was not found in index '{definition.name}'.\r\nParameter name: suggesterName")
+
+    def suggest(self, name: str, body: dict) -> dict:
+        definition = self._definition(name)
+        suggester = self._suggester(definition, body.get("suggesterName"))
+        text = body.get("search")
+        if not isinstance(text, str) or not 1 <= len(text) <= 100:
+            raise InvalidInput("The search text of a suggest request must be 1 to 100 characters.\r\nParameter name: search")
+        fields = _as_list(body.get("searchFields"), "searchFields") or list(suggester["sourceFields"])
+        top = _int_param(body, "top", 1, 100) or 5
+        words = text.split()
+        clauses: list[qa.Node] = [qa.Term(w) for w in words[:-1]]
+        last = words[-1] if words else text
+        clauses.append(qa.Fuzzy(last.lower(), 1) if body.get("fuzzy") else qa.Prefix(last.lower()))
+        node = qa.Boolean(must=tuple(clauses))
+        search_body: dict[str, Any] = {"top": top}
+        query = SearchQuery(
+            text=node, search_fields=tuple(fields), filter=self._parse_filter(definition, body.get("filter")),
+            orderby=tuple(self._parse_orderby(definition, body.get("orderby"))), top=top,
+        )
+        results = self.engine.search(definition, query)
+        select = self._select(definition, body.get("select"))
+        key_name = definition.key_field.name
+        pre, post = body.get("highlightPreTag"), body.get("highlightPostTag")
+        terms = collect_terms(node)
+        out = []
+        for hit in results.hits:
+            text_value = ""
+            for f in fields:
+                leaf = definition.leaf(f)
+                value = hit.document.get(f) if "/" not in f else None
+                if isinstance(value, str) and highlight_field(f, [value], leaf.field.effective_analyzer, terms, "", ""):
+                    text_value = highlight_field(f, [value], leaf.field.effective_analyzer, terms, pre or "", post or "")[0] if (pre or post) else value
+                    break
+            item = {"@search.text": text_value}
+            rendered = render_document(definition, hit.document, select if select is not None else [key_name])
+            item.update(rendered)
+            out.append(item)
+        response: dict[str, Any] = {"value": out}
+        if body.get("minimumCoverage") is not None:
+            response["@search.coverage"] = 100.0
+        return response
+
+    def autocomplete(self, name: str, body: dict) -> dict:
+        definition = self._definition(name)
+        suggester = self._suggester(definition, body.get("suggesterName"))
+        text = body.get("search")
+        if not isinstance(text, str) or not 1 <= len(text) <= 100:
+            raise InvalidInput("The search text of an autocomplete request must be 1 to 100 characters.\r\nParameter name: search")
+        mode = body.get("autocompleteMode") or "oneTerm"
+        if mode not in ("oneTerm", "twoTerms", "oneTermWithContext"):
+            raise InvalidInput(f"Invalid autocompleteMode '{mode}'.\r\nParameter name: autocompleteMode")
+        fields = _as_list(body.get("searchFields"), "searchFields") or list(suggester["sourceFields"])
+        top = _int_param(body, "top", 1, 100) or 5
+        words = text.split()
+        prefix = (words[-1] if words else text).lower()
+        head = " ".join(words[:-1])
+        counts: dict[str, int] = {}
+        for f in fields:
+            for term in self.engine.suggest_terms(definition, f, prefix, 50):
+                counts[term] = counts.get(term, 0) + 1
+        ordered = sorted(counts, key=lambda t: (-counts[t], t))[:top]
+        values = [{"text": t, "queryPlusText": f"{head} {t}".strip()} for t in ordered]
+        response: dict[str, Any] = {"value": values}
+        response["@search.coverage"] = 100.0 if body.get("minimumCoverage") is not None else None
+        return response
+
+    def _parse_filter(self, definition: IndexDefinition, text: Any):
+        if not text:
+            return None
+        try:
+            expr = parse_filter(text)
+        except QuerySyntaxError as exc:
+            raise _with_parameter(exc, "$filter")
+        ExpressionChecker(definition).check_filter(expr)
+        return expr
+
+    def _parse_orderby(self, definition: IndexDefinition, value: Any):
+        text = _joined(value)
+        if not text:
+            return []
+        try:
+            clauses = parse_orderby(text)
+        except QuerySyntaxError as exc:
+            raise _with_parameter(exc, "$orderby")
+        ExpressionChecker(definition).check_orderby(clauses)
+        return clauses
+
+    def analyze(self, name: str, body: Any) -> dict:
+        from weft.search.analysis import ANALYZER_NAMES, analyze_tokens_detailed
+
+        self._definition(name)
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            raise InvalidInput("The analyze request needs a 'text' string.")
+        analyzer = body.get("analyzer") or "standard.lucene"
+        if analyzer not in ANALYZER_NAMES:
+            raise InvalidInput(f"The analyzer '{analyzer}' is not supported.")
+        return {"tokens": analyze_tokens_detailed(analyzer, body["text"])}
+
+
+def _check_fielded(node: qa.Node, checker: ExpressionChecker) -> None:
+    if isinstance(node, qa.Boolean):
+        for sub in (*node.must, *node.should, *node.must_not):
+            _check_fielded(sub, checker)
+        return
+    field = getattr(node, "field", None)
+    if field is not None:
+        leaf = checker.leaves.get(field)
+        if leaf is None or not leaf.field.searchable:
+            raise InvalidInput(f"The field '{field}' in the query is not a searchable field.\r\nParameter name: search")
+
+
+def _stored(definition: IndexDefinition) -> dict:
+    rendered = definition.to_json()
+    rendered.pop("@odata.etag", None)
+    return rendered
+
+
+def _check_preconditions(current_etag: str | None, if_match: str | None, if_none_match: str | None) -> None:
+    if if_match is not None:
+        if current_etag is None or (if_match.strip() != "*" and _strip_weak(if_match) != _strip_weak(current_etag)):
+            raise PreconditionFailed("The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request.")
+    if if_none_match is not None:
+        if current_etag is not None and (if_none_match.strip() == "*" or _strip_weak(if_none_match) == _strip_weak(current_etag)):
+            raise PreconditionFailed("The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request.")
+
+
+def _strip_weak(etag: str) -> str:
+    etag = etag.strip()
+    if etag.startswith("W/"):
+        etag = etag[2:]
+    return etag.strip('"')
