@@ -15,13 +15,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from weft.errors import InvalidInput
+import logging
+
+from weft.errors import InvalidInput, WeftError
+from weft.http.errors import odata_error
 from weft.http.auth import KeyChecker, check_api_version
 from weft.search.service import SearchService
 
 DOC_CONTENT_TYPE = "application/json; odata.metadata=none; odata.streaming=true; charset=utf-8"
 MGMT_CONTENT_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
 MAX_BODY = 16 * 1024 * 1024 + 65536
+log = logging.getLogger("weft.http")
 
 # GET parameter name -> POST body name
 _GET_NAMES = {
@@ -119,7 +123,13 @@ def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
                 started = time.perf_counter()
                 check_api_version(request)
                 keys.check(request, admin=admin)
-                response = await fn(request, **request.path_params)
+                try:
+                    response = await fn(request, **request.path_params)
+                except WeftError:
+                    raise
+                except Exception:
+                    log.exception("unexpected error on %s %s", request.method, request.url.path)
+                    return odata_error(500, "An unexpected error occurred on the server.", "InternalServerError")
                 response.headers["elapsed-time"] = str(int((time.perf_counter() - started) * 1000))
                 return response
 

@@ -260,7 +260,7 @@ class FilterTranslator:
         exact = self._exact_leaf(leaf, e.left)
         c = e.right
         op = e.op
-        name = leaf.raw or leaf.value
+        name = leaf.raw or leaf.value or leaf.lon
         if c.kind == "null":
             exists = Query.exists_query(name)
             return (negate(exists) if op == "eq" else exists), exact

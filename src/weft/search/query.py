@@ -1,0 +1,800 @@
+"""Parsers of the ``search`` parameter of Azure AI Search: simple syntax and full Lucene syntax.
+
+Pure text -> AST (see :mod:`weft.search.query_ast`); no analysis, no schema, no engine, no I/O.
+The only public entry point is :func:`parse_search`.
+
+Both syntaxes
+=============
+
+* ``None``, empty or whitespace-only text and ``*`` parse to :class:`MatchAll`.
+* ``Term`` and ``Phrase`` keep the user's characters (minus escapes) and their case: the engine
+  analyzes them per field. A clause whose text analyzes to no tokens (``|``, ``""``, a stopword)
+  must be dropped by the engine, as Lucene drops it; the parser cannot know the analyzer.
+* ``Prefix``, ``Wildcard``, ``Fuzzy`` and ``Regex`` text is lowercased (Azure does not analyze it).
+* ``searchMode=any`` makes OR the default operator between clauses, ``all`` makes it AND.
+* A group that ends up with a single required or optional clause is that clause itself, not a
+  one-element :class:`Boolean` (unless it carries a boost or a negation).
+* Limits: more than :data:`MAX_QUERY_LENGTH` characters, more than :data:`MAX_CLAUSES` leaf
+  clauses, or more than :data:`MAX_DEPTH` levels of nesting are rejected (full syntax:
+  :class:`QuerySyntaxError`; simple syntax: :class:`InvalidInput`). Neither parser recurses per
+  input character, so hostile input never causes a ``RecursionError``.
+
+Simple syntax (``queryType=simple``)
+====================================
+
+Lucene's SimpleQueryParser with the AND, OR, NOT, phrase, prefix, precedence, whitespace and
+escape operators (no fuzzy, no slop: ``~`` is an ordinary character). It never reports syntax
+errors:
+
+* ``+`` is AND, ``|`` is OR; an operator with no clause before it is ignored, and of several
+  operators in a row only the first counts. Adjacent clauses use the default operator.
+* Operators are applied strictly left to right with no precedence; a change of operator closes
+  the group built so far: ``a | b + c`` is ``(a | b) + c`` and ``a + b | c`` is ``(a + b) | c``.
+* ``-`` negates the clause right after it (``--a`` is ``a``); it is an operator only at the start
+  of a clause, so ``wi-fi`` is one term.
+* A negated clause in an OR group is ``Boolean(must=(MatchAll(),), must_not=(x,))`` (documents
+  without ``x``), so under ``searchMode=any`` ``wifi -luxury`` means ``wifi OR NOT luxury``. In an
+  AND group it becomes a ``must_not`` of that group: under ``searchMode=all`` ``wifi -luxury`` is
+  ``Boolean(must=(wifi,), must_not=(luxury,))``. A group made only of negations gets
+  ``must=(MatchAll(),)``, so ``-luxury`` alone means "every document without luxury".
+* ``term*`` is a prefix only when the ``*`` ends the term; a term made only of ``*`` is MatchAll.
+* An unterminated ``"`` or an unbalanced ``(`` or ``)`` is ignored and the rest is parsed as
+  ordinary text; ``\\`` escapes any character.
+* Text with no clause at all (``+``, ``()``, ``""``) parses to ``Boolean()``, which matches
+  nothing, as Lucene's MatchNoDocsQuery does.
+
+Full syntax (``queryType=full``)
+================================
+
+Lucene's classic QueryParser grammar, including its tokenization: ``AND``/``&&``, ``OR``/``||``,
+``NOT``/``!``, ``+``, ``-``; words are case-sensitive (``and`` is a term) and a bare ``|`` or ``&``
+is a term. ``+``, ``-`` or ``!`` followed by whitespace is a term, as in Lucene.
+
+* Every parenthesized group (and the whole query) is one flat list of clauses combined with
+  Lucene's ``addClause`` rules, so precedence is Lucene's, not boolean algebra's:
+
+  - a clause introduced by ``AND`` is required and makes the clause before it required (unless
+    that one is prohibited); a clause with ``+`` is required; ``-``, ``!`` or ``NOT`` makes it
+    prohibited (``must_not``), whatever the search mode: negation is always ANDed;
+  - under ``searchMode=any`` other clauses are optional (``should``); under ``searchMode=all``
+    they are required, except that a clause introduced by ``OR`` is optional and makes the clause
+    before it optional.
+
+  So with ``any``, ``a AND b OR c`` is ``Boolean(must=(a, b), should=(c,))`` and ``a OR b AND c``
+  is ``Boolean(must=(b, c), should=(a,))``; with ``all``, ``a AND b OR c`` is
+  ``Boolean(must=(a,), should=(b, c))``.
+* A query (or group) with only prohibited clauses, like ``-luxury``, is
+  ``Boolean(must_not=(luxury,))``: no required or optional clause, so it matches nothing, which is
+  what Azure returns for it (it is not a syntax error).
+* ``field:x``, ``field:"a b"``, ``field:(a b)`` set ``field`` on every leaf inside unless an
+  inner clause names its own field. Field names are ``[A-Za-z_][A-Za-z0-9_]*`` joined by ``/``
+  for sub-fields (``address/city:seattle``). ``*:x`` means all fields; ``*:*`` is MatchAll.
+* ``*`` alone is MatchAll; ``field:*`` is ``Wildcard("*", field)`` (documents with any term in
+  the field). A boosted MatchAll (``*^2``) is ``Boolean(must=(MatchAll(),), boost=2.0)``.
+* A word whose only wildcard is one final ``*`` is a :class:`Prefix`; any other word with an
+  unescaped ``*`` or ``?`` is a :class:`Wildcard`. In ``Wildcard.pattern`` an unescaped ``*`` or
+  ``?`` is a wildcard and a literal ``*``, ``?`` or ``\\`` stays escaped (``\\*``, ``\\?``,
+  ``\\\\``); every other escape is removed.
+* ``/re/`` is a :class:`Regex`; the pattern is the raw (lowercased) text between the slashes.
+* ``term~`` is fuzzy with distance 2, ``term~N`` with N in 0..2 (a similarity below 1, as in
+  ``term~0.8``, is converted to a distance as Lucene does); more than 2 or a fraction above 1 is
+  an error. A ``~`` after a wildcard, prefix or regex term is ignored, as in Lucene.
+* ``"a b"~N`` is a phrase with ``slop=N`` (a fraction is truncated). Boosts ``x^N`` apply to
+  terms, phrases and groups (on the group's :class:`Boolean`, or multiplied into a single
+  clause's own boost).
+* Range queries (``[a TO b]``, ``{a TO b}``) are not supported and are syntax errors.
+* Errors carry the 0-based offset of the first problem in reading order: the unexpected token,
+  the end of the text when a clause is missing (``a AND``, ``title:``), or the opening ``(``,
+  ``"`` or ``/`` that is never closed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field as dc_field
+from typing import Iterator, NamedTuple, NoReturn
+
+from weft.errors import InvalidInput, QuerySyntaxError
+from weft.search.query_ast import (
+    Boolean,
+    Fuzzy,
+    MatchAll,
+    Node,
+    Phrase,
+    Prefix,
+    Regex,
+    Term,
+    Wildcard,
+)
+
+__all__ = ["parse_search", "MAX_QUERY_LENGTH", "MAX_CLAUSES", "MAX_DEPTH"]
+
+MAX_QUERY_LENGTH = 100_000
+"""Longest accepted ``search`` text, in characters (Azure's documented limit)."""
+
+MAX_CLAUSES = 1024
+"""Most leaf clauses (terms, phrases, prefixes, ...) in one query (Azure's documented limit)."""
+
+MAX_DEPTH = 100
+"""Deepest accepted nesting of groups (full syntax) or of Boolean nodes (simple syntax)."""
+
+_PARAMETER = "search"
+_QUERY_TYPES = ("simple", "full")
+_SEARCH_MODES = ("any", "all")
+
+_MUST = "must"
+_SHOULD = "should"
+_MUST_NOT = "must_not"
+
+
+def parse_search(text: str | None, query_type: str = "simple", search_mode: str = "any") -> Node:
+    """Parse the ``search`` parameter into a query AST.
+
+    ``query_type`` is ``"simple"`` (default) or ``"full"``; ``search_mode`` is ``"any"`` (default)
+    or ``"all"`` (both compared case-insensitively; ``None`` means the default). Raises
+    :class:`InvalidInput` for bad arguments or exceeded limits in simple syntax and
+    :class:`QuerySyntaxError` for any problem in full syntax.
+    """
+    query_type = _choice(query_type, _QUERY_TYPES, "queryType")
+    search_mode = _choice(search_mode, _SEARCH_MODES, "searchMode")
+    if text is None:
+        return MatchAll()
+    if not isinstance(text, str):
+        raise InvalidInput(f"The '{_PARAMETER}' parameter must be a string.")
+    full = query_type == "full"
+    if len(text) > MAX_QUERY_LENGTH:
+        reason = f"The query is longer than {MAX_QUERY_LENGTH} characters."
+        if full:
+            _fail(text, MAX_QUERY_LENGTH, reason)
+        raise InvalidInput(f"Invalid search query: {reason}")
+    stripped = text.strip()
+    if not stripped or stripped == "*":
+        return MatchAll()
+    if full:
+        return _FullParser(text, default_required=search_mode == "all").parse()
+    return _SimpleParser(text, default_op=_MUST if search_mode == "all" else _SHOULD).parse()
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], name: str) -> str:
+    if value is None:
+        return allowed[0]
+    if isinstance(value, str) and value.lower() in allowed:
+        return value.lower()
+    expected = " or ".join(f"'{a}'" for a in allowed)
+    raise InvalidInput(f"Invalid value '{value}' for parameter '{name}'; expected {expected}.")
+
+
+def _fail(text: str, position: int, reason: str = "") -> NoReturn:
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    message = (
+        f"Failed to parse query string at line {line}, column {column}. "
+        "See https://aka.ms/azure-search-full-query for supported syntax."
+    )
+    if reason:
+        message = f"{message} {reason}"
+    raise QuerySyntaxError(message, text=text, position=position, parameter=_PARAMETER)
+
+
+def _with_boost(node: Node, boost: float) -> Node:
+    """Apply a boost to ``node``, multiplying any boost it already has."""
+    if isinstance(node, MatchAll):
+        return Boolean(must=(node,), boost=boost)
+    return dataclasses.replace(node, boost=node.boost * boost)
+
+
+def _negation(node: Node) -> Boolean:
+    """Documents that do not match ``node``."""
+    return Boolean(must=(MatchAll(),), must_not=(node,))
+
+
+def _tree_depth(node: Node) -> int:
+    """Depth of nested Boolean nodes (a leaf is 1), computed without recursion."""
+    deepest = 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(current, Boolean):
+            stack.extend((child, depth + 1) for child in (*current.must, *current.should, *current.must_not))
+    return deepest
+
+
+# --------------------------------------------------------------------------------------------
+# Simple syntax
+# --------------------------------------------------------------------------------------------
+
+_SIMPLE_SPACE = frozenset(" \t\n\r")
+_SIMPLE_TOKEN_END = _SIMPLE_SPACE | frozenset('"|+()')
+
+
+@dataclass
+class _SimpleGroup:
+    """The clauses of one parenthesized range (or the whole text) being combined left to right.
+
+    ``items`` holds ``(node, negated)`` pairs. While ``op`` is None there is at most one item; a
+    change of operator folds the items built so far into a single node (Lucene's "operational
+    change requiring a new parent node").
+    """
+
+    end: int
+    items: list[tuple[Node, bool]] = dc_field(default_factory=list)
+    op: str | None = None  # operator of the items (Lucene's previousOperation)
+    pending: str | None = None  # explicit operator before the next clause (currentOperation)
+    negations: int = 0  # '-' signs right before the next clause
+
+    def add(self, node: Node, default_op: str) -> None:
+        entry = (node, self.negations % 2 == 1)
+        if self.items:
+            op = self.pending or default_op
+            if self.op is not None and self.op != op:
+                self.items = [(self.result(), False)]
+            self.op = op
+        self.items.append(entry)
+        self.pending = None
+
+    def result(self) -> Node | None:
+        if not self.items:
+            return None
+        if self.op is None:
+            node, negated = self.items[0]
+            return _negation(node) if negated else node
+        if self.op == _SHOULD:
+            return Boolean(should=tuple(_negation(n) if neg else n for n, neg in self.items))
+        must = tuple(n for n, neg in self.items if not neg)
+        must_not = tuple(n for n, neg in self.items if neg)
+        return Boolean(must=must or (MatchAll(),), must_not=must_not)
+
+
+class _SimpleParser:
+    """Lucene SimpleQueryParser semantics, with an explicit stack instead of recursion."""
+
+    def __init__(self, text: str, default_op: str):
+        self.text = text
+        self.default_op = default_op
+        self.clauses = 0
+
+    def parse(self) -> Node:
+        text = self.text
+        closing = self._matching_parens()
+        groups = [_SimpleGroup(end=len(text))]
+        i = 0
+        while True:
+            group = groups[-1]
+            if i >= group.end:
+                if len(groups) == 1:
+                    break
+                groups.pop()
+                parent = groups[-1]
+                self._add(parent, group.result())
+                parent.negations = 0
+                i = group.end + 1
+                continue
+            c = text[i]
+            if c == "(":
+                close = closing.get(i)
+                if close is None:  # never closed: the '(' is ignored
+                    i += 1
+                elif close == i + 1:  # '()' cancels the operator before it
+                    group.pending = None
+                    i = close + 1
+                else:
+                    groups.append(_SimpleGroup(end=close))
+                    i += 1
+                    continue  # the negations apply to the whole group
+            elif c == ")":  # unbalanced: ignored
+                i += 1
+            elif c == '"':
+                i = self._phrase(group, i)
+            elif c == "+" or c == "|":
+                if group.pending is None and group.items:
+                    group.pending = _MUST if c == "+" else _SHOULD
+                i += 1
+            elif c == "-":
+                group.negations += 1
+                i += 1
+                continue
+            elif c in _SIMPLE_SPACE:
+                i += 1
+            else:
+                i = self._token(group, i)
+            group.negations = 0
+        node = groups[0].result()
+        if node is None:
+            return Boolean()
+        if _tree_depth(node) > MAX_DEPTH:
+            raise InvalidInput(f"Invalid search query: it is nested more than {MAX_DEPTH} levels deep.")
+        return node
+
+    def _add(self, group: _SimpleGroup, node: Node | None) -> None:
+        if node is not None:
+            group.add(node, self.default_op)
+
+    def _leaf(self, group: _SimpleGroup, node: Node) -> None:
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            raise InvalidInput(f"Invalid search query: it has more than {MAX_CLAUSES} clauses.")
+        group.add(node, self.default_op)
+
+    def _matching_parens(self) -> dict[int, int]:
+        """Map each '(' to the ')' that closes it, honouring escapes (quotes do not matter)."""
+        text = self.text
+        closing: dict[int, int] = {}
+        opened: list[int] = []
+        i = 0
+        while i < len(text):
+            c = text[i]
+            if c == "\\":
+                i += 2
+                continue
+            if c == "(":
+                opened.append(i)
+            elif c == ")" and opened:
+                closing[opened.pop()] = i
+            i += 1
+        return closing
+
+    def _phrase(self, group: _SimpleGroup, start: int) -> int:
+        text, end = self.text, group.end
+        chars: list[str] = []
+        escaped = False
+        i = start + 1
+        while i < end:
+            c = text[i]
+            if not escaped:
+                if c == "\\":
+                    escaped = True
+                    i += 1
+                    continue
+                if c == '"':
+                    break
+            escaped = False
+            chars.append(c)
+            i += 1
+        if i >= end:  # never closed: the '"' is ignored
+            return start + 1
+        if i == start + 1:  # '""' cancels the operator before it
+            group.pending = None
+        else:
+            phrase = "".join(chars)
+            if phrase.strip():
+                self._leaf(group, Phrase(phrase))
+        return i + 1
+
+    def _token(self, group: _SimpleGroup, start: int) -> int:
+        text, end = self.text, group.end
+        chars: list[str] = []
+        escaped = prefix = False
+        only_stars = True
+        i = start
+        while i < end:
+            c = text[i]
+            if escaped:
+                only_stars = False
+            else:
+                if c == "\\":
+                    escaped = True
+                    prefix = False
+                    i += 1
+                    continue
+                if c in _SIMPLE_TOKEN_END:
+                    break
+                prefix = bool(chars) and c == "*"
+                only_stars = only_stars and c == "*"
+            escaped = False
+            chars.append(c)
+            i += 1
+        if chars:
+            if only_stars:
+                node: Node = MatchAll()
+            elif prefix:
+                node = Prefix("".join(chars[:-1]).lower())
+            else:
+                node = Term("".join(chars))
+            self._leaf(group, node)
+        return i
+
+
+# --------------------------------------------------------------------------------------------
+# Full Lucene syntax
+# --------------------------------------------------------------------------------------------
+
+_FULL_SPACE = frozenset(" \t\n\r\u3000")
+# Characters that cannot start a term (Lucene's _TERM_START_CHAR excludes them); '+' and '-'
+# may still continue one.
+_NOT_TERM_START = _FULL_SPACE | frozenset('+-!():^[]"{}~*?\\/')
+_NUMBER_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_FIELD_NAME_RE = re.compile(rf"{_IDENT}(?:/{_IDENT})*")
+# A sub-field path followed by ':'; plain names are lexed as terms followed by ':'.
+_FIELD_PATH_RE = re.compile(rf"({_IDENT}(?:/{_IDENT})+)[ \t\n\r\u3000]*(?=:)")
+
+_AND, _OR, _NOT = "AND", "OR", "NOT"
+_PLUS, _MINUS, _BAREOPER = "PLUS", "MINUS", "BAREOPER"
+_LPAREN, _RPAREN, _COLON, _CARAT, _NUMBER = "LPAREN", "RPAREN", "COLON", "CARAT", "NUMBER"
+_QUOTED, _TERM, _STAR, _PREFIX, _WILD, _REGEX = "QUOTED", "TERM", "STAR", "PREFIX", "WILD", "REGEX"
+_SLOP, _FIELD, _EOF = "SLOP", "FIELD", "EOF"
+
+_WORD_OPERATORS = {"AND": _AND, "&&": _AND, "OR": _OR, "||": _OR, "NOT": _NOT}
+_BARE_TERMS = frozenset({_TERM, _STAR, _PREFIX, _WILD, _REGEX, _BAREOPER})
+_CLAUSE_START = _BARE_TERMS | {_QUOTED, _LPAREN, _FIELD}
+_QUERY_CONTINUES = _CLAUSE_START | {_AND, _OR, _NOT, _PLUS, _MINUS}
+
+
+class _Token(NamedTuple):
+    kind: str
+    image: str  # the raw text, escapes included
+    pos: int
+
+
+def _unescape(image: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(image):
+        if image[i] == "\\" and i + 1 < len(image):
+            i += 1
+        out.append(image[i])
+        i += 1
+    return "".join(out)
+
+
+def _wildcard_pattern(image: str) -> str:
+    """Drop escapes except those that keep ``*``, ``?`` or ``\\`` literal."""
+    out: list[str] = []
+    i = 0
+    while i < len(image):
+        c = image[i]
+        if c == "\\" and i + 1 < len(image):
+            nxt = image[i + 1]
+            out.append("\\" + nxt if nxt in "*?\\" else nxt)
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _describe(token: _Token) -> str:
+    return "the end of the query" if token.kind == _EOF else f"'{token.image}'"
+
+
+class _FullLexer:
+    """Lucene classic QueryParser tokens, produced lazily so errors come in reading order."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def fail(self, pos: int, reason: str) -> NoReturn:
+        _fail(self.text, pos, reason)
+
+    def tokens(self) -> Iterator[_Token]:
+        text = self.text
+        n = len(text)
+        i = 0
+        while i < n:
+            c = text[i]
+            if c in _FULL_SPACE:
+                i += 1
+            elif c in "():":
+                yield _Token({"(": _LPAREN, ")": _RPAREN, ":": _COLON}[c], c, i)
+                i += 1
+            elif c == "^":
+                yield _Token(_CARAT, c, i)
+                j = self._skip_space(i + 1)
+                match = _NUMBER_RE.match(text, j)
+                if match is None:
+                    self.fail(j, "Expected a number after '^'.")
+                yield _Token(_NUMBER, match.group(), j)
+                i = match.end()
+            elif c == '"':
+                end = self._quoted_end(i)
+                yield _Token(_QUOTED, text[i:end], i)
+                i = end
+            elif c == "~":
+                end = self._slop_end(i)
+                yield _Token(_SLOP, text[i + 1 : end], i)
+                i = end
+            elif c in "+-!":
+                if i + 1 < n and text[i + 1] in _FULL_SPACE:
+                    yield _Token(_BAREOPER, c, i)
+                    i += 2
+                else:
+                    yield _Token({"+": _PLUS, "-": _MINUS, "!": _NOT}[c], c, i)
+                    i += 1
+            elif c in "[{":
+                self.fail(i, "Range queries are not supported; use $filter.")
+            elif c in "]}":
+                self.fail(i, f"Unexpected '{c}'.")
+            elif c == "/":
+                end = self._regex_end(i)
+                yield _Token(_REGEX, text[i:end], i)
+                i = end
+            else:
+                path = _FIELD_PATH_RE.match(text, i)
+                if path is not None:
+                    yield _Token(_FIELD, path.group(1), i)
+                    i = path.end()
+                else:
+                    token = self._word(i)
+                    yield token
+                    i += len(token.image)
+        while True:  # the parser may look past the end
+            yield _Token(_EOF, "", n)
+
+    def _skip_space(self, i: int) -> int:
+        while i < len(self.text) and self.text[i] in _FULL_SPACE:
+            i += 1
+        return i
+
+    def _escape_end(self, i: int) -> int:
+        """End of the escape sequence starting with the backslash at ``i``."""
+        if i + 1 >= len(self.text):
+            self.fail(i, "The query ends with an escape character.")
+        return i + 2
+
+    def _term_chars_end(self, i: int, wildcards: list[int] | None = None) -> int:
+        """Skip term characters (and, when ``wildcards`` is given, unescaped ``*`` and ``?``)."""
+        text = self.text
+        while i < len(text):
+            c = text[i]
+            if c == "\\":
+                i = self._escape_end(i)
+            elif wildcards is not None and c in "*?":
+                wildcards.append(i)
+                i += 1
+            elif c not in _NOT_TERM_START or c in "+-":
+                i += 1
+            else:
+                break
+        return i
+
+    def _word(self, start: int) -> _Token:
+        wildcards: list[int] = []
+        text = self.text
+        # The first character is a term start, an escape, '*' or '?'; later ones may be '+'/'-'.
+        if text[start] == "\\":
+            i = self._escape_end(start)
+        else:
+            if text[start] in "*?":
+                wildcards.append(start)
+            i = start + 1
+        end = self._term_chars_end(i, wildcards)
+        image = text[start:end]
+        if image in _WORD_OPERATORS:
+            kind = _WORD_OPERATORS[image]
+        elif not wildcards:
+            kind = _TERM
+        elif image == "*":
+            kind = _STAR
+        elif wildcards == [end - 1] and image.endswith("*"):
+            kind = _PREFIX
+        else:
+            kind = _WILD
+        return _Token(kind, image, start)
+
+    def _quoted_end(self, start: int) -> int:
+        text = self.text
+        i = start + 1
+        while i < len(text):
+            c = text[i]
+            if c == "\\" and i + 1 < len(text):
+                i += 2
+            elif c == '"':
+                return i + 1
+            else:
+                i += 1
+        self.fail(start, "The phrase is not closed with '\"'.")
+
+    def _slop_end(self, start: int) -> int:
+        match = _NUMBER_RE.match(self.text, start + 1)
+        return self._term_chars_end(match.end() if match else start + 1)
+
+    def _regex_end(self, start: int) -> int:
+        # Lucene's REGEXPTERM is "/" (~["/"] | "\\/")* "/", longest match: '\/' is part of the
+        # pattern unless no later '/' closes it, in which case the last '\/' closes it.
+        text = self.text
+        last_escaped_slash = -1
+        i = start + 1
+        while i < len(text):
+            c = text[i]
+            if c == "\\" and i + 1 < len(text) and text[i + 1] == "/":
+                last_escaped_slash = i + 1
+                i += 2
+            elif c == "/":
+                return i + 1
+            else:
+                i += 1
+        if last_escaped_slash >= 0:
+            return last_escaped_slash + 1
+        self.fail(start, "The regular expression is not closed with '/'.")
+
+
+class _FullParser:
+    """Recursive descent over Lucene's classic grammar::
+
+        query   := modifier? clause (conjunction? modifier? clause)*
+        clause  := (field ':' | '*' ':')? ( term | '(' query ')' ('^' number)? )
+        term    := bare (('^' number)? slop? | slop ('^' number)?) | quoted slop? ('^' number)?
+
+    Recursion happens only per group, and groups are limited to :data:`MAX_DEPTH` levels.
+    """
+
+    def __init__(self, text: str, default_required: bool):
+        self.text = text
+        self.default_required = default_required
+        self.stream = _FullLexer(text).tokens()
+        self.lookahead: list[_Token] = []
+        self.clauses = 0
+
+    # -- token access --------------------------------------------------------------------
+
+    def peek(self, k: int = 0) -> _Token:
+        while len(self.lookahead) <= k:
+            self.lookahead.append(next(self.stream))
+        return self.lookahead[k]
+
+    def advance(self) -> _Token:
+        token = self.peek()
+        if token.kind != _EOF:
+            self.lookahead.pop(0)
+        return token
+
+    def fail(self, pos: int, reason: str) -> NoReturn:
+        _fail(self.text, pos, reason)
+
+    # -- grammar ---------------------------------------------------------------------------
+
+    def parse(self) -> Node:
+        node = self.query(None, 0)
+        token = self.peek()
+        if token.kind != _EOF:
+            self.fail(token.pos, f"Unexpected {_describe(token)}.")
+        return node
+
+    def query(self, field: str | None, depth: int) -> Node:
+        clauses: list[tuple[str, Node]] = []
+        modifier = self.modifier()
+        self.add_clause(clauses, None, modifier, self.clause(field, depth))
+        while self.peek().kind in _QUERY_CONTINUES:
+            conjunction = self.conjunction()
+            modifier = self.modifier()
+            self.add_clause(clauses, conjunction, modifier, self.clause(field, depth))
+        if len(clauses) == 1 and clauses[0][0] != _MUST_NOT:
+            return clauses[0][1]
+        return Boolean(
+            must=tuple(n for occur, n in clauses if occur == _MUST),
+            should=tuple(n for occur, n in clauses if occur == _SHOULD),
+            must_not=tuple(n for occur, n in clauses if occur == _MUST_NOT),
+        )
+
+    def conjunction(self) -> str | None:
+        if self.peek().kind in (_AND, _OR):
+            return self.advance().kind
+        return None
+
+    def modifier(self) -> str | None:
+        kind = self.peek().kind
+        if kind == _PLUS:
+            self.advance()
+            return _MUST
+        if kind in (_MINUS, _NOT):
+            self.advance()
+            return _MUST_NOT
+        return None
+
+    def add_clause(self, clauses: list[tuple[str, Node]], conjunction: str | None, modifier: str | None, node: Node) -> None:
+        """Lucene QueryParserBase.addClause."""
+        if clauses and clauses[-1][0] != _MUST_NOT:
+            if conjunction == _AND:
+                clauses[-1] = (_MUST, clauses[-1][1])
+            elif conjunction == _OR and self.default_required:
+                clauses[-1] = (_SHOULD, clauses[-1][1])
+        if modifier == _MUST_NOT:
+            occur = _MUST_NOT
+        elif self.default_required:
+            occur = _SHOULD if conjunction == _OR else _MUST
+        else:
+            occur = _MUST if modifier == _MUST or conjunction == _AND else _SHOULD
+        clauses.append((occur, node))
+
+    def clause(self, field: str | None, depth: int) -> Node:
+        token = self.peek()
+        if token.kind in (_TERM, _FIELD, _STAR) and self.peek(1).kind == _COLON:
+            if token.kind == _STAR:
+                field = None
+            else:
+                name = token.image if token.kind == _FIELD else _unescape(token.image)
+                if not _FIELD_NAME_RE.fullmatch(name):
+                    self.fail(token.pos, f"'{name}' is not a valid field name.")
+                field = name
+            self.advance()
+            self.advance()
+        token = self.peek()
+        if token.kind != _LPAREN:
+            return self.term(field)
+        if depth >= MAX_DEPTH:
+            self.fail(token.pos, f"The query is nested more than {MAX_DEPTH} levels deep.")
+        self.advance()
+        node = self.query(field, depth + 1)
+        close = self.peek()
+        if close.kind == _EOF:
+            self.fail(token.pos, "The '(' is never closed.")
+        if close.kind != _RPAREN:
+            self.fail(close.pos, f"Unexpected {_describe(close)}.")
+        self.advance()
+        boost = self.boost()
+        return node if boost is None else _with_boost(node, boost)
+
+    def term(self, field: str | None) -> Node:
+        token = self.advance()
+        if token.kind in _BARE_TERMS:
+            slop: _Token | None = None
+            boost = self.boost()
+            if self.peek().kind == _SLOP:
+                slop = self.advance()
+                if boost is None:
+                    boost = self.boost()
+            node = self.bare_term(token, slop, field)
+        elif token.kind == _QUOTED:
+            slop = self.advance() if self.peek().kind == _SLOP else None
+            boost = self.boost()
+            node = Phrase(_unescape(token.image[1:-1]), field, self.phrase_slop(slop))
+        else:
+            self.fail(token.pos, f"Expected a search term but found {_describe(token)}.")
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            self.fail(token.pos, f"The query has more than {MAX_CLAUSES} clauses.")
+        return node if boost is None else _with_boost(node, boost)
+
+    def boost(self) -> float | None:
+        if self.peek().kind != _CARAT:
+            return None
+        self.advance()
+        number = self.advance()  # the lexer guarantees a NUMBER after '^'
+        value = float(number.image)
+        if not math.isfinite(value):
+            self.fail(number.pos, "The boost is too large.")
+        return value
+
+    def bare_term(self, token: _Token, slop: _Token | None, field: str | None) -> Node:
+        kind, image = token.kind, token.image
+        if kind == _STAR:
+            return MatchAll() if field is None else Wildcard("*", field)
+        if kind == _PREFIX:
+            return Prefix(_unescape(image[:-1]).lower(), field)
+        if kind == _WILD:
+            return Wildcard(_wildcard_pattern(image).lower(), field)
+        if kind == _REGEX:
+            return Regex(image[1:-1].lower(), field)
+        text = image[0] if kind == _BAREOPER else _unescape(image)
+        if slop is not None:
+            return Fuzzy(text.lower(), self.fuzzy_distance(slop, text), field)
+        return Term(text, field)
+
+    def fuzzy_distance(self, slop: _Token, text: str) -> int:
+        if slop.image == "":
+            return 2
+        if not _NUMBER_RE.fullmatch(slop.image):
+            self.fail(slop.pos, f"'~{slop.image}' is not a valid fuzzy edit distance.")
+        whole, _, fraction = slop.image.partition(".")
+        distance = int(whole)
+        has_fraction = fraction.strip("0") != ""
+        if distance >= 1:
+            if has_fraction:
+                self.fail(slop.pos, "Fractional edit distances are not allowed.")
+            if distance > 2:
+                self.fail(slop.pos, "The fuzzy edit distance must be between 0 and 2.")
+            return distance
+        if not has_fraction:
+            return 0
+        # A minimum similarity (Lucene's legacy form): edits = (1 - similarity) * length, at most 2.
+        similarity = float("0." + fraction)
+        return min(int((1.0 - similarity) * len(text)), 2)
+
+    def phrase_slop(self, slop: _Token | None) -> int:
+        if slop is None or slop.image == "":
+            return 0
+        if not _NUMBER_RE.fullmatch(slop.image):
+            self.fail(slop.pos, f"'~{slop.image}' is not a valid phrase slop.")
+        return int(slop.image.partition(".")[0])

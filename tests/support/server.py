@@ -1,0 +1,74 @@
+"""Start a real `weft serve` subprocess on a free port, for tests that talk HTTP."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+API_VERSION = "2026-04-01"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WeftServer:
+    def __init__(self, data_dir: Path, admin_key: str = "test-admin-key", query_key: str = "test-query-key", extra_args: list[str] | None = None):
+        self.data_dir = Path(data_dir)
+        self.admin_key = admin_key
+        self.query_key = query_key
+        self.extra_args = extra_args or []
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.data_dir.parent / f"weft-{self.port}.log"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "WeftServer":
+        self.port = free_port() if self.proc is not None else self.port
+        args = [sys.executable, "-m", "weft.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir), "--log-level", "warning"]
+        if self.admin_key:
+            args += ["--admin-key", self.admin_key]
+        if self.query_key:
+            args += ["--query-key", self.query_key]
+        args += self.extra_args
+        log = open(self.log_path, "ab")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"weft exited with {self.proc.returncode}: {self.log_path.read_text()[-3000:]}")
+            try:
+                r = httpx.get(f"{self.endpoint}/indexes?api-version={API_VERSION}", headers={"api-key": self.admin_key or ""}, timeout=1)
+                if r.status_code in (200, 401, 403):
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"weft did not start in {timeout}s: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(30)
+        return self.proc.returncode if self.proc else 0
+
+    def url(self, path: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.endpoint}{path}{sep}api-version={API_VERSION}"
