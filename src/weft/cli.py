@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -39,7 +40,15 @@ def serve(
         typer.echo(f"weft admin api-key: {generated}  (stored in {settings.data_dir / 'admin-key'})")
     application = create_app(settings)
     typer.echo(f"weft listening on http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT (finishing in-flight requests, then our lifespan
+    # drains the index writers) and re-raises the signal afterwards; exit 0 then, as a clean stop.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), timeout_graceful_shutdown=30)
+
+
+def _exit_cleanly(signum, frame) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":  # pragma: no cover
