@@ -90,6 +90,8 @@ class ChildBlock:
     random: int
 
     def __post_init__(self) -> None:
+        if not all(isinstance(v, int) for v in (self.delta_code, self.time_delta, self.random)):
+            raise ThreadIndexError("Child block fields are integers.")
         if self.delta_code not in (0, 1):
             raise ThreadIndexError(f"delta_code must be 0 or 1, got {self.delta_code!r}.")
         if not 0 <= self.time_delta <= _DELTA_MASK:
@@ -136,7 +138,7 @@ class ConversationIndex:
     children: tuple[ChildBlock, ...] = ()
 
     def __post_init__(self) -> None:
-        if not 0 <= self.header_time <= _FORTY_BITS:
+        if not isinstance(self.header_time, int) or not 0 <= self.header_time <= _FORTY_BITS:
             raise ThreadIndexError(f"header_time must fit in 40 bits, got {self.header_time!r}.")
         if not isinstance(self.guid, uuid.UUID):
             raise ThreadIndexError("guid must be a uuid.UUID.")

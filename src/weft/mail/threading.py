@@ -43,6 +43,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from types import MappingProxyType
 
 from weft.errors import InvalidInput
 from weft.mail.message_ids import first_message_id, parse_reference_list
@@ -480,7 +481,8 @@ class MailThreader:
             root = tree.container.key
         else:
             root = self._subject_entry(tree).message.id
-        return Conversation(root, tuple(members), {m: parents[m] for m in members}), members[0]
+        ordered_parents = MappingProxyType({m: parents[m] for m in members})  # read-only: reports are cached
+        return Conversation(root, tuple(members), ordered_parents), members[0]
 
 
 def thread_messages(messages: Iterable[MailMessage], options: ThreadingOptions | None = None) -> list[Conversation]:

@@ -16,8 +16,10 @@ Both syntaxes
   one-element :class:`Boolean` (unless it carries a boost or a negation).
 * Limits: more than :data:`MAX_QUERY_LENGTH` characters, more than :data:`MAX_CLAUSES` leaf
   clauses, or more than :data:`MAX_DEPTH` levels of nesting are rejected (full syntax:
-  :class:`QuerySyntaxError`; simple syntax: :class:`InvalidInput`). Neither parser recurses per
-  input character, so hostile input never causes a ``RecursionError``.
+  :class:`QuerySyntaxError`; simple syntax: :class:`InvalidInput`, while deep but shallow-tree
+  input such as ``((((a))))`` is fine). The simple parser uses an explicit stack and the full
+  parser recurses only per group, at most :data:`MAX_DEPTH` deep, so hostile input never causes a
+  ``RecursionError`` (nor do the returned trees, which stay shallow enough to compare and print).
 
 Simple syntax (``queryType=simple``)
 ====================================
@@ -493,7 +495,7 @@ class _FullLexer:
                 i = end
             elif c == "~":
                 end = self._slop_end(i)
-                yield _Token(_SLOP, text[i + 1 : end], i)
+                yield _Token(_SLOP, text[i:end], i)
                 i = end
             elif c in "+-!":
                 if i + 1 < n and text[i + 1] in _FULL_SPACE:
@@ -773,11 +775,12 @@ class _FullParser:
         return Term(text, field)
 
     def fuzzy_distance(self, slop: _Token, text: str) -> int:
-        if slop.image == "":
+        value = slop.image[1:]
+        if value == "":
             return 2
-        if not _NUMBER_RE.fullmatch(slop.image):
-            self.fail(slop.pos, f"'~{slop.image}' is not a valid fuzzy edit distance.")
-        whole, _, fraction = slop.image.partition(".")
+        if not _NUMBER_RE.fullmatch(value):
+            self.fail(slop.pos, f"'{slop.image}' is not a valid fuzzy edit distance.")
+        whole, _, fraction = value.partition(".")
         distance = int(whole)
         has_fraction = fraction.strip("0") != ""
         if distance >= 1:
@@ -793,8 +796,9 @@ class _FullParser:
         return min(int((1.0 - similarity) * len(text)), 2)
 
     def phrase_slop(self, slop: _Token | None) -> int:
-        if slop is None or slop.image == "":
+        value = "" if slop is None else slop.image[1:]
+        if value == "":
             return 0
-        if not _NUMBER_RE.fullmatch(slop.image):
-            self.fail(slop.pos, f"'~{slop.image}' is not a valid phrase slop.")
-        return int(slop.image.partition(".")[0])
+        if not _NUMBER_RE.fullmatch(value):
+            self.fail(slop.pos, f"'{slop.image}' is not a valid phrase slop.")
+        return int(value.partition(".")[0])

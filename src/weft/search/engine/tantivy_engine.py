@@ -120,7 +120,7 @@ class _IndexHandle:
         overlay: dict[str, dict[str, Any] | None] = {}
         results: list[list[ItemResult]] = []
         try:
-            keys = [a.key for job in group for a in job.actions if a.kind != "upload" or True]
+            keys = [a.key for job in group for a in job.actions]
             stored = self.lookup(keys)
             for job in group:
                 results.append(self._apply_actions(job.actions, stored, overlay))
@@ -478,7 +478,7 @@ class _Search:
 
         if not descending:
             n_missing = self.searcher.search(missing_q, limit=1, count=True).count
-            add(take(missing_q, n_missing if n_missing <= need else n_missing))
+            add(take(missing_q, n_missing))  # all nulls come first; later keys order them
             if n_missing >= need:
                 return
             remaining = need - n_missing

@@ -107,7 +107,6 @@ class TextTranslator:
             )
         if isinstance(node, qa.Boolean):
             clauses: list[tuple[Occur, Query]] = []
-            must_fail = False
             for sub in node.must:
                 q = self.translate(sub)
                 if q is None:
@@ -123,7 +122,7 @@ class TextTranslator:
                 q = self.translate(sub)
                 if q is not None:
                     clauses.append((Occur.MustNot, q))
-            if must_fail or not has_positive:
+            if not has_positive:
                 return None
             return self._boost(boolean(clauses), node.boost)
         raise TypeError(f"unknown query node {node!r}")
@@ -297,7 +296,7 @@ class FilterTranslator:
                     if op == "eq":
                         return Query.empty_query()
                     if op == "ne":
-                        return Query.exists_query(leaf.value)
+                        return Query.all_query()  # no integer equals it; null ne 1.5 holds too
                     # x > 2.5 <=> x > 2 ; x >= 2.5 <=> x >= 3 ; x < 2.5 <=> x < 3 ; x <= 2.5 <=> x <= 2
                     value = math.floor(value) if op in ("gt", "le") else math.ceil(value)
             value = max(-(2**63), min(2**63 - 1, int(value)))
