@@ -356,3 +356,20 @@ def test_missing_index_raises_not_found(server):
     with pytest.raises(HttpResponseError) as err:
         client.upload_documents([{"id": "1"}])
     assert err.value.status_code == 404
+
+
+def test_buffered_sender_and_large_batches(server):
+    from azure.search.documents import SearchIndexingBufferedSender
+
+    name = f"buffered-{uuid.uuid4().hex[:6]}"
+    index_client = SearchIndexClient(server.endpoint, AzureKeyCredential(server.admin_key))
+    index_client.create_index(_index(name))
+    with SearchIndexingBufferedSender(server.endpoint, name, AzureKeyCredential(server.admin_key), auto_flush=False) as sender:
+        sender.upload_documents([{"id": f"b{i}", "name": f"doc {i}", "rating": i % 5} for i in range(1200)])
+        sender.flush()
+    client = SearchClient(server.endpoint, name, AzureKeyCredential(server.admin_key))
+    assert client.get_document_count() == 1200
+    res = client.search(search_text="*", filter="rating eq 3", include_total_count=True, top=1)
+    list(res)
+    assert res.get_count() == 240
+    index_client.delete_index(name)

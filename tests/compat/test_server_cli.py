@@ -1,0 +1,38 @@
+"""`weft serve` as a user starts it: generated admin key, demo index, restart keeps data."""
+from __future__ import annotations
+
+import httpx
+from azure.core.credentials import AzureKeyCredential
+from azure.search.documents import SearchClient
+
+from tests.support.server import WeftServer
+
+
+def test_generated_admin_key_and_demo_index(tmp_path):
+    data = tmp_path / "data"
+    server = WeftServer(data, admin_key=None, query_key=None, extra_args=["--demo"]).start()
+    try:
+        key_file = data / "admin-key"
+        assert key_file.exists()
+        key = key_file.read_text().strip()
+        assert len(key) >= 32
+        assert key in server.log_path.read_text()  # printed on first start
+        client = SearchClient(server.endpoint, "products-index", AzureKeyCredential(key))
+        assert client.get_document_count() == 300
+        res = client.search(search_text="*", facets=["category"], include_total_count=True, top=5)
+        docs = list(res)
+        assert len(docs) == 5 and res.get_count() == 300
+        assert sum(b["count"] for b in res.get_facets()["category"]) == 300
+        first = next(iter(client.search(search_text="mug", top=1)))
+        assert "mug" in first["productName"].lower() or "mug" in first["description"].lower()
+        client.upload_documents([{"id": "extra-1", "productName": "Restart Survivor", "price": 1.0}])
+        assert server.stop() == 0
+        server.start()  # same data dir: same key, demo not duplicated, the write survived
+        assert (data / "admin-key").read_text().strip() == key
+        client = SearchClient(server.endpoint, "products-index", AzureKeyCredential(key))
+        assert client.get_document_count() == 301
+        assert client.get_document("extra-1")["productName"] == "Restart Survivor"
+        r = httpx.get(server.url("/indexes"), headers={"api-key": "not-the-key"})
+        assert r.status_code == 403
+    finally:
+        server.kill()
