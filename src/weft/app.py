@@ -27,13 +27,26 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        # uvicorn has finished the in-flight requests: drain the writers and close storage.
+        # uvicorn has finished the in-flight requests: stop the other services, then drain the
+        # index writers and close storage.
+        for close in reversed(app.state.closers):
+            try:
+                close()
+            except Exception:  # pragma: no cover - keep shutting the rest down
+                log.exception("error while stopping")
         search.close()
         log.info("weft stopped cleanly")
 
     app = FastAPI(title="weft", version=__version__, lifespan=lifespan, docs_url="/_docs", redoc_url=None, openapi_url="/_openapi.json")
     app.state.search = search
     app.state.settings = settings
+    app.state.closers = []
     install_error_handlers(app)
-    app.include_router(build_router(search, KeyChecker(settings.admin_keys, settings.query_keys)))
+    keys = KeyChecker(settings.admin_keys, settings.query_keys)
+    from weft.indexers import wiring as indexer_wiring
+    from weft.threads import wiring as threads_wiring
+
+    indexer_wiring.attach(app, settings, search, keys)
+    threads_wiring.attach(app, settings, search, keys)
+    app.include_router(build_router(search, keys))
     return app

@@ -18,6 +18,18 @@ def main() -> None:
     """weft command line."""
 
 
+def _register_subcommands() -> None:
+    from weft.indexers.cli import app as indexer_app
+    from weft.threads.cli import app as threads_app, keys_app
+
+    app.add_typer(indexer_app, name="indexer")
+    app.add_typer(threads_app, name="threads")
+    app.add_typer(keys_app, name="keys")
+
+
+_register_subcommands()
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, help="Address to listen on (WEFT_HOST; default 127.0.0.1)."),

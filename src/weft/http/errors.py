@@ -20,26 +20,47 @@ def odata_error(status: int, message: str, code: str = "", details: list | None 
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
+OPENAI_PREFIXES = ("/v1/", "/threads", "/audit")
+_OPENAI_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error", 404: "invalid_request_error",
+                 409: "invalid_request_error", 412: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error"}
+
+
+def openai_error(status: int, message: str, code: str | None = None, param: str | None = None, headers: dict | None = None) -> JSONResponse:
+    """OpenAI's error shape, used on the /v1 (and Assistants-style /threads) API family."""
+    error_type = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return JSONResponse({"error": {"message": message, "type": error_type, "param": param, "code": code or None}}, status_code=status, headers=headers)
+
+
+def uses_openai_shape(path: str) -> bool:
+    return path.startswith(OPENAI_PREFIXES)
+
+
+def error_response(request: Request, status: int, message: str, code: str = "", details: list | None = None, param: str | None = None) -> JSONResponse:
+    if uses_openai_shape(request.url.path):
+        return openai_error(status, message, code or None, param)
+    return odata_error(status, message, code, details)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WeftError)
     async def weft_error(request: Request, exc: WeftError):
-        return odata_error(exc.status, exc.message, exc.code or "", exc.details or None)
+        return error_response(request, exc.status, exc.message, exc.code or "", exc.details or None, getattr(exc, "param", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return odata_error(400, f"The request is invalid. {where}: {first.get('msg', 'invalid input')}")
+        return error_response(request, 400, f"The request is invalid. {where}: {first.get('msg', 'invalid input')}")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 404:
-            return odata_error(404, f"The resource '{request.url.path}' was not found.")
+            return error_response(request, 404, f"The resource '{request.url.path}' was not found.")
         if exc.status_code == 405:
-            return odata_error(405, f"The HTTP method '{request.method}' is not allowed on '{request.url.path}'.")
-        return odata_error(exc.status_code, str(exc.detail))
+            return error_response(request, 405, f"The HTTP method '{request.method}' is not allowed on '{request.url.path}'.")
+        return error_response(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return odata_error(500, "An unexpected error occurred on the server; nothing was changed by this request if it was a write.", "InternalServerError")
+        return error_response(request, 500, "An unexpected error occurred on the server; nothing was changed by this request if it was a write.", "InternalServerError")

