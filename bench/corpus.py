@@ -10,7 +10,6 @@ broad middle, and a long tail of rare terms. Titles skip the most frequent words
 """
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import itertools
 import json
@@ -19,7 +18,7 @@ import random
 from dataclasses import dataclass, field
 
 SEED = 4_242_017
-VOCAB_SIZE = 50_000
+VOCAB_SIZE = 200_000
 ZIPF_Q = 2.7
 TITLE_SKIP = 50  # titles do not use the 50 most frequent words
 N_CATEGORIES = 50
@@ -180,22 +179,3 @@ def read_batches(path: str, batch_size: int):
 def rank_by_expected_df(info: CorpusInfo, lo: float, hi: float) -> list[int]:
     """Word ranks whose expected document frequency lies in [lo, hi]."""
     return [r for r in range(VOCAB_SIZE) if lo <= info.expected_df(r) <= hi]
-
-
-def rank_of(info: CorpusInfo) -> dict[str, int]:
-    return {w: i for i, w in enumerate(info.vocabulary)}
-
-
-def bisect_rank(info: CorpusInfo, target_df: float) -> int:
-    """The rank whose expected df is closest to target_df (expected df falls with rank)."""
-    lo, hi = 0, VOCAB_SIZE - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if info.expected_df(mid) > target_df:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-__all__ = ["generate", "read_batches", "corpus_info", "CorpusInfo", "rank_by_expected_df", "bisect_rank", "bisect"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 
 import tantivy
@@ -56,6 +57,8 @@ def to_document(d: dict) -> tantivy.Document:
 class RawIndex:
     def __init__(self, path: str, create: bool):
         self.schema = build_schema()
+        if create:
+            os.makedirs(path, exist_ok=True)
         self.index = tantivy.Index(self.schema, path=path, reuse=not create)
         self.path = path
 

@@ -114,6 +114,13 @@ class SearchService:
             raise NotFound(f"The index '{name}' for service 'weft' was not found.")
         return definition
 
+    def definition(self, name: str) -> IndexDefinition:
+        """The parsed definition of an index (raises NotFound)."""
+        return self._definition(name)
+
+    def index_names(self) -> list[str]:
+        return sorted(self._definitions)
+
     def get_index(self, name: str) -> dict:
         return self._definition(name).to_json()
 
