@@ -115,8 +115,25 @@ def normalize_value(field: Field, value: Any, path: str, index: int) -> Any:
     if field.is_collection:
         if not isinstance(value, list):
             raise _type_error(value, field.type, path, index)
+        if field.is_vector:
+            return _normalize_vector(field, value, path, index)
         return [_normalize_element(field, v, path, index) for v in value]
     return _normalize_element(field, value, path, index)
+
+
+def _normalize_vector(field: Field, value: list, path: str, index: int) -> list[float] | None:
+    if not value:
+        return None  # an empty vector is no vector
+    if len(value) != field.dimensions:
+        raise InvalidInput(
+            f"The request is invalid. Details: actions : {index}: The vector field '{path}' expects {field.dimensions} dimensions; got {len(value)}."
+        )
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise _type_error(v, "Edm.Single", path, index)
+        out.append(float(v))
+    return out
 
 
 def _normalize_element(field: Field, value: Any, path: str, index: int) -> Any:
@@ -268,7 +285,7 @@ def double_value(value: Any) -> float | None:
 
 
 def empty_value(field: Field) -> Any:
-    return [] if field.is_collection else None
+    return [] if field.is_collection and not field.is_vector else None
 
 
 def complete_document(definition: IndexDefinition, values: dict[str, Any]) -> dict[str, Any]:

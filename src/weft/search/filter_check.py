@@ -191,7 +191,7 @@ class ExpressionChecker:
                 f = self.definition.field_at(name)
                 if f is None:
                     raise InvalidInput(f"Unknown field '{name}' in search field list.\r\nParameter name: searchFields")
-            if leaf is None or not leaf.field.searchable:
+            if leaf is None or not leaf.field.searchable or leaf.field.is_vector:
                 raise InvalidInput(f"The field '{name}' in the search field list is not searchable.\r\nParameter name: searchFields")
         return names
 

@@ -91,6 +91,14 @@ class Field:
         return self.element_type == COMPLEX_TYPE
 
     @property
+    def is_vector(self) -> bool:
+        return self.type == "Collection(Edm.Single)"
+
+    @property
+    def dimensions(self) -> int | None:
+        return self.extra.get("dimensions")
+
+    @property
     def effective_analyzer(self) -> str:
         return self.analyzer or self.index_analyzer or DEFAULT_ANALYZER
 
@@ -174,7 +182,32 @@ class IndexDefinition:
         return found
 
     def searchable_leaves(self) -> list[LeafField]:
-        return [leaf for leaf in self.leaves() if leaf.field.searchable]
+        return [leaf for leaf in self.leaves() if leaf.field.searchable and not leaf.field.is_vector]
+
+    def vector_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.is_vector]
+
+    def vector_settings(self, field_name: str) -> dict[str, Any]:
+        """Algorithm kind, metric, parameters and vectorizer of a vector field, from its profile."""
+        f = self.field_at(field_name)
+        assert f is not None and f.is_vector
+        config = self.members.get("vectorSearch") or {}
+        profile = next(p for p in config.get("profiles") or [] if p["name"] == f.extra["vectorSearchProfile"])
+        algorithm = next(a for a in config.get("algorithms") or [] if a["name"] == profile["algorithm"])
+        kind = algorithm["kind"]
+        params = dict(algorithm.get("hnswParameters" if kind == "hnsw" else "exhaustiveKnnParameters") or {})
+        vectorizer = None
+        if profile.get("vectorizer"):
+            vectorizer = next(v for v in config.get("vectorizers") or [] if v["name"] == profile["vectorizer"])
+        return {
+            "kind": kind,
+            "metric": params.get("metric") or "cosine",
+            "m": params.get("m") or 4,
+            "efConstruction": params.get("efConstruction") or 400,
+            "efSearch": params.get("efSearch") or 500,
+            "vectorizer": vectorizer,
+            "dimensions": f.dimensions,
+        }
 
     def suggesters(self) -> list[dict[str, Any]]:
         return self.members.get("suggesters") or []
@@ -226,8 +259,10 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
     if not isinstance(type_name, str):
         raise InvalidInput(f"The field '{full}' must have a type.")
     elem = element_type(type_name)
-    if elem == "Edm.Single" or elem in ("Edm.Half", "Edm.Int16", "Edm.SByte", "Edm.Byte"):
-        raise InvalidInput(f"The field '{full}' has type '{type_name}', which this service does not support yet (vector fields are not available).")
+    if elem == "Edm.Single":
+        return _parse_vector_field(raw, name, full, type_name, top_level)
+    if elem in ("Edm.Half", "Edm.Int16", "Edm.SByte", "Edm.Byte"):
+        raise InvalidInput(f"The field '{full}' has type '{type_name}'; weft supports vector fields of type Collection(Edm.Single).")
     if elem not in PRIMITIVE_TYPES and elem != COMPLEX_TYPE:
         raise InvalidInput(f"The field '{full}' has an invalid type '{type_name}'.")
     if is_collection(type_name) and is_collection(elem):
@@ -317,6 +352,38 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
     )
 
 
+MAX_VECTOR_DIMENSIONS = 4096
+
+
+def _parse_vector_field(raw: dict, name: str, full: str, type_name: str, top_level: bool) -> Field:
+    if type_name != "Collection(Edm.Single)":
+        raise InvalidInput(f"The field '{full}' has type '{type_name}'; vector fields must be Collection(Edm.Single).")
+    if not top_level:
+        raise InvalidInput(f"The vector field '{full}' must be a top-level field.")
+    dims = raw.get("dimensions")
+    if isinstance(dims, bool) or not isinstance(dims, int) or not 2 <= dims <= MAX_VECTOR_DIMENSIONS:
+        raise InvalidInput(f"The vector field '{full}' needs 'dimensions' between 2 and {MAX_VECTOR_DIMENSIONS}.")
+    profile = raw.get("vectorSearchProfile")
+    if not isinstance(profile, str) or not profile:
+        raise InvalidInput(f"The vector field '{full}' needs a 'vectorSearchProfile'.")
+    if raw.get("searchable") is False:
+        raise InvalidInput(f"The vector field '{full}' must be searchable.")
+    for attribute in ("filterable", "sortable", "facetable", "key"):
+        if raw.get(attribute):
+            raise InvalidInput(f"The vector field '{full}' cannot be {attribute}.")
+    for attribute in ("analyzer", "searchAnalyzer", "indexAnalyzer"):
+        if raw.get(attribute):
+            raise InvalidInput(f"The vector field '{full}' cannot have an {attribute}.")
+    hidden = _bool(raw.get("hidden"), full, "hidden")
+    retrievable = _bool(raw.get("retrievable"), full, "retrievable")
+    if retrievable is None:
+        retrievable = not hidden if hidden is not None else True
+    extra = {"dimensions": dims, "vectorSearchProfile": profile}
+    if raw.get("vectorEncoding") is not None:
+        extra["vectorEncoding"] = raw["vectorEncoding"]
+    return Field(name=name, type=type_name, retrievable=retrievable, searchable=True, extra=extra)
+
+
 def _check_unique(names: list[str], where: str) -> None:
     seen: set[str] = set()
     for n in names:
@@ -363,15 +430,57 @@ def parse_index_definition(body: Any, *, name_from_path: str | None = None) -> I
     definition.members = members
     _validate_suggesters(definition)
     _validate_scoring_profiles(definition)
+    _validate_vector_search(definition)
     similarity = members.get("similarity")
     if similarity is not None:
         odata_type = similarity.get("@odata.type") if isinstance(similarity, dict) else None
         if odata_type != "#Microsoft.Azure.Search.BM25Similarity":
             raise InvalidInput("Only '#Microsoft.Azure.Search.BM25Similarity' is supported as the index similarity.")
-    if members.get("vectorSearch") and (members["vectorSearch"].get("profiles") or members["vectorSearch"].get("algorithms")):
-        # Accept an empty vectorSearch block (the SDK may send one); real vector config needs vector fields.
-        pass
     return definition
+
+
+VECTOR_METRICS = ("cosine", "dotProduct", "euclidean")
+VECTOR_ALGORITHMS = ("hnsw", "exhaustiveKnn")
+
+
+def _validate_vector_search(definition: IndexDefinition) -> None:
+    config = definition.members.get("vectorSearch") or {}
+    if not isinstance(config, dict):
+        raise InvalidInput("'vectorSearch' must be an object.")
+    algorithms = {}
+    for a in config.get("algorithms") or []:
+        if not isinstance(a, dict) or not isinstance(a.get("name"), str):
+            raise InvalidInput("Each vector search algorithm needs a name.")
+        kind = a.get("kind")
+        if kind not in VECTOR_ALGORITHMS:
+            raise InvalidInput(f"The vector search algorithm '{a['name']}' has kind '{kind}'; use one of {', '.join(VECTOR_ALGORITHMS)}.")
+        params = a.get("hnswParameters" if kind == "hnsw" else "exhaustiveKnnParameters") or {}
+        metric = params.get("metric") or "cosine"
+        if metric not in VECTOR_METRICS:
+            raise InvalidInput(f"The vector search algorithm '{a['name']}' has metric '{metric}'; use one of {', '.join(VECTOR_METRICS)}.")
+        if kind == "hnsw":
+            for pname, lo, hi in (("m", 4, 10), ("efConstruction", 100, 1000), ("efSearch", 100, 1000)):
+                value = params.get(pname)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi):
+                    raise InvalidInput(f"The hnsw parameter '{pname}' of '{a['name']}' must be an integer between {lo} and {hi}.")
+        algorithms[a["name"]] = a
+    vectorizers = {}
+    for v in config.get("vectorizers") or []:
+        if not isinstance(v, dict) or not isinstance(v.get("name"), str):
+            raise InvalidInput("Each vectorizer needs a name.")
+        vectorizers[v["name"]] = v
+    profiles = {}
+    for p in config.get("profiles") or []:
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str):
+            raise InvalidInput("Each vector search profile needs a name.")
+        if p.get("algorithm") not in algorithms:
+            raise InvalidInput(f"The vector search profile '{p['name']}' refers to the unknown algorithm '{p.get('algorithm')}'.")
+        if p.get("vectorizer") is not None and p["vectorizer"] not in vectorizers:
+            raise InvalidInput(f"The vector search profile '{p['name']}' refers to the unknown vectorizer '{p['vectorizer']}'.")
+        profiles[p["name"]] = p
+    for f in definition.vector_fields():
+        if f.extra["vectorSearchProfile"] not in profiles:
+            raise InvalidInput(f"The vector field '{f.name}' refers to the unknown vector search profile '{f.extra['vectorSearchProfile']}'.")
 
 
 def _validate_suggesters(definition: IndexDefinition) -> None:
@@ -431,6 +540,8 @@ def check_compatible_update(old: IndexDefinition, new: IndexDefinition) -> None:
             if of.is_complex:
                 compare(of.fields, nf.fields, path + "/")
                 continue
+            if of.is_vector and of.dimensions != nf.dimensions:
+                raise InvalidInput(f"Existing vector field '{path}' cannot change its dimensions.", code="OperationNotAllowed")
             for attribute in ("searchable", "filterable", "sortable", "facetable"):
                 if getattr(of, attribute) != getattr(nf, attribute):
                     raise InvalidInput(

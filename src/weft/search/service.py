@@ -7,6 +7,7 @@ REST client does. The one write path for documents is :meth:`SearchService.apply
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import os
 import threading
@@ -19,7 +20,7 @@ from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search.catalog import Catalog
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
-from weft.search.engine.base import Engine, FacetSpec, SearchQuery
+from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.engine.tantivy_engine import TantivyEngine
 from weft.search.filter_check import ExpressionChecker
 from weft.search.highlight import collect_terms, highlight_field
@@ -38,7 +39,8 @@ _SEARCH_PARAMS = {
     "facets", "highlight", "highlightPreTag", "highlightPostTag", "minimumCoverage", "scoringProfile",
     "scoringParameters", "sessionId", "scoringStatistics",
 }
-_IGNORED_PARAMS = {"queryLanguage", "speller", "debug", "semanticErrorHandling", "semanticMaxWaitInMilliseconds", "answers", "captions", "semanticQuery", "semanticConfiguration", "semanticFields", "vectorFilterMode", "hybridSearch", "queryRewrites"}
+_SEARCH_PARAMS |= {"vectorQueries", "vectorFilterMode"}
+_IGNORED_PARAMS = {"queryLanguage", "speller", "debug", "semanticErrorHandling", "semanticMaxWaitInMilliseconds", "answers", "captions", "semanticQuery", "semanticConfiguration", "semanticFields", "hybridSearch", "queryRewrites"}
 
 
 def new_etag() -> str:
@@ -251,11 +253,9 @@ class SearchService:
         definition = self._definition(name)
         if not isinstance(body, dict):
             raise InvalidInput("The request body must be a JSON object of search parameters.")
-        unknown = set(body) - _SEARCH_PARAMS - _IGNORED_PARAMS - {"vectorQueries"}
+        unknown = set(body) - _SEARCH_PARAMS - _IGNORED_PARAMS
         if unknown:
             raise InvalidInput(f"The parameter '{sorted(unknown)[0]}' is not a valid search parameter.")
-        if body.get("vectorQueries"):
-            raise InvalidInput("Vector queries are not supported yet by this service.\r\nParameter name: vectorQueries")
         checker = ExpressionChecker(definition)
         query_type = body.get("queryType") or "simple"
         if query_type == "semantic":
@@ -311,6 +311,14 @@ class SearchService:
         if coverage is not None and (isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not 0 <= coverage <= 100):
             raise InvalidInput("minimumCoverage must be a number between 0 and 100.\r\nParameter name: minimumCoverage")
         weights = self._weights(definition, body.get("scoringProfile"))
+        top_for_k = top
+        vector_queries = self._vector_queries(definition, body.get("vectorQueries"), top_for_k)
+        vector_filter_mode = body.get("vectorFilterMode") or "preFilter"
+        if vector_filter_mode not in ("preFilter", "postFilter", "strictPostFilter"):
+            raise InvalidInput(f"Invalid vectorFilterMode '{vector_filter_mode}'.\r\nParameter name: vectorFilterMode")
+        if vector_queries and orderby:
+            raise InvalidInput("$orderby is not supported together with vector queries; results are ranked by similarity.\r\nParameter name: $orderby")
+        text_given = not isinstance(text, qa.MatchAll)
         query = SearchQuery(
             text=text,
             search_fields=tuple(search_fields) if search_fields else None,
@@ -324,7 +332,12 @@ class SearchService:
             highlight_pre_tag=body.get("highlightPreTag") or "<em>",
             highlight_post_tag=body.get("highlightPostTag") or "</em>",
             field_weights=weights,
+            vector_queries=vector_queries,
+            vector_filter_mode="preFilter" if vector_filter_mode == "preFilter" else "postFilter",
+            text_given=text_given,
         )
+        if vector_queries:
+            query = dataclasses.replace(query, count=True)
         results = self.engine.search(definition, query)
         response: dict[str, Any] = {}
         if count:
@@ -342,7 +355,9 @@ class SearchService:
             values.append(item)
         # Continuation: no top given and a full default page returned with more to come, or top above the maximum.
         more = False
-        if top_given is None:
+        if vector_queries:
+            more = top_given is None and (results.count or 0) > skip + len(values) and len(values) == DEFAULT_PAGE
+        elif top_given is None:
             more = len(values) == DEFAULT_PAGE and self._has_more(definition, query)
         elif top_given > MAX_TOP and len(values) == MAX_TOP:
             more = self._has_more(definition, query)
@@ -355,6 +370,69 @@ class SearchService:
                 response["@search.nextPageParameters"] = next_params
         response["value"] = values
         return response
+
+    def _vector_queries(self, definition: IndexDefinition, raw: Any, default_k: int) -> tuple[VectorQuerySpec, ...]:
+        if raw is None:
+            return ()
+        p = "\r\nParameter name: vectorQueries"
+        if not isinstance(raw, list):
+            raise InvalidInput("'vectorQueries' must be an array." + p)
+        out = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, dict):
+                raise InvalidInput(f"vectorQueries[{i}] must be an object." + p)
+            kind = item.get("kind")
+            names = _as_list(item.get("fields"), "fields") or []
+            if not names:
+                raise InvalidInput(f"vectorQueries[{i}] needs 'fields' naming one or more vector fields." + p)
+            fields = []
+            for name in names:
+                f = definition.field_at(name)
+                if f is None or not f.is_vector:
+                    raise InvalidInput(f"The field '{name}' in vectorQueries[{i}] is not a vector field." + p)
+                fields.append(f)
+            k = item.get("k", item.get("kNearestNeighbors"))
+            if k is None:
+                k = default_k
+            if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 10000:
+                raise InvalidInput(f"vectorQueries[{i}].k must be an integer between 1 and 10000." + p)
+            weight = item.get("weight", 1.0)
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+                raise InvalidInput(f"vectorQueries[{i}].weight must be a positive number." + p)
+            exhaustive = item.get("exhaustive") or False
+            if not isinstance(exhaustive, bool):
+                raise InvalidInput(f"vectorQueries[{i}].exhaustive must be true or false." + p)
+            if kind == "vector":
+                vector = item.get("vector")
+                if not isinstance(vector, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vector):
+                    raise InvalidInput(f"vectorQueries[{i}].vector must be an array of numbers." + p)
+                for f in fields:
+                    if len(vector) != f.dimensions:
+                        raise InvalidInput(f"vectorQueries[{i}] has {len(vector)} dimensions; the field '{f.name}' has {f.dimensions}." + p)
+                out.append(VectorQuerySpec(tuple(float(v) for v in vector), tuple(f.name for f in fields), k, exhaustive, float(weight)))
+            elif kind == "text":
+                text = item.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    raise InvalidInput(f"vectorQueries[{i}].text must be a non-empty string." + p)
+                for f in fields:
+                    vectorizer = definition.vector_settings(f.name)["vectorizer"]
+                    if vectorizer is None:
+                        raise InvalidInput(
+                            f"The field '{f.name}' has no vectorizer in its vector search profile, so text vector queries cannot be used on it." + p
+                        )
+                    vector = self.vectorize(vectorizer, text, f.dimensions)
+                    out.append(VectorQuerySpec(tuple(vector), (f.name,), k, exhaustive, float(weight)))
+            else:
+                raise InvalidInput(f"vectorQueries[{i}].kind '{kind}' is not supported; use 'vector' or 'text'." + p)
+        return tuple(out)
+
+    def vectorize(self, vectorizer: dict, text: str, dimensions: int) -> list[float]:
+        from weft.search.vectorizers import embed
+
+        vector = embed(vectorizer, text)
+        if len(vector) != dimensions:
+            raise InvalidInput(f"The vectorizer '{vectorizer.get('name')}' produced {len(vector)} dimensions; the field has {dimensions}.")
+        return vector
 
     def _has_more(self, definition: IndexDefinition, query: SearchQuery) -> bool:
         probe = SearchQuery(

@@ -23,6 +23,15 @@ class FacetSpec:
 
 
 @dataclass(frozen=True)
+class VectorQuerySpec:
+    vector: tuple[float, ...]
+    fields: tuple[str, ...]
+    k: int = 50
+    exhaustive: bool = False
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class SearchQuery:
     text: query_ast.Node
     search_fields: tuple[str, ...] | None = None
@@ -36,6 +45,9 @@ class SearchQuery:
     highlight_pre_tag: str = "<em>"
     highlight_post_tag: str = "</em>"
     field_weights: dict[str, float] = field(default_factory=dict)
+    vector_queries: tuple[VectorQuerySpec, ...] = ()
+    vector_filter_mode: str = "preFilter"  # preFilter | postFilter
+    text_given: bool = False  # a hybrid query: the text arm takes part in the fusion
 
 
 @dataclass

@@ -40,6 +40,7 @@ from weft.search.documents import (
 )
 from weft.search.engine.base import FacetSpec, Hit, IndexStats, SearchQuery, SearchResults
 from weft.search.engine.tantivy_layout import KEY, Layout, values_at
+from weft.search.engine.vector_index import VectorIndex
 from weft.search.engine.tantivy_translate import FilterTranslator, TextTranslator, boolean, const_score
 from weft.search.filter_eval import FilterEvaluator, haversine_km
 from weft.search.highlight import collect_terms, highlight_field
@@ -67,10 +68,55 @@ class _IndexHandle:
         self.index = tantivy.Index(self.layout.schema, path=str(path), reuse=True)
         register_all(self.index)
         self.writer = self.index.writer(WRITER_HEAP, 1)
+        self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
+        self.vectors: dict[str, VectorIndex] = {}
+        self._open_vectors()
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name=f"weft-writer-{definition.name}", daemon=True)
         self.closed = False
         self.thread.start()
+
+    # ---- vectors ---------------------------------------------------------------------------
+    @property
+    def vector_dir(self) -> Path:
+        return self.path / "vectors"
+
+    def _open_vectors(self) -> None:
+        fields = self.definition.vector_fields()
+        if not fields:
+            return
+        opstamp = self.opstamp
+        missing = []
+        for f in fields:
+            settings = self.definition.vector_settings(f.name)
+            vi = VectorIndex(f.dimensions, settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"])
+            if vi.load(self.vector_dir, f.name, opstamp):
+                VectorIndex.discard(self.vector_dir, f.name)  # valid for this opening only; saved again on close
+            else:
+                missing.append(f.name)
+            self.vectors[f.name] = vi
+        if missing:
+            self._rebuild_vectors(missing)
+
+    def _rebuild_vectors(self, names: list[str]) -> None:
+        searcher = self.searcher()
+        n = searcher.num_docs
+        if not n:
+            return
+        key_name = self.definition.key_field.name
+        for _, address in searcher.search(Query.all_query(), limit=n, count=False).hits:
+            source = Layout.source_of(searcher.doc(address))
+            for name in names:
+                vector = source.get(name)
+                if vector:
+                    self.vectors[name].upsert(source[key_name], vector)
+
+    def _save_vectors(self) -> None:
+        if not self.vectors:
+            return
+        opstamp = self.opstamp
+        for name, vi in self.vectors.items():
+            vi.save(self.vector_dir, name, opstamp)
 
     # ---- reading -------------------------------------------------------------------------
     def searcher(self) -> tantivy.Searcher:
@@ -119,13 +165,19 @@ class _IndexHandle:
     def _apply_group(self, group: list[_Job]) -> None:
         overlay: dict[str, dict[str, Any] | None] = {}
         results: list[list[ItemResult]] = []
+        vector_names = list(self.vectors)
         try:
             keys = [a.key for job in group for a in job.actions]
             stored = self.lookup(keys)
             for job in group:
                 results.append(self._apply_actions(job.actions, stored, overlay))
-            self.writer.commit()
+            self.opstamp = self.writer.commit()
             self.index.reload()
+            # The commit is durable: bring the vector indexes to the same state before answering.
+            if vector_names:
+                for key, document in overlay.items():
+                    for name in vector_names:
+                        self.vectors[name].upsert(key, None if document is None else document.get(name))
         except Exception as exc:  # storage failure: nothing of the group is applied
             log.exception("write group failed; rolling back")
             try:
@@ -170,6 +222,10 @@ class _IndexHandle:
         self.closed = True
         self.jobs.put(None)
         self.thread.join(timeout=60)
+        try:
+            self._save_vectors()
+        except Exception:  # pragma: no cover - a missing save only means a rebuild on the next start
+            log.exception("could not save the vector indexes of %s", self.definition.name)
         try:
             self.writer.wait_merging_threads()
         except Exception:  # pragma: no cover
@@ -231,6 +287,7 @@ class TantivyEngine:
                     fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
             fresh.writer.commit()
             fresh.close()
+            shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
             handle.close()
             old_path = path.with_name(path.name + ".old")
             path.rename(old_path)
@@ -288,10 +345,15 @@ class TantivyEngine:
 
 
 def _layout_signature(definition: IndexDefinition) -> list[tuple]:
-    return [
+    fields = [
         (l.path, l.type, l.field.searchable, l.field.filterable, l.field.sortable, l.field.facetable, l.field.effective_analyzer)
         for l in definition.leaves()
     ]
+    vectors = []
+    for f in definition.vector_fields():
+        settings = definition.vector_settings(f.name)
+        vectors.append((f.name, settings["dimensions"], settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"]))
+    return fields + vectors
 
 
 class _Search:
@@ -337,6 +399,8 @@ class _Search:
 
     # ---- execution ------------------------------------------------------------------------------
     def run(self) -> SearchResults:
+        if self.q.vector_queries:
+            return self._run_vector()
         query, exact = self.build()
         need = self.q.skip + self.q.top
         count = None
@@ -380,6 +444,89 @@ class _Search:
                         highlights[path] = frags
             hits.append(Hit(score=float(score), document=source, highlights=highlights))
         return SearchResults(hits=hits, count=count if self.q.count else None, facets=facets)
+
+    # ---- vector and hybrid queries -------------------------------------------------------------
+    RRF_K = 60
+
+    def _filter_keys(self) -> set[str] | None:
+        """Keys of every document passing the filter (None when there is no filter)."""
+        if self.q.filter is None:
+            return None
+        filter_q, exact = FilterTranslator(self.layout, self._ismatch_query).translate(self.q.filter)
+        if filter_q is None:
+            filter_q = Query.all_query()
+        n = max(1, self.searcher.num_docs)
+        hits = self.searcher.search(filter_q, limit=n, count=False).hits
+        evaluator = None if exact else FilterEvaluator(self.types, self._ismatch_eval)
+        keys = set()
+        for _, address in hits:
+            source = Layout.source_of(self.searcher.doc(address))
+            if evaluator is None or evaluator(self.q.filter, source):
+                keys.add(source[self.key_name])
+        return keys
+
+    def _passes_filter(self, sources: dict[str, dict]) -> set[str]:
+        evaluator = FilterEvaluator(self.types, self._ismatch_eval)
+        return {key for key, source in sources.items() if evaluator(self.q.filter, source)}
+
+    def _run_vector(self) -> SearchResults:
+        q = self.q
+        need = q.skip + q.top
+        pre = q.vector_filter_mode == "preFilter"
+        allowed = self._filter_keys() if pre else None
+        arms: list[tuple[float, list[tuple[str, float]]]] = []
+        for vq in q.vector_queries:
+            for name in vq.fields:
+                vi = self.handle.vectors[name]
+                exhaustive = vq.exhaustive or self.definition.vector_settings(name)["kind"] == "exhaustiveKnn"
+                found = vi.search(list(vq.vector), vq.k, exact=exhaustive, allowed=allowed)
+                if q.filter is not None and not pre:
+                    passing = self._passes_filter(self.handle.lookup([key for key, _ in found]))
+                    found = [(key, sc) for key, sc in found if key in passing]
+                arms.append((vq.weight, found))
+        text_hits: dict[str, tuple[float, dict]] = {}
+        if q.text_given:
+            text_q = SearchQuery(text=q.text, search_fields=q.search_fields, filter=q.filter, top=max(50, need),
+                                 field_weights=q.field_weights)
+            text_results = _Search(self.handle, text_q).run()
+            ranked_text = []
+            for hit in text_results.hits:
+                key = hit.document[self.key_name]
+                text_hits[key] = (hit.score, hit.document)
+                ranked_text.append((key, hit.score))
+            arms.append((1.0, ranked_text))
+        if len(arms) == 1 and not q.text_given:
+            ranked = arms[0][1]
+        else:
+            fused: dict[str, float] = {}
+            for weight, results in arms:
+                for rank, (key, _) in enumerate(results, start=1):
+                    fused[key] = fused.get(key, 0.0) + weight / (self.RRF_K + rank)
+            ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+        page = ranked[q.skip : need]
+        sources = self.handle.lookup([key for key, _ in page])
+        terms = collect_terms(q.text) if (q.highlight_fields and q.text_given) else None
+        hits = []
+        for key, score in page:
+            source = sources.get(key) or (text_hits.get(key, (0, None))[1])
+            if source is None:
+                continue  # deleted between the vector search and the fetch
+            hits.append(Hit(score=float(score), document=source, highlights=self._highlights(terms, source) if terms else ({} if q.highlight_fields else None)))
+        facets = None
+        if q.facets:
+            all_sources = self.handle.lookup([key for key, _ in ranked])
+            facets = _facets_python(self.definition, q.facets, list(all_sources.values()))
+        return SearchResults(hits=hits, count=len(ranked) if q.count else None, facets=facets)
+
+    def _highlights(self, terms, source: dict) -> dict[str, list[str]]:
+        out = {}
+        for path in self.q.highlight_fields:
+            leaf = self.layout.leaf(path)
+            values = [v for v in values_at(source, path.split("/")) if isinstance(v, str)]
+            frags = highlight_field(path, values, leaf.search_analyzer, terms, self.q.highlight_pre_tag, self.q.highlight_post_tag)
+            if frags:
+                out[path] = frags
+        return out
 
     def _ismatch_eval(self, e: fa.IsMatch, source: dict) -> bool:
         q = self._ismatch_query(e)

@@ -69,6 +69,8 @@ class Layout:
         builder.add_bytes_field(SOURCE, stored=True, indexed=False, fast=False)
         for i, leaf in enumerate(definition.leaves()):
             f = leaf.field
+            if f.is_vector:
+                continue  # vectors live in _source and in the vector index
             text = raw = value = lon = lat = None
             if f.searchable:
                 text = f"s{i}"
