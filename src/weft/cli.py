@@ -25,6 +25,10 @@ def _register_subcommands() -> None:
     app.add_typer(indexer_app, name="indexer")
     app.add_typer(threads_app, name="threads")
     app.add_typer(keys_app, name="keys")
+    from weft.agent_tools.cli import mcp_command, tools_app
+
+    app.add_typer(tools_app, name="tools")
+    app.command("mcp")(mcp_command)
 
 
 _register_subcommands()

@@ -1,0 +1,57 @@
+"""A small client of weft's own HTTP API, bound to one api-key (and so to that key's permissions)."""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+API_VERSION = "2026-04-01"
+
+
+class WeftApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class WeftApi:
+    def __init__(self, endpoint: str, api_key: str, timeout: float = 30.0):
+        self.endpoint = endpoint.rstrip("/")
+        self.client = httpx.Client(base_url=self.endpoint, headers={"api-key": api_key}, timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _check(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except Exception:
+                message = response.text or response.reason_phrase
+            raise WeftApiError(response.status_code, message)
+        if not response.content:
+            return None
+        return response.json()
+
+    # ---- search -------------------------------------------------------------------------
+    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._check(self.client.post(f"/indexes/{index}/docs/search", params={"api-version": API_VERSION}, json=body))
+
+    def get_document(self, index: str, key: str, select: str | None = None) -> dict[str, Any] | None:
+        params = {"api-version": API_VERSION}
+        if select:
+            params["$select"] = select
+        response = self.client.get(f"/indexes('{index}')/docs('{key}')", params=params)
+        if response.status_code == 404 and not response.content:
+            return None
+        return self._check(response)
+
+    # ---- conversations (OpenAI Conversations API) ------------------------------------------
+    def conversation_items(self, conversation_id: str, limit: int = 20, order: str = "desc") -> dict[str, Any]:
+        return self._check(self.client.get(f"/v1/conversations/{conversation_id}/items", params={"limit": limit, "order": order}))
+
+    def append_message(self, conversation_id: str, role: str, text: str) -> dict[str, Any]:
+        content_type = "output_text" if role == "assistant" else "input_text"
+        item = {"type": "message", "role": role, "content": [{"type": content_type, "text": text}]}
+        return self._check(self.client.post(f"/v1/conversations/{conversation_id}/items", json={"items": [item]}))
