@@ -99,7 +99,7 @@ def parse_batch(definition: IndexDefinition, body: Any, *, body_size: int = 0) -
 
 
 def normalize_top_level(definition: IndexDefinition, name: str, value: Any, index: int) -> Any:
-    field = next((f for f in definition.fields if f.name == name), None)
+    field = definition.top_level_field(name)
     if field is None:
         raise InvalidInput(
             f"The request is invalid. Details: actions : {index}: The property '{name}' does not exist on type "

@@ -7,6 +7,7 @@ Validation messages follow Azure's wording where it is known.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -78,19 +79,19 @@ class Field:
     fields: list["Field"] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # echoed members weft does not act on
 
-    @property
+    @functools.cached_property
     def element_type(self) -> str:
         return element_type(self.type)
 
-    @property
+    @functools.cached_property
     def is_collection(self) -> bool:
         return is_collection(self.type)
 
-    @property
+    @functools.cached_property
     def is_complex(self) -> bool:
         return self.element_type == COMPLEX_TYPE
 
-    @property
+    @functools.cached_property
     def is_vector(self) -> bool:
         return self.type == "Collection(Edm.Single)"
 
@@ -152,6 +153,12 @@ class IndexDefinition:
     @property
     def key_field(self) -> Field:
         return next(f for f in self.fields if f.key)
+
+    def top_level_field(self, name: str) -> Field | None:
+        by_name = self.__dict__.get("_by_name")
+        if by_name is None:
+            by_name = self.__dict__["_by_name"] = {f.name: f for f in self.fields}
+        return by_name.get(name)
 
     def leaves(self) -> Iterator[LeafField]:
         def walk(fields: list[Field], prefix: str, in_coll: bool, cc: str | None) -> Iterator[LeafField]:

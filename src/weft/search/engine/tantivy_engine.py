@@ -49,7 +49,8 @@ from weft.search.schema import IndexDefinition
 
 log = logging.getLogger(__name__)
 
-WRITER_HEAP = 64_000_000
+WRITER_HEAP = 128_000_000
+WRITER_THREADS = 1  # one indexing thread beside the Python writer thread: two busy cores
 MAX_GROUP = 64
 
 
@@ -67,7 +68,7 @@ class _IndexHandle:
         path.mkdir(parents=True, exist_ok=True)
         self.index = tantivy.Index(self.layout.schema, path=str(path), reuse=True)
         register_all(self.index)
-        self.writer = self.index.writer(WRITER_HEAP, 1)
+        self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
         self.vectors: dict[str, VectorIndex] = {}
         self._open_vectors()

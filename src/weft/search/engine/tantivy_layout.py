@@ -9,7 +9,7 @@ plus ``_key`` (raw, fast) and ``_source`` (the whole stored document as JSON byt
 """
 from __future__ import annotations
 
-import json
+import orjson
 import math
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -102,7 +102,7 @@ class Layout:
     def to_tantivy(self, key: str, document: dict[str, Any]) -> tantivy.Document:
         doc = tantivy.Document()
         doc.add_text(KEY, key)
-        doc.add_bytes(SOURCE, json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        doc.add_bytes(SOURCE, orjson.dumps(document))
         for path, layout in self.leaves.items():
             for v in values_at(document, path.split("/")):
                 if v is None:
@@ -136,8 +136,7 @@ class Layout:
 
     @staticmethod
     def source_of(tantivy_doc: tantivy.Document) -> dict[str, Any]:
-        raw = tantivy_doc.get_first(SOURCE)
-        return json.loads(bytes(raw).decode("utf-8"))
+        return orjson.loads(bytes(tantivy_doc.get_first(SOURCE)))
 
 
 def values_at(document: Any, parts: list[str]) -> Iterator[Any]:
