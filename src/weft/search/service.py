@@ -7,7 +7,6 @@ REST client does. The one write path for documents is :meth:`SearchService.apply
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import os
 import threading
@@ -336,8 +335,6 @@ class SearchService:
             vector_filter_mode="preFilter" if vector_filter_mode == "preFilter" else "postFilter",
             text_given=text_given,
         )
-        if vector_queries:
-            query = dataclasses.replace(query, count=True)
         results = self.engine.search(definition, query)
         response: dict[str, Any] = {}
         if count:
@@ -355,12 +352,10 @@ class SearchService:
             values.append(item)
         # Continuation: no top given and a full default page returned with more to come, or top above the maximum.
         more = False
-        if vector_queries:
-            more = top_given is None and (results.count or 0) > skip + len(values) and len(values) == DEFAULT_PAGE
-        elif top_given is None:
-            more = len(values) == DEFAULT_PAGE and self._has_more(definition, query)
+        if top_given is None:
+            more = len(values) == DEFAULT_PAGE and results.has_more
         elif top_given > MAX_TOP and len(values) == MAX_TOP:
-            more = self._has_more(definition, query)
+            more = results.has_more
         if more:
             next_params = copy.deepcopy(body)
             next_params["skip"] = skip + len(values)
@@ -433,13 +428,6 @@ class SearchService:
         if len(vector) != dimensions:
             raise InvalidInput(f"The vectorizer '{vectorizer.get('name')}' produced {len(vector)} dimensions; the field has {dimensions}.")
         return vector
-
-    def _has_more(self, definition: IndexDefinition, query: SearchQuery) -> bool:
-        probe = SearchQuery(
-            text=query.text, search_fields=query.search_fields, filter=query.filter, orderby=(), skip=0, top=1, count=True,
-        )
-        total = self.engine.search(definition, probe).count or 0
-        return total > query.skip + query.top
 
     @staticmethod
     def _weights(definition: IndexDefinition, profile_name: Any) -> dict[str, float]:

@@ -62,6 +62,7 @@ class SearchResults:
     hits: list[Hit]
     count: int | None = None
     facets: dict[str, list[dict[str, Any]]] | None = None
+    has_more: bool = False  # more results follow the requested page
 
 
 @dataclass

@@ -70,6 +70,7 @@ class _IndexHandle:
         register_all(self.index)
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
+        self._missing_cache: dict[str, int] = {}
         self.vectors: dict[str, VectorIndex] = {}
         self._open_vectors()
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -120,6 +121,15 @@ class _IndexHandle:
             vi.save(self.vector_dir, name, opstamp)
 
     # ---- reading -------------------------------------------------------------------------
+    def missing_count(self, fast_field: str) -> int:
+        """How many documents lack a value in a fast field (cached until the next commit)."""
+        cache = self._missing_cache
+        if fast_field not in cache:
+            searcher = self.searcher()
+            present = searcher.search(Query.exists_query(fast_field), limit=1, count=True).count
+            cache[fast_field] = searcher.num_docs - present
+        return cache[fast_field]
+
     def searcher(self) -> tantivy.Searcher:
         return self.index.searcher()
 
@@ -174,6 +184,7 @@ class _IndexHandle:
                 results.append(self._apply_actions(job.actions, stored, overlay))
             self.opstamp = self.writer.commit()
             self.index.reload()
+            self._missing_cache = {}
             # The commit is durable: bring the vector indexes to the same state before answering.
             if vector_names:
                 for key, document in overlay.items():
@@ -406,14 +417,18 @@ class _Search:
         need = self.q.skip + self.q.top
         count = None
         facets = None
+        has_more = False
         if exact:
+            # One more than the page tells whether more results follow; counting every match
+            # (which defeats tantivy's top-k pruning) happens only when $count asks for it.
             if self.q.orderby and not _is_default_order(self.q.orderby):
-                ranked, total = self._ordered(query, need)
+                ranked = self._ordered(query, need + 1)
             else:
-                result = self.searcher.search(query, limit=max(need, 1), count=True)
+                result = self.searcher.search(query, limit=need + 1, count=False)
                 ranked = [(score, addr, None) for score, addr in result.hits]
-                total = result.count
-            count = total
+            has_more = len(ranked) > need
+            if self.q.count:
+                count = self.searcher.search(query, limit=1, count=True).count
             page = ranked[self.q.skip : need]
             if self.q.facets:
                 facets = self._facets_aggregated(query)
@@ -422,6 +437,7 @@ class _Search:
             evaluator = FilterEvaluator(self.types, self._ismatch_eval)
             kept = [(s, a, src) for s, a, src in candidates if evaluator(self.q.filter, src)]
             count = len(kept)
+            has_more = count > need
             if self.q.orderby and not _is_default_order(self.q.orderby):
                 kept.sort(key=functools.cmp_to_key(self._comparator()))
             else:
@@ -444,7 +460,7 @@ class _Search:
                     if frags:
                         highlights[path] = frags
             hits.append(Hit(score=float(score), document=source, highlights=highlights))
-        return SearchResults(hits=hits, count=count if self.q.count else None, facets=facets)
+        return SearchResults(hits=hits, count=count if self.q.count else None, facets=facets, has_more=has_more)
 
     # ---- vector and hybrid queries -------------------------------------------------------------
     RRF_K = 60
@@ -517,7 +533,7 @@ class _Search:
         if q.facets:
             all_sources = self.handle.lookup([key for key, _ in ranked])
             facets = _facets_python(self.definition, q.facets, list(all_sources.values()))
-        return SearchResults(hits=hits, count=len(ranked) if q.count else None, facets=facets)
+        return SearchResults(hits=hits, count=len(ranked) if q.count else None, facets=facets, has_more=len(ranked) > need)
 
     def _highlights(self, terms, source: dict) -> dict[str, list[str]]:
         out = {}
@@ -584,10 +600,9 @@ class _Search:
 
         return compare
 
-    def _ordered(self, query: Query, need: int) -> tuple[list, int]:
-        """Exact multi-key ordering; only the candidates that can reach the page are sorted."""
+    def _ordered(self, query: Query, need: int) -> list:
+        """Exact multi-key ordering; only the candidates that can reach the first ``need`` are sorted."""
         first = self.q.orderby[0].target
-        total = self.searcher.search(query, limit=1, count=True).count
         candidates: dict[tuple[int, int], Any] = {}
         if isinstance(first, fa.FieldPath):
             leaf = self.layout.leaf(first.dotted)
@@ -603,17 +618,15 @@ class _Search:
             for score, addr in hits:
                 candidates[(addr.segment_ord, addr.doc)] = addr
         else:
+            total = self.searcher.search(query, limit=1, count=True).count
             for score, addr in self.searcher.search(query, limit=max(1, total), count=False).hits:
                 candidates[(addr.segment_ord, addr.doc)] = addr
         scored = self._with_scores(query, list(candidates.values()))
         scored.sort(key=functools.cmp_to_key(self._comparator()))
-        return scored, total
+        return scored
 
     def _field_candidates(self, query: Query, need: int, fast: str, leaf, descending: bool, out: dict) -> None:
-        schema = self.layout.schema
-        exists = Query.exists_query(fast)
-        missing_q = boolean([(Occur.Must, query), (Occur.MustNot, exists)])
-        present_q = boolean([(Occur.Must, query), (Occur.Must, exists)])
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
 
         def take(q: Query, limit: int) -> list:
             if limit <= 0:
@@ -624,27 +637,33 @@ class _Search:
             for _, addr in hits:
                 out[(addr.segment_ord, addr.doc)] = addr
 
-        if not descending:
+        def add_ties(base: Query, hits: list, limit: int) -> None:
+            # every document tied with the last candidate on the first key may still belong on the page
+            if len(hits) == limit and hits and hits[-1][0] is not None:
+                tie_q = boolean([(Occur.Must, base), (Occur.Must, self._equals(leaf, hits[-1][0]))])
+                add(take(tie_q, self.searcher.search(tie_q, limit=1, count=True).count))
+
+        if self.handle.missing_count(fast) == 0:
+            # no document lacks this field: tantivy's own order is the whole story for the first key
+            hits = self.searcher.search(query, limit=need, count=False, order_by_field=fast, order=order).hits if need > 0 else []
+            add(hits)
+            add_ties(query, hits, need)
+            return
+        exists = Query.exists_query(fast)
+        missing_q = boolean([(Occur.Must, query), (Occur.MustNot, exists)])
+        present_q = boolean([(Occur.Must, query), (Occur.Must, exists)])
+        remaining = need
+        if not descending:  # Azure sorts nulls first ascending: all of them are candidates
             n_missing = self.searcher.search(missing_q, limit=1, count=True).count
-            add(take(missing_q, n_missing))  # all nulls come first; later keys order them
+            add(take(missing_q, n_missing))
             if n_missing >= need:
                 return
             remaining = need - n_missing
-        else:
-            remaining = need
-        hits = self.searcher.search(present_q, limit=remaining, count=False, order_by_field=fast,
-                                    order=tantivy.Order.Desc if descending else tantivy.Order.Asc).hits
+        hits = self.searcher.search(present_q, limit=remaining, count=False, order_by_field=fast, order=order).hits if remaining > 0 else []
         add(hits)
-        if len(hits) == remaining and hits:
-            boundary = hits[-1][0]
-            tie_q = boolean([(Occur.Must, present_q), (Occur.Must, self._equals(leaf, boundary))])
-            n_ties = self.searcher.search(tie_q, limit=1, count=True).count
-            add(take(tie_q, n_ties))
-        if descending:
-            got = len(out)
-            if got < need:
-                n_missing = self.searcher.search(missing_q, limit=1, count=True).count
-                add(take(missing_q, n_missing))
+        add_ties(present_q, hits, remaining)
+        if descending and len(hits) < remaining:  # nulls last descending; later keys order them, so all
+            add(take(missing_q, self.searcher.search(missing_q, limit=1, count=True).count))
 
     def _equals(self, leaf, value) -> Query:
         schema = self.layout.schema
