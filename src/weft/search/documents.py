@@ -128,12 +128,11 @@ def _normalize_vector(field: Field, value: list, path: str, index: int) -> list[
         raise InvalidInput(
             f"The request is invalid. Details: actions : {index}: The vector field '{path}' expects {field.dimensions} dimensions; got {len(value)}."
         )
-    out = []
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        t = type(v)
+        if (t is not float and t is not int) or v != v or v in (math.inf, -math.inf):
             raise _type_error(v, "Edm.Single", path, index)
-        out.append(float(v))
-    return out
+    return [float(v) for v in value]
 
 
 def _normalize_element(field: Field, value: Any, path: str, index: int) -> Any:

@@ -106,12 +106,15 @@ class _IndexHandle:
         if not n:
             return
         key_name = self.definition.key_field.name
+        pending: dict[str, list] = {name: [] for name in names}
         for _, address in searcher.search(Query.all_query(), limit=n, count=False).hits:
             source = Layout.source_of(searcher.doc(address))
             for name in names:
-                vector = source.get(name)
-                if vector:
-                    self.vectors[name].upsert(source[key_name], vector)
+                if source.get(name):
+                    pending[name].append((source[key_name], source[name]))
+        for name, items in pending.items():
+            for start in range(0, len(items), 10_000):
+                self.vectors[name].upsert_many(items[start : start + 10_000])
 
     def _save_vectors(self) -> None:
         if not self.vectors:
@@ -186,10 +189,8 @@ class _IndexHandle:
             self.index.reload()
             self._missing_cache = {}
             # The commit is durable: bring the vector indexes to the same state before answering.
-            if vector_names:
-                for key, document in overlay.items():
-                    for name in vector_names:
-                        self.vectors[name].upsert(key, None if document is None else document.get(name))
+            for name in vector_names:
+                self.vectors[name].upsert_many([(key, None if document is None else document.get(name)) for key, document in overlay.items()])
         except Exception as exc:  # storage failure: nothing of the group is applied
             log.exception("write group failed; rolling back")
             try:

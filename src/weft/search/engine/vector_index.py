@@ -58,6 +58,24 @@ class VectorIndex:
             self.labels[key] = label
             self.keys[label] = key
 
+    def upsert_many(self, items: list[tuple[str, list[float] | None]]) -> None:
+        """Apply a group's changes at once (usearch adds a batch on several threads)."""
+        with self.lock:
+            keys, vectors = [], []
+            for key, vector in items:
+                self._remove(key)
+                if vector is not None:
+                    keys.append(key)
+                    vectors.append(vector)
+            if not keys:
+                return
+            labels = np.arange(self.next_label, self.next_label + len(keys), dtype=np.uint64)
+            self.next_label += len(keys)
+            self.index.add(labels, np.asarray(vectors, dtype=np.float32))
+            for key, label in zip(keys, labels.tolist()):
+                self.labels[key] = label
+                self.keys[label] = key
+
     def delete(self, key: str) -> None:
         with self.lock:
             self._remove(key)
