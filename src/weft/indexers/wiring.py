@@ -6,4 +6,10 @@ from typing import Any
 
 def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
     """Create the service from settings, include its routers, register closers in app.state.closers."""
-    return None
+    from weft.http.indexer_routes import build_router
+    from weft.indexers.service import IndexerService
+
+    service = IndexerService(settings.data_dir / "indexers", search)
+    app.state.indexers = service
+    app.include_router(build_router(service, keys))
+    app.state.closers.append(service.close)

@@ -1,1 +1,4 @@
-"""weft.threads"""
+"""weft.threads: conversation threads in your own database (library, HTTP APIs, CLI).
+
+Import the facades from :mod:`weft.threads.library` (``Threads``, ``AsyncThreads``).
+"""

@@ -3,7 +3,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from weft.threads.factory import build_service
+from weft.threads.retention import RetentionJob
+from weft.threads.settings import ThreadsSettings
+
 
 def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
     """Create the service from settings, include its routers, register closers in app.state.closers."""
-    return None
+    from weft.http.conversations_routes import build_conversations_router
+    from weft.http.responses_routes import build_responses_router
+    from weft.http.tenant_auth import TenantAuth
+    from weft.http.threads_admin_routes import build_threads_admin_router
+    from weft.http.threads_routes import build_threads_router
+    from weft.threads.conversation import ConversationLoop
+
+    threads_settings = ThreadsSettings.from_env(settings.data_dir)
+    service = build_service(threads_settings)
+    auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant)
+    loop = ConversationLoop(service, threads_settings)
+    app.state.threads = service
+    app.include_router(build_conversations_router(service, auth))
+    app.include_router(build_threads_router(service, auth))
+    app.include_router(build_threads_admin_router(service, auth))
+    app.include_router(build_responses_router(loop, auth))
+    job = RetentionJob(service, threads_settings.retention_interval_seconds).start()
+    app.state.threads_retention = job
+    app.state.closers.append(job.stop)
+    app.state.closers.append(loop.close)
+    app.state.closers.append(service.close)

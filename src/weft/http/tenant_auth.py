@@ -1,0 +1,49 @@
+"""Who is calling the threads APIs: the server admin key, or a tenant-scoped key, from `api-key` or
+`Authorization: Bearer`. The server admin key acts for the default tenant unless `weft-tenant` names one."""
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+
+from weft.errors import Unauthenticated
+from weft.threads.policy import SCOPES, Principal, validate_tenant_id
+from weft.threads.service import ThreadService
+
+TENANT_HEADER = "weft-tenant"
+
+
+def presented_key(request: Request) -> str | None:
+    key = request.headers.get("api-key")
+    if not key:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+    return key or None
+
+
+class TenantAuth:
+    def __init__(self, service: ThreadService, admin_keys: list[str], default_tenant: str):
+        self.service = service
+        self.admin_keys = list(admin_keys)
+        self.default_tenant = default_tenant
+
+    def principal(self, request: Request) -> Principal:
+        key = presented_key(request)
+        if key is None:
+            raise Unauthenticated("You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or in the 'api-key' header.",
+                                  code="missing_api_key")
+        named = request.headers.get(TENANT_HEADER)
+        if any(hmac.compare_digest(key.encode(), admin.encode()) for admin in self.admin_keys):
+            tenant = validate_tenant_id(named) if named else self.default_tenant
+            return Principal(tenant, frozenset(SCOPES), key_id="server-admin", server_admin=True)
+        try:
+            principal = self.service.keys.authenticate(key)
+        except Exception:
+            principal = None
+        if principal is None:
+            self.service.audit.record(None, "auth", "denied")
+            raise Unauthenticated("Incorrect API key provided.", code="invalid_api_key")
+        if named and named != principal.tenant_id:
+            return principal.for_tenant(named)  # Forbidden for a tenant key
+        return principal

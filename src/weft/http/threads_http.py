@@ -1,0 +1,56 @@
+"""Small helpers shared by the threads API routers (body parsing, paging parameters, threadpool)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from weft.errors import InvalidInput, PayloadTooLarge
+from weft.threads.items import check_paging
+
+MAX_BODY = 8 * 1024 * 1024
+
+
+async def json_body(request: Request, *, required: bool = True) -> dict:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is {MAX_BODY}.")
+    if not raw.strip():
+        if required:
+            raise InvalidInput("The request body is empty; a JSON object is required.")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"The request body is not valid JSON: {exc}.")
+    if not isinstance(body, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return body
+
+
+def paging(request: Request, *, default_order: str) -> tuple[int, str, str | None, str | None]:
+    q = request.query_params
+    limit, order = check_paging(q.get("limit"), q.get("order"), default_order=default_order)
+    return limit, order, q.get("after") or None, q.get("before") or None
+
+
+def metadata_filter(request: Request) -> dict[str, str]:
+    """`metadata[key]=value` (or `metadata.key=value`) query parameters: all must match."""
+    found: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name.startswith("metadata[") and name.endswith("]"):
+            found[name[9:-1]] = value
+        elif name.startswith("metadata."):
+            found[name[9:]] = value
+    return found
+
+
+async def call(fn, *args, **kwargs) -> Any:
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def ok(body: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status)

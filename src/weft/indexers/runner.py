@@ -1,0 +1,261 @@
+"""One indexer run: read changes in batches -> map rows -> write through the target -> advance the cursor.
+
+Order of effects per batch, which is what makes a SIGKILL at any instant lose nothing and redo at
+most one batch:
+
+1. the batch's document keys are added to the key ledger (the ledger may hold more than the index);
+2. the documents are written; the target returns only when they are durable;
+3. the cursor moves past the batch, and ledger keys of durable deletes are dropped, in one
+   transaction of the indexer store.
+
+After the changes, a hard-delete reconciliation (when the data source asks for it) walks the ledger
+in key-ordered pages, asks the source which of those keys still exist, and deletes the others.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from weft.errors import WeftError
+from weft.indexers.mapping import ConversionError, DocumentMapper
+from weft.indexers.model import HARD_DELETE, SOFT_DELETE, DataSource, Indexer
+from weft.indexers.sources.sql import SqlSource
+from weft.indexers.store import IndexerStore
+from weft.indexers.targets import Target
+from weft.indexers.tracking import (
+    FullPlan, KeysetPlan, XidPlan, decode_value, encode_value, full_checkpoint, full_done, keyset_checkpoint,
+    keyset_state, marker_matches, xid_checkpoint, xid_done,
+)
+from weft.search.documents import parse_batch
+
+log = logging.getLogger("weft.indexers")
+MAX_REPORTED_ERRORS = 100
+RECONCILE_PAGE = 1000
+
+
+class RunFailed(Exception):
+    pass
+
+
+@dataclass
+class RunOutcome:
+    status: str = "success"
+    error_message: str | None = None
+    items_processed: int = 0
+    items_failed: int = 0
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    initial_state: dict | None = None
+    final_state: dict | None = None
+    phase: str = "starting"
+    rows_read: int = 0
+    estimated_total: int | None = None
+    deleted: int = 0
+
+    def error(self, key: str, message: str, status_code: int = 400) -> None:
+        self.items_failed += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append({"key": key, "name": None, "errorMessage": message, "statusCode": status_code,
+                                "details": None, "documentationLink": None})
+
+    def warn(self, key: str, message: str) -> None:
+        if len(self.warnings) < MAX_REPORTED_ERRORS:
+            self.warnings.append({"key": key, "name": None, "message": message, "details": None, "documentationLink": None})
+
+
+@dataclass
+class RunContext:
+    indexer: Indexer
+    datasource: DataSource
+    source: SqlSource
+    target: Target
+    store: IndexerStore
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    report: Callable[[RunOutcome], None] = lambda outcome: None
+    now: Callable[[], float] = time.time
+
+
+def _show_state(state: dict | None) -> str | None:
+    return None if state is None else json.dumps(state, separators=(",", ":"))
+
+
+def run(ctx: RunContext) -> RunOutcome:
+    outcome = RunOutcome()
+    store, ix, ds, source = ctx.store, ctx.indexer, ctx.datasource, ctx.source
+    state = store.tracking_state(ix.name)
+    outcome.initial_state = state
+    outcome.final_state = state
+    try:
+        definition = ctx.target.definition()
+        mapper = DocumentMapper(definition, ix.field_mappings, base64_encode_keys=ix.base64_encode_keys)
+        try:
+            key_column = mapper.key_source_column(source.columns())
+            source.configure(key_column, ds.change_policy.column if ds.change_policy else None)
+            soft_column = source.resolve(ds.deletion_policy.column) if ds.deletion_policy and ds.deletion_policy.kind == SOFT_DELETE else None
+        except (ConversionError, LookupError) as exc:
+            raise RunFailed(str(exc))
+        plan = source.plan(state)
+        if state is None:
+            outcome.estimated_total = source.row_count()
+        outcome.phase = "initialLoad" if _is_initial(plan) else "changes"
+        ctx.report(outcome)
+        _read_changes(ctx, outcome, plan, mapper, definition, soft_column)
+        if ds.deletion_policy and ds.deletion_policy.kind == HARD_DELETE and not ctx.cancelled.is_set():
+            if _reconcile_due(ctx):
+                outcome.phase = "reconcile"
+                ctx.report(outcome)
+                _reconcile(ctx, outcome, mapper)
+    except RunFailed as exc:
+        outcome.status, outcome.error_message = "transientFailure", str(exc)
+    except WeftError as exc:
+        outcome.status, outcome.error_message = "transientFailure", exc.message
+    except Exception as exc:  # the source or target failed: report it, keep the cursor where it is
+        log.warning("indexer %s run failed: %s", ix.name, exc, exc_info=True)
+        outcome.status, outcome.error_message = "transientFailure", f"{type(exc).__name__}: {exc}"
+    outcome.final_state = store.tracking_state(ix.name)
+    outcome.phase = "done"
+    return outcome
+
+
+def _is_initial(plan) -> bool:
+    if isinstance(plan, KeysetPlan):
+        return plan.hwm is None
+    if isinstance(plan, XidPlan):
+        return plan.floor is None
+    return True
+
+
+def _read_changes(ctx: RunContext, outcome: RunOutcome, plan, mapper: DocumentMapper, definition, soft_column: str | None) -> None:
+    ix, source, store = ctx.indexer, ctx.source, ctx.store
+    marker = ctx.datasource.deletion_policy.marker if soft_column else None
+    key_name = definition.key_field.name
+    if isinstance(plan, KeysetPlan):
+        hwm, key = plan.hwm, plan.key
+    else:
+        hwm, key = None, plan.after_key
+    while not ctx.cancelled.is_set():
+        rows = source.read(plan, hwm, key, ix.batch_size)
+        if not rows:
+            break
+        outcome.rows_read += len(rows)
+        actions: list[dict] = []
+        ledger: list[tuple[str, Any]] = []
+        deletes: set[str] = set()
+        batch_failed = 0
+        for row in rows:
+            source_key = row[source.key_column]
+            shown = str(source_key)
+            try:
+                if soft_column is not None and marker_matches(row.get(soft_column), marker):
+                    doc_key = mapper.document_key(row)
+                    actions.append({"@search.action": "delete", key_name: doc_key})
+                    deletes.add(doc_key)
+                    continue
+                doc = mapper.document(row)
+                shown = doc[key_name]
+                action = {"@search.action": "mergeOrUpload", **doc}
+                parse_batch(definition, {"value": [action]})  # per-document validation: a poison row fails alone
+            except (ConversionError, WeftError) as exc:
+                batch_failed += 1
+                outcome.error(shown, getattr(exc, "message", None) or str(exc))
+                continue
+            actions.append(action)
+            ledger.append((doc[key_name], encode_value(source_key)))
+        outcome.items_processed += len(rows)
+        if actions:
+            store.ledger_add(ix.name, ledger)
+            results = ctx.target.apply(actions)
+            for r in results:
+                if not r.ok:
+                    batch_failed += 1
+                    outcome.error(r.key, r.message or "The document could not be indexed.", r.status_code)
+            removals = [r.key for r in results if r.ok and r.key in deletes]
+            outcome.deleted += len(removals)
+        else:
+            removals = []
+        last = rows[-1]
+        if isinstance(plan, KeysetPlan):
+            hwm, key = last[source.hwm_column], last[source.key_column]
+            checkpoint = keyset_checkpoint(plan, hwm, key)
+        elif isinstance(plan, XidPlan):
+            key = last[source.key_column]
+            checkpoint = xid_checkpoint(plan, key)
+        else:
+            key = last[source.key_column]
+            checkpoint = full_checkpoint(key)
+        _check_limits(ix, outcome, batch_failed)
+        store.save_tracking_state(ix.name, checkpoint, ledger_removals=removals)
+        ctx.report(outcome)
+    if ctx.cancelled.is_set():
+        return
+    if isinstance(plan, KeysetPlan):
+        if outcome.rows_read == 0:
+            store.save_tracking_state(ix.name, keyset_state(plan))
+    elif isinstance(plan, XidPlan):
+        store.save_tracking_state(ix.name, xid_done(plan))
+    else:
+        store.save_tracking_state(ix.name, full_done())
+
+
+def _check_limits(ix: Indexer, outcome: RunOutcome, batch_failed: int) -> None:
+    if ix.max_failed_items_per_batch != -1 and batch_failed > ix.max_failed_items_per_batch:
+        raise RunFailed(
+            f"There were {batch_failed} failed items in a batch, over the limit 'maxFailedItemsPerBatch' of "
+            f"{ix.max_failed_items_per_batch}; the indexer stopped before that batch's changes were checkpointed."
+        )
+    if ix.max_failed_items != -1 and outcome.items_failed > ix.max_failed_items:
+        raise RunFailed(
+            f"There were {outcome.items_failed} failed items, over the limit 'maxFailedItems' of {ix.max_failed_items}; "
+            "the indexer stopped before that batch's changes were checkpointed."
+        )
+
+
+def _reconcile_due(ctx: RunContext) -> bool:
+    every = ctx.datasource.deletion_policy.reconcile_every_seconds
+    if not every:
+        return True
+    last = ctx.store.meta(ctx.indexer.name).get("lastReconcile")
+    return last is None or ctx.now() - last >= every
+
+
+def _reconcile(ctx: RunContext, outcome: RunOutcome, mapper: DocumentMapper) -> None:
+    """Hard deletes: walk the ledger in doc-key pages; keys the source no longer has are deleted."""
+    ix, store, source = ctx.indexer, ctx.store, ctx.source
+    key_name = mapper.key_field.name
+    after = None
+    while not ctx.cancelled.is_set():
+        page = store.ledger_page(ix.name, after, RECONCILE_PAGE)
+        if not page:
+            break
+        after = page[-1][0]
+        wanted = [decode_value(s) for _, s in page]
+        existing = {_canonical(k) for k in source.existing_keys(wanted)}
+        gone = [doc_key for doc_key, s in page if _canonical(decode_value(s)) not in existing]
+        if not gone:
+            continue
+        for i in range(0, len(gone), ix.batch_size):
+            chunk = gone[i:i + ix.batch_size]
+            results = ctx.target.apply([{"@search.action": "delete", key_name: k} for k in chunk])
+            done = [r.key for r in results if r.ok]
+            outcome.deleted += len(done)
+            store.ledger_remove(ix.name, done)
+    meta = store.meta(ix.name)
+    meta["lastReconcile"] = ctx.now()
+    store.save_meta(ix.name, meta)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return json.dumps(encode_value(value), sort_keys=True) if isinstance(value, dict) else value
+
+
+def show_state(state: dict | None) -> str | None:
+    return _show_state(state)

@@ -1,0 +1,356 @@
+"""IndexerService: data sources, indexers, runs, schedules and status. Plain Python, no HTTP.
+
+Requests and answers use Azure AI Search's JSON shapes. Runs execute on background threads, one at
+a time per indexer (a second run request is a :class:`Conflict`, 409 at the edge).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weft.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from weft.indexers import runner
+from weft.indexers.model import DataSource, Indexer, format_time, parse_data_source, parse_indexer
+from weft.indexers.scheduler import Clock, Scheduler, SystemClock, next_due
+from weft.indexers.secrets import SecretBox
+from weft.indexers.sources import open_source
+from weft.indexers.sources.sql import create_source_engine
+from weft.indexers.store import IndexerStore
+from weft.indexers.targets import LocalTarget, RemoteTarget
+
+log = logging.getLogger("weft.indexers")
+LIMITS = {"maxRunTime": "PT22H", "maxDocumentExtractionSize": 0, "maxDocumentContentCharactersToExtract": 0}
+PRECONDITION = "The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request."
+
+
+def _new_etag() -> str:
+    from weft.search.service import new_etag
+
+    return new_etag()
+
+
+def _strip(etag: str) -> str:
+    etag = etag.strip()
+    return (etag[2:] if etag.startswith("W/") else etag).strip('"')
+
+
+def check_preconditions(current: str | None, if_match: str | None, if_none_match: str | None) -> None:
+    if if_match is not None and (current is None or (if_match.strip() != "*" and _strip(if_match) != _strip(current))):
+        raise PreconditionFailed(PRECONDITION)
+    if if_none_match is not None and current is not None and (if_none_match.strip() == "*" or _strip(if_none_match) == _strip(current)):
+        raise PreconditionFailed(PRECONDITION)
+
+
+@dataclass
+class ActiveRun:
+    thread: threading.Thread
+    cancelled: threading.Event
+    outcome: runner.RunOutcome | None = None
+    execution_id: int = 0
+    started: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class IndexerService:
+    def __init__(self, data_dir: Path, search: Any, *, clock: Clock | None = None, run_scheduler: bool = True, resolution: float = 0.05):
+        self.data_dir = Path(data_dir)
+        self.search = search
+        self.clock = clock or SystemClock()
+        self.store = IndexerStore(self.data_dir / "indexers.sqlite3")
+        self.secrets = SecretBox(self.data_dir / "secret.key")
+        self._lock = threading.RLock()
+        self._runs: dict[str, ActiveRun] = {}
+        self._engines: dict[str, Any] = {}
+        self._last_start: dict[str, float] = {}
+        self._closed = False
+        for execution_id, name, body in self.store.interrupted_executions():
+            body.update(status="transientFailure", endTime=body.get("startTime"),
+                        errorMessage="The run was interrupted: the server stopped during the run. The next run resumes from the last checkpoint.")
+            self.store.update_execution(execution_id, body)
+        for name, _, _, _ in self.store.list_definitions("indexer"):
+            history = self.store.executions(name)
+            if history and history[0].get("startTime"):
+                self._last_start[name] = _parse_time(history[0]["startTime"])
+        self.scheduler = Scheduler(self.clock, self._run_due, resolution)
+        if run_scheduler:
+            self.scheduler.start()
+
+    def close(self) -> None:
+        self._closed = True
+        self.scheduler.stop()
+        with self._lock:
+            runs = list(self._runs.values())
+        for active in runs:
+            active.cancelled.set()
+        for active in runs:
+            active.thread.join(30)
+        for engine in self._engines.values():
+            engine.dispose()
+        self.store.close()
+
+    # ---- data sources ---------------------------------------------------------------------------------
+    def _load_datasource(self, name: str) -> DataSource:
+        found = self.store.get_definition("datasource", name)
+        if found is None:
+            raise NotFound(f"Data source '{name}' was not found.")
+        body, secret, etag = found
+        ds = parse_data_source(body, existing_secret=self.secrets.open(secret))
+        ds.etag = etag
+        return ds
+
+    def create_datasource(self, body: Any) -> dict:
+        ds = parse_data_source(body)
+        with self._lock:
+            if self.store.get_definition("datasource", ds.name) is not None:
+                message = f"Cannot create data source '{ds.name}' because it already exists."
+                raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingDataSource", "message": message}])
+            return self._put_datasource(ds)
+
+    def create_or_update_datasource(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+        with self._lock:
+            existing = self.store.get_definition("datasource", name)
+            check_preconditions(existing[2] if existing else None, if_match, if_none_match)
+            ds = parse_data_source(body, name_from_path=name, existing_secret=self.secrets.open(existing[1]) if existing else None)
+            self._drop_engine(name)
+            return self._put_datasource(ds), existing is None
+
+    def _put_datasource(self, ds: DataSource) -> dict:
+        ds.etag = _new_etag()
+        self.store.put_definition("datasource", ds.name, ds.raw, self.secrets.seal(ds.connection_string), ds.etag)
+        return ds.to_json()
+
+    def get_datasource(self, name: str) -> dict:
+        return self._load_datasource(name).to_json()
+
+    def list_datasources(self) -> list[dict]:
+        return [self._load_datasource(n).to_json() for n, *_ in self.store.list_definitions("datasource")]
+
+    def delete_datasource(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
+        with self._lock:
+            existing = self.store.get_definition("datasource", name)
+            if existing is None:
+                raise NotFound(f"Data source '{name}' was not found.")
+            check_preconditions(existing[2], if_match, if_none_match)
+            self.store.delete_definition("datasource", name)
+            self._drop_engine(name)
+
+    def _drop_engine(self, name: str) -> None:
+        engine = self._engines.pop(name, None)
+        if engine is not None:
+            engine.dispose()
+
+    def _engine(self, ds: DataSource):
+        with self._lock:
+            engine = self._engines.get(ds.name)
+            if engine is None:
+                engine = self._engines[ds.name] = create_source_engine(ds)
+            return engine
+
+    # ---- indexers ---------------------------------------------------------------------------------------
+    def _load_indexer(self, name: str) -> Indexer:
+        found = self.store.get_definition("indexer", name)
+        if found is None:
+            raise NotFound(f"Indexer '{name}' was not found.")
+        body, secret, etag = found
+        ix = parse_indexer(body, existing_api_key=self.secrets.open(secret))
+        ix.etag = etag
+        return ix
+
+    def _validate_references(self, ix: Indexer) -> None:
+        if self.store.get_definition("datasource", ix.data_source) is None:
+            raise InvalidInput(f"Data source '{ix.data_source}' referenced by indexer '{ix.name}' was not found.")
+        if ix.remote_endpoint is None:
+            try:
+                self.search.definition(ix.target_index)
+            except NotFound:
+                raise InvalidInput(f"Target index '{ix.target_index}' referenced by indexer '{ix.name}' was not found.")
+
+    def create_indexer(self, body: Any) -> dict:
+        ix = parse_indexer(body)
+        with self._lock:
+            if self.store.get_definition("indexer", ix.name) is not None:
+                message = f"Cannot create indexer '{ix.name}' because it already exists."
+                raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingIndexer", "message": message}])
+            self._validate_references(ix)
+            rendered = self._put_indexer(ix)
+        if not ix.disabled:
+            self._start(ix.name)
+        return rendered
+
+    def create_or_update_indexer(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+        with self._lock:
+            existing = self.store.get_definition("indexer", name)
+            check_preconditions(existing[2] if existing else None, if_match, if_none_match)
+            ix = parse_indexer(body, name_from_path=name, existing_api_key=self.secrets.open(existing[1]) if existing else None)
+            self._validate_references(ix)
+            rendered = self._put_indexer(ix)
+        if existing is None and not ix.disabled:
+            self._start(ix.name)
+        return rendered, existing is None
+
+    def _put_indexer(self, ix: Indexer) -> dict:
+        ix.etag = _new_etag()
+        self.store.put_definition("indexer", ix.name, ix.raw, self.secrets.seal(ix.remote_api_key), ix.etag)
+        return ix.to_json()
+
+    def get_indexer(self, name: str) -> dict:
+        return self._load_indexer(name).to_json()
+
+    def list_indexers(self) -> list[dict]:
+        return [self._load_indexer(n).to_json() for n, *_ in self.store.list_definitions("indexer")]
+
+    def delete_indexer(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
+        with self._lock:
+            existing = self.store.get_definition("indexer", name)
+            if existing is None:
+                raise NotFound(f"Indexer '{name}' was not found.")
+            check_preconditions(existing[2], if_match, if_none_match)
+            active = self._runs.get(name)
+        if active is not None:
+            active.cancelled.set()
+            active.thread.join(60)
+        self.store.delete_definition("indexer", name)
+        self._last_start.pop(name, None)
+
+    # ---- runs ----------------------------------------------------------------------------------------------
+    def run(self, name: str) -> None:
+        """Start a run now (202 at the edge); Conflict if one is in progress."""
+        self._load_indexer(name)
+        if not self._start(name):
+            raise Conflict("Another indexer invocation is currently in progress; concurrent invocations are not allowed.")
+
+    def run_and_wait(self, name: str, timeout: float | None = None) -> dict:
+        """Start a run (or join the one in progress) and wait for it; returns its execution record."""
+        self._load_indexer(name)
+        self._start(name)
+        with self._lock:
+            active = self._runs.get(name)
+        if active is not None:
+            active.done.wait(timeout)
+        return self.store.executions(name)[0]
+
+    def wait_idle(self, name: str, timeout: float | None = None) -> None:
+        with self._lock:
+            active = self._runs.get(name)
+        if active is not None:
+            active.done.wait(timeout)
+
+    def reset(self, name: str) -> None:
+        self._load_indexer(name)
+        with self._lock:
+            active = self._runs.get(name)
+        if active is not None:
+            active.cancelled.set()
+            active.thread.join(60)
+        previous = self.store.tracking_state(name)
+        self.store.save_tracking_state(name, None)
+        now = format_time(dt.datetime.fromtimestamp(self.clock.now(), dt.timezone.utc))
+        self.store.start_execution(name, {
+            "status": "reset", "errorMessage": None, "startTime": now, "endTime": now, "errors": [], "warnings": [],
+            "itemsProcessed": 0, "itemsFailed": 0, "initialTrackingState": runner.show_state(previous), "finalTrackingState": None,
+        })
+
+    def _run_due(self, now: float) -> None:
+        if self._closed:
+            return
+        for name, body, _, _ in self.store.list_definitions("indexer"):
+            try:
+                ix = parse_indexer(body, existing_api_key="x")
+            except Exception:
+                continue
+            if ix.disabled or ix.interval_seconds is None:
+                continue
+            anchor = ix.start_time.timestamp() if ix.start_time else None
+            last = self._last_start.get(name)
+            if last is None:
+                self._last_start[name] = now  # the creation run (or server start) counts as the first slot
+                continue
+            if now >= next_due(last, ix.interval_seconds, anchor, now):
+                self._start(name)
+
+    def _start(self, name: str) -> bool:
+        with self._lock:
+            if self._closed or name in self._runs:
+                return False
+            active = ActiveRun(thread=None, cancelled=threading.Event())  # type: ignore[arg-type]
+            active.started = self.clock.now()
+            self._runs[name] = active
+            self._last_start[name] = active.started
+            active.thread = threading.Thread(target=self._execute, args=(name, active), name=f"weft-indexer-{name}", daemon=True)
+            active.execution_id = self.store.start_execution(name, self._execution_body(runner.RunOutcome(status="inProgress"), active.started, None))
+        active.thread.start()
+        return True
+
+    def _execution_body(self, outcome: runner.RunOutcome, started: float, ended: float | None) -> dict:
+        body = {
+            "status": outcome.status,
+            "errorMessage": outcome.error_message,
+            "startTime": format_time(dt.datetime.fromtimestamp(started, dt.timezone.utc)),
+            "endTime": format_time(dt.datetime.fromtimestamp(ended, dt.timezone.utc)) if ended is not None else None,
+            "errors": outcome.errors,
+            "warnings": outcome.warnings,
+            "itemsProcessed": outcome.items_processed,
+            "itemsFailed": outcome.items_failed,
+            "initialTrackingState": runner.show_state(outcome.initial_state),
+            "finalTrackingState": runner.show_state(outcome.final_state),
+        }
+        if outcome.status == "inProgress":
+            body["progress"] = {"phase": outcome.phase, "rowsRead": outcome.rows_read, "estimatedTotal": outcome.estimated_total,
+                                "documentsDeleted": outcome.deleted}
+        return body
+
+    def _execute(self, name: str, active: ActiveRun) -> None:
+        target = None
+        try:
+            ix = self._load_indexer(name)
+            ds = self._load_datasource(ix.data_source)
+            source = open_source(ds, self._engine(ds))
+            target = RemoteTarget(ix.remote_endpoint, ix.remote_api_key, ix.target_index) if ix.remote_endpoint else LocalTarget(self.search, ix.target_index)
+
+            def report(outcome: runner.RunOutcome) -> None:
+                live = runner.RunOutcome(**{**outcome.__dict__, "status": "inProgress"})
+                self.store.update_execution(active.execution_id, self._execution_body(live, active.started, None))
+
+            ctx = runner.RunContext(ix, ds, source, target, self.store, active.cancelled, report, self.clock.now)
+            outcome = runner.run(ctx)
+        except Exception as exc:
+            log.warning("indexer %s could not run: %s", name, exc)
+            outcome = runner.RunOutcome(status="transientFailure", error_message=getattr(exc, "message", None) or str(exc))
+            outcome.initial_state = outcome.final_state = self.store.tracking_state(name)
+        finally:
+            if target is not None:
+                target.close()
+        if active.cancelled.is_set() and outcome.status == "success":
+            outcome.status, outcome.error_message = "transientFailure", "The run was cancelled (indexer reset, deleted, or the server stopped)."
+        active.outcome = outcome
+        try:
+            self.store.update_execution(active.execution_id, self._execution_body(outcome, active.started, self.clock.now()))
+        except Exception:  # the indexer was deleted meanwhile
+            pass
+        with self._lock:
+            self._runs.pop(name, None)
+        active.done.set()
+
+    # ---- status -------------------------------------------------------------------------------------------------
+    def status(self, name: str) -> dict:
+        ix = self._load_indexer(name)
+        history = self.store.executions(name)
+        return {
+            "name": name,
+            "status": "running" if not ix.disabled else "unknown",
+            "lastResult": history[0] if history else None,
+            "executionHistory": history,
+            "limits": dict(LIMITS),
+        }
+
+    def is_running(self, name: str) -> bool:
+        with self._lock:
+            return name in self._runs
+
+
+def _parse_time(text: str) -> float:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

@@ -1,0 +1,57 @@
+"""PostgreSQL: tables are tracked by transaction id, views and queries by a timestamp fence.
+
+Tables: each run captures ``pg_snapshot_xmin(pg_current_snapshot())`` (PG 13+). Every transaction
+with a lower id has ended, so rows whose ``xmin`` (the id of the transaction that wrote the row
+version) lies in ``[floor, ceiling)`` are exactly the changes those transactions committed; a
+transaction that commits late has an id >= the ceiling and is read by a later window. ``xmin`` is a
+32-bit id, compared modulo 2^32 within a window narrower than 2^31 (wider windows re-read all).
+The window is read in key order with a key cursor, so it is resumable. ``xmin`` is not indexed: each
+window costs one pass over the table's key index.
+
+Views and queries (no ``xmin``): the high-water-mark column with a keyset cursor, capped at the start
+time of the oldest open transaction in the database (``pg_stat_activity.xact_start``) minus one
+second. Correct when the column is set from the database clock at write time (``now()``,
+``clock_timestamp()``), as Azure's own guidance for non-rowversion columns assumes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from weft.indexers.sources.sql import SqlSource
+from weft.indexers.tracking import XID_WRAP, XidPlan, keyset_plan, xid_plan
+
+FENCE_SLACK = dt.timedelta(seconds=1)
+
+
+class PostgresSource(SqlSource):
+    @property
+    def strategy(self) -> str:  # type: ignore[override]
+        return "xid" if self.is_table() and self.hwm_column is not None else "keyset"
+
+    def snapshot_ceiling(self) -> int:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                return int(conn.execute(sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one())
+
+    def keyset_ceiling(self):
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.text(
+                "SELECT LEAST(statement_timestamp(), (SELECT min(xact_start) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL))"
+            )).scalar_one()
+        return value - FENCE_SLACK
+
+    def plan(self, state):
+        if self.strategy == "xid":
+            return xid_plan(state, self.snapshot_ceiling())
+        return super().plan(state)
+
+    def xid_predicate(self, plan: XidPlan):
+        floor32 = plan.floor % XID_WRAP
+        width = plan.ceiling - plan.floor
+        return sa.text(
+            f"((xmin::text::bigint - {int(floor32)} + {XID_WRAP}) % {XID_WRAP}) < {int(width)}"
+        )

@@ -1,0 +1,155 @@
+"""Durable state of the indexers, in SQLite (WAL, synchronous=FULL) in the data dir.
+
+Holds data source and indexer definitions (secrets sealed by :class:`SecretBox`), each indexer's
+tracking state (the change cursor), its execution history (50 newest), and its *key ledger*: the
+document keys the indexer may have written to the target index, with the source key of each row.
+The ledger is written before documents are sent and trimmed only after deletes are durable, so it is
+always a superset of what the indexer put in the index; hard-delete reconciliation walks it.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+HISTORY_LIMIT = 50
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasources (name TEXT PRIMARY KEY, body TEXT NOT NULL, secret BLOB, etag TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS indexers (name TEXT PRIMARY KEY, body TEXT NOT NULL, secret BLOB, etag TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tracking (indexer TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (id INTEGER PRIMARY KEY AUTOINCREMENT, indexer TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS executions_by_indexer ON executions (indexer, id);
+CREATE TABLE IF NOT EXISTS ledger (
+  indexer TEXT NOT NULL, doc_key TEXT NOT NULL, source_key TEXT NOT NULL, PRIMARY KEY (indexer, doc_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (indexer TEXT PRIMARY KEY, body TEXT NOT NULL);
+"""
+
+
+class IndexerStore:
+    def __init__(self, path: Path):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _tx(self, statements: Iterable[tuple[str, tuple]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    self._db.execute(sql, params)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # ---- definitions -----------------------------------------------------------------------------
+    def put_definition(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str) -> None:
+        table = _table(kind)
+        self._tx([(f"INSERT OR REPLACE INTO {table} (name, body, secret, etag) VALUES (?, ?, ?, ?)", (name, json.dumps(body), secret, etag))])
+
+    def get_definition(self, kind: str, name: str) -> tuple[dict, bytes | None, str] | None:
+        rows = self._all(f"SELECT body, secret, etag FROM {_table(kind)} WHERE name = ?", (name,))
+        if not rows:
+            return None
+        body, secret, etag = rows[0]
+        return json.loads(body), secret, etag
+
+    def list_definitions(self, kind: str) -> list[tuple[str, dict, bytes | None, str]]:
+        return [(n, json.loads(b), s, e) for n, b, s, e in self._all(f"SELECT name, body, secret, etag FROM {_table(kind)} ORDER BY name")]
+
+    def delete_definition(self, kind: str, name: str) -> None:
+        statements = [(f"DELETE FROM {_table(kind)} WHERE name = ?", (name,))]
+        if kind == "indexer":
+            statements += [(f"DELETE FROM {t} WHERE indexer = ?", (name,)) for t in ("tracking", "executions", "ledger", "meta")]
+        self._tx(statements)
+
+    # ---- tracking state ------------------------------------------------------------------------------
+    def tracking_state(self, indexer: str) -> dict | None:
+        rows = self._all("SELECT state FROM tracking WHERE indexer = ?", (indexer,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def save_tracking_state(self, indexer: str, state: dict | None, *, ledger_removals: list[str] = ()) -> None:
+        """Advance the cursor (and drop ledger keys whose deletes are durable) in one transaction."""
+        statements: list[tuple[str, tuple]] = []
+        if state is None:
+            statements.append(("DELETE FROM tracking WHERE indexer = ?", (indexer,)))
+        else:
+            statements.append(("INSERT OR REPLACE INTO tracking (indexer, state) VALUES (?, ?)", (indexer, json.dumps(state))))
+        statements += [("DELETE FROM ledger WHERE indexer = ? AND doc_key = ?", (indexer, k)) for k in ledger_removals]
+        self._tx(statements)
+
+    def meta(self, indexer: str) -> dict:
+        rows = self._all("SELECT body FROM meta WHERE indexer = ?", (indexer,))
+        return json.loads(rows[0][0]) if rows else {}
+
+    def save_meta(self, indexer: str, body: dict) -> None:
+        self._tx([("INSERT OR REPLACE INTO meta (indexer, body) VALUES (?, ?)", (indexer, json.dumps(body)))])
+
+    # ---- key ledger ------------------------------------------------------------------------------------
+    def ledger_add(self, indexer: str, entries: list[tuple[str, Any]]) -> None:
+        if entries:
+            self._tx([("INSERT OR REPLACE INTO ledger (indexer, doc_key, source_key) VALUES (?, ?, ?)", (indexer, k, json.dumps(s))) for k, s in entries])
+
+    def ledger_remove(self, indexer: str, doc_keys: list[str]) -> None:
+        self._tx([("DELETE FROM ledger WHERE indexer = ? AND doc_key = ?", (indexer, k)) for k in doc_keys])
+
+    def ledger_page(self, indexer: str, after: str | None, limit: int) -> list[tuple[str, Any]]:
+        rows = self._all(
+            "SELECT doc_key, source_key FROM ledger WHERE indexer = ? AND doc_key > ? ORDER BY doc_key LIMIT ?", (indexer, after or "", limit)
+        )
+        return [(k, json.loads(s)) for k, s in rows]
+
+    def ledger_count(self, indexer: str) -> int:
+        return self._all("SELECT count(*) FROM ledger WHERE indexer = ?", (indexer,))[0][0]
+
+    # ---- execution history ------------------------------------------------------------------------------
+    def start_execution(self, indexer: str, body: dict) -> int:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._db.execute("INSERT INTO executions (indexer, body) VALUES (?, ?)", (indexer, json.dumps(body)))
+                self._db.execute(
+                    "DELETE FROM executions WHERE indexer = ? AND id NOT IN (SELECT id FROM executions WHERE indexer = ? ORDER BY id DESC LIMIT ?)",
+                    (indexer, indexer, HISTORY_LIMIT),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return int(cur.lastrowid)
+
+    def update_execution(self, execution_id: int, body: dict) -> None:
+        self._tx([("UPDATE executions SET body = ? WHERE id = ?", (json.dumps(body), execution_id))])
+
+    def executions(self, indexer: str) -> list[dict]:
+        """Newest first, at most 50."""
+        return [json.loads(b) for (b,) in self._all("SELECT body FROM executions WHERE indexer = ? ORDER BY id DESC LIMIT ?", (indexer, HISTORY_LIMIT))]
+
+    def interrupted_executions(self) -> list[tuple[int, str, dict]]:
+        rows = self._all("SELECT id, indexer, body FROM executions")
+        out = []
+        for execution_id, indexer, body in rows:
+            parsed = json.loads(body)
+            if parsed.get("status") == "inProgress":
+                out.append((execution_id, indexer, parsed))
+        return out
+
+
+def _table(kind: str) -> str:
+    return {"datasource": "datasources", "indexer": "indexers"}[kind]

@@ -1,0 +1,86 @@
+"""Append-only audit trail: who (key id, tenant), what (operation, conversation and item ids), when,
+and the outcome. Never content. Each record is also logged as one JSON line on ``weft.audit``."""
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from weft.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, WeftError
+from weft.threads.clock import Clock
+from weft.threads.policy import Principal
+from weft.threads.records import AuditRecord
+
+log = logging.getLogger("weft.audit")
+
+
+def outcome_of(exc: BaseException) -> str:
+    if isinstance(exc, (Forbidden, Unauthenticated)):
+        return "denied"
+    if isinstance(exc, NotFound):
+        return "not_found"
+    if isinstance(exc, Conflict):
+        return "conflict"
+    if isinstance(exc, InvalidInput):
+        return "invalid"
+    return "error"
+
+
+@dataclass
+class AuditNote:
+    """Filled in by the operation while it runs: which conversation and items it touched."""
+
+    conversation_id: str | None = None
+    item_ids: list[str] = field(default_factory=list)
+    detail: str | None = None
+    stored_with_write: bool = False  # the write's own transaction already holds the audit record
+
+
+def record_to_json(record: AuditRecord) -> dict:
+    return {"id": record.id, "object": "audit.event", "at_ms": record.at_ms, "created_at": record.at_ms // 1000,
+            "tenant": record.tenant_id, "key_id": record.key_id, "operation": record.operation, "outcome": record.outcome,
+            "conversation_id": record.conversation_id, "item_ids": record.item_ids, "detail": record.detail}
+
+
+class AuditTrail:
+    def __init__(self, store, clock: Clock):
+        self.store = store
+        self.clock = clock
+
+    def build(self, principal: Principal | None, operation: str, outcome: str, note: AuditNote) -> AuditRecord:
+        return AuditRecord(self.clock.now_ms(), principal.tenant_id if principal else None, principal.key_id if principal else None,
+                           operation, outcome, note.conversation_id, list(note.item_ids), note.detail)
+
+    @staticmethod
+    def emit(record: AuditRecord) -> None:
+        log.info(json.dumps({"audit": record_to_json(record)}, separators=(",", ":")))
+
+    def record(self, principal: Principal | None, operation: str, outcome: str, note: AuditNote | None = None) -> None:
+        record = self.build(principal, operation, outcome, note or AuditNote())
+        try:
+            self.store.insert_audit(record)
+        except Exception:  # the audit must not hide the operation's own result; it is still logged
+            log.exception("could not store an audit record")
+        self.emit(record)
+
+    @contextmanager
+    def operation(self, principal: Principal | None, operation: str, conversation_id: str | None = None) -> Iterator[AuditNote]:
+        note = AuditNote(conversation_id=conversation_id)
+        try:
+            yield note
+        except WeftError as exc:
+            note.detail = note.detail or (exc.code or None)
+            self.record(principal, operation, outcome_of(exc), note)
+            raise
+        except Exception:
+            self.record(principal, operation, "error", note)
+            raise
+        if note.stored_with_write:
+            self.emit(self.build(principal, operation, "ok", note))
+        else:
+            self.record(principal, operation, "ok", note)
+
+    def list(self, *, tenant_id: str | None, since_ms: int | None, until_ms: int | None, limit: int, after_id: int | None = None) -> list[AuditRecord]:
+        return self.store.list_audit(tenant_id=tenant_id, since_ms=since_ms, until_ms=until_ms, limit=limit, after_id=after_id)

@@ -1,0 +1,62 @@
+"""The configured OpenAI-compatible chat-completions endpoint (OpenAI, Azure OpenAI, a local server)."""
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+import httpx
+
+from weft.errors import InvalidInput, Unavailable
+
+
+class UpstreamError(Unavailable):
+    default_code = "upstream_error"
+
+
+class ChatEndpoint:
+    def __init__(self, base_url: str | None, api_key: str | None, *, timeout: float = 120.0):
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.api_key = api_key
+        self._client = httpx.Client(timeout=timeout)
+
+    def _url(self) -> str:
+        if not self.base_url:
+            raise InvalidInput("No chat endpoint is configured (WEFT_LLM_BASE_URL).", code="model_not_configured")
+        return f"{self.base_url}/chat/completions"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if self.api_key:
+            headers["authorization"] = f"Bearer {self.api_key}"
+            headers["api-key"] = self.api_key  # Azure OpenAI reads this one
+        return headers
+
+    def complete(self, payload: dict) -> dict:
+        try:
+            response = self._client.post(self._url(), json={**payload, "stream": False}, headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"The chat endpoint could not be reached: {exc}.") from exc
+        if response.status_code >= 400:
+            raise UpstreamError(f"The chat endpoint answered {response.status_code}: {response.text[:500]}")
+        return response.json()
+
+    def stream(self, payload: dict) -> Iterator[dict]:
+        """Chunks of a streamed chat completion (``data:`` lines of the SSE stream)."""
+        body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
+        try:
+            with self._client.stream("POST", self._url(), json=body, headers=self._headers()) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise UpstreamError(f"The chat endpoint answered {response.status_code}: {response.text[:500]}")
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    yield json.loads(data)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"The chat endpoint stream failed: {exc}.") from exc
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,43 @@
+"""Turns item bodies and metadata into stored bytes and back: plain JSON, or sealed with the tenant's key."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from weft.threads.crypto import PLAIN, SEALED, Keyring, blind_index, open_sealed, seal
+
+
+class BodyCodec:
+    def __init__(self, keyring: Keyring):
+        self.keyring = keyring
+
+    def encode(self, tenant_id: str, context: str, value: Any) -> bytes:
+        raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        key = self.keyring.write_key(tenant_id)
+        if key is None:
+            return PLAIN + raw
+        return seal(key, raw, f"{tenant_id}|{context}")
+
+    def decode(self, tenant_id: str, context: str, blob: bytes | None) -> Any:
+        if blob is None:
+            return None
+        blob = bytes(blob)
+        if blob[:1] == PLAIN:
+            return json.loads(blob[1:].decode("utf-8"))
+        if blob[:1] != SEALED:
+            raise ValueError("unknown body format")
+        key = self.keyring.read_key(tenant_id)
+        return json.loads(open_sealed(key, blob, f"{tenant_id}|{context}").decode("utf-8"))
+
+    def tags(self, tenant_id: str, metadata: dict[str, str]) -> dict[str, str]:
+        """Values for the metadata filter index: the value itself, or its blind index when encrypting."""
+        key = self.keyring.write_key(tenant_id)
+        if key is None:
+            return {k: v[:128] if len(v) <= 128 else "sha:" + _sha(v) for k, v in metadata.items()}
+        return {k: blind_index(key, k, v) for k, v in metadata.items()}
+
+
+def _sha(value: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(value.encode()).hexdigest()

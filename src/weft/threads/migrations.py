@@ -1,0 +1,50 @@
+"""Versioned schema migrations, run on start (a small runner in the spirit of Alembic).
+
+Each migration is a function taking a connection and the tables; they run in order inside one
+transaction per step and record themselves in ``<prefix>threads_schema``. Add new steps at the end,
+never edit an applied one.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from weft.threads.tables import ThreadTables
+
+
+def _v1_initial(conn: Connection, tables: ThreadTables) -> None:
+    for table in (tables.tenants, tables.conversations, tables.conversation_tags, tables.items,
+                  tables.idempotency, tables.api_keys, tables.audit):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection, ThreadTables], None]]] = [
+    (1, "tenants, conversations, items, idempotency keys, api keys, audit", _v1_initial),
+]
+
+
+def current_version(engine: Engine, tables: ThreadTables) -> int:
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, tables.schema_version.name):
+            return 0
+        versions = conn.execute(select(tables.schema_version.c.version)).scalars().all()
+        return max(versions, default=0)
+
+
+def migrate(engine: Engine, tables: ThreadTables) -> list[int]:
+    """Apply every migration not applied yet; returns the versions applied now."""
+    with engine.begin() as conn:
+        tables.schema_version.create(conn, checkfirst=True)
+    applied: list[int] = []
+    for version, _description, step in MIGRATIONS:
+        with engine.begin() as conn:
+            done = conn.execute(select(tables.schema_version.c.version).where(tables.schema_version.c.version == version)).first()
+            if done:
+                continue
+            step(conn, tables)
+            conn.execute(insert(tables.schema_version).values(version=version, applied_at_ms=int(time.time() * 1000)))
+        applied.append(version)
+    return applied

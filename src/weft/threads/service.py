@@ -1,0 +1,342 @@
+"""ThreadService: every operation on conversations and items, with access control, encryption, audit.
+
+This is the one path: the HTTP routers, the CLI and the library facades all call it. It knows nothing
+of HTTP; it returns :class:`Conversation` and :class:`Item` values and raises ``weft.errors``.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from weft.errors import InvalidInput
+from weft.threads.audit import AuditTrail
+from weft.threads.clock import Clock, SystemClock
+from weft.threads.codec import BodyCodec
+from weft.threads.crypto import Keyring
+from weft.threads.items import MAX_ITEMS_PER_REQUEST, item_id_for, new_id, normalize_input_item, validate_metadata
+from weft.threads.keys import ApiKeys
+from weft.threads.policy import Principal, validate_retention, validate_tenant_id
+from weft.threads.records import ConversationRecord, ItemRecord, NewItem
+from weft.threads.store import ThreadStore
+
+UNSET: Any = ...
+_KIND_PREFIX = {"conversation": "conv", "thread": "thread"}
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    tenant_id: str
+    kind: str
+    created_at: int  # unix seconds
+    updated_at_ms: int
+    metadata: dict[str, str]
+    extra: dict[str, Any]
+    item_count: int
+    retention_seconds: int | None
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    conversation_id: str
+    seq: int
+    type: str
+    role: str | None
+    created_at: int  # unix seconds
+    body: dict[str, Any]
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return dict(self.body.get("metadata") or {})
+
+
+@dataclass(frozen=True)
+class Page:
+    data: list
+    has_more: bool
+
+    @property
+    def first_id(self) -> str | None:
+        return self.data[0].id if self.data else None
+
+    @property
+    def last_id(self) -> str | None:
+        return self.data[-1].id if self.data else None
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """A validated item not stored yet (the conversation loop builds these)."""
+
+    type: str
+    role: str | None
+    body: dict[str, Any]
+    id: str = field(default="")
+
+
+class ThreadService:
+    def __init__(self, store: ThreadStore, *, master_key: bytes | None = None, encryption: bool = False,
+                 clock: Clock | None = None, default_tenant: str = "default"):
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.keyring = Keyring(store, master_key, encrypt_new_writes=encryption)
+        self.codec = BodyCodec(self.keyring)
+        self.audit = AuditTrail(store, self.clock)
+        self.keys = ApiKeys(store, self.clock)
+        self.default_tenant = default_tenant
+        self._known_tenants: set[str] = set()
+        self._tenants_lock = threading.Lock()
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+    def _tenant(self, tenant_id: str) -> None:
+        with self._tenants_lock:
+            if tenant_id in self._known_tenants:
+                return
+        validate_tenant_id(tenant_id)
+        self.store.ensure_tenant(tenant_id, self.clock.now_ms())
+        with self._tenants_lock:
+            self._known_tenants.add(tenant_id)
+
+    def _conversation(self, record: ConversationRecord) -> Conversation:
+        metadata = self.codec.decode(record.tenant_id, f"conversation:{record.id}:metadata", record.metadata_body) or {}
+        extra = self.codec.decode(record.tenant_id, f"conversation:{record.id}:extra", record.extra_body) or {}
+        return Conversation(record.id, record.tenant_id, record.kind, record.created_at_ms // 1000, record.updated_at_ms,
+                            metadata, extra, record.item_count, record.retention_seconds)
+
+    def _item(self, record: ItemRecord) -> Item:
+        body = self.codec.decode(record.tenant_id, f"item:{record.id}", record.body)
+        return Item(record.id, record.conversation_id, record.seq, record.type, record.role, record.created_at_ms // 1000, body)
+
+    def _encode_items(self, tenant_id: str, pending: list[PendingItem]) -> list[NewItem]:
+        out = []
+        for p in pending:
+            item_id = p.id or item_id_for(p.type)
+            out.append(NewItem(item_id, p.type, p.role, self.codec.encode(tenant_id, f"item:{item_id}", p.body)))
+        return out
+
+    @staticmethod
+    def validate_items(raw_items: Any, *, param: str = "items", limit: int = MAX_ITEMS_PER_REQUEST) -> list[PendingItem]:
+        if raw_items is None:
+            return []
+        if not isinstance(raw_items, list):
+            raise InvalidInput(f"'{param}' must be a list of items.")
+        if len(raw_items) > limit:
+            raise InvalidInput(f"At most {limit} items can be added in one request; got {len(raw_items)}.", code="too_many_items")
+        pending = []
+        for n, raw in enumerate(raw_items):
+            item_type, role, body = normalize_input_item(raw, f"{param}[{n}]")
+            pending.append(PendingItem(item_type, role, body))
+        return pending
+
+    # ---- conversations ----------------------------------------------------------------------------------
+    def create_conversation(self, principal: Principal, *, metadata: Any = None, items: Any = None, kind: str = "conversation",
+                            extra: dict | None = None, retention_seconds: int | None = None,
+                            idempotency_key: str | None = None, pending: list[PendingItem] | None = None) -> tuple[Conversation, list[Item]]:
+        with self.audit.operation(principal, f"{kind}.create") as note:
+            principal.require("write")
+            clean_metadata = validate_metadata(metadata)
+            to_store = pending if pending is not None else self.validate_items(items)
+            retention = validate_retention(retention_seconds)
+            self._tenant(principal.tenant_id)
+            tenant = principal.tenant_id
+            conversation_id = new_id(_KIND_PREFIX[kind])
+            now = self.clock.now_ms()
+            record = ConversationRecord(
+                conversation_id, tenant, kind, now, now,
+                self.codec.encode(tenant, f"conversation:{conversation_id}:metadata", clean_metadata),
+                self.codec.encode(tenant, f"conversation:{conversation_id}:extra", extra) if extra else None,
+                len(to_store), retention)
+            encoded = self._encode_items(tenant, to_store)
+            note.conversation_id = conversation_id
+            note.item_ids = [i.id for i in encoded]
+            audit = self.audit.build(principal, f"{kind}.create", "ok", note)
+            created, stored, replayed = self.store.create_conversation(record, self.codec.tags(tenant, clean_metadata), encoded,
+                                                                        idempotency_key, audit)
+            note.conversation_id = created.id
+            note.item_ids = [i.id for i in stored]
+            if replayed:
+                note.detail = "idempotent_replay"
+            else:
+                note.stored_with_write = True
+            return self._conversation(created), [self._item(i) for i in stored]
+
+    def import_conversation(self, principal: Principal, exported: dict, items: list[PendingItem]) -> Conversation:
+        """Stores an exported conversation under its own id, with its items in their order and ids."""
+        with self.audit.operation(principal, "conversation.import", exported.get("id")) as note:
+            principal.require("write")
+            self._tenant(principal.tenant_id)
+            tenant, conversation_id = principal.tenant_id, exported["id"]
+            metadata = validate_metadata(exported.get("metadata"))
+            created_ms = int(exported.get("created_at", 0)) * 1000 or self.clock.now_ms()
+            record = ConversationRecord(
+                conversation_id, tenant, exported.get("kind") or "conversation", created_ms, self.clock.now_ms(),
+                self.codec.encode(tenant, f"conversation:{conversation_id}:metadata", metadata),
+                self.codec.encode(tenant, f"conversation:{conversation_id}:extra", exported["extra"]) if exported.get("extra") else None,
+                len(items), validate_retention(exported.get("retention_seconds")))
+            encoded = self._encode_items(tenant, items)
+            note.item_ids = [i.id for i in encoded]
+            created, _stored, _ = self.store.create_conversation(record, self.codec.tags(tenant, metadata), encoded)
+            return self._conversation(created)
+
+    def get_conversation(self, principal: Principal, conversation_id: str) -> Conversation:
+        with self.audit.operation(principal, "conversation.get", conversation_id):
+            principal.require("read")
+            return self._conversation(self.store.get_conversation(principal.tenant_id, conversation_id))
+
+    def update_conversation(self, principal: Principal, conversation_id: str, *, metadata: Any = UNSET, extra: Any = UNSET,
+                            retention_seconds: Any = UNSET) -> Conversation:
+        with self.audit.operation(principal, "conversation.update", conversation_id):
+            principal.require("write")
+            tenant = principal.tenant_id
+            self.store.get_conversation(tenant, conversation_id)  # 404 before anything else
+            kwargs: dict[str, Any] = {}
+            if metadata is not UNSET:
+                clean = validate_metadata(metadata)
+                kwargs["metadata_body"] = self.codec.encode(tenant, f"conversation:{conversation_id}:metadata", clean)
+                kwargs["tags"] = self.codec.tags(tenant, clean)
+            if extra is not UNSET:
+                kwargs["extra_body"] = self.codec.encode(tenant, f"conversation:{conversation_id}:extra", extra) if extra else None
+            if retention_seconds is not UNSET:
+                kwargs["retention_seconds"] = validate_retention(retention_seconds)
+            record = self.store.update_conversation(tenant, conversation_id, self.clock.now_ms(), **kwargs)
+            return self._conversation(record)
+
+    def delete_conversation(self, principal: Principal, conversation_id: str) -> None:
+        """Deletes the conversation with all its items (unlike OpenAI, whose items outlive it)."""
+        with self.audit.operation(principal, "conversation.delete", conversation_id):
+            principal.require("write")
+            self.store.delete_conversation(principal.tenant_id, conversation_id)
+
+    def list_conversations(self, principal: Principal, *, limit: int = 20, order: str = "desc", after: str | None = None,
+                           before: str | None = None, metadata: dict[str, str] | None = None, kind: str | None = None) -> Page:
+        with self.audit.operation(principal, "conversation.list"):
+            principal.require("read")
+            tenant = principal.tenant_id
+            self._tenant(tenant)
+            tags = self.codec.tags(tenant, validate_metadata(metadata, param="metadata filter")) if metadata else {}
+            page = self.store.list_conversations(tenant, limit=limit, order=order, after=after, before=before, tags=tags, kind=kind)
+            return Page([self._conversation(r) for r in page.conversations], page.has_more)
+
+    # ---- items --------------------------------------------------------------------------------------------
+    def append_items(self, principal: Principal, conversation_id: str, items: Any, *, idempotency_key: str | None = None,
+                     pending: list[PendingItem] | None = None, lock_token: str | None = None, operation: str = "items.create") -> list[Item]:
+        """Appends items atomically, in order, after every item already stored. A retried call with the
+        same ``idempotency_key`` writes nothing and returns the items of the first call."""
+        with self.audit.operation(principal, operation, conversation_id) as note:
+            principal.require("write")
+            to_store = pending if pending is not None else self.validate_items(items)
+            if not to_store:
+                raise InvalidInput("Give at least one item.", code="empty_items")
+            tenant = principal.tenant_id
+            encoded = self._encode_items(tenant, to_store)
+            note.item_ids = [i.id for i in encoded]
+            audit = self.audit.build(principal, operation, "ok", note)
+            result = self.store.append_items(tenant, conversation_id, encoded, self.clock.now_ms(),
+                                             idempotency_key=idempotency_key, lock_token=lock_token, audit=audit)
+            note.item_ids = [i.id for i in result.items]
+            if result.replayed:
+                note.detail = "idempotent_replay"
+            else:
+                note.stored_with_write = True
+            return [self._item(i) for i in result.items]
+
+    def get_item(self, principal: Principal, conversation_id: str, item_id: str) -> Item:
+        with self.audit.operation(principal, "item.get", conversation_id) as note:
+            note.item_ids = [item_id]
+            principal.require("read")
+            return self._item(self.store.get_item(principal.tenant_id, conversation_id, item_id))
+
+    def list_items(self, principal: Principal, conversation_id: str, *, limit: int | None = 20, order: str = "desc",
+                   after: str | None = None, before: str | None = None) -> Page:
+        with self.audit.operation(principal, "items.list", conversation_id):
+            principal.require("read")
+            page = self.store.list_items(principal.tenant_id, conversation_id, limit=limit, order=order, after=after, before=before)
+            return Page([self._item(r) for r in page.items], page.has_more)
+
+    def history(self, principal: Principal, conversation_id: str) -> list[Item]:
+        """Every item of the conversation, oldest first."""
+        return list(self.list_items(principal, conversation_id, limit=None, order="asc").data)
+
+    def update_item_metadata(self, principal: Principal, conversation_id: str, item_id: str, metadata: Any) -> Item:
+        with self.audit.operation(principal, "item.update", conversation_id) as note:
+            note.item_ids = [item_id]
+            principal.require("write")
+            tenant = principal.tenant_id
+            current = self._item(self.store.get_item(tenant, conversation_id, item_id))
+            body = dict(current.body)
+            body["metadata"] = validate_metadata(metadata)
+            record = self.store.update_item_body(tenant, conversation_id, item_id, self.codec.encode(tenant, f"item:{item_id}", body))
+            return self._item(record)
+
+    def delete_item(self, principal: Principal, conversation_id: str, item_id: str) -> Conversation:
+        with self.audit.operation(principal, "item.delete", conversation_id) as note:
+            note.item_ids = [item_id]
+            principal.require("write")
+            self.store.delete_item(principal.tenant_id, conversation_id, item_id)
+            return self._conversation(self.store.get_conversation(principal.tenant_id, conversation_id))
+
+    # ---- tenants, retention -----------------------------------------------------------------------------
+    def set_tenant_retention(self, principal: Principal, tenant_id: str, retention_seconds: int | None) -> None:
+        with self.audit.operation(principal, "tenant.retention") as note:
+            note.detail = f"tenant={tenant_id}"
+            principal.for_tenant(tenant_id).require("admin")
+            self._tenant(tenant_id)
+            self.store.set_tenant_retention(tenant_id, validate_retention(retention_seconds))
+
+    def purge_expired(self, batch: int = 500) -> list[str]:
+        """Deletes every conversation idle for longer than its retention, with all its items and derived rows."""
+        purged: list[str] = []
+        while True:
+            expired = self.store.expired_conversations(self.clock.now_ms(), batch)
+            if not expired:
+                return purged
+            for tenant_id, conversation_id in expired:
+                system = Principal(tenant_id, frozenset({"admin"}), key_id="retention", server_admin=True)
+                try:
+                    with self.audit.operation(system, "retention.purge", conversation_id):
+                        self.store.delete_conversation(tenant_id, conversation_id)
+                except Exception:
+                    continue
+                purged.append(conversation_id)
+            if len(expired) < batch:
+                return purged
+
+    def destroy_tenant_data_key(self, principal: Principal, tenant_id: str) -> None:
+        """Crypto-shredding: the tenant's encrypted content becomes unreadable for good."""
+        with self.audit.operation(principal, "tenant.shred") as note:
+            note.detail = f"tenant={tenant_id}"
+            principal.for_tenant(tenant_id).require("admin")
+            self.store.destroy_tenant_data_key(tenant_id)
+            self.keyring.forget(tenant_id)
+
+    # ---- audit, keys ---------------------------------------------------------------------------------------
+    def list_audit(self, principal: Principal, *, tenant_id: str | None = None, since_ms: int | None = None,
+                   until_ms: int | None = None, limit: int = 100, after_id: int | None = None):
+        principal.require("admin")
+        if not principal.server_admin:
+            tenant_id = principal.tenant_id  # a tenant admin sees its own tenant only
+        return self.audit.list(tenant_id=tenant_id, since_ms=since_ms, until_ms=until_ms, limit=limit, after_id=after_id)
+
+    def create_api_key(self, principal: Principal, tenant_id: str, scopes, name: str | None = None):
+        with self.audit.operation(principal, "keys.create") as note:
+            principal.for_tenant(tenant_id).require("admin")
+            created = self.keys.create(tenant_id, scopes, name)
+            note.detail = created.record.id
+            return created
+
+    def list_api_keys(self, principal: Principal, tenant_id: str | None = None):
+        principal.require("admin")
+        if not principal.server_admin:
+            tenant_id = principal.tenant_id
+        return self.keys.list(tenant_id)
+
+    def revoke_api_key(self, principal: Principal, key_id: str) -> None:
+        with self.audit.operation(principal, "keys.revoke") as note:
+            note.detail = key_id
+            principal.require("admin")
+            self.keys.revoke(key_id, None if principal.server_admin else principal.tenant_id)
+
+    def close(self) -> None:
+        self.store.close()

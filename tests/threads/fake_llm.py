@@ -1,0 +1,95 @@
+"""A tiny OpenAI-compatible chat-completions server for tests (real HTTP, real SSE), on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeChatServer:
+    """Answers ``echo: <last user text>``; asks for the ``get_weather`` tool when the user says 'weather'
+    and tools were offered. ``delay`` seconds of latency make concurrent requests overlap."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.requests: list[dict] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length", "0"))
+                body = json.loads(self.rfile.read(length))
+                owner.requests.append({"body": body, "authorization": self.headers.get("authorization")})
+                if not self.path.endswith("/chat/completions"):
+                    self.send_response(404)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                if owner.delay:
+                    time.sleep(owner.delay)
+                owner.respond(self, body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def start(self) -> "FakeChatServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @staticmethod
+    def reply_for(body: dict) -> tuple[str | None, list[dict]]:
+        last_user = next((m for m in reversed(body["messages"]) if m["role"] in ("user", "tool")), None)
+        text = (last_user or {}).get("content") or ""
+        if last_user and last_user["role"] == "user" and "weather" in text and body.get("tools"):
+            return None, [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}]
+        return f"echo: {text}", []
+
+    def respond(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
+        text, calls = self.reply_for(body)
+        usage = {"prompt_tokens": sum(len(str(m.get("content") or "")) // 4 + 1 for m in body["messages"]), "completion_tokens": 5}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": text}
+            if calls:
+                message["tool_calls"] = calls
+            payload = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
+                                  "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+                                  "usage": {**usage, "total_tokens": usage["prompt_tokens"] + 5}}).encode()
+            handler.send_response(200)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+            return
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream")
+        handler.send_header("connection", "close")
+        handler.end_headers()
+
+        def send(obj) -> None:
+            handler.wfile.write(f"data: {obj if isinstance(obj, str) else json.dumps(obj)}\n\n".encode())
+            handler.wfile.flush()
+
+        base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()), "model": body["model"]}
+        if text:
+            for word in text.split(" "):
+                send({**base, "choices": [{"index": 0, "delta": {"content": word + " " if word != text.split(" ")[-1] else word}}]})
+        for n, call in enumerate(calls):
+            send({**base, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": n, **call}]}}]})
+        send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        send({**base, "choices": [], "usage": {**usage, "total_tokens": usage["prompt_tokens"] + 5}})
+        send("[DONE]")
+        handler.close_connection = True
