@@ -222,6 +222,12 @@ def test_deletes_and_merges_update_vectors(server, embedding_server):
     client.merge_documents([{"id": "3", "vec": embed_text("red apple")}])
     results = [r["id"] for r in client.search(vector_queries=[VectorizedQuery(vector=query, k_nearest_neighbors=2, fields="vec")], select=["id"])]
     assert results[0] == "3" and "1" not in results
+    # vectors are retrievable (stored as Edm.Single, so float32 precision) and merges keep the ones not named
+    assert np.allclose(client.get_document("3")["vec"], embed_text("red apple"), atol=1e-6)
+    client.merge_documents([{"id": "2", "title": "renamed"}])
+    assert np.allclose(client.get_document("2")["vec"], embed_text("green leaf"), atol=1e-6)
+    full = next(iter(client.search(search_text="renamed")))
+    assert len(full["vec"]) == DIMS and full["title"] == "renamed"
 
 
 def test_vectors_survive_restart_and_kill(tmp_path, embedding_server):

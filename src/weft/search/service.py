@@ -334,6 +334,7 @@ class SearchService:
             vector_queries=vector_queries,
             vector_filter_mode="preFilter" if vector_filter_mode == "preFilter" else "postFilter",
             text_given=text_given,
+            need_vectors=any(f.retrievable and (select is None or f.name in select) for f in definition.vector_fields()),
         )
         results = self.engine.search(definition, query)
         response: dict[str, Any] = {}

@@ -48,6 +48,7 @@ class SearchQuery:
     vector_queries: tuple[VectorQuerySpec, ...] = ()
     vector_filter_mode: str = "preFilter"  # preFilter | postFilter
     text_given: bool = False  # a hybrid query: the text arm takes part in the fusion
+    need_vectors: bool = True  # the page's documents must carry their vector fields (they are rendered)
 
 
 @dataclass

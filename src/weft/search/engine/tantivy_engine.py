@@ -136,16 +136,22 @@ class _IndexHandle:
     def searcher(self) -> tantivy.Searcher:
         return self.index.searcher()
 
-    def lookup(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+    def lookup(self, keys: list[str], vectors: bool = True) -> dict[str, dict[str, Any]]:
         if not keys:
             return {}
+        unique = list(dict.fromkeys(keys))
         searcher = self.searcher()
-        q = Query.term_set_query(self.layout.schema, KEY, list(set(keys)))
-        result = searcher.search(q, limit=len(set(keys)), count=False)
+        schema = self.layout.schema
+        if len(unique) <= 64:  # a few term queries are much cheaper than a term-set automaton
+            q = Query.boolean_query([(Occur.Should, Query.term_query(schema, KEY, k)) for k in unique])
+        else:
+            q = Query.term_set_query(schema, KEY, unique)
+        result = searcher.search(q, limit=len(unique), count=False)
         found = {}
+        key_name = self.definition.key_field.name
         for _, address in result.hits:
-            source = Layout.source_of(searcher.doc(address))
-            found[source[self.definition.key_field.name]] = source
+            source = Layout.source_of(searcher.doc(address), vectors)
+            found[source[key_name]] = source
         return found
 
     # ---- writing --------------------------------------------------------------------------
@@ -450,7 +456,7 @@ class _Search:
         terms = collect_terms(self.q.text) if self.q.highlight_fields else None
         for score, address, source in page:
             if source is None:
-                source = Layout.source_of(self.searcher.doc(address))
+                source = Layout.source_of(self.searcher.doc(address), self.q.need_vectors)
             highlights = None
             if terms is not None:
                 highlights = {}
@@ -478,7 +484,7 @@ class _Search:
         evaluator = None if exact else FilterEvaluator(self.types, self._ismatch_eval)
         keys = set()
         for _, address in hits:
-            source = Layout.source_of(self.searcher.doc(address))
+            source = Layout.source_of(self.searcher.doc(address), vectors=False)
             if evaluator is None or evaluator(self.q.filter, source):
                 keys.add(source[self.key_name])
         return keys
@@ -499,13 +505,13 @@ class _Search:
                 exhaustive = vq.exhaustive or self.definition.vector_settings(name)["kind"] == "exhaustiveKnn"
                 found = vi.search(list(vq.vector), vq.k, exact=exhaustive, allowed=allowed)
                 if q.filter is not None and not pre:
-                    passing = self._passes_filter(self.handle.lookup([key for key, _ in found]))
+                    passing = self._passes_filter(self.handle.lookup([key for key, _ in found], vectors=False))
                     found = [(key, sc) for key, sc in found if key in passing]
                 arms.append((vq.weight, found))
         text_hits: dict[str, tuple[float, dict]] = {}
         if q.text_given:
             text_q = SearchQuery(text=q.text, search_fields=q.search_fields, filter=q.filter, top=max(50, need),
-                                 field_weights=q.field_weights)
+                                 field_weights=q.field_weights, need_vectors=False)
             text_results = _Search(self.handle, text_q).run()
             ranked_text = []
             for hit in text_results.hits:
@@ -522,7 +528,7 @@ class _Search:
                     fused[key] = fused.get(key, 0.0) + weight / (self.RRF_K + rank)
             ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
         page = ranked[q.skip : need]
-        sources = self.handle.lookup([key for key, _ in page])
+        sources = self.handle.lookup([key for key, _ in page], vectors=q.need_vectors)
         terms = collect_terms(q.text) if (q.highlight_fields and q.text_given) else None
         hits = []
         for key, score in page:
@@ -532,7 +538,7 @@ class _Search:
             hits.append(Hit(score=float(score), document=source, highlights=self._highlights(terms, source) if terms else ({} if q.highlight_fields else None)))
         facets = None
         if q.facets:
-            all_sources = self.handle.lookup([key for key, _ in ranked])
+            all_sources = self.handle.lookup([key for key, _ in ranked], vectors=False)
             facets = _facets_python(self.definition, q.facets, list(all_sources.values()))
         return SearchResults(hits=hits, count=len(ranked) if q.count else None, facets=facets, has_more=len(ranked) > need)
 
@@ -556,7 +562,7 @@ class _Search:
     def _all_matches(self, query: Query) -> list[tuple[float, Any, dict]]:
         n = max(1, self.searcher.num_docs)
         result = self.searcher.search(query, limit=n, count=False)
-        return [(score, addr, Layout.source_of(self.searcher.doc(addr))) for score, addr in result.hits]
+        return [(score, addr, Layout.source_of(self.searcher.doc(addr), self.q.need_vectors)) for score, addr in result.hits]
 
     # ---- ordering ------------------------------------------------------------------------------
     def _sort_value(self, clause: fa.OrderByClause, source: dict, score: float) -> Any:
@@ -675,7 +681,7 @@ class _Search:
         return Query.range_query(schema, leaf.value, leaf.field_type, value, value)
 
     def _with_scores(self, query: Query, addresses: list) -> list[tuple[float, Any, dict]]:
-        sources = [Layout.source_of(self.searcher.doc(a)) for a in addresses]
+        sources = [Layout.source_of(self.searcher.doc(a), self.q.need_vectors) for a in addresses]
         if isinstance(self.q.text, qa.MatchAll) and (self.q.filter is None or not _has_scoring(self.q.filter)):
             return [(1.0, a, s) for a, s in zip(addresses, sources)]
         keys = [s[self.key_name] for s in sources]
@@ -683,7 +689,7 @@ class _Search:
         if keys:
             restricted = boolean([(Occur.Must, query), (Occur.Must, const_score(Query.term_set_query(self.layout.schema, KEY, keys), 0.0))])
             for score, addr in self.searcher.search(restricted, limit=len(keys), count=False).hits:
-                scores[Layout.source_of(self.searcher.doc(addr))[self.key_name]] = score
+                scores[Layout.source_of(self.searcher.doc(addr), vectors=False)[self.key_name]] = score
         return [(scores.get(k, 0.0), a, s) for k, a, s in zip(keys, addresses, sources)]
 
     # ---- facets -----------------------------------------------------------------------------------

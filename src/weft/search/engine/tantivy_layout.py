@@ -9,6 +9,9 @@ plus ``_key`` (raw, fast) and ``_source`` (the whole stored document as JSON byt
 """
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 import orjson
 import math
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from weft.search.schema import IndexDefinition, LeafField
 
 KEY = "_key"
 SOURCE = "_source"
+VECTORS = "_vectors"  # vector fields, packed float32, kept out of _source so reading a document stays cheap
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class Layout:
         builder = tantivy.SchemaBuilder()
         builder.add_text_field(KEY, stored=False, fast=True, tokenizer_name="raw", index_option="basic")
         builder.add_bytes_field(SOURCE, stored=True, indexed=False, fast=False)
+        self.vector_fields = [f.name for f in definition.vector_fields()]
+        if self.vector_fields:
+            builder.add_bytes_field(VECTORS, stored=True, indexed=False, fast=False)
         for i, leaf in enumerate(definition.leaves()):
             f = leaf.field
             if f.is_vector:
@@ -102,6 +109,14 @@ class Layout:
     def to_tantivy(self, key: str, document: dict[str, Any]) -> tantivy.Document:
         doc = tantivy.Document()
         doc.add_text(KEY, key)
+        if self.vector_fields:
+            packed = {}
+            for name in self.vector_fields:
+                vector = document.get(name)
+                if vector is not None:
+                    packed[name] = base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode("ascii")
+            doc.add_bytes(VECTORS, orjson.dumps(packed))
+            document = {k: (None if k in packed else v) for k, v in document.items()}
         doc.add_bytes(SOURCE, orjson.dumps(document))
         for path, layout in self.leaves.items():
             for v in values_at(document, path.split("/")):
@@ -135,8 +150,15 @@ class Layout:
                 doc.add_float(layout.lat, point[1])
 
     @staticmethod
-    def source_of(tantivy_doc: tantivy.Document) -> dict[str, Any]:
-        return orjson.loads(bytes(tantivy_doc.get_first(SOURCE)))
+    def source_of(tantivy_doc: tantivy.Document, vectors: bool = True) -> dict[str, Any]:
+        """The stored document; with ``vectors=False`` vector fields are left out (None), which is cheaper."""
+        source = orjson.loads(bytes(tantivy_doc.get_first(SOURCE)))
+        if vectors:
+            packed = tantivy_doc.get_first(VECTORS)
+            if packed:
+                for name, b64 in orjson.loads(bytes(packed)).items():
+                    source[name] = np.frombuffer(base64.b64decode(b64), dtype=np.float32).tolist()
+        return source
 
 
 def values_at(document: Any, parts: list[str]) -> Iterator[Any]:
