@@ -628,9 +628,40 @@ class _Search:
             total = self.searcher.search(query, limit=1, count=True).count
             for score, addr in self.searcher.search(query, limit=max(1, total), count=False).hits:
                 candidates[(addr.segment_ord, addr.doc)] = addr
-        scored = self._with_scores(query, list(candidates.values()))
+        addresses = list(candidates.values())
+        columnar = self._columnar_order(addresses)
+        if columnar is not None:
+            return columnar
+        scored = self._with_scores(query, addresses)
         scored.sort(key=functools.cmp_to_key(self._comparator()))
         return scored
+
+    def _columnar_order(self, addresses: list) -> list | None:
+        """Sort candidates on fast-field columns, without reading documents, when every key allows it:
+        a filter-only query (all scores 1.0) ordered by numeric, date or boolean fields."""
+        if not isinstance(self.q.text, qa.MatchAll) or (self.q.filter is not None and _has_scoring(self.q.filter)):
+            return None
+        columns = []
+        for clause in self.q.orderby:
+            if not isinstance(clause.target, fa.FieldPath):
+                return None
+            leaf = self.layout.leaf(clause.target.dotted)
+            if leaf.value is None:
+                return None
+            columns.append((self.searcher.fast_field_values(leaf.value, addresses), clause.descending))
+
+        def compare(i: int, j: int) -> int:
+            for values, descending in columns:
+                va, vb = values[i], values[j]
+                if va == vb:
+                    continue
+                c = -1 if va is None else 1 if vb is None else (-1 if va < vb else 1)  # nulls first ascending
+                return -c if descending else c
+            a, b = addresses[i], addresses[j]
+            return -1 if (a.segment_ord, a.doc) < (b.segment_ord, b.doc) else 1
+
+        order = sorted(range(len(addresses)), key=functools.cmp_to_key(compare))
+        return [(1.0, addresses[i], None) for i in order]
 
     def _field_candidates(self, query: Query, need: int, fast: str, leaf, descending: bool, out: dict) -> None:
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
