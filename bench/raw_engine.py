@@ -19,8 +19,14 @@ import tantivy
 from tantivy import Occur, Query
 
 TEXT_FIELDS = ("title", "description")
-WRITER_HEAP = 64_000_000  # same as weft's writer
-WRITER_THREADS = 1  # same as weft's writer
+try:  # the same writer settings as weft's engine, whatever they currently are
+    from weft.search.engine.tantivy_engine import WRITER_HEAP
+except ImportError:  # pragma: no cover
+    WRITER_HEAP = 128_000_000
+try:
+    from weft.search.engine.tantivy_engine import WRITER_THREADS
+except ImportError:  # pragma: no cover
+    WRITER_THREADS = 1
 
 
 def build_schema() -> tantivy.Schema:

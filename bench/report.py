@@ -65,7 +65,8 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
     w(f"| weft over HTTP: `POST /indexes/{{name}}/docs/index`, {hb['clients']} concurrent clients (weft group-commits) | "
       f"**{_i(hb['docs_per_s'])}** | {_i(hb['docs_per_s_incl_merges'])} | {_f(hb['seconds'], 1)} | {_f(hb['drain_seconds'], 1)} | "
       f"server {_f(hb['server_cpu_s'], 0)}, client {_f(hb['client_cpu_s'], 0)} | {hb.get('segments')} | {_f(hb['index_mib'], 0)} |")
-    w(f"| raw tantivy in-process: add_document, commit per batch | **{_i(ri['docs_per_s'])}** | {_i(ri['docs_per_s_incl_merges'])} | "
+    wr = f" (writer {ri['writer_heap_mb']:.0f} MB, {ri['writer_threads']} thread, as weft)" if "writer_heap_mb" in ri else ""
+    w(f"| raw tantivy in-process: add_document, commit per batch{wr} | **{_i(ri['docs_per_s'])}** | {_i(ri['docs_per_s_incl_merges'])} | "
       f"{_f(ri['seconds'], 1)} | {_f(ri['drain_seconds'], 1)} | {_f(ri['cpu_s'], 0)} | {ri.get('segments')} | {_f(ri['index_mib'], 0)} |")
     w("")
     w(f"weft / raw: **{hb['docs_per_s'] / ri['docs_per_s'] * 100:.0f}%** (per slice {hb['chunk_ratio_min'] * 100:.0f}% to "
@@ -81,8 +82,8 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
     w(f"## Query latency (ms; {r['rounds']} interleaved rounds; top {10}, fetching id/title/price)")
     w("")
     w("| query | distinct | weft HTTP p50 | weft HTTP p95 | raw p50 | raw p95 | weft - raw p50 | paired diff median | "
-      "weft in-process p50 | raw p50 (same pass) | top-10 overlap | facets equal |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "weft in-process p50 | raw p50 (same pass) | top-10 id overlap | same ranking keys | facets equal |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for k in kinds:
         a, b = lat["weft_http"][k], lat["raw"][k]
         d = a["p50"] - b["p50"]
@@ -91,9 +92,10 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
         s2 = svc["raw"][k]["p50"] if svc else None
         g = agr.get(k, {})
         fac = f"{g['facets_equal']}/{g['facets_total']}" if g.get("facets_total") else ""
+        same = f"{g['same_ranking']}/{g['queries']}" if "same_ranking" in g else ""
         mark = "" if d <= 1.0 else " (!)"
         w(f"| {labels[k]} | {distinct} | {_f(a['p50'])} | {_f(a['p95'])} | {_f(b['p50'])} | {_f(b['p95'])} | "
-          f"**{d:+.2f}**{mark} | {lat['paired_diff_p50'][k]:+.2f} | {_f(s1)} | {_f(s2)} | {_f(g.get('overlap_mean'))} | {fac} |")
+          f"**{d:+.2f}**{mark} | {lat['paired_diff_p50'][k]:+.2f} | {_f(s1)} | {_f(s2)} | {_f(g.get('overlap_mean'))} | {same} | {fac} |")
     w("")
     fl = r.get("http_floor_ms", {})
     w(f"HTTP floor (the cheapest authenticated request, `GET docs/$count`, same client): p50 {_f(fl.get('p50'))} ms, "
@@ -101,7 +103,9 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
       "median over (query, round) pairs of weft's time minus raw's time for the same query back to back. "
       "\"weft in-process\" calls `SearchService.search` in the benchmark process on the same index files after the "
       "server has stopped (no HTTP, JSON or threadpool), interleaved with raw again, to split weft's overhead into "
-      "service layer and HTTP layer. The raw equivalent of the multi-key orderby sorts on `price` only: tantivy has "
+      "service layer and HTTP layer. \"same ranking keys\": queries whose top-10 list of BM25 scores (prices for the "
+      "sorted query) is identical on both sides; where it is, an id overlap below 1 only reflects documents with tied "
+      "scores, which each index orders by its own internal doc address. The raw equivalent of the multi-key orderby sorts on `price` only: tantivy has "
       "one `order_by_field`, so its number is a lower bound for what weft has to do.")
     w("")
     w("## Throughput (queries/s)")

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """weft benchmark: HTTP (a live `weft serve`) side by side with tantivy used directly.
 
-    /work/main/.venv/bin/python bench/run.py             # 1,000,000 documents (~20-40 min on 2 cores)
-    /work/main/.venv/bin/python bench/run.py --quick     # 50,000 documents, fewer rounds (< 3 min)
+    /work/main/.venv/bin/python bench/run.py             # 1,000,000 documents (10-20 min on 2 cores)
+    /work/main/.venv/bin/python bench/run.py --quick     # 50,000 documents, fewer rounds (1-2.5 min)
 
-Phases, all in one run: corpus generation -> bulk indexing over HTTP -> raw tantivy ingest of
-the same documents -> query latency (weft over HTTP and raw tantivy interleaved per query) ->
-throughput (8 HTTP clients; raw single thread) -> graceful stop -> weft's SearchService
-in-process (no HTTP) vs raw, to split weft's overhead into HTTP and service layers.
-Writes RESULTS.md (or RESULTS-quick.md) and the raw numbers as JSON next to it.
+Phases, all in one run: corpus generation -> bulk indexing, weft over HTTP and raw tantivy in
+alternating slices of the same documents -> query latency (weft over HTTP and raw tantivy
+interleaved per query) -> throughput (8 HTTP clients; raw single thread) -> graceful stop ->
+weft's SearchService in-process (no HTTP) vs raw, to split weft's overhead into HTTP and
+service layers. Writes RESULTS.md (RESULTS-quick.md with --quick) and the raw numbers as JSON
+next to it. See README.md.
 """
 from __future__ import annotations
 
@@ -395,6 +396,9 @@ def interleaved_ingest(server: WeftServer, raw_dir: Path, corpus_path: Path, n: 
     for d in (H, R_):
         d["docs_per_s"] = d["docs"] / d["seconds"]
         d["docs_per_s_incl_merges"] = d["docs"] / (d["seconds"] + d["drain_seconds"])
+    import raw_engine
+    R_["writer_heap_mb"] = raw_engine.WRITER_HEAP / 1e6
+    R_["writer_threads"] = raw_engine.WRITER_THREADS
     H["clients"] = clients
     H["batch_size"] = batch_size
     H["batch_ms_p50"] = pct(H["batch_ms"], 50)
@@ -494,7 +498,8 @@ def weft_body(spec: dict) -> dict:
 
 def parse_weft(body: bytes) -> dict:
     data = json.loads(body)
-    out = {"ids": [v["id"] for v in data["value"]]}
+    out = {"ids": [v["id"] for v in data["value"]], "scores": [v["@search.score"] for v in data["value"]],
+           "prices": [v["price"] for v in data["value"]]}
     facets = data.get("@search.facets")
     if facets is not None:
         out["facets"] = [(e["value"], e["count"]) for e in facets.get("category", [])]
@@ -549,15 +554,22 @@ def agreement(specs: list[dict], first: dict, a: str, b: str) -> dict:
     per_kind: dict[str, dict] = {}
     for i, spec in enumerate(specs):
         x, y = ra[i], rb[i]
-        d = per_kind.setdefault(spec["kind"], {"overlap": [], "facets_equal": 0, "facets_total": 0, "empty": 0})
+        d = per_kind.setdefault(spec["kind"], {"overlap": [], "facets_equal": 0, "facets_total": 0, "empty": 0,
+                                               "same_ranking": 0, "total": 0})
         d["overlap"].append(overlap(x["ids"], y["ids"]))
+        # Same ranking = the same sequence of sort keys (BM25 scores, or prices for the sorted query); ids may
+        # still differ where keys tie, since the two indexes order tied documents by their own doc addresses.
+        key = "prices" if spec["kind"] == "filter_sort" else "scores"
+        d["total"] += 1
+        d["same_ranking"] += int([round(v, 4) for v in x[key]] == [round(v, 4) for v in y[key]])
         if not y["ids"]:
             d["empty"] += 1
         if "facets" in y:
             d["facets_total"] += 1
             d["facets_equal"] += int([tuple(f) for f in x.get("facets", [])] == [tuple(f) for f in y["facets"]])
     return {k: {"overlap_mean": statistics.fmean(v["overlap"]), "facets_equal": v["facets_equal"],
-                "facets_total": v["facets_total"], "queries_without_hits": v["empty"]} for k, v in per_kind.items()}
+                "facets_total": v["facets_total"], "queries_without_hits": v["empty"],
+                "same_ranking": v["same_ranking"], "queries": v["total"]} for k, v in per_kind.items()}
 
 
 def summarize(times: dict, paired: dict) -> dict:
@@ -831,7 +843,8 @@ class _RawResult:
         self.res = res
 
     def materialize(self) -> dict:
-        out = {"ids": [h["id"] for h in self.res["hits"]]}
+        hits = self.res["hits"]
+        out = {"ids": [h["id"] for h in hits], "scores": [h["score"] for h in hits], "prices": [h["price"] for h in hits]}
         if "facets" in self.res:
             out["facets"] = self.res["facets"]
         return out

@@ -27,3 +27,45 @@ def require(url: str, what: str) -> sa.Engine:
 
 def table_name(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def settle(kind: str, url: str, timeout: float = 60.0) -> None:
+    """Wait until every transaction open now has ended (other tests may hold some), plus MariaDB's
+    2 s fence margin: after this, an indexer run sees everything committed before the call."""
+    import time
+
+    if kind not in ("postgresql", "mysql"):
+        return
+    engine = sa.create_engine(url)
+    try:
+        deadline = time.monotonic() + timeout
+        with engine.connect() as conn:
+            if kind == "postgresql":
+                conn.execute(sa.text("COMMIT"))
+                mark = int(conn.execute(sa.text("SELECT pg_current_xact_id()::text::bigint")).scalar_one())
+                conn.execute(sa.text("COMMIT"))
+                while time.monotonic() < deadline:
+                    oldest = int(conn.execute(sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one())
+                    conn.execute(sa.text("COMMIT"))
+                    if oldest > mark:
+                        return
+                    time.sleep(0.05)
+            else:
+                mark = conn.execute(sa.text("SELECT NOW(6)")).scalar_one()
+                while time.monotonic() < deadline:
+                    time.sleep(0.15)  # INNODB_TRX is a cache refreshed only after 0.1 s without readers
+                    oldest = conn.execute(sa.text(
+                        "SELECT MIN(trx_started) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id <> CONNECTION_ID() "
+                        "AND (trx_rows_modified > 0 OR trx_query IS NOT NULL OR trx_state <> 'RUNNING')")).scalar_one()
+                    conn.execute(sa.text("COMMIT"))
+                    if oldest is None or oldest > mark:
+                        time.sleep(2.05)
+                        return
+        with engine.connect() as conn:
+            if kind == "postgresql":
+                held = conn.execute(sa.text("SELECT pid, datname, xact_start, state, left(query, 100) FROM pg_stat_activity WHERE backend_xid IS NOT NULL OR backend_xmin IS NOT NULL")).all()
+            else:
+                held = conn.execute(sa.text("SELECT trx_mysql_thread_id, trx_started, trx_state, left(trx_query, 100) FROM information_schema.INNODB_TRX")).all()
+        raise AssertionError(f"{kind}: transactions older than the test's writes stayed open for {timeout}s: {held}")
+    finally:
+        engine.dispose()

@@ -128,3 +128,17 @@ def test_sql_server_queries_are_fenced_by_min_active_rowversion():
     from weft.indexers.sources.sql import engine_url
 
     assert engine_url(ds).startswith("mssql+pyodbc:///?odbc_connect=")
+
+
+def test_absent_database_skips_locally_and_fails_on_ci(monkeypatch):
+    from _pytest.outcomes import Failed, Skipped
+
+    from tests.indexers.databases import require
+
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(Skipped):
+        require(url, "PostgreSQL")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(Failed):
+        require(url, "PostgreSQL")

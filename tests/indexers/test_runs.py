@@ -167,3 +167,19 @@ def test_history_keeps_fifty_newest(harness, tmp_path):
     history = harness.service.status("ix")["executionHistory"]
     assert len(history) == 50
     assert history[0]["startTime"] >= history[-1]["startTime"]
+
+
+def test_invalid_document_key_is_a_poison_row(harness, tmp_path):
+    db = sqlite3.connect(tmp_path / "k.db")
+    db.execute("CREATE TABLE items (id TEXT PRIMARY KEY, title TEXT)")
+    db.executemany("INSERT INTO items VALUES (?, ?)", [("a1", "x"), ("bad key/1", "y"), ("a3", "z")])
+    db.commit()
+    harness.datasource("src", "sqlite", str(tmp_path / "k.db"), "items", hwm=None)
+    harness.indexer("ix", "src", fieldMappings=[], parameters={"maxFailedItems": -1, "maxFailedItemsPerBatch": -1})
+    result = harness.run("ix")
+    assert result["status"] == "success" and result["itemsFailed"] == 1
+    assert result["errors"][0]["key"] == "bad key/1" and "Invalid document key" in result["errors"][0]["errorMessage"]
+    assert set(harness.docs()) == {"a1", "a3"}
+    harness.indexer("b64", "src", fieldMappings=[], parameters={"base64EncodeKeys": True})
+    assert harness.run("b64")["status"] == "success"
+    assert len(harness.docs()) == 2 + 3

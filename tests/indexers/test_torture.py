@@ -26,7 +26,7 @@ def test_indexer_survives_torture_with_zero_loss(database, tmp_path):
     report = torture.run_weft(kind, url, table, tmp_path / "data", seconds=torture.torture_seconds(30), writers=4, seed=7,
                               fence_slack=SLACK[kind])
     print(report.summary())
-    assert report.kills >= 8 and report.writer_counts[2] > 0, report.summary()  # killed often; late committers happened
+    assert report.kills >= 5 and report.writer_counts[2] > 0, report.summary()  # killed often; late committers happened
     assert (report.missing, report.stale, report.ghost) == ([], [], []), report.summary()
 
 

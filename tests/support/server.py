@@ -21,11 +21,13 @@ def free_port() -> int:
 
 
 class WeftServer:
-    def __init__(self, data_dir: Path, admin_key: str = "test-admin-key", query_key: str = "test-query-key", extra_args: list[str] | None = None):
+    def __init__(self, data_dir: Path, admin_key: str = "test-admin-key", query_key: str = "test-query-key", extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None):
         self.data_dir = Path(data_dir)
         self.admin_key = admin_key
         self.query_key = query_key
         self.extra_args = extra_args or []
+        self.env = dict(env or {})  # WEFT_* settings for this server (the caller's own WEFT_* are not inherited)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"weft-{self.port}.log"
@@ -44,6 +46,7 @@ class WeftServer:
         args += self.extra_args
         log = open(self.log_path, "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
+        env.update(self.env)
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -56,6 +59,7 @@ class WeftServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.kill()  # do not leave a half-started server behind
         raise RuntimeError(f"weft did not start in {timeout}s: {self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:

@@ -38,6 +38,7 @@ class ThreadsServer(WeftServer):
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.kill()  # do not leave a half-started server behind
         raise RuntimeError(f"weft did not start in {timeout}s: {self.log_path.read_text()[-3000:]}")
 
     def headers(self, key: str | None = None, tenant: str | None = None) -> dict[str, str]:

@@ -73,3 +73,14 @@ def test_keys_are_stored_hashed(live):
     with sqlite3.connect(live.data_dir / "threads" / "threads.sqlite3") as conn:
         stored = conn.execute("select secret_hash from weft_api_keys where id = ?", (key["id"],)).fetchone()[0]
     assert len(stored) == 64 and secret not in stored
+
+
+def test_tenant_settings_and_shredding_need_admin(live):
+    writer = _key(live, "tenant-e", "read,write")
+    r = httpx.post(f"{live.endpoint}/v1/tenants/tenant-e", json={"retention_seconds": 3600}, headers={"api-key": writer["key"]})
+    assert r.status_code == 403
+    r = httpx.post(f"{live.endpoint}/v1/tenants/tenant-e", json={"retention_seconds": 3600}, headers=live.headers())
+    assert r.status_code == 200 and r.json()["retention_seconds"] == 3600
+    assert httpx.delete(f"{live.endpoint}/v1/tenants/tenant-e/data-key", headers={"api-key": writer["key"]}).status_code == 403
+    bad = httpx.post(f"{live.endpoint}/v1/tenants/tenant-e", json={"retention_seconds": -5}, headers=live.headers())
+    assert bad.status_code == 400

@@ -92,11 +92,15 @@ def test_concurrent_requests_on_one_conversation_are_refused_not_interleaved(tmp
             t.join()
         assert sorted(o for o in outcomes if o == "conversation_locked") == ["conversation_locked"] * 2
         # plain appends are refused while a response holds the conversation, too
+        seen = len(slow.requests)
         holder = threading.Thread(target=ask, args=(9,))
         holder.start()
         import time
 
-        time.sleep(0.4)
+        deadline = time.monotonic() + 10
+        while len(slow.requests) == seen:  # the upstream has the request: the lock is held now
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         r = httpx.post(f"{server.endpoint}/v1/conversations/{conv.id}/items", headers=server.headers(),
                        json={"items": [{"role": "user", "content": "sneaky"}]})
         holder.join()
@@ -114,3 +118,30 @@ def test_concurrent_requests_on_one_conversation_are_refused_not_interleaved(tmp
 def test_unknown_conversation_and_missing_model_config(sdk):
     with pytest.raises(openai.NotFoundError):
         sdk.responses.create(model="fake-model", conversation="conv_missing", input="hi")
+
+
+def test_wait_mode_serializes_concurrent_requests(tmp_path):
+    slow = FakeChatServer(delay=0.5).start()
+    server = ThreadsServer(tmp_path / "data", env={"WEFT_LLM_BASE_URL": slow.base_url, "WEFT_LLM_MODEL": "slow",
+                                                   "WEFT_CONVERSATION_LOCK_MODE": "wait"}).start()
+    try:
+        client = openai.OpenAI(base_url=f"{server.endpoint}/v1", api_key=server.admin_key, max_retries=0, timeout=30)
+        conv = client.conversations.create()
+        answers: list[str] = []
+        threads = [threading.Thread(target=lambda n=n: answers.append(
+            client.responses.create(model="slow", conversation=conv.id, input=f"q{n}").output_text)) for n in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(answers) == ["echo: q0", "echo: q1", "echo: q2"]
+        items = client.conversations.items.list(conv.id, order="asc", limit=100).data
+        texts = [i.content[0].text for i in items]
+        for n in range(0, 6, 2):  # every question is directly followed by its own answer
+            assert texts[n + 1] == f"echo: {texts[n]}"
+        # each later request saw the earlier exchanges as history
+        assert max(len(r["body"]["messages"]) for r in slow.requests) == 5
+        client.close()
+    finally:
+        server.stop()
+        slow.stop()

@@ -94,3 +94,36 @@ def test_rotation_rewraps_without_touching_content(sqlite_store):
     assert after == before and sqlite_store.get_tenant("acme").wrapped_data_key != wrapped_before
     rotated = ThreadService(sqlite_store, master_key=new, encryption=True)
     assert rotated.history(acme, conv.id)[0].body["content"][0]["text"] == "keep me"
+
+
+def test_the_background_job_purges_on_its_own(service, clock):
+    import time
+
+    acme = Principal.library("acme")
+    conv, _ = service.create_conversation(acme, retention_seconds=60)
+    job = RetentionJob(service, interval_seconds=0.01).start()
+    try:
+        clock.advance(seconds=61)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                service.get_conversation(acme, conv.id)
+            except NotFound:
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the retention job did not purge the expired conversation")
+    finally:
+        job.stop()
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(service, clock):
+    acme = Principal.library("acme")
+    conv, _ = service.create_conversation(acme)
+    first = service.append_items(acme, conv.id, [{"role": "user", "content": "x"}], idempotency_key="k")
+    clock.advance(seconds=3600)
+    service.purge_expired()
+    assert service.append_items(acme, conv.id, [{"role": "user", "content": "x"}], idempotency_key="k")[0].id == first[0].id
+    clock.advance(days=1)
+    service.purge_expired()
+    assert service.append_items(acme, conv.id, [{"role": "user", "content": "x"}], idempotency_key="k")[0].id != first[0].id

@@ -6,7 +6,7 @@ import hmac
 
 from fastapi import Request
 
-from weft.errors import Unauthenticated
+from weft.errors import Forbidden, Unauthenticated
 from weft.threads.policy import SCOPES, Principal, validate_tenant_id
 from weft.threads.service import ThreadService
 
@@ -39,7 +39,7 @@ class TenantAuth:
             return Principal(tenant, frozenset(SCOPES), key_id="server-admin", server_admin=True)
         try:
             principal = self.service.keys.authenticate(key)
-        except Exception:
+        except Forbidden:  # well-formed but unknown, revoked or wrong
             principal = None
         if principal is None:
             self.service.audit.record(None, "auth", "denied")

@@ -18,17 +18,18 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from weft.errors import WeftError
+from weft.errors import InvalidInput, WeftError
 from weft.indexers.mapping import ConversionError, DocumentMapper
 from weft.indexers.model import HARD_DELETE, SOFT_DELETE, DataSource, Indexer
 from weft.indexers.sources.sql import SqlSource
 from weft.indexers.store import IndexerStore
 from weft.indexers.targets import Target
 from weft.indexers.tracking import (
-    FullPlan, KeysetPlan, XidPlan, decode_value, encode_value, full_checkpoint, full_done, keyset_checkpoint,
+    KeysetPlan, XidPlan, decode_value, encode_value, full_checkpoint, full_done, keyset_checkpoint,
     keyset_state, marker_matches, xid_checkpoint, xid_done,
 )
 from weft.search.documents import parse_batch
@@ -130,7 +131,24 @@ def _is_initial(plan) -> bool:
     return True
 
 
+def _position_after(plan, source: SqlSource, row: dict) -> tuple[Any, Any]:
+    if isinstance(plan, KeysetPlan):
+        return row[source.hwm_column], row[source.key_column]
+    return None, row[source.key_column]
+
+
+def _checkpoint(plan, hwm: Any, key: Any) -> dict:
+    if isinstance(plan, KeysetPlan):
+        return keyset_checkpoint(plan, hwm, key)
+    if isinstance(plan, XidPlan):
+        return xid_checkpoint(plan, key)
+    return full_checkpoint(key)
+
+
 def _read_changes(ctx: RunContext, outcome: RunOutcome, plan, mapper: DocumentMapper, definition, soft_column: str | None) -> None:
+    """Batches in cursor order. The next batch is read while the current one is written (the read
+    needs only the current batch's last position), so the source and the index work in parallel; the
+    cursor still moves only after each batch is durable."""
     ix, source, store = ctx.indexer, ctx.source, ctx.store
     marker = ctx.datasource.deletion_policy.marker if soft_column else None
     key_name = definition.key_field.name
@@ -138,59 +156,58 @@ def _read_changes(ctx: RunContext, outcome: RunOutcome, plan, mapper: DocumentMa
         hwm, key = plan.hwm, plan.key
     else:
         hwm, key = None, plan.after_key
-    while not ctx.cancelled.is_set():
-        rows = source.read(plan, hwm, key, ix.batch_size)
-        if not rows:
-            break
-        outcome.rows_read += len(rows)
-        actions: list[dict] = []
-        ledger: list[tuple[str, Any]] = []
-        deletes: set[str] = set()
-        batch_failed = 0
-        for row in rows:
-            source_key = row[source.key_column]
-            shown = str(source_key)
-            try:
-                if soft_column is not None and marker_matches(row.get(soft_column), marker):
-                    doc_key = mapper.document_key(row)
-                    actions.append({"@search.action": "delete", key_name: doc_key})
-                    deletes.add(doc_key)
-                    continue
-                doc = mapper.document(row)
-                shown = doc[key_name]
-                action = {"@search.action": "mergeOrUpload", **doc}
-                parse_batch(definition, {"value": [action]})  # per-document validation: a poison row fails alone
-            except (ConversionError, WeftError) as exc:
-                batch_failed += 1
-                outcome.error(shown, getattr(exc, "message", None) or str(exc))
-                continue
-            actions.append(action)
-            ledger.append((doc[key_name], encode_value(source_key)))
-        outcome.items_processed += len(rows)
-        if actions:
-            store.ledger_add(ix.name, ledger)
-            results = ctx.target.apply(actions)
-            for r in results:
-                if not r.ok:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"weft-read-{ix.name}") as reader:
+        pending = reader.submit(source.read, plan, hwm, key, ix.batch_size)
+        while not ctx.cancelled.is_set():
+            rows = pending.result()
+            if not rows:
+                break
+            hwm, key = _position_after(plan, source, rows[-1])
+            pending = reader.submit(source.read, plan, hwm, key, ix.batch_size)
+            outcome.rows_read += len(rows)
+            actions: list[dict] = []
+            ledger: list[tuple[str, Any]] = []
+            deletes: set[str] = set()
+            batch_failed = 0
+            for row in rows:
+                source_key = row[source.key_column]
+                shown = str(source_key)
+                try:
+                    if soft_column is not None and marker_matches(row.get(soft_column), marker):
+                        doc_key = mapper.document_key(row)
+                        actions.append({"@search.action": "delete", key_name: doc_key})
+                        deletes.add(doc_key)
+                        continue
+                    doc = mapper.document(row)
+                except ConversionError as exc:
                     batch_failed += 1
-                    outcome.error(r.key, r.message or "The document could not be indexed.", r.status_code)
-            removals = [r.key for r in results if r.ok and r.key in deletes]
-            outcome.deleted += len(removals)
-        else:
-            removals = []
-        last = rows[-1]
-        if isinstance(plan, KeysetPlan):
-            hwm, key = last[source.hwm_column], last[source.key_column]
-            checkpoint = keyset_checkpoint(plan, hwm, key)
-        elif isinstance(plan, XidPlan):
-            key = last[source.key_column]
-            checkpoint = xid_checkpoint(plan, key)
-        else:
-            key = last[source.key_column]
-            checkpoint = full_checkpoint(key)
-        _check_limits(ix, outcome, batch_failed)
-        store.save_tracking_state(ix.name, checkpoint, ledger_removals=removals)
-        ctx.report(outcome)
+                    outcome.error(shown, str(exc))
+                    continue
+                actions.append({"@search.action": "mergeOrUpload", **doc})
+                ledger.append((doc[key_name], encode_value(source_key)))
+            outcome.items_processed += len(rows)
+            removals: list[str] = []
+            if actions:
+                store.ledger_add(ix.name, ledger)
+                try:
+                    results = ctx.target.apply(actions)
+                except InvalidInput:
+                    # the batch was rejected as a whole: find the poison documents, report them, write the rest
+                    actions, failed = _validated(definition, actions)
+                    for shown, message in failed:
+                        batch_failed += 1
+                        outcome.error(shown, message)
+                    results = ctx.target.apply(actions) if actions else []
+                for r in results:
+                    if not r.ok:
+                        batch_failed += 1
+                        outcome.error(r.key, r.message or "The document could not be indexed.", r.status_code)
+                removals = [r.key for r in results if r.ok and r.key in deletes]
+                outcome.deleted += len(removals)
+            _check_limits(ix, outcome, batch_failed)
+            store.save_tracking_state(ix.name, _checkpoint(plan, hwm, key), ledger_removals=removals)
+            ctx.report(outcome)
+        pending.cancel()
     if ctx.cancelled.is_set():
         return
     if isinstance(plan, KeysetPlan):
@@ -200,6 +217,20 @@ def _read_changes(ctx: RunContext, outcome: RunOutcome, plan, mapper: DocumentMa
         store.save_tracking_state(ix.name, xid_done(plan))
     else:
         store.save_tracking_state(ix.name, full_done())
+
+
+def _validated(definition, actions: list[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Split a batch into the actions the index accepts and (key, message) of those it rejects."""
+    key_name = definition.key_field.name
+    good, failed = [], []
+    for action in actions:
+        try:
+            parse_batch(definition, {"value": [action]})
+        except WeftError as exc:
+            failed.append((str(action.get(key_name)), exc.message))
+            continue
+        good.append(action)
+    return good, failed
 
 
 def _check_limits(ix: Indexer, outcome: RunOutcome, batch_failed: int) -> None:

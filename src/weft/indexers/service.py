@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from weft.indexers.targets import LocalTarget, RemoteTarget
 
 log = logging.getLogger("weft.indexers")
 LIMITS = {"maxRunTime": "PT22H", "maxDocumentExtractionSize": 0, "maxDocumentContentCharactersToExtract": 0}
+REPORT_EVERY = 0.5
 PRECONDITION = "The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request."
 
 
@@ -311,9 +313,18 @@ class IndexerService:
             source = open_source(ds, self._engine(ds))
             target = RemoteTarget(ix.remote_endpoint, ix.remote_api_key, ix.target_index) if ix.remote_endpoint else LocalTarget(self.search, ix.target_index)
 
+            last_report = [0.0]
+
             def report(outcome: runner.RunOutcome) -> None:
+                """Progress in the status, at most twice a second (each write is a durable commit)."""
+                now = time.monotonic()
+                if now - last_report[0] < REPORT_EVERY and outcome.phase == last_report_phase[0]:
+                    return
+                last_report[0], last_report_phase[0] = now, outcome.phase
                 live = runner.RunOutcome(**{**outcome.__dict__, "status": "inProgress"})
                 self.store.update_execution(active.execution_id, self._execution_body(live, active.started, None))
+
+            last_report_phase = [None]
 
             ctx = runner.RunContext(ix, ds, source, target, self.store, active.cancelled, report, self.clock.now)
             outcome = runner.run(ctx)

@@ -35,7 +35,7 @@ class AuditNote:
     conversation_id: str | None = None
     item_ids: list[str] = field(default_factory=list)
     detail: str | None = None
-    stored_with_write: bool = False  # the write's own transaction already holds the audit record
+    stored_with_write: AuditRecord | None = None  # the record the write's own transaction already stored
 
 
 def record_to_json(record: AuditRecord) -> dict:
@@ -45,9 +45,10 @@ def record_to_json(record: AuditRecord) -> dict:
 
 
 class AuditTrail:
-    def __init__(self, store, clock: Clock):
+    def __init__(self, store, clock: Clock, *, audit_reads: bool = True):
         self.store = store
         self.clock = clock
+        self.audit_reads = audit_reads  # successful reads are recorded too unless turned off
 
     def build(self, principal: Principal | None, operation: str, outcome: str, note: AuditNote) -> AuditRecord:
         return AuditRecord(self.clock.now_ms(), principal.tenant_id if principal else None, principal.key_id if principal else None,
@@ -55,7 +56,8 @@ class AuditTrail:
 
     @staticmethod
     def emit(record: AuditRecord) -> None:
-        log.info(json.dumps({"audit": record_to_json(record)}, separators=(",", ":")))
+        if log.isEnabledFor(logging.INFO):
+            log.info(json.dumps({"audit": record_to_json(record)}, separators=(",", ":")))
 
     def record(self, principal: Principal | None, operation: str, outcome: str, note: AuditNote | None = None) -> None:
         record = self.build(principal, operation, outcome, note or AuditNote())
@@ -66,7 +68,8 @@ class AuditTrail:
         self.emit(record)
 
     @contextmanager
-    def operation(self, principal: Principal | None, operation: str, conversation_id: str | None = None) -> Iterator[AuditNote]:
+    def operation(self, principal: Principal | None, operation: str, conversation_id: str | None = None, *,
+                  read: bool = False) -> Iterator[AuditNote]:
         note = AuditNote(conversation_id=conversation_id)
         try:
             yield note
@@ -77,8 +80,10 @@ class AuditTrail:
         except Exception:
             self.record(principal, operation, "error", note)
             raise
-        if note.stored_with_write:
-            self.emit(self.build(principal, operation, "ok", note))
+        if read and not self.audit_reads:
+            return
+        if note.stored_with_write is not None:
+            self.emit(note.stored_with_write)
         else:
             self.record(principal, operation, "ok", note)
 

@@ -18,13 +18,12 @@ from typing import Any, Iterator
 
 from weft.errors import Conflict, InvalidInput
 from weft.threads.chat_endpoint import ChatEndpoint
-from weft.threads.history import HistoryEntry, to_chat_messages, truncate
+from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
 from weft.threads.items import item_id_for, new_id, normalize_input_item
 from weft.threads.policy import Principal
 from weft.threads.service import Item, PendingItem, ThreadService
 from weft.threads.settings import ThreadsSettings
 
-LOCK_LEASE_MS = 10 * 60 * 1000
 _PASSED_THROUGH = ("temperature", "top_p", "max_output_tokens", "tool_choice", "parallel_tool_calls", "user")
 
 
@@ -95,7 +94,7 @@ class ConversationLoop:
         deadline = time.monotonic() + (self.settings.lock_wait_seconds if self.settings.lock_mode == "wait" else 0)
         while True:
             now = clock.now_ms()
-            if store.try_lock(principal.tenant_id, conversation_id, token, now, now + LOCK_LEASE_MS):
+            if store.try_lock(principal.tenant_id, conversation_id, token, now, now + int(self.settings.lock_lease_seconds * 1000)):
                 return token
             if time.monotonic() >= deadline:
                 raise Conflict("Another response is currently in progress for this conversation. Please try again later.",
@@ -105,7 +104,9 @@ class ConversationLoop:
     def _messages(self, principal: Principal, request: ResponseRequest) -> tuple[list[dict], int]:
         history: list[HistoryEntry] = []
         if request.conversation_id:
-            history = [HistoryEntry(i.type, i.role, i.body) for i in self.service.history(principal, request.conversation_id)]
+            loaded = self.service.recent_history(principal, request.conversation_id, self.settings.history_token_budget,
+                                                 lambda item: entry_tokens(HistoryEntry(item.type, item.role, item.body)))
+            history = [HistoryEntry(i.type, i.role, i.body) for i in loaded]
         new = [HistoryEntry(p.type, p.role, p.body) for p in request.input_items]
         kept, dropped = truncate(history, new, self.settings.history_token_budget)
         return to_chat_messages(kept + new, request.instructions), dropped
@@ -113,6 +114,8 @@ class ConversationLoop:
     def _payload(self, request: ResponseRequest, messages: list[dict]) -> dict:
         payload: dict[str, Any] = {"model": request.model, "messages": messages}
         for key, value in request.options.items():
+            if key == "tool_choice" and isinstance(value, dict) and value.get("type") == "function" and "name" in value:
+                value = {"type": "function", "function": {"name": value["name"]}}  # Responses shape -> chat shape
             payload["max_tokens" if key == "max_output_tokens" else key] = value
         if request.tools:
             payload["tools"] = _chat_tools(request.tools)

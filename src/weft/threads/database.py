@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BEGIN_OPTION = "weft_sqlite_begin"  # execution option: "IMMEDIATE" for write transactions
 
 
 def make_engine(url: str, *, pool_size: int = 8, max_overflow: int = 40) -> Engine:
@@ -23,9 +24,11 @@ def make_engine(url: str, *, pool_size: int = 8, max_overflow: int = 40) -> Engi
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection):
-            # Take the write lock up front: no deadlock between two readers upgrading to writers.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(connection):
+            # Writers take the write lock up front (BEGIN IMMEDIATE: no deadlock between two readers
+            # upgrading to writers); readers begin a deferred transaction and never block writers (WAL).
+            mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     if backend == "postgresql" and parsed.get_driver_name() in ("", "psycopg2") and "+" not in parsed.drivername:

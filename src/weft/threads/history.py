@@ -24,7 +24,7 @@ class HistoryEntry:
     body: dict[str, Any]
 
 
-def _entry_tokens(entry: HistoryEntry) -> int:
+def entry_tokens(entry: HistoryEntry) -> int:
     if entry.type == "message":
         return estimate_tokens(message_text(entry.body))
     if entry.type == "function_call":
@@ -42,7 +42,7 @@ def truncate(history: list[HistoryEntry], new_input: list[HistoryEntry], budget:
     takes its outputs with it (a tool result without its call is rejected by chat endpoints).
     Returns the kept history (in order) and how many entries were dropped.
     """
-    total = sum(_entry_tokens(e) for e in history) + sum(_entry_tokens(e) for e in new_input)
+    total = sum(entry_tokens(e) for e in history) + sum(entry_tokens(e) for e in new_input)
     keep = [True] * len(history)
     dropped_calls: set[str] = set()
     for index, entry in enumerate(history):
@@ -51,7 +51,7 @@ def truncate(history: list[HistoryEntry], new_input: list[HistoryEntry], budget:
         if entry.type == "message" and entry.role in KEPT_ROLES:
             continue
         keep[index] = False
-        total -= _entry_tokens(entry)
+        total -= entry_tokens(entry)
         if entry.type == "function_call":
             dropped_calls.add(entry.body.get("call_id", ""))
     kept = []

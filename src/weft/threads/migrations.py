@@ -34,8 +34,23 @@ def current_version(engine: Engine, tables: ThreadTables) -> int:
         return max(versions, default=0)
 
 
-def migrate(engine: Engine, tables: ThreadTables) -> list[int]:
-    """Apply every migration not applied yet; returns the versions applied now."""
+def migrate(engine: Engine, tables: ThreadTables, attempts: int = 3) -> list[int]:
+    """Apply every migration not applied yet; returns the versions applied now.
+
+    Two processes starting at once (a server and the CLI) may race on the DDL: the loser retries and
+    then finds the steps already recorded.
+    """
+    for attempt in range(attempts):
+        try:
+            return _migrate_once(engine, tables)
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    return []
+
+
+def _migrate_once(engine: Engine, tables: ThreadTables) -> list[int]:
     with engine.begin() as conn:
         tables.schema_version.create(conn, checkfirst=True)
     applied: list[int] = []

@@ -33,6 +33,7 @@ class NewItem:
     type: str
     role: str | None
     body: bytes
+    created_at_ms: int | None = None  # set on import; otherwise the append's time
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from weft.threads.records import ConversationRecord, ItemRecord, NewItem
 from weft.threads.store import ThreadStore
 
 UNSET: Any = ...
+IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000  # a retry with the same Idempotency-Key within a day is a no-op
 _KIND_PREFIX = {"conversation": "conv", "thread": "thread"}
 
 
@@ -35,6 +36,7 @@ class Conversation:
     extra: dict[str, Any]
     item_count: int
     retention_seconds: int | None
+    created_at_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Item:
     role: str | None
     created_at: int  # unix seconds
     body: dict[str, Any]
+    created_at_ms: int = 0
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -74,16 +77,17 @@ class PendingItem:
     role: str | None
     body: dict[str, Any]
     id: str = field(default="")
+    created_at_ms: int | None = None
 
 
 class ThreadService:
     def __init__(self, store: ThreadStore, *, master_key: bytes | None = None, encryption: bool = False,
-                 clock: Clock | None = None, default_tenant: str = "default"):
+                 clock: Clock | None = None, default_tenant: str = "default", audit_reads: bool = True):
         self.store = store
         self.clock = clock or SystemClock()
         self.keyring = Keyring(store, master_key, encrypt_new_writes=encryption)
         self.codec = BodyCodec(self.keyring)
-        self.audit = AuditTrail(store, self.clock)
+        self.audit = AuditTrail(store, self.clock, audit_reads=audit_reads)
         self.keys = ApiKeys(store, self.clock)
         self.default_tenant = default_tenant
         self._known_tenants: set[str] = set()
@@ -103,17 +107,18 @@ class ThreadService:
         metadata = self.codec.decode(record.tenant_id, f"conversation:{record.id}:metadata", record.metadata_body) or {}
         extra = self.codec.decode(record.tenant_id, f"conversation:{record.id}:extra", record.extra_body) or {}
         return Conversation(record.id, record.tenant_id, record.kind, record.created_at_ms // 1000, record.updated_at_ms,
-                            metadata, extra, record.item_count, record.retention_seconds)
+                            metadata, extra, record.item_count, record.retention_seconds, record.created_at_ms)
 
     def _item(self, record: ItemRecord) -> Item:
         body = self.codec.decode(record.tenant_id, f"item:{record.id}", record.body)
-        return Item(record.id, record.conversation_id, record.seq, record.type, record.role, record.created_at_ms // 1000, body)
+        return Item(record.id, record.conversation_id, record.seq, record.type, record.role, record.created_at_ms // 1000, body,
+                    record.created_at_ms)
 
     def _encode_items(self, tenant_id: str, pending: list[PendingItem]) -> list[NewItem]:
         out = []
         for p in pending:
             item_id = p.id or item_id_for(p.type)
-            out.append(NewItem(item_id, p.type, p.role, self.codec.encode(tenant_id, f"item:{item_id}", p.body)))
+            out.append(NewItem(item_id, p.type, p.role, self.codec.encode(tenant_id, f"item:{item_id}", p.body), p.created_at_ms))
         return out
 
     @staticmethod
@@ -159,7 +164,7 @@ class ThreadService:
             if replayed:
                 note.detail = "idempotent_replay"
             else:
-                note.stored_with_write = True
+                note.stored_with_write = audit
             return self._conversation(created), [self._item(i) for i in stored]
 
     def import_conversation(self, principal: Principal, exported: dict, items: list[PendingItem]) -> Conversation:
@@ -169,7 +174,7 @@ class ThreadService:
             self._tenant(principal.tenant_id)
             tenant, conversation_id = principal.tenant_id, exported["id"]
             metadata = validate_metadata(exported.get("metadata"))
-            created_ms = int(exported.get("created_at", 0)) * 1000 or self.clock.now_ms()
+            created_ms = int(exported.get("created_at_ms") or exported.get("created_at", 0) * 1000) or self.clock.now_ms()
             record = ConversationRecord(
                 conversation_id, tenant, exported.get("kind") or "conversation", created_ms, self.clock.now_ms(),
                 self.codec.encode(tenant, f"conversation:{conversation_id}:metadata", metadata),
@@ -181,7 +186,7 @@ class ThreadService:
             return self._conversation(created)
 
     def get_conversation(self, principal: Principal, conversation_id: str) -> Conversation:
-        with self.audit.operation(principal, "conversation.get", conversation_id):
+        with self.audit.operation(principal, "conversation.get", conversation_id, read=True):
             principal.require("read")
             return self._conversation(self.store.get_conversation(principal.tenant_id, conversation_id))
 
@@ -211,7 +216,7 @@ class ThreadService:
 
     def list_conversations(self, principal: Principal, *, limit: int = 20, order: str = "desc", after: str | None = None,
                            before: str | None = None, metadata: dict[str, str] | None = None, kind: str | None = None) -> Page:
-        with self.audit.operation(principal, "conversation.list"):
+        with self.audit.operation(principal, "conversation.list", read=True):
             principal.require("read")
             tenant = principal.tenant_id
             self._tenant(tenant)
@@ -239,18 +244,18 @@ class ThreadService:
             if result.replayed:
                 note.detail = "idempotent_replay"
             else:
-                note.stored_with_write = True
+                note.stored_with_write = audit
             return [self._item(i) for i in result.items]
 
     def get_item(self, principal: Principal, conversation_id: str, item_id: str) -> Item:
-        with self.audit.operation(principal, "item.get", conversation_id) as note:
+        with self.audit.operation(principal, "item.get", conversation_id, read=True) as note:
             note.item_ids = [item_id]
             principal.require("read")
             return self._item(self.store.get_item(principal.tenant_id, conversation_id, item_id))
 
     def list_items(self, principal: Principal, conversation_id: str, *, limit: int | None = 20, order: str = "desc",
                    after: str | None = None, before: str | None = None) -> Page:
-        with self.audit.operation(principal, "items.list", conversation_id):
+        with self.audit.operation(principal, "items.list", conversation_id, read=True):
             principal.require("read")
             page = self.store.list_items(principal.tenant_id, conversation_id, limit=limit, order=order, after=after, before=before)
             return Page([self._item(r) for r in page.items], page.has_more)
@@ -258,6 +263,30 @@ class ThreadService:
     def history(self, principal: Principal, conversation_id: str) -> list[Item]:
         """Every item of the conversation, oldest first."""
         return list(self.list_items(principal, conversation_id, limit=None, order="asc").data)
+
+    def recent_history(self, principal: Principal, conversation_id: str, token_budget: int, estimate) -> list[Item]:
+        """The newest items whose estimated size fits ``token_budget`` (plus one page of slack for the
+        truncation to decide), and every older system/developer message: what a model call needs,
+        without reading a long conversation whole."""
+        with self.audit.operation(principal, "items.history", conversation_id, read=True):
+            principal.require("read")
+            tenant = principal.tenant_id
+            newest: list[Item] = []
+            tokens, cursor = 0, None
+            while tokens <= token_budget:
+                page = self.store.list_items(tenant, conversation_id, limit=100, order="desc", after=cursor)
+                decoded = [self._item(r) for r in page.items]
+                newest.extend(decoded)
+                tokens += sum(estimate(i) for i in decoded)
+                if not page.has_more or not decoded:
+                    break
+                cursor = decoded[-1].id
+            newest.reverse()
+            if not newest:
+                return []
+            pinned = [self._item(r) for r in self.store.list_items_with_roles(tenant, conversation_id, ("system", "developer"),
+                                                                                before_seq=newest[0].seq)]
+            return pinned + newest
 
     def update_item_metadata(self, principal: Principal, conversation_id: str, item_id: str, metadata: Any) -> Item:
         with self.audit.operation(principal, "item.update", conversation_id) as note:
@@ -286,7 +315,9 @@ class ThreadService:
             self.store.set_tenant_retention(tenant_id, validate_retention(retention_seconds))
 
     def purge_expired(self, batch: int = 500) -> list[str]:
-        """Deletes every conversation idle for longer than its retention, with all its items and derived rows."""
+        """Deletes every conversation idle for longer than its retention, with all its items and derived rows,
+        and forgets idempotency keys older than IDEMPOTENCY_WINDOW_MS."""
+        self.store.forget_idempotency_keys(self.clock.now_ms() - IDEMPOTENCY_WINDOW_MS)
         purged: list[str] = []
         while True:
             expired = self.store.expired_conversations(self.clock.now_ms(), batch)

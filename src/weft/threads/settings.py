@@ -10,7 +10,9 @@
 | ``WEFT_LLM_BASE_URL`` / ``WEFT_LLM_API_KEY`` / ``WEFT_LLM_MODEL`` | OpenAI-compatible chat endpoint for ``/v1/responses`` | none |
 | ``WEFT_HISTORY_TOKEN_BUDGET`` | history tokens sent upstream before oldest-first truncation | 8000 |
 | ``WEFT_RETENTION_INTERVAL`` | seconds between purge passes of the in-process retention job (0: off) | 60 |
+| ``WEFT_AUDIT_READS`` | ``off`` records only writes and failures in the audit trail | ``on`` |
 | ``WEFT_CONVERSATION_LOCK_MODE`` | ``refuse`` (409 conversation_locked) or ``wait`` (serialize) | ``refuse`` |
+| ``WEFT_CONVERSATION_LOCK_SECONDS`` | lease of a response's conversation lock (a crashed server's lock expires then) | 600 |
 """
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ class ThreadsSettings:
     retention_interval_seconds: float = 60.0
     lock_mode: str = "refuse"
     lock_wait_seconds: float = 30.0
+    audit_reads: bool = True
+    lock_lease_seconds: float = 600.0
 
     @classmethod
     def from_env(cls, data_dir: Path, environ: dict[str, str] | None = None) -> "ThreadsSettings":
@@ -62,6 +66,8 @@ class ThreadsSettings:
             history_token_budget=int(env.get("WEFT_HISTORY_TOKEN_BUDGET", "8000")),
             retention_interval_seconds=float(env.get("WEFT_RETENTION_INTERVAL", "60")),
             lock_mode=lock_mode,
+            lock_lease_seconds=float(env.get("WEFT_CONVERSATION_LOCK_SECONDS", "600")),
+            audit_reads=env.get("WEFT_AUDIT_READS", "on").lower() not in ("off", "0", "false", "no"),
         )
 
 

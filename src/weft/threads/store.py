@@ -14,10 +14,10 @@ from typing import Iterator, Protocol
 
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from weft.errors import Conflict, NotFound
-from weft.threads.database import make_engine
+from weft.errors import Conflict, NotFound, Unavailable
+from weft.threads.database import SQLITE_BEGIN_OPTION, make_engine
 from weft.threads.migrations import migrate
 from weft.threads.records import (
     ApiKeyRecord,
@@ -53,6 +53,7 @@ class ThreadStore(Protocol):
     def append_items(self, tenant_id: str, conversation_id: str, items: list[NewItem], now_ms: int, *, idempotency_key: str | None = None, lock_token: str | None = None, audit: AuditRecord | None = None) -> AppendResult: ...
     def get_item(self, tenant_id: str, conversation_id: str, item_id: str) -> ItemRecord: ...
     def list_items(self, tenant_id: str, conversation_id: str, *, limit: int | None, order: str, after: str | None = None, before: str | None = None) -> ItemPage: ...
+    def list_items_with_roles(self, tenant_id: str, conversation_id: str, roles: tuple[str, ...], *, before_seq: int) -> list[ItemRecord]: ...
     def update_item_body(self, tenant_id: str, conversation_id: str, item_id: str, body: bytes) -> ItemRecord: ...
     def delete_item(self, tenant_id: str, conversation_id: str, item_id: str) -> None: ...
 
@@ -60,6 +61,7 @@ class ThreadStore(Protocol):
     def release_lock(self, conversation_id: str, token: str) -> None: ...
 
     def expired_conversations(self, now_ms: int, limit: int) -> list[tuple[str, str]]: ...
+    def forget_idempotency_keys(self, older_than_ms: int) -> int: ...
 
     def insert_api_key(self, record: ApiKeyRecord) -> None: ...
     def get_api_key(self, key_id: str) -> ApiKeyRecord | None: ...
@@ -92,6 +94,17 @@ def _api_key(row) -> ApiKeyRecord:
 _UNSET = ...
 
 
+@contextmanager
+def _database_errors_as_unavailable() -> Iterator[None]:
+    """A lost connection, a failover in progress or a busy database is a 503 the client can retry
+    (with the same Idempotency-Key for appends); nothing was acknowledged."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise Unavailable(f"The thread database is unavailable ({type(exc.orig).__name__ if exc.orig else 'error'}); "
+                          "retry the request (appends: with the same Idempotency-Key).", code="database_unavailable") from exc
+
+
 class _Replayed(Exception):
     def __init__(self, items: list[ItemRecord]):
         super().__init__("replayed")
@@ -108,27 +121,51 @@ class SqlThreadStore:
         # SQLite has one writer at a time; queueing writers of this process on a lock is fairer and
         # faster than letting them spin on SQLITE_BUSY. Other processes still wait via busy_timeout.
         self._sqlite_writer = threading.Lock() if self.backend == "sqlite" else None
-        migrate(self.engine, self.tables)
+        self._sqlite_connection: Connection | None = None
+        self._writer_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        migrate(self._writer_engine, self.tables)
         self._statements = self._append_statements()
         self._audit_insert = insert(self.tables.audit)
 
     # ---- plumbing ----------------------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        if self._sqlite_writer is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._sqlite_writer:
-            with self.engine.begin() as conn:
+        with _database_errors_as_unavailable():
+            with self._write_transaction() as conn:
                 yield conn
 
     @contextmanager
+    def _write_transaction(self) -> Iterator[Connection]:
+        if self._sqlite_writer is None:
+            with self._writer_engine.begin() as conn:
+                yield conn
+            return
+        with self._sqlite_writer:
+            # one long-lived writer connection (SQLite has a single writer anyway): no pool checkout
+            # and reset per write
+            if self._sqlite_connection is None:
+                self._sqlite_connection = self._writer_engine.connect()
+            conn = self._sqlite_connection
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                if conn.invalidated or conn.closed:
+                    self._sqlite_connection = None
+                raise
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+        with _database_errors_as_unavailable():
+            with self.engine.connect() as conn:
+                yield conn
 
     def close(self) -> None:
+        if self._sqlite_writer is not None:
+            with self._sqlite_writer:
+                if self._sqlite_connection is not None:
+                    self._sqlite_connection.close()
+                    self._sqlite_connection = None
         self.engine.dispose()
 
     # ---- tenants -----------------------------------------------------------------------------------
@@ -290,7 +327,8 @@ class SqlThreadStore:
 
     # ---- items -----------------------------------------------------------------------------------------
     def _insert_items(self, conn: Connection, tenant_id: str, conversation_id: str, first_seq: int, items: list[NewItem], now_ms: int) -> list[ItemRecord]:
-        rows = [ItemRecord(conversation_id, first_seq + n, it.id, tenant_id, it.type, it.role, now_ms, it.body) for n, it in enumerate(items)]
+        rows = [ItemRecord(conversation_id, first_seq + n, it.id, tenant_id, it.type, it.role, it.created_at_ms or now_ms, it.body)
+                for n, it in enumerate(items)]
         if rows:
             try:
                 conn.execute(self._statements["insert_items"], [
@@ -391,6 +429,14 @@ class SqlThreadStore:
             return ItemPage([_item(r) for r in rows], False)
         return ItemPage([_item(r) for r in rows[:limit]], len(rows) > limit)
 
+    def list_items_with_roles(self, tenant_id, conversation_id, roles, *, before_seq):
+        """Items of the given roles older than ``before_seq``, oldest first (system/developer pins)."""
+        it = self.tables.items
+        query = (select(it).where(it.c.conversation_id == conversation_id, it.c.tenant_id == tenant_id,
+                                  it.c.role.in_(list(roles)), it.c.seq < before_seq).order_by(it.c.seq))
+        with self._read() as conn:
+            return [_item(r) for r in conn.execute(query)]
+
     def update_item_body(self, tenant_id, conversation_id, item_id, body):
         it = self.tables.items
         with self._write() as conn:
@@ -431,6 +477,11 @@ class SqlThreadStore:
                  .where(effective > 0, c.c.updated_at_ms + effective * 1000 < now_ms).limit(limit))
         with self._read() as conn:
             return [(r.tenant_id, r.id) for r in conn.execute(query)]
+
+    def forget_idempotency_keys(self, older_than_ms: int) -> int:
+        i = self.tables.idempotency
+        with self._write() as conn:
+            return conn.execute(delete(i).where(i.c.created_at_ms < older_than_ms)).rowcount
 
     # ---- api keys ---------------------------------------------------------------------------------------
     def insert_api_key(self, record: ApiKeyRecord) -> None:

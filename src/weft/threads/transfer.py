@@ -17,7 +17,7 @@ FORMAT = "weft.threads.v1"
 
 def _conversation_line(c: Conversation) -> str:
     return json.dumps({"format": FORMAT, "record": "conversation", "id": c.id, "kind": c.kind, "created_at": c.created_at,
-                       "metadata": c.metadata, "extra": c.extra, "retention_seconds": c.retention_seconds}, ensure_ascii=False)
+                       "created_at_ms": c.created_at_ms, "metadata": c.metadata, "extra": c.extra, "retention_seconds": c.retention_seconds}, ensure_ascii=False)
 
 
 def export_lines(service: ThreadService, principal: Principal, conversation_id: str | None = None) -> Iterator[str]:
@@ -35,7 +35,8 @@ def export_lines(service: ThreadService, principal: Principal, conversation_id: 
         yield _conversation_line(conversation)
         for item in service.history(principal, conversation.id):
             yield json.dumps({"format": FORMAT, "record": "item", "conversation_id": conversation.id, "id": item.id, "seq": item.seq,
-                              "type": item.type, "role": item.role, "created_at": item.created_at, "body": item.body}, ensure_ascii=False)
+                              "type": item.type, "role": item.role, "created_at": item.created_at,
+                              "created_at_ms": item.created_at_ms, "body": item.body}, ensure_ascii=False)
 
 
 def import_lines(service: ThreadService, principal: Principal, lines: Iterable[str]) -> tuple[int, int]:
@@ -66,7 +67,7 @@ def import_lines(service: ThreadService, principal: Principal, lines: Iterable[s
         elif record.get("record") == "item":
             if current is None or record.get("conversation_id") != current["id"]:
                 raise InvalidInput(f"line {number}: an item must follow its conversation.")
-            pending.append(PendingItem(record["type"], record.get("role"), record["body"], record["id"]))
+            pending.append(PendingItem(record["type"], record.get("role"), record["body"], record["id"], record.get("created_at_ms")))
         else:
             raise InvalidInput(f"line {number}: unknown record kind.")
     flush()

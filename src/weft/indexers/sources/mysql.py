@@ -1,30 +1,58 @@
 """MySQL / MariaDB: the high-water-mark column (DATETIME/TIMESTAMP set by ``NOW()``/``ON UPDATE
 CURRENT_TIMESTAMP``) with a keyset cursor, capped below the start of the oldest open InnoDB
-transaction.
+transaction that can still commit such values.
 
-A transaction's rows carry values >= the start of their statement, which is >= the start of the
-transaction (second-precision ``trx_started``, hence the slack), and a transaction not yet open
-when the ceiling is captured writes values >= the capture time. So no row below the ceiling can
-still commit. The ceiling is captured before the rows are read (in its own statement), and the
-InnoDB transaction list is refreshed at most every 0.1 s, which the slack covers.
+``NOW()`` is the start time of the *statement*. A row written by an open transaction carries a value
+>= the start of that transaction (second-precision ``trx_started``, hence the slack); a statement
+that starts after the ceiling is captured writes values >= the capture time. So only transactions
+that have already modified rows, or have a statement running, can still commit a value below "now";
+an idle transaction that has written nothing yet (a long read-only session) cannot, and does not hold
+the ceiling back. No row below the ceiling can still commit.
+
+``INFORMATION_SCHEMA.INNODB_TRX`` is a cache that InnoDB refreshes only when nobody has read it for
+0.1 s; a client polling it faster keeps it stale forever. So the ceiling is trusted only from a list
+that contains this connection's own transaction, opened after ``NOW(6)`` was captured: that list was
+filled after the capture. If it never shows up, the run fails (transiently) instead of guessing.
 """
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import sqlalchemy as sa
 
 from weft.indexers.sources.sql import SqlSource
 
 FENCE_SLACK = dt.timedelta(seconds=2)
+FRESH_LIST_ATTEMPTS = 25
+REFRESH_WAIT = 0.12  # InnoDB refreshes the list when it was not read for 0.1 s
+
+
+class FenceUnavailable(RuntimeError):
+    pass
 
 
 class MySqlSource(SqlSource):
     def keyset_ceiling(self):
         with self.engine.connect() as conn:
-            now, oldest = conn.execute(sa.text(
-                "SELECT NOW(6), (SELECT MIN(trx_started) FROM information_schema.INNODB_TRX "
-                "WHERE trx_mysql_thread_id <> CONNECTION_ID())"
-            )).one()
-        ceiling = now if oldest is None else min(now, oldest)
-        return ceiling - FENCE_SLACK
+            now, me = conn.execute(sa.text("SELECT NOW(6), CONNECTION_ID()")).one()
+            conn.execute(sa.text("COMMIT"))
+            conn.execute(sa.text("START TRANSACTION WITH CONSISTENT SNAPSHOT"))
+            try:
+                for _ in range(FRESH_LIST_ATTEMPTS):
+                    rows = conn.execute(sa.text(
+                        "SELECT trx_mysql_thread_id, trx_started, "
+                        "(trx_rows_modified > 0 OR trx_query IS NOT NULL OR trx_state <> 'RUNNING') "
+                        "FROM information_schema.INNODB_TRX"
+                    )).all()
+                    if any(r[0] == me for r in rows):
+                        writers = [r[1] for r in rows if r[0] != me and r[2]]
+                        ceiling = min([now, *writers])
+                        return ceiling - FENCE_SLACK
+                    time.sleep(REFRESH_WAIT)
+            finally:
+                conn.execute(sa.text("ROLLBACK"))
+        raise FenceUnavailable(
+            "The InnoDB transaction list (INFORMATION_SCHEMA.INNODB_TRX) did not refresh: another client reads it more "
+            "than 10 times a second. No change was read; the next run retries."
+        )

@@ -20,7 +20,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from weft.indexers.sources.sql import SqlSource
-from weft.indexers.tracking import XID_WRAP, XidPlan, keyset_plan, xid_plan
+from weft.indexers.tracking import XID_WRAP, XidPlan, xid_plan
 
 FENCE_SLACK = dt.timedelta(seconds=1)
 

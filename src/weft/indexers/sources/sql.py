@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from weft.indexers.model import DataSource
-from weft.indexers.tracking import FullPlan, KeysetPlan, XidPlan, keyset_plan
+from weft.indexers.tracking import KeysetPlan, XidPlan, keyset_plan
 
 EXISTS_CHUNK = 500
 
