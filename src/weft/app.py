@@ -46,7 +46,10 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     from weft.indexers import wiring as indexer_wiring
     from weft.threads import wiring as threads_wiring
 
+    from weft.mail import wiring as mail_wiring
+
     indexer_wiring.attach(app, settings, search, keys)
     threads_wiring.attach(app, settings, search, keys)
+    mail_wiring.attach(app, settings, search, keys)
     app.include_router(build_router(search, keys))
     return app

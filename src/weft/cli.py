@@ -28,6 +28,9 @@ def _register_subcommands() -> None:
     from weft.agent_tools.cli import mcp_command, tools_app
 
     app.add_typer(tools_app, name="tools")
+    from weft.mail.cli import app as mail_app
+
+    app.add_typer(mail_app, name="mail")
     app.command("mcp")(mcp_command)
 
 
