@@ -55,3 +55,12 @@ class WeftApi:
         content_type = "output_text" if role == "assistant" else "input_text"
         item = {"type": "message", "role": role, "content": [{"type": content_type, "text": text}]}
         return self._check(self.client.post(f"/v1/conversations/{conversation_id}/items", json={"items": [item]}))
+
+    def search_conversations(self, query: str, *, mode: str | None = None, top: int = 10, conversation_id: str | None = None,
+                             role: str | None = None) -> dict[str, Any]:
+        """`POST /v1/conversations/search` over the key's tenant's past conversations."""
+        body: dict[str, Any] = {"query": query, "top": top}
+        for name, value in (("mode", mode), ("conversation_id", conversation_id), ("role", role)):
+            if value:
+                body[name] = value
+        return self._check(self.client.post("/v1/conversations/search", json=body))

@@ -25,7 +25,7 @@ def mcp_command(
     endpoint: str = typer.Option(os.environ.get("WEFT_ENDPOINT", "http://127.0.0.1:8080"), help="The weft server to call (WEFT_ENDPOINT)."),
     api_key: str = typer.Option(None, help="The api-key whose permissions the tools get (WEFT_TOOLS_KEY; a query key is enough to search)."),
     index: Optional[str] = typer.Option(None, help="Bind the search tools to one index."),
-    conversations: bool = typer.Option(False, help="Also expose conversation history/append tools."),
+    conversations: bool = typer.Option(False, help="Also expose the conversation tools (history, append, search over past conversations)."),
     http: bool = typer.Option(False, "--http", help="Serve streamable HTTP instead of stdio."),
     host: str = typer.Option("127.0.0.1", help="Host for --http."),
     port: int = typer.Option(8765, help="Port for --http."),

@@ -108,10 +108,34 @@ def _conversation_tools() -> list[Tool]:
     ]
 
 
+def _conversation_search_tool() -> Tool:
+    def run(api: WeftApi, args: dict[str, Any]) -> Any:
+        top = max(1, min(MAX_TOP, int(args.get("top") or 5)))
+        result = api.search_conversations(args["query"], mode=args.get("mode"), top=top,
+                                          conversation_id=args.get("conversation_id"), role=args.get("role"))
+        return result["data"]
+
+    return Tool(
+        name="search_conversations",
+        description="Search past conversations (their messages, tool calls and outputs) by words, by meaning or both. "
+                    "Returns matching items with their conversation id, role, text and score.",
+        parameters={"type": "object", "properties": {
+            "query": {"type": "string", "description": "What to look for."},
+            "mode": {"type": "string", "enum": ["text", "vector", "hybrid"],
+                     "description": "text: words; vector: meaning (embeddings); hybrid: both (the default when embeddings are configured)."},
+            "top": {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "description": "How many items (default 5)."},
+            "conversation_id": {"type": "string", "description": "Optional: only this conversation."},
+            "role": {"type": "string", "enum": ["user", "assistant", "system", "developer", "tool"], "description": "Optional: only items of this role."},
+        }, "required": ["query"], "additionalProperties": False},
+        run=run,
+    )
+
+
 def build_tools(index: str | None = None, conversations: bool = False) -> list[Tool]:
     tools = [_search_tool(index), _lookup_tool(index)]
     if conversations:
         tools.extend(_conversation_tools())
+        tools.append(_conversation_search_tool())
     return tools
 
 

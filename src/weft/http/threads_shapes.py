@@ -13,8 +13,13 @@ def conversation_json(conversation: Conversation) -> dict:
 
 
 def item_json(item: Item) -> dict:
+    """An item in OpenAI's shape; weft adds the item's ``metadata`` when it has any (e.g. an imported
+    email's ``message_id`` and threading headers)."""
     body = {k: v for k, v in item.body.items() if k not in _FOUNDRY_ONLY}
-    return {"id": item.id, **body}
+    out = {"id": item.id, **body}
+    if item.metadata:
+        out["metadata"] = item.metadata
+    return out
 
 
 def list_json(data: list[dict], has_more: bool) -> dict:

@@ -22,7 +22,7 @@ from weft.threads.store import ThreadStore
 
 UNSET: Any = ...
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000  # a retry with the same Idempotency-Key within a day is a no-op
-_KIND_PREFIX = {"conversation": "conv", "thread": "thread"}
+_KIND_PREFIX = {"conversation": "conv", "thread": "thread", "binding": "bind"}  # binding: internal (chat ids)
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ class ThreadService:
         self.default_tenant = default_tenant
         self._known_tenants: set[str] = set()
         self._tenants_lock = threading.Lock()
+        # Derived data that follows the store (weft.threads.search_index.ConversationIndex), or None.
+        self.index_hooks: Any = None
 
     # ---- helpers ---------------------------------------------------------------------------------------
     def _tenant(self, tenant_id: str) -> None:
@@ -157,15 +159,26 @@ class ThreadService:
             note.conversation_id = conversation_id
             note.item_ids = [i.id for i in encoded]
             audit = self.audit.build(principal, f"{kind}.create", "ok", note)
-            created, stored, replayed = self.store.create_conversation(record, self.codec.tags(tenant, clean_metadata), encoded,
-                                                                        idempotency_key, audit)
+            intent = self._index_begin(tenant, conversation_id)
+            try:
+                created, stored, replayed = self.store.create_conversation(record, self.codec.tags(tenant, clean_metadata), encoded,
+                                                                            idempotency_key, audit)
+            except BaseException:
+                self._index_abandon(intent)
+                raise
+            decoded = [self._item(i) for i in stored]
+            if intent is not None and created.id != conversation_id:
+                self._index_abandon(intent)
+                intent = self._index_begin(tenant, created.id)
+            if intent is not None:
+                self.index_hooks.after_append(intent, decoded)
             note.conversation_id = created.id
             note.item_ids = [i.id for i in stored]
             if replayed:
                 note.detail = "idempotent_replay"
             else:
                 note.stored_with_write = audit
-            return self._conversation(created), [self._item(i) for i in stored]
+            return self._conversation(created), decoded
 
     def import_conversation(self, principal: Principal, exported: dict, items: list[PendingItem]) -> Conversation:
         """Stores an exported conversation under its own id, with its items in their order and ids."""
@@ -182,7 +195,14 @@ class ThreadService:
                 len(items), validate_retention(exported.get("retention_seconds")))
             encoded = self._encode_items(tenant, items)
             note.item_ids = [i.id for i in encoded]
-            created, _stored, _ = self.store.create_conversation(record, self.codec.tags(tenant, metadata), encoded)
+            intent = self._index_begin(tenant, conversation_id)
+            try:
+                created, stored, _ = self.store.create_conversation(record, self.codec.tags(tenant, metadata), encoded)
+            except BaseException:
+                self._index_abandon(intent)
+                raise
+            if intent is not None:
+                self.index_hooks.after_append(intent, [self._item(i) for i in stored])
             return self._conversation(created)
 
     def get_conversation(self, principal: Principal, conversation_id: str) -> Conversation:
@@ -212,7 +232,14 @@ class ThreadService:
         """Deletes the conversation with all its items (unlike OpenAI, whose items outlive it)."""
         with self.audit.operation(principal, "conversation.delete", conversation_id):
             principal.require("write")
-            self.store.delete_conversation(principal.tenant_id, conversation_id)
+            intent = self._index_begin(principal.tenant_id, conversation_id)
+            try:
+                self.store.delete_conversation(principal.tenant_id, conversation_id)
+            except BaseException:
+                self._index_abandon(intent)
+                raise
+            if intent is not None:
+                self.index_hooks.after_conversation_delete(intent)
 
     def list_conversations(self, principal: Principal, *, limit: int = 20, order: str = "desc", after: str | None = None,
                            before: str | None = None, metadata: dict[str, str] | None = None, kind: str | None = None) -> Page:
@@ -238,14 +265,22 @@ class ThreadService:
             encoded = self._encode_items(tenant, to_store)
             note.item_ids = [i.id for i in encoded]
             audit = self.audit.build(principal, operation, "ok", note)
-            result = self.store.append_items(tenant, conversation_id, encoded, self.clock.now_ms(),
-                                             idempotency_key=idempotency_key, lock_token=lock_token, audit=audit)
+            intent = self._index_begin(tenant, conversation_id)
+            try:
+                result = self.store.append_items(tenant, conversation_id, encoded, self.clock.now_ms(),
+                                                 idempotency_key=idempotency_key, lock_token=lock_token, audit=audit)
+            except BaseException:
+                self._index_abandon(intent)
+                raise
             note.item_ids = [i.id for i in result.items]
             if result.replayed:
                 note.detail = "idempotent_replay"
             else:
                 note.stored_with_write = audit
-            return [self._item(i) for i in result.items]
+            decoded = [self._item(i) for i in result.items]
+            if intent is not None:
+                self.index_hooks.after_append(intent, decoded)
+            return decoded
 
     def get_item(self, principal: Principal, conversation_id: str, item_id: str) -> Item:
         with self.audit.operation(principal, "item.get", conversation_id, read=True) as note:
@@ -303,7 +338,14 @@ class ThreadService:
         with self.audit.operation(principal, "item.delete", conversation_id) as note:
             note.item_ids = [item_id]
             principal.require("write")
-            self.store.delete_item(principal.tenant_id, conversation_id, item_id)
+            intent = self._index_begin(principal.tenant_id, conversation_id)
+            try:
+                self.store.delete_item(principal.tenant_id, conversation_id, item_id)
+            except BaseException:
+                self._index_abandon(intent)
+                raise
+            if intent is not None:
+                self.index_hooks.after_item_delete(intent, item_id)
             return self._conversation(self.store.get_conversation(principal.tenant_id, conversation_id))
 
     # ---- tenants, retention -----------------------------------------------------------------------------
@@ -327,7 +369,14 @@ class ThreadService:
                 system = Principal(tenant_id, frozenset({"admin"}), key_id="retention", server_admin=True)
                 try:
                     with self.audit.operation(system, "retention.purge", conversation_id):
-                        self.store.delete_conversation(tenant_id, conversation_id)
+                        intent = self._index_begin(tenant_id, conversation_id)
+                        try:
+                            self.store.delete_conversation(tenant_id, conversation_id)
+                        except BaseException:
+                            self._index_abandon(intent)
+                            raise
+                        if intent is not None:
+                            self.index_hooks.after_conversation_delete(intent)
                 except Exception:
                     continue
                 purged.append(conversation_id)
@@ -341,6 +390,8 @@ class ThreadService:
             principal.for_tenant(tenant_id).require("admin")
             self.store.destroy_tenant_data_key(tenant_id)
             self.keyring.forget(tenant_id)
+            if self.index_hooks is not None:
+                self.index_hooks.tenant_shredded(tenant_id)
 
     # ---- audit, keys ---------------------------------------------------------------------------------------
     def list_audit(self, principal: Principal, *, tenant_id: str | None = None, since_ms: int | None = None,
@@ -368,6 +419,29 @@ class ThreadService:
             note.detail = key_id
             principal.require("admin")
             self.keys.revoke(key_id, None if principal.server_admin else principal.tenant_id)
+
+    # ---- derived indexes (conversation search) --------------------------------------------------------------
+    def _index_begin(self, tenant_id: str, conversation_id: str):
+        return self.index_hooks.begin(tenant_id, conversation_id) if self.index_hooks is not None else None
+
+    def _index_abandon(self, intent) -> None:
+        if intent is not None:
+            self.index_hooks.abandon(intent)
+
+    def stored_items(self, tenant_id: str, conversation_id: str) -> list[Item]:
+        """Every item of a conversation, oldest first, for system jobs (no principal, no audit); NotFound if gone."""
+        return [self._item(r) for r in self.store.list_items(tenant_id, conversation_id, limit=None, order="asc").items]
+
+    def conversation_ids(self, tenant_id: str):
+        """Ids of every conversation of a tenant, oldest first, page by page (system jobs)."""
+        after = None
+        while True:
+            page = self.store.list_conversations(tenant_id, limit=100, order="asc", after=after, before=None, tags={})
+            for record in page.conversations:
+                yield record.id
+            if not page.has_more or not page.conversations:
+                return
+            after = page.conversations[-1].id
 
     def close(self) -> None:
         self.store.close()

@@ -33,6 +33,9 @@ from weft.threads.records import (
 from weft.threads.tables import ThreadTables, build_tables
 
 
+INTERNAL_KINDS = ("binding",)  # conversation rows weft uses for its own bookkeeping
+
+
 class ThreadStore(Protocol):
     """What the threads service needs from storage. Every method is one committed transaction."""
 
@@ -305,6 +308,8 @@ class SqlThreadStore:
         query = select(c).where(c.c.tenant_id == tenant_id)
         if kind:
             query = query.where(c.c.kind == kind)
+        else:  # internal records (chat id bindings) never show in the public lists
+            query = query.where(c.c.kind.notin_(INTERNAL_KINDS))
         for key, match in tags.items():
             query = query.where(exists().where(tg.c.conversation_id == c.c.id, tg.c.key == key, tg.c.value_match == match))
         descending = order == "desc"

@@ -22,6 +22,16 @@ def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
     auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant)
     loop = ConversationLoop(service, threads_settings)
     app.state.threads = service
+    # Search over past conversations: before the conversations router, so /v1/conversations/search is not
+    # taken for a conversation id.
+    from weft.http.conversation_search_routes import build_conversation_search_router
+    from weft.threads.search_index import ConversationIndex, ConversationSearchSettings
+
+    index = ConversationIndex(search, service, settings.data_dir / "threads" / "conversation-search.sqlite3",
+                              ConversationSearchSettings.from_env())
+    service.index_hooks = index
+    app.state.conversation_index = index
+    app.include_router(build_conversation_search_router(index, auth))
     app.include_router(build_conversations_router(service, auth))
     app.include_router(build_threads_router(service, auth))
     app.include_router(build_threads_admin_router(service, auth))
@@ -30,4 +40,6 @@ def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
     app.state.threads_retention = job
     app.state.closers.append(job.stop)
     app.state.closers.append(loop.close)
+    index.start()
     app.state.closers.append(service.close)
+    app.state.closers.append(index.stop)  # closers run in reverse: the index stops before the store closes

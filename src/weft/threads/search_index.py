@@ -1,0 +1,521 @@
+"""Search over past conversations: each opted-in tenant's conversation items in a search index it owns.
+
+Every write goes through ``SearchService.apply_batch`` (the one write path into an index). The index of a
+tenant is ``conversations-<slug>-<hash>`` (the hash of the exact tenant id keeps two tenants apart even
+when their slugs agree); it is chosen from the caller's tenant, never from a request.
+
+Fields: ``id`` (item id, key), ``conversation_id`` and ``role``/``type`` (filterable), ``text``
+(searchable), ``created_at`` and ``seq`` (sortable), and, when embeddings are configured, ``vector``
+with the tenant's vectorizer in its profile, so ``vectorQueries`` of kind ``text`` work on it.
+
+Crash safety: an intent journal. Before the thread store commits a write of an opted-in tenant (append,
+item delete, conversation delete, retention purge), a row ``(tenant, conversation)`` is written durably to
+a small SQLite file next to the store (``<data-dir>/threads/conversation-search.sqlite3``); after the index
+has followed, the row is removed. A row left behind (the process died between the store commit and the
+index write, or the index write failed, e.g. the embeddings endpoint was down) is reconciled by
+re-synchronising that conversation from the store: every stored item is uploaded, index documents whose
+item is gone are deleted (all of them when the conversation is gone). Rows of an earlier process are
+reconciled on start; failed rows and tenant backfills by a background job every
+``WEFT_CONVERSATION_SEARCH_INTERVAL`` seconds. Index operations on one conversation are serialized in the
+process, so a re-sync never races an append's indexing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from weft.errors import InvalidInput, NotFound
+from weft.threads.items import message_text
+from weft.threads.policy import validate_tenant_id
+
+log = logging.getLogger("weft.threads.search")
+
+VECTOR_FIELD = "vector"
+PROFILE = "conversation-vectors"
+VECTORIZER = "tenant-embeddings"
+SELECT = "id,conversation_id,role,type,text,created_at,seq"
+MAX_EMBED_CHARS = 8000
+BATCH = 500
+ALL_CONVERSATIONS = "*"
+
+
+@dataclass
+class ConversationSearchSettings:
+    """``WEFT_CONVERSATION_SEARCH_TENANTS`` (comma-separated tenant ids opted in on start),
+    ``WEFT_CONVERSATION_EMBEDDINGS`` (a vectorizer JSON: azureOpenAI, openAICompatible or local),
+    ``WEFT_CONVERSATION_EMBEDDING_DIMENSIONS`` (probed from the endpoint when absent),
+    ``WEFT_CONVERSATION_SEARCH_INTERVAL`` (seconds between reconcile passes; default 10, 0: only on start)."""
+
+    tenants: tuple[str, ...] = ()
+    embeddings: dict[str, Any] | None = None
+    dimensions: int | None = None
+    interval_seconds: float = 10.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "ConversationSearchSettings":
+        env = os.environ if environ is None else environ
+        tenants = tuple(t.strip() for t in env.get("WEFT_CONVERSATION_SEARCH_TENANTS", "").split(",") if t.strip())
+        for t in tenants:
+            validate_tenant_id(t)
+        embeddings = None
+        raw = env.get("WEFT_CONVERSATION_EMBEDDINGS", "").strip()
+        if raw:
+            try:
+                embeddings = json.loads(raw)
+            except ValueError as exc:
+                raise InvalidInput(f"WEFT_CONVERSATION_EMBEDDINGS is not valid JSON: {exc}.")
+            check_vectorizer(embeddings)
+        dims = env.get("WEFT_CONVERSATION_EMBEDDING_DIMENSIONS", "").strip()
+        return cls(tenants=tenants, embeddings=embeddings, dimensions=int(dims) if dims else None,
+                   interval_seconds=float(env.get("WEFT_CONVERSATION_SEARCH_INTERVAL", "10")))
+
+
+def check_vectorizer(vectorizer: Any) -> dict[str, Any]:
+    if not isinstance(vectorizer, dict) or vectorizer.get("kind") not in ("azureOpenAI", "openAICompatible", "local"):
+        raise InvalidInput("The embeddings setting must be a vectorizer object with kind azureOpenAI, openAICompatible or local.")
+    return vectorizer
+
+
+def index_name_for(tenant_id: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", tenant_id.lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(tenant_id.encode()).hexdigest()[:12]
+    return f"conversations-{slug}-{digest}" if slug else f"conversations-{digest}"
+
+
+def item_text(item: Any) -> str:
+    """The searchable text of an item: a message's text, a function call's name and arguments, a tool output."""
+    body = item.body or {}
+    if item.type == "message":
+        return message_text(body)
+    if item.type == "function_call":
+        return f"{body.get('name', '')} {body.get('arguments', '')}".strip()
+    if item.type == "function_call_output":
+        output = body.get("output")
+        return output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
+    return ""
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class TenantConfig:
+    tenant_id: str
+    index_name: str
+    vectorizer: dict[str, Any] | None
+    dimensions: int | None
+
+
+class _Journal:
+    """The sidecar SQLite file: opted-in tenants and the intent rows (WAL, synchronous=FULL)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self.lock = threading.Lock()
+        with self.lock:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, index_name TEXT NOT NULL UNIQUE, "
+                              "vectorizer TEXT, dimensions INTEGER)")
+            self.conn.execute("CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, "
+                              "conversation_id TEXT NOT NULL, generation TEXT NOT NULL, failed INTEGER NOT NULL DEFAULT 0)")
+
+    def tenants(self) -> dict[str, TenantConfig]:
+        with self.lock:
+            rows = self.conn.execute("SELECT tenant_id, index_name, vectorizer, dimensions FROM tenants").fetchall()
+        return {r[0]: TenantConfig(r[0], r[1], json.loads(r[2]) if r[2] else None, r[3]) for r in rows}
+
+    def put_tenant(self, config: TenantConfig) -> None:
+        with self.lock:
+            self.conn.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?, ?)", (
+                config.tenant_id, config.index_name, json.dumps(config.vectorizer) if config.vectorizer else None, config.dimensions))
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        with self.lock:
+            self.conn.execute("DELETE FROM tenants WHERE tenant_id = ?", (tenant_id,))
+            self.conn.execute("DELETE FROM pending WHERE tenant_id = ?", (tenant_id,))
+
+    def add(self, tenant_id: str, conversation_id: str, generation: str, failed: bool = False) -> int:
+        with self.lock:
+            return int(self.conn.execute("INSERT INTO pending (tenant_id, conversation_id, generation, failed) VALUES (?, ?, ?, ?)",
+                                         (tenant_id, conversation_id, generation, int(failed))).lastrowid)
+
+    def done(self, row_id: int) -> None:
+        with self.lock:
+            self.conn.execute("DELETE FROM pending WHERE id = ?", (row_id,))
+
+    def fail(self, row_id: int) -> None:
+        with self.lock:
+            self.conn.execute("UPDATE pending SET failed = 1 WHERE id = ?", (row_id,))
+
+    def to_reconcile(self, generation: str) -> list[tuple[int, str, str]]:
+        """Rows of earlier processes, failed rows and tenant backfills: not owned by an in-flight write."""
+        with self.lock:
+            return self.conn.execute("SELECT id, tenant_id, conversation_id FROM pending WHERE generation != ? OR failed = 1 "
+                                     "OR conversation_id = ? ORDER BY id", (generation, ALL_CONVERSATIONS)).fetchall()
+
+    def pending_count(self) -> int:
+        with self.lock:
+            return int(self.conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+@dataclass
+class _Intent:
+    row_id: int
+    tenant_id: str
+    conversation_id: str
+    ok: bool = field(default=True)
+
+
+class ConversationIndex:
+    """Keeps opted-in tenants' conversation items in their search indexes; answers conversation searches."""
+
+    def __init__(self, search: Any, threads: Any, journal_path: Path, settings: ConversationSearchSettings | None = None):
+        self.search = search
+        self.threads = threads
+        self.settings = settings or ConversationSearchSettings()
+        self.journal = _Journal(Path(journal_path))
+        self.generation = uuid.uuid4().hex
+        self._tenants = self.journal.tenants()
+        self._tenants_lock = threading.Lock()
+        self._locks = [threading.Lock() for _ in range(64)]
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        for tenant_id in self.settings.tenants:
+            if tenant_id not in self._tenants:
+                self.enable(tenant_id)
+
+    # ---- opt-in ----------------------------------------------------------------------------------------
+    def config(self, tenant_id: str) -> TenantConfig | None:
+        return self._tenants.get(tenant_id)
+
+    def enabled(self, tenant_id: str) -> bool:
+        return tenant_id in self._tenants
+
+    def enable(self, tenant_id: str, vectorizer: dict[str, Any] | None = None, dimensions: int | None = None) -> TenantConfig:
+        """Opts a tenant in: creates its index and queues a backfill of its existing conversations."""
+        validate_tenant_id(tenant_id)
+        with self._tenants_lock:
+            existing = self._tenants.get(tenant_id)
+            if existing is not None:
+                return existing
+            vectorizer = check_vectorizer(vectorizer) if vectorizer is not None else self.settings.embeddings
+            if vectorizer is not None:
+                vectorizer = {**vectorizer, "name": VECTORIZER}
+                if dimensions is None:
+                    dimensions = self.settings.dimensions if self.settings.embeddings is not None else None
+                if dimensions is None:
+                    from weft.search.vectorizers import embed
+
+                    dimensions = len(embed(vectorizer, "dimension probe"))
+            config = TenantConfig(tenant_id, index_name_for(tenant_id), vectorizer, dimensions if vectorizer else None)
+            if config.index_name in self.search.index_names():
+                # left by an earlier opt-in whose journal is gone: derived data, rebuilt from the store below
+                self.search.delete_index(config.index_name)
+            self.search.create_index(self._definition(config))
+            self.journal.put_tenant(config)
+            self.journal.add(tenant_id, ALL_CONVERSATIONS, self.generation)
+            self._tenants = {**self._tenants, tenant_id: config}
+        self._wake.set()
+        return config
+
+    def reindex(self, tenant_id: str) -> None:
+        """Queues a full re-synchronisation of the tenant's conversations (e.g. after writes by another process)."""
+        if tenant_id not in self._tenants:
+            raise InvalidInput("Conversation search is not enabled for this tenant.", code="conversation_search_disabled")
+        self.journal.add(tenant_id, ALL_CONVERSATIONS, self.generation)
+        self._wake.set()
+
+    def disable(self, tenant_id: str) -> bool:
+        """Opts a tenant out and deletes its index (derived data only; the conversations stay)."""
+        with self._tenants_lock:
+            config = self._tenants.get(tenant_id)
+            if config is None:
+                return False
+            self._tenants = {k: v for k, v in self._tenants.items() if k != tenant_id}
+            self.journal.delete_tenant(tenant_id)
+            try:
+                self.search.delete_index(config.index_name)
+            except NotFound:
+                pass
+            return True
+
+    @staticmethod
+    def _definition(config: TenantConfig) -> dict[str, Any]:
+        fields: list[dict[str, Any]] = [
+            {"name": "id", "type": "Edm.String", "key": True, "searchable": False, "filterable": True, "sortable": True},
+            {"name": "conversation_id", "type": "Edm.String", "searchable": False, "filterable": True, "facetable": True},
+            {"name": "role", "type": "Edm.String", "searchable": False, "filterable": True, "facetable": True},
+            {"name": "type", "type": "Edm.String", "searchable": False, "filterable": True, "facetable": True},
+            {"name": "text", "type": "Edm.String", "searchable": True, "filterable": False, "sortable": False, "facetable": False},
+            {"name": "created_at", "type": "Edm.DateTimeOffset", "filterable": True, "sortable": True},
+            {"name": "seq", "type": "Edm.Int64", "filterable": True, "sortable": True},
+        ]
+        body: dict[str, Any] = {"name": config.index_name, "fields": fields}
+        if config.vectorizer is not None:
+            fields.append({"name": VECTOR_FIELD, "type": "Collection(Edm.Single)", "searchable": True, "retrievable": False,
+                           "dimensions": config.dimensions, "vectorSearchProfile": PROFILE})
+            body["vectorSearch"] = {
+                "algorithms": [{"name": "hnsw", "kind": "hnsw", "hnswParameters": {"metric": "cosine"}}],
+                "profiles": [{"name": PROFILE, "algorithm": "hnsw", "vectorizer": VECTORIZER}],
+                "vectorizers": [config.vectorizer],
+            }
+        return body
+
+    # ---- hooks called by ThreadService -----------------------------------------------------------------
+    def begin(self, tenant_id: str, conversation_id: str) -> _Intent | None:
+        """Before the store commits a write: the durable intent row (None for a tenant not opted in)."""
+        if tenant_id not in self._tenants:
+            return None
+        return _Intent(self.journal.add(tenant_id, conversation_id, self.generation), tenant_id, conversation_id)
+
+    def after_append(self, intent: _Intent | None, items: list) -> None:
+        if intent is None:
+            return
+
+        def work(config: TenantConfig) -> None:
+            # A conversation deleted after this append committed (its delete's index work waits for this lock)
+            # must not get its items back into the index.
+            try:
+                self.threads.store.get_conversation(intent.tenant_id, intent.conversation_id)
+            except NotFound:
+                self._delete_conversation_docs(config, intent.conversation_id)
+                return
+            self._upload(config, items)
+
+        self._finish(intent, work)
+
+    def after_item_delete(self, intent: _Intent | None, item_id: str) -> None:
+        if intent is None:
+            return
+        self._finish(intent, lambda config: self._delete_keys(config, [item_id]))
+
+    def after_conversation_delete(self, intent: _Intent | None) -> None:
+        if intent is None:
+            return
+        self._finish(intent, lambda config: self._delete_conversation_docs(config, intent.conversation_id))
+
+    def abandon(self, intent: _Intent | None) -> None:
+        """The store write failed (nothing committed): nothing to follow."""
+        if intent is not None:
+            self.journal.done(intent.row_id)
+
+    def tenant_shredded(self, tenant_id: str) -> None:
+        """Crypto-shredding makes the content unreadable; its plaintext in the index goes too."""
+        self.disable(tenant_id)
+
+    def _finish(self, intent: _Intent, work) -> None:
+        config = self._tenants.get(intent.tenant_id)
+        if config is None:
+            self.journal.done(intent.row_id)
+            return
+        try:
+            with self._conversation_lock(intent.tenant_id, intent.conversation_id):
+                work(config)
+        except Exception:
+            log.warning("conversation index of tenant %s did not follow a write on %s; it will be reconciled",
+                        intent.tenant_id, intent.conversation_id, exc_info=True)
+            self.journal.fail(intent.row_id)
+            self._wake.set()
+            return
+        self.journal.done(intent.row_id)
+
+    def _conversation_lock(self, tenant_id: str, conversation_id: str) -> threading.Lock:
+        return self._locks[hash((tenant_id, conversation_id)) % len(self._locks)]
+
+    # ---- index writes (all through SearchService.apply_batch) ----------------------------------------------
+    def _document(self, config: TenantConfig, item: Any) -> dict[str, Any]:
+        text = item_text(item)
+        doc: dict[str, Any] = {"@search.action": "mergeOrUpload", "id": item.id, "conversation_id": item.conversation_id,
+                               "role": item.role, "type": item.type, "text": text, "created_at": _iso(item.created_at_ms),
+                               "seq": item.seq}
+        if config.vectorizer is not None and text.strip():
+            from weft.search.vectorizers import embed
+
+            doc[VECTOR_FIELD] = embed(config.vectorizer, text[:MAX_EMBED_CHARS])
+        return doc
+
+    def _upload(self, config: TenantConfig, items: list) -> None:
+        for start in range(0, len(items), BATCH):
+            docs = [self._document(config, i) for i in items[start:start + BATCH]]
+            self._apply(config, docs)
+
+    def _apply(self, config: TenantConfig, docs: list[dict]) -> None:
+        if not docs:
+            return
+        results = self.search.apply_batch(config.index_name, {"value": docs})
+        failed = [r for r in results if not r.status]
+        if failed:
+            raise RuntimeError(f"{len(failed)} conversation index writes failed: {failed[0].error_message}")
+
+    def _delete_keys(self, config: TenantConfig, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        for start in range(0, len(keys), BATCH):
+            self._apply(config, [{"@search.action": "delete", "id": k} for k in keys[start:start + BATCH]])
+
+    def _indexed_ids(self, config: TenantConfig, conversation_id: str) -> list[str]:
+        found: list[str] = []
+        flt = f"conversation_id eq {_quote(conversation_id)}"
+        while True:
+            page = self.search.search(config.index_name, {"search": "*", "filter": flt, "select": "id", "top": 1000,
+                                                          "skip": len(found), "orderby": "id"})
+            ids = [d["id"] for d in page["value"]]
+            found.extend(ids)
+            if len(ids) < 1000 or len(found) >= 100_000:
+                return found
+
+    def _delete_conversation_docs(self, config: TenantConfig, conversation_id: str) -> None:
+        while True:
+            ids = self._indexed_ids(config, conversation_id)
+            if not ids:
+                return
+            self._delete_keys(config, ids)
+
+    def resync_conversation(self, tenant_id: str, conversation_id: str) -> None:
+        """Makes the index agree with the store for one conversation."""
+        config = self._tenants.get(tenant_id)
+        if config is None:
+            return
+        with self._conversation_lock(tenant_id, conversation_id):
+            try:
+                items = self.threads.stored_items(tenant_id, conversation_id)
+            except NotFound:
+                self._delete_conversation_docs(config, conversation_id)
+                return
+            self._upload(config, items)
+            stored = {i.id for i in items}
+            self._delete_keys(config, [k for k in self._indexed_ids(config, conversation_id) if k not in stored])
+
+    def resync_tenant(self, tenant_id: str) -> None:
+        for conversation_id in self.threads.conversation_ids(tenant_id):
+            if self._stop.is_set():
+                raise RuntimeError("stopping")
+            self.resync_conversation(tenant_id, conversation_id)
+
+    # ---- reconciliation ------------------------------------------------------------------------------------
+    def reconcile(self) -> int:
+        """One pass over the journal rows no in-flight write owns; returns how many were settled."""
+        settled = 0
+        done_keys: set[tuple[str, str]] = set()
+        for row_id, tenant_id, conversation_id in self.journal.to_reconcile(self.generation):
+            if self._stop.is_set():
+                break
+            if (tenant_id, conversation_id) in done_keys:
+                self.journal.done(row_id)
+                settled += 1
+                continue
+            try:
+                if conversation_id == ALL_CONVERSATIONS:
+                    self.resync_tenant(tenant_id)
+                else:
+                    self.resync_conversation(tenant_id, conversation_id)
+            except Exception:
+                log.warning("reconciling the conversation index of tenant %s (%s) failed; retrying later", tenant_id,
+                            conversation_id, exc_info=True)
+                continue
+            done_keys.add((tenant_id, conversation_id))
+            self.journal.done(row_id)
+            settled += 1
+        return settled
+
+    def start(self) -> "ConversationIndex":
+        self._worker = threading.Thread(target=self._loop, name="weft-conversation-index", daemon=True)
+        self._worker.start()
+        return self
+
+    def _loop(self) -> None:
+        interval = self.settings.interval_seconds
+        while not self._stop.is_set():
+            try:
+                self.reconcile()
+            except Exception:
+                log.exception("conversation index reconcile pass failed")
+            self._wake.wait(interval if interval > 0 else None)
+            self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(15)
+        self.journal.close()
+
+    # ---- search ------------------------------------------------------------------------------------------
+    def search_items(self, tenant_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``{query, mode: text|vector|hybrid, top, conversation_id, role}`` over the tenant's own index."""
+        config = self._tenants.get(tenant_id)
+        if config is None:
+            raise InvalidInput("Conversation search is not enabled for this tenant.", code="conversation_search_disabled")
+        query = body.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("'query' must be a non-empty string.", code="invalid_value")
+        mode = body.get("mode") or ("hybrid" if config.vectorizer else "text")
+        if mode not in ("text", "vector", "hybrid"):
+            raise InvalidInput("'mode' must be 'text', 'vector' or 'hybrid'.", code="invalid_value")
+        if mode != "text" and config.vectorizer is None:
+            raise InvalidInput("This tenant's conversation index has no embeddings; use mode 'text'.", code="vectors_not_configured")
+        top = body.get("top", 10)
+        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 100:
+            raise InvalidInput("'top' must be an integer between 1 and 100.", code="invalid_value")
+        clauses = []
+        for name in ("conversation_id", "role"):
+            value = body.get(name)
+            if value is None:
+                continue
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+                raise InvalidInput(f"'{name}' must be a string or a list of strings.", code="invalid_value")
+            clauses.append("(" + " or ".join(f"{name} eq {_quote(v)}" for v in values) + ")")
+        params: dict[str, Any] = {"top": top, "select": SELECT}
+        if clauses:
+            params["filter"] = " and ".join(clauses)
+        if mode in ("text", "hybrid"):
+            params["search"] = query
+        if mode in ("vector", "hybrid"):
+            params["vectorQueries"] = [{"kind": "text", "text": query, "fields": VECTOR_FIELD, "k": top}]
+        result = self.search.search(config.index_name, params)
+        data = [{"object": "conversation.item.search_result", "item_id": d["id"], "conversation_id": d["conversation_id"],
+                 "role": d.get("role"), "type": d.get("type"), "text": d.get("text"), "seq": d.get("seq"),
+                 "created_at": _unix(d.get("created_at")), "score": d["@search.score"]} for d in result["value"]]
+        return {"object": "list", "mode": mode, "data": data}
+
+
+def _unix(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
+    """Small helper for callers that need to wait for a reconcile (tests, CLI)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
