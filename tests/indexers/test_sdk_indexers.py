@@ -113,6 +113,9 @@ def test_sqlite_end_to_end_with_sdk(clients, live, tmp_path):
     status = _wait(xc, ix_name, lambda s: s.execution_history[0].status not in ("inProgress", "reset"))
     assert status.last_result.item_count == 26  # 24 live rows + the soft-deleted one (deleted again) + 99
     assert [i.name for i in xc.get_indexers()] and ix_name in xc.get_indexer_names()
+    counters = ic.get_service_statistics()["counters"]
+    assert counters["indexersCount"]["usage"] == len(xc.get_indexer_names()) >= 1
+    assert counters["dataSourcesCount"]["usage"] == len(xc.get_data_source_connection_names()) >= 1
     xc.delete_indexer(ix_name)
     with pytest.raises(ResourceNotFoundError):
         xc.get_indexer(ix_name)
