@@ -709,7 +709,9 @@ class _Search:
             return Query.term_query(schema, leaf.raw, value)
         if leaf.type == "Edm.Boolean":
             return Query.term_query(schema, leaf.value, bool(value))
-        return Query.range_query(schema, leaf.value, leaf.field_type, value, value)
+        # one exact value: the term dictionary finds it directly, where a fast-field range would scan
+        # the whole column
+        return Query.range_query(schema, leaf.value, leaf.field_type, value, value, use_inverted_index=True)
 
     def _with_scores(self, query: Query, addresses: list) -> list[tuple[float, Any, dict]]:
         sources = [Layout.source_of(self.searcher.doc(a), self.q.need_vectors) for a in addresses]

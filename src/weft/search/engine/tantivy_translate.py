@@ -302,10 +302,10 @@ class FilterTranslator:
             value = max(-(2**63), min(2**63 - 1, int(value)))
         else:
             value = float(value)
-        if op == "eq":
-            return Query.range_query(self.schema, leaf.value, ft, value, value)
-        if op == "ne":
-            return negate(Query.range_query(self.schema, leaf.value, ft, value, value))
+        if op in ("eq", "ne"):
+            # one exact value: the term dictionary finds it, where a fast-field range scans the column
+            exact = Query.range_query(self.schema, leaf.value, ft, value, value, use_inverted_index=True)
+            return exact if op == "eq" else negate(exact)
         if op == "gt":
             return Query.range_query(self.schema, leaf.value, ft, value, None, include_lower=False)
         if op == "ge":
