@@ -36,3 +36,28 @@ def test_generated_admin_key_and_demo_index(tmp_path):
         assert r.status_code == 403
     finally:
         server.kill()
+
+
+def test_searches_in_a_read_pool(tmp_path):
+    """WEFT_READ_THREADS runs searches in a thread pool; results are the same as on the event loop."""
+    import threading
+
+    server = WeftServer(tmp_path / "data", extra_args=["--demo"], env={"WEFT_READ_THREADS": "2"}).start()
+    try:
+        url = server.url("/indexes/products-index/docs/search")
+        headers = {"api-key": server.query_key}
+        expected = httpx.post(url, headers=headers, json={"search": "mug", "count": True}).json()
+        results = []
+
+        def client():
+            with httpx.Client(headers=headers) as c:
+                results.extend(c.post(url, json={"search": "mug", "count": True}).json()["@odata.count"] for _ in range(20))
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [expected["@odata.count"]] * 80 and expected["@odata.count"] > 0
+    finally:
+        server.kill()

@@ -6,27 +6,35 @@ Every operation is served under both path styles Azure accepts: the friendly one
 """
 from __future__ import annotations
 
-import orjson
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import os
 import time
 import uuid
 from typing import Any, Callable
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
-
-import logging
 
 from weft.errors import InvalidInput, WeftError
-from weft.http.errors import odata_error
 from weft.http.auth import KeyChecker, check_api_version
+from weft.http.errors import odata_error
 from weft.search.service import SearchService
 
 DOC_CONTENT_TYPE = "application/json; odata.metadata=none; odata.streaming=true; charset=utf-8"
 MGMT_CONTENT_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
 MAX_BODY = 16 * 1024 * 1024 + 65536
 log = logging.getLogger("weft.http")
+# Threads that run searches (WEFT_READ_THREADS). The default, 0, runs them on the event loop: measured
+# here, a thread hop halves throughput and adds ~0.3 ms for typical sub-millisecond queries. Indexes
+# whose queries take many milliseconds (common terms over millions of documents) gain from a pool, since
+# tantivy releases the GIL while it searches and a slow query then no longer holds up other requests.
+READ_THREADS = int(os.environ.get("WEFT_READ_THREADS", "0"))
 
 # GET parameter name -> POST body name
 _GET_NAMES = {
@@ -144,10 +152,12 @@ def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
         # Blocking service calls (writes wait for their group commit) run in the threadpool.
         return await run_in_threadpool(fn, *args, **kwargs)
 
+    read_pool = concurrent.futures.ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="weft-read") if READ_THREADS else None
+
     async def read(fn, *args, **kwargs):
-        # Reads take well under a millisecond and tantivy holds the GIL for most of it, so a
-        # thread hop would cost more than it frees; they run on the event loop.
-        return fn(*args, **kwargs)
+        if read_pool is None:
+            return fn(*args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(read_pool, functools.partial(fn, *args, **kwargs))
 
     # ---- service ---------------------------------------------------------------------------------------
     @route("GET", "/servicestats", admin=True)
