@@ -158,6 +158,14 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
       f"after the load, {_f(r.get('server_rss_after_queries_mib'), 0)} after the queries; {r.get('server_threads')} threads. "
       f"Graceful stop: exit {r['server_stop']['exit_code']} in {r['server_stop']['seconds']:.1f} s.")
     w("")
+    w("## The other benchmarks")
+    w("")
+    w("Each writes its own table next to its script (same rules: side by side with the raw engine underneath, one run):")
+    w("")
+    w("* vector search (weft vs usearch; recall@10, latency, build rate): `bench/vectors/RESULTS.md` — `python bench/vectors/run.py`")
+    w("* conversation threads (appends vs raw INSERT, the seed's read-modify-write losses, paging cost): `bench/threads/RESULTS.md` — `python -m bench.threads.bench_appends`")
+    w("* SQL indexers (initial load from PostgreSQL vs raw ingest, peak RSS, near-real-time lag): `bench/indexers/RESULTS.md` — `python bench/indexers/run.py`")
+    w("")
     return "\n".join(L)
 
 
