@@ -240,7 +240,9 @@ def test_vectors_survive_restart_and_kill(tmp_path, embedding_server):
 
         def ranking():
             c = SearchClient(server.endpoint, "vecr", AzureKeyCredential(server.admin_key))
-            return [r["id"] for r in c.search(vector_queries=[VectorizedQuery(vector=query, k_nearest_neighbors=6, fields="vec")], select=["id"])]
+            hits = c.search(vector_queries=[VectorizedQuery(vector=query, k_nearest_neighbors=6, fields="vec")], select=["id"])
+            # ties (equal similarity) may come in any order: compare by (score, id)
+            return [r["id"] for r in sorted(hits, key=lambda r: (-round(r["@search.score"], 5), r["id"]))]
 
         before = ranking()
         assert server.stop() == 0  # clean stop saves the vector index

@@ -323,21 +323,26 @@ def _merge_value(field: Field, old: Any, new: Any) -> Any:
 
 def render_document(definition: IndexDefinition, document: dict[str, Any], select: Iterable[str] | None = None) -> dict[str, Any]:
     """The retrievable part of a stored document, in definition order; ``select`` limits it to named paths."""
-    selected = None if select is None else list(select)
-    out: dict[str, Any] = {}
-    for f in definition.fields:
-        if selected is not None and not any(p == f.name or p.startswith(f.name + "/") for p in selected):
-            continue
-        sub_select = None
-        if selected is not None and f.name not in selected:
-            sub_select = [p[len(f.name) + 1 :] for p in selected if p.startswith(f.name + "/")]
-        value = _render_value(f, document.get(f.name), sub_select)
-        if value is not _HIDDEN:
-            out[f.name] = value
-    return out
+    return _render_fields(definition.fields, document, None if select is None else list(select))
 
 
 _HIDDEN = object()
+
+
+def _render_fields(fields: list[Field], obj: dict[str, Any], selected: list[str] | None) -> dict[str, Any]:
+    """The fields of one object (a document or a complex value) that ``selected`` paths name (all when None)."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        inner = None
+        if selected is not None:
+            if f.name not in selected:
+                inner = [p[len(f.name) + 1 :] for p in selected if p.startswith(f.name + "/")]
+                if not inner:
+                    continue
+        value = _render_value(f, obj.get(f.name), inner)
+        if value is not _HIDDEN:
+            out[f.name] = value
+    return out
 
 
 def _render_value(field: Field, value: Any, sub_select: list[str] | None) -> Any:
@@ -349,20 +354,6 @@ def _render_value(field: Field, value: Any, sub_select: list[str] | None) -> Any
         return value
     if value is None:
         return empty_value(field)
-
-    def render_obj(obj: dict[str, Any]) -> dict[str, Any]:
-        res = {}
-        for s in field.fields:
-            if sub_select is not None and not any(p == s.name or p.startswith(s.name + "/") for p in sub_select):
-                continue
-            inner = None
-            if sub_select is not None and s.name not in sub_select:
-                inner = [p[len(s.name) + 1 :] for p in sub_select if p.startswith(s.name + "/")]
-            v = _render_value(s, obj.get(s.name), inner)
-            if v is not _HIDDEN:
-                res[s.name] = v
-        return res
-
     if field.is_collection:
-        return [render_obj(item) for item in value]
-    return render_obj(value)
+        return [_render_fields(field.fields, item, sub_select) for item in value]
+    return _render_fields(field.fields, value, sub_select)
