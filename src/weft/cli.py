@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import signal
 from pathlib import Path
-from typing import Optional
 
 import typer
 

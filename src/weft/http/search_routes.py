@@ -101,7 +101,7 @@ def _search_params_from_query(request: Request) -> dict:
             try:
                 body[target] = float(value)
             except ValueError:
-                raise InvalidInput(f"minimumCoverage must be a number.\r\nParameter name: minimumCoverage")
+                raise InvalidInput("minimumCoverage must be a number.\r\nParameter name: minimumCoverage")
         else:
             body[target] = value
     return body

@@ -6,7 +6,6 @@ dataclasses so that trees compare by value in tests.
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Literal as TypingLiteral, Union
 

@@ -151,7 +151,7 @@ class ExpressionChecker:
         if t in ("Edm.Int32", "Edm.Int64") and c.kind == "float" and (math.isnan(c.value) or math.isinf(c.value)):
             raise _invalid(f"NaN and INF cannot be compared with the integer field '{leaf.path}'.", p)
         if t == "Edm.Boolean" and e.op not in ("eq", "ne"):
-            raise _invalid(f"Boolean fields can only be compared with 'eq' or 'ne'.", p)
+            raise _invalid("Boolean fields can only be compared with 'eq' or 'ne'.", p)
 
     # ---- $orderby / $select / searchFields -----------------------------------------------------
     def check_orderby(self, clauses: list[ast.OrderByClause]) -> None:

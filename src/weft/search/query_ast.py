@@ -7,7 +7,7 @@ or the clause's own ``field`` when given, which overrides them).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
 from typing import Union
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from weft.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
+from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search.catalog import Catalog
@@ -526,7 +526,6 @@ class SearchService:
         last = words[-1] if words else text
         clauses.append(qa.Fuzzy(last.lower(), 1) if body.get("fuzzy") else qa.Prefix(last.lower()))
         node = qa.Boolean(must=tuple(clauses))
-        search_body: dict[str, Any] = {"top": top}
         query = SearchQuery(
             text=node, search_fields=tuple(fields), filter=self._parse_filter(definition, body.get("filter")),
             orderby=tuple(self._parse_orderby(definition, body.get("orderby"))), top=top,

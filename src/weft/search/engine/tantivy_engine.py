@@ -142,11 +142,7 @@ class _IndexHandle:
         unique = list(dict.fromkeys(keys))
         searcher = self.searcher()
         schema = self.layout.schema
-        if len(unique) <= 64:  # a few term queries are much cheaper than a term-set automaton
-            q = Query.boolean_query([(Occur.Should, Query.term_query(schema, KEY, k)) for k in unique])
-        else:
-            q = Query.term_set_query(schema, KEY, unique)
-        result = searcher.search(q, limit=len(unique), count=False)
+        result = searcher.search(keys_query(schema, unique), limit=len(unique), count=False)
         found = {}
         key_name = self.definition.key_field.name
         for _, address in result.hits:
@@ -457,15 +453,7 @@ class _Search:
         for score, address, source in page:
             if source is None:
                 source = Layout.source_of(self.searcher.doc(address), self.q.need_vectors)
-            highlights = None
-            if terms is not None:
-                highlights = {}
-                for path in self.q.highlight_fields:
-                    leaf = self.layout.leaf(path)
-                    values = [v for v in values_at(source, path.split("/")) if isinstance(v, str)]
-                    frags = highlight_field(path, values, leaf.search_analyzer, terms, self.q.highlight_pre_tag, self.q.highlight_post_tag)
-                    if frags:
-                        highlights[path] = frags
+            highlights = self._highlights(terms, source) if terms is not None else None
             hits.append(Hit(score=float(score), document=source, highlights=highlights))
         return SearchResults(hits=hits, count=count if self.q.count else None, facets=facets, has_more=has_more)
 
@@ -720,7 +708,7 @@ class _Search:
         keys = [s[self.key_name] for s in sources]
         scores: dict[str, float] = {}
         if keys:
-            restricted = boolean([(Occur.Must, query), (Occur.Must, const_score(Query.term_set_query(self.layout.schema, KEY, keys), 0.0))])
+            restricted = boolean([(Occur.Must, query), (Occur.Must, const_score(keys_query(self.layout.schema, keys), 0.0))])
             for score, addr in self.searcher.search(restricted, limit=len(keys), count=False).hits:
                 scores[Layout.source_of(self.searcher.doc(addr), vectors=False)[self.key_name]] = score
         return [(scores.get(k, 0.0), a, s) for k, a, s in zip(keys, addresses, sources)]
@@ -778,6 +766,13 @@ class _Search:
             for b in buckets
             if b["doc_count"] > 0
         ]
+
+
+def keys_query(schema, keys: list[str]) -> Query:
+    """Documents with any of these keys."""
+    if len(keys) <= 64:  # a few term queries are much cheaper than a term-set automaton
+        return Query.boolean_query([(Occur.Should, Query.term_query(schema, KEY, k)) for k in keys])
+    return Query.term_set_query(schema, KEY, keys)
 
 
 def _has_scoring(e) -> bool:
