@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from weft.errors import InvalidInput
+from weft.search.vectorizers import LOCAL_MODELS, local_model_name
 
 PRIMITIVE_TYPES = (
     "Edm.String",
@@ -475,6 +476,8 @@ def _validate_vector_search(definition: IndexDefinition) -> None:
     for v in config.get("vectorizers") or []:
         if not isinstance(v, dict) or not isinstance(v.get("name"), str):
             raise InvalidInput("Each vectorizer needs a name.")
+        if v.get("kind") == "local":
+            local_model_name(v)  # weft's in-process model: an unknown model is refused here, not at query time
         vectorizers[v["name"]] = v
     profiles = {}
     for p in config.get("profiles") or []:
@@ -488,6 +491,12 @@ def _validate_vector_search(definition: IndexDefinition) -> None:
     for f in definition.vector_fields():
         if f.extra["vectorSearchProfile"] not in profiles:
             raise InvalidInput(f"The vector field '{f.name}' refers to the unknown vector search profile '{f.extra['vectorSearchProfile']}'.")
+        vectorizer = vectorizers.get(profiles[f.extra["vectorSearchProfile"]].get("vectorizer"))
+        if vectorizer is not None and vectorizer.get("kind") == "local":
+            model = local_model_name(vectorizer)
+            if f.dimensions != LOCAL_MODELS[model]:
+                raise InvalidInput(f"The vector field '{f.name}' has {f.dimensions} dimensions, but its vectorizer "
+                                   f"'{vectorizer['name']}' ({model}) produces {LOCAL_MODELS[model]}.")
 
 
 def _validate_suggesters(definition: IndexDefinition) -> None:

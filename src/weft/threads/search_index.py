@@ -224,12 +224,14 @@ class ConversationIndex:
             vectorizer = check_vectorizer(vectorizer) if vectorizer is not None else self.settings.embeddings
             if vectorizer is not None:
                 vectorizer = {**vectorizer, "name": VECTORIZER}
+                from weft.search.vectorizers import embed, known_dimensions
+
+                # a local model's dimensions are known without loading it; its packages are checked here, at opt-in
+                known = known_dimensions(vectorizer)
                 if dimensions is None:
                     dimensions = self.settings.dimensions if self.settings.embeddings is not None else None
                 if dimensions is None:
-                    from weft.search.vectorizers import embed
-
-                    dimensions = len(embed(vectorizer, "dimension probe"))
+                    dimensions = known or len(embed(vectorizer, "dimension probe"))
             config = TenantConfig(tenant_id, index_name_for(tenant_id), vectorizer, dimensions if vectorizer else None)
             if config.index_name in self.search.index_names():
                 # left by an earlier opt-in whose journal is gone: derived data, rebuilt from the store below
@@ -238,6 +240,10 @@ class ConversationIndex:
             self.journal.put_tenant(config)
             self.journal.add(tenant_id, ALL_CONVERSATIONS, self.generation)
             self._tenants = {**self._tenants, tenant_id: config}
+        if config.vectorizer is not None:
+            from weft.search.vectorizers import warm_up
+
+            warm_up(config.vectorizer)  # a local model starts loading now rather than in the first append
         self._wake.set()
         return config
 
@@ -346,21 +352,25 @@ class ConversationIndex:
         return self._locks[hash((tenant_id, conversation_id)) % len(self._locks)]
 
     # ---- index writes (all through SearchService.apply_batch) ----------------------------------------------
-    def _document(self, config: TenantConfig, item: Any) -> dict[str, Any]:
-        text = item_text(item)
-        doc: dict[str, Any] = {"@search.action": "mergeOrUpload", "id": item.id, "conversation_id": item.conversation_id,
-                               "role": item.role, "type": item.type, "text": text, "created_at": _iso(item.created_at_ms),
-                               "seq": item.seq}
-        if config.vectorizer is not None and text.strip():
-            from weft.search.vectorizers import embed
+    def _documents(self, config: TenantConfig, items: list) -> list[dict[str, Any]]:
+        docs: list[dict[str, Any]] = []
+        for item in items:
+            docs.append({"@search.action": "mergeOrUpload", "id": item.id, "conversation_id": item.conversation_id,
+                         "role": item.role, "type": item.type, "text": item_text(item), "created_at": _iso(item.created_at_ms),
+                         "seq": item.seq})
+        if config.vectorizer is not None:
+            from weft.search.vectorizers import embed_many
 
-            doc[VECTOR_FIELD] = embed(config.vectorizer, text[:MAX_EMBED_CHARS])
-        return doc
+            with_text = [doc for doc in docs if doc["text"].strip()]
+            # one call for the whole batch: a local model embeds it in one pass
+            vectors = embed_many(config.vectorizer, [doc["text"][:MAX_EMBED_CHARS] for doc in with_text])
+            for doc, vector in zip(with_text, vectors):
+                doc[VECTOR_FIELD] = vector
+        return docs
 
     def _upload(self, config: TenantConfig, items: list) -> None:
         for start in range(0, len(items), BATCH):
-            docs = [self._document(config, i) for i in items[start:start + BATCH]]
-            self._apply(config, docs)
+            self._apply(config, self._documents(config, items[start:start + BATCH]))
 
     def _apply(self, config: TenantConfig, docs: list[dict]) -> None:
         if not docs:
@@ -441,6 +451,11 @@ class ConversationIndex:
         return settled
 
     def start(self) -> "ConversationIndex":
+        from weft.search.vectorizers import warm_up
+
+        for config in self._tenants.values():
+            if config.vectorizer is not None:
+                warm_up(config.vectorizer)  # local models: loaded in the background, once per process
         self._worker = threading.Thread(target=self._loop, name="weft-conversation-index", daemon=True)
         self._worker.start()
         return self
