@@ -5,7 +5,6 @@ import datetime as dt
 import decimal
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.dialects import mssql
 
 from weft.errors import InvalidInput

@@ -9,15 +9,14 @@ import httpx
 import pytest
 from azure.core import MatchConditions
 from azure.core.credentials import AzureKeyCredential
-from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.search.documents import SearchClient
 from azure.search.documents.indexes import SearchIndexClient, SearchIndexerClient
 from azure.search.documents.indexes.models import (
-    FieldMapping, FieldMappingFunction, HighWaterMarkChangeDetectionPolicy, IndexingSchedule, SearchableField,
+    FieldMapping, FieldMappingFunction, HighWaterMarkChangeDetectionPolicy, SearchableField,
     SearchFieldDataType, SearchIndex, SearchIndexer, SearchIndexerDataContainer, SearchIndexerDataSourceConnection,
     SimpleField, SoftDeleteColumnDeletionDetectionPolicy,
 )
-import datetime as dt
 
 
 def _name(prefix):

@@ -3,7 +3,6 @@ high-water marks at batch boundaries, late committers, soft and hard deletes, TR
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 
 import pytest

@@ -127,11 +127,18 @@ def create_for_table(
     soft_delete: Optional[str] = typer.Option(None, "--soft-delete", help="COLUMN=MARKER, e.g. is_deleted=true."),
     hard_deletes: bool = typer.Option(True, help="Detect hard deletes by reconciliation (weft extension)."),
     schedule: Optional[str] = typer.Option(None, "--schedule", help="ISO 8601 interval, e.g. PT5M or PT1S."),
+    notify: Optional[str] = typer.Option(None, "--notify", metavar="CHANNEL",
+                                         help="PostgreSQL: wake the indexer on NOTIFY CHANNEL (weftNotify); prints the trigger SQL to install."),
+    install_trigger: bool = typer.Option(False, "--install-trigger", help="With --notify: install that trigger on the table now (CREATE OR REPLACE FUNCTION weft_notify, CREATE TRIGGER weft_notify)."),
     endpoint: Optional[str] = EndpointOpt, admin_key: Optional[str] = KeyOpt, data_dir: Optional[Path] = DataDirOpt,
 ) -> None:
     """One line to sync a table: data source + (index) + indexer, then the first run starts."""
+    from weft.errors import InvalidInput
     from weft.indexers.model import parse_data_source
 
+    if install_trigger and not notify:
+        typer.echo("error: --install-trigger needs --notify CHANNEL", err=True)
+        raise typer.Exit(1)
     api = Api(endpoint, admin_key, data_dir)
     base = table.split(".")[-1].strip("[]\"").lower().replace("_", "-")
     index = index or base
@@ -144,6 +151,20 @@ def create_for_table(
                                              "softDeleteColumnName": column, "softDeleteMarkerValue": marker or "true"}
     elif hard_deletes:
         ds["dataDeletionDetectionPolicy"] = {"@odata.type": "#Weft.HardDeleteReconciliationPolicy"}
+    trigger = None
+    if notify:
+        from weft.indexers.notify import trigger_sql
+
+        ds["weftNotify"] = {"channel": notify}
+        try:
+            parse_data_source(ds)
+        except InvalidInput as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1)
+        trigger = trigger_sql(table, notify)
+        if install_trigger:
+            _install_trigger(parse_data_source(ds), trigger)
+            typer.echo(f"installed trigger weft_notify on {table} (NOTIFY {notify} with the writer's transaction id)")
     field_mappings = []
     if api.call("GET", f"/indexes/{index}", ok=(200, 404)).status_code == 404:
         from weft.indexers.sources.sql import describe_table
@@ -173,3 +194,21 @@ def create_for_table(
     api.call("PUT", f"/indexers/{indexer['name']}", indexer)
     typer.echo(f"created data source {ds['name']} and indexer {indexer['name']}; the first run has started "
                f"(follow it with: weft indexer status {indexer['name']})")
+    if trigger and not install_trigger:
+        typer.echo(f"\nWrites wake the indexer once this trigger is installed on {table} (or rerun with --install-trigger):\n")
+        typer.echo(trigger)
+
+
+def _install_trigger(datasource, statements: str) -> None:
+    """Run the trigger SQL over the data source's connection (one transaction)."""
+    import psycopg
+
+    from weft.indexers.notify import conninfo
+    from weft.indexers.sources.sql import engine_url
+
+    try:
+        with psycopg.connect(conninfo(engine_url(datasource))) as conn:
+            conn.execute(statements)
+    except psycopg.Error as exc:
+        typer.echo(f"error: could not install the trigger: {str(exc).strip()}", err=True)
+        raise typer.Exit(1)

@@ -30,6 +30,9 @@ MAPPING_FUNCTIONS = (
 )
 REMOTE_ENDPOINT = "weftTargetEndpoint"
 REMOTE_API_KEY = "weftTargetApiKey"
+# weft's own data source property: LISTEN/NOTIFY wake-ups (PostgreSQL only), e.g. {"channel": "products_changed"}.
+NOTIFY = "weftNotify"
+NOTIFY_CHANNEL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 def validate_name(name: Any, kind: str) -> str:
@@ -92,6 +95,13 @@ class DeletionPolicy:
 
 
 @dataclass
+class NotifyConfig:
+    """Wake the data source's indexers when PostgreSQL delivers a notification on ``channel``."""
+
+    channel: str
+
+
+@dataclass
 class DataSource:
     name: str
     type: str
@@ -102,6 +112,7 @@ class DataSource:
     deletion_policy: DeletionPolicy | None
     raw: dict[str, Any] = field(default_factory=dict)
     etag: str | None = None
+    notify: NotifyConfig | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = copy.deepcopy(self.raw)
@@ -118,6 +129,8 @@ class DataSource:
         body["dataDeletionDetectionPolicy"] = out.get("dataDeletionDetectionPolicy")
         body["encryptionKey"] = out.get("encryptionKey")
         body["identity"] = out.get("identity")
+        if self.notify is not None:  # weft's extension, only when set: Azure's shape is unchanged otherwise
+            body[NOTIFY] = {"channel": self.notify.channel}
         return body
 
 
@@ -155,10 +168,34 @@ def parse_data_source(body: Any, *, name_from_path: str | None = None, existing_
     deletion = _deletion_policy(body.get("dataDeletionDetectionPolicy"))
     if change and change.kind == SQL_CHANGE_TRACKING:
         raise InvalidInput("SqlIntegratedChangeTrackingPolicy is not supported by weft; use HighWaterMarkChangeDetectionPolicy.")
+    notify = _notify_config(body.get(NOTIFY), kind)
     raw = copy.deepcopy(body)
     raw.pop("credentials", None)
     raw.pop("@odata.etag", None)
-    return DataSource(name, kind, secret, cname or None, query or None, change, deletion, raw)
+    if notify is None:
+        raw.pop(NOTIFY, None)
+    return DataSource(name, kind, secret, cname or None, query or None, change, deletion, raw, notify=notify)
+
+
+def _notify_config(raw: Any, kind: str) -> NotifyConfig | None:
+    """``"weftNotify": {"channel": "products_changed"}`` (``null`` or absent: no wake-ups)."""
+    if raw is None:
+        return None
+    example = '{"channel": "products_changed"}'
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"'{NOTIFY}' must be an object such as {example}.")
+    if kind != "postgresql":
+        raise InvalidInput(f"'{NOTIFY}' (LISTEN/NOTIFY wake-ups) is only supported for data sources of type 'postgresql', not '{kind}'.")
+    unknown = sorted(set(raw) - {"channel"})
+    if unknown:
+        raise InvalidInput(f"Unknown property '{unknown[0]}' in '{NOTIFY}'; the only property is 'channel', as in {example}.")
+    channel = raw.get("channel")
+    if not isinstance(channel, str) or not NOTIFY_CHANNEL_RE.fullmatch(channel):
+        raise InvalidInput(
+            f"'{NOTIFY}.channel' must be a PostgreSQL channel name: 1 to 63 letters, digits or underscores, not starting "
+            f"with a digit (got {channel!r}). It must equal the first argument of the trigger's pg_notify()."
+        )
+    return NotifyConfig(channel)
 
 
 def _change_policy(raw: Any) -> ChangePolicy | None:

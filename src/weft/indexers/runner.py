@@ -8,12 +8,13 @@ most one batch:
 3. the cursor moves past the batch, and ledger keys of durable deletes are dropped, in one
    transaction of the indexer store.
 
-After the changes, a hard-delete reconciliation (when the data source asks for it) walks the ledger
-in key-ordered pages, asks the source which of those keys still exist, and deletes the others.
+After the changes, a hard-delete reconciliation (when the data source asks for it) compares the
+ledger with the source and deletes the documents of rows gone from the source
+(:mod:`weft.indexers.reconcile`: per hash bucket of the keys, or a ledger walk for key types without
+a canonical text).
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
@@ -25,18 +26,18 @@ from typing import Any, Callable
 from weft.errors import InvalidInput, WeftError
 from weft.indexers.mapping import ConversionError, DocumentMapper
 from weft.indexers.model import HARD_DELETE, SOFT_DELETE, DataSource, Indexer
+from weft.indexers.reconcile import reconcile
 from weft.indexers.sources.sql import SqlSource
 from weft.indexers.store import IndexerStore
 from weft.indexers.targets import Target
 from weft.indexers.tracking import (
-    KeysetPlan, XidPlan, decode_value, encode_value, full_checkpoint, full_done, keyset_checkpoint,
+    KeysetPlan, XidPlan, encode_value, full_checkpoint, full_done, keyset_checkpoint,
     keyset_state, marker_matches, xid_checkpoint, xid_done,
 )
 from weft.search.documents import parse_batch
 
 log = logging.getLogger("weft.indexers")
 MAX_REPORTED_ERRORS = 100
-RECONCILE_PAGE = 1000
 
 
 class RunFailed(Exception):
@@ -57,6 +58,7 @@ class RunOutcome:
     rows_read: int = 0
     estimated_total: int | None = None
     deleted: int = 0
+    reconcile: dict | None = None  # counts of the hard-delete reconciliation (reconcile.ReconcileReport)
 
     def error(self, key: str, message: str, status_code: int = 400) -> None:
         self.items_failed += 1
@@ -255,37 +257,8 @@ def _reconcile_due(ctx: RunContext) -> bool:
 
 
 def _reconcile(ctx: RunContext, outcome: RunOutcome, mapper: DocumentMapper) -> None:
-    """Hard deletes: walk the ledger in doc-key pages; keys the source no longer has are deleted."""
-    ix, store, source = ctx.indexer, ctx.store, ctx.source
-    key_name = mapper.key_field.name
-    after = None
-    while not ctx.cancelled.is_set():
-        page = store.ledger_page(ix.name, after, RECONCILE_PAGE)
-        if not page:
-            break
-        after = page[-1][0]
-        wanted = [decode_value(s) for _, s in page]
-        existing = {_canonical(k) for k in source.existing_keys(wanted)}
-        gone = [doc_key for doc_key, s in page if _canonical(decode_value(s)) not in existing]
-        if not gone:
-            continue
-        for i in range(0, len(gone), ix.batch_size):
-            chunk = gone[i:i + ix.batch_size]
-            results = ctx.target.apply([{"@search.action": "delete", key_name: k} for k in chunk])
-            done = [r.key for r in results if r.ok]
-            outcome.deleted += len(done)
-            store.ledger_remove(ix.name, done)
-    meta = store.meta(ix.name)
-    meta["lastReconcile"] = ctx.now()
-    store.save_meta(ix.name, meta)
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    return json.dumps(encode_value(value), sort_keys=True) if isinstance(value, dict) else value
+    """Hard deletes: documents whose source rows are gone (see :mod:`weft.indexers.reconcile`)."""
+    reconcile(ctx, outcome, mapper.key_field.name)
 
 
 def show_state(state: dict | None) -> str | None:

@@ -3,7 +3,8 @@
 :class:`Scheduler` only decides; :meth:`Scheduler.tick` asks the service to start the indexers that
 are due. The background thread calls ``tick`` every ``resolution`` seconds (sub-second schedules
 such as ``PT0.5S`` are allowed: weft has no 5-minute floor). A run that overruns its next slot makes
-that slot be skipped, as Azure does.
+that slot be skipped, as Azure does. The same tick also starts the deferred runs of LISTEN/NOTIFY
+wake-ups (retry backoff, the view/query timestamp fence): see ``IndexerService._start_deferred``.
 """
 from __future__ import annotations
 

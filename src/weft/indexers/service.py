@@ -2,6 +2,12 @@
 
 Requests and answers use Azure AI Search's JSON shapes. Runs execute on background threads, one at
 a time per indexer (a second run request is a :class:`Conflict`, 409 at the edge).
+
+Near-real-time: a PostgreSQL data source with ``weftNotify`` gets a LISTEN/NOTIFY listener
+(:mod:`weft.indexers.notify`) while at least one enabled indexer uses it. A wake-up starts a run of
+each of those indexers now if it is idle, or once right after the run in progress (bursts coalesce),
+and follow-up runs until the indexer's cursor has passed the notified transaction (see
+:meth:`IndexerService._after_run`). Wake-ups never bypass the commit fence: they only start runs.
 """
 from __future__ import annotations
 
@@ -16,10 +22,12 @@ from typing import Any
 from weft.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from weft.indexers import runner
 from weft.indexers.model import DataSource, Indexer, format_time, parse_data_source, parse_indexer
+from weft.indexers.notify import NotifyHub, Wake, conninfo
 from weft.indexers.scheduler import Clock, Scheduler, SystemClock, next_due
 from weft.indexers.secrets import SecretBox
 from weft.indexers.sources import open_source
-from weft.indexers.sources.sql import create_source_engine
+from weft.indexers.sources.postgresql import FENCE_SLACK
+from weft.indexers.sources.sql import create_source_engine, engine_url
 from weft.indexers.store import IndexerStore
 from weft.indexers.targets import LocalTarget, RemoteTarget
 
@@ -27,6 +35,10 @@ log = logging.getLogger("weft.indexers")
 LIMITS = {"maxRunTime": "PT22H", "maxDocumentExtractionSize": 0, "maxDocumentContentCharactersToExtract": 0}
 REPORT_EVERY = 0.5
 PRECONDITION = "The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request."
+NOTIFY_RETRY_FIRST = 1.0  # after a failed run, wake-up driven retries wait 1 s, 2 s, 4 s ... up to 30 s
+NOTIFY_RETRY_MAX = 30.0
+NOTIFY_FENCE_MARGIN = 0.1  # keyset (view/query) sources: run this long after the 1 s timestamp fence has passed
+MAX_UNCOVERED_RERUNS = 3  # runs that started after the ceiling passed the notified id but did not cover it
 
 
 def _new_etag() -> str:
@@ -48,6 +60,28 @@ def check_preconditions(current: str | None, if_match: str | None, if_none_match
 
 
 @dataclass
+class NotifyState:
+    """Wake-up bookkeeping of one indexer (times on the service clock)."""
+
+    xid: int | None = None  # the highest notified transaction id the indexer's cursor has not yet passed
+    received: float = 0.0  # when the newest wake-up arrived
+    passed_at: float | None = None  # when the oldest open transaction was seen above ``xid`` (None: not yet)
+    rerun: bool = False  # a wake-up arrived during a run: start again right after it
+    due: float | None = None  # a deferred start (retry backoff after a failure, or the keyset fence)
+    failures: int = 0
+    uncovered: int = 0
+
+
+def wake_strategy(ds: DataSource) -> str:
+    """How a run's cursor relates to a notified transaction: ``xid`` (tables with a change policy:
+    the cursor floor is a transaction id), ``keyset`` (views/queries: a timestamp fence 1 s behind
+    the oldest open transaction) or ``full`` (no change policy: every run reads everything)."""
+    if ds.change_policy is None:
+        return "full"
+    return "xid" if ds.container_name and not ds.container_query else "keyset"
+
+
+@dataclass
 class ActiveRun:
     thread: threading.Thread
     cancelled: threading.Event
@@ -58,7 +92,8 @@ class ActiveRun:
 
 
 class IndexerService:
-    def __init__(self, data_dir: Path, search: Any, *, clock: Clock | None = None, run_scheduler: bool = True, resolution: float = 0.05):
+    def __init__(self, data_dir: Path, search: Any, *, clock: Clock | None = None, run_scheduler: bool = True, resolution: float = 0.05,
+                 listen: bool = True, notify_options: dict | None = None):
         self.data_dir = Path(data_dir)
         self.search = search
         self.clock = clock or SystemClock()
@@ -69,6 +104,11 @@ class IndexerService:
         self._engines: dict[str, Any] = {}
         self._last_start: dict[str, float] = {}
         self._closed = False
+        self._notify: dict[str, NotifyState] = {}
+        self._notify_targets: dict[str, tuple[str, list[str]]] = {}  # data source -> (wake strategy, enabled indexers)
+        self._notify_sync = threading.Lock()
+        self._listen = listen
+        self.notify_hub = NotifyHub(self._on_wake, self._on_passed, now=self.clock.now, **(notify_options or {}))
         for execution_id, name, body in self.store.interrupted_executions():
             body.update(status="transientFailure", endTime=body.get("startTime"),
                         errorMessage="The run was interrupted: the server stopped during the run. The next run resumes from the last checkpoint.")
@@ -80,10 +120,12 @@ class IndexerService:
         self.scheduler = Scheduler(self.clock, self._run_due, resolution)
         if run_scheduler:
             self.scheduler.start()
+        self._sync_listeners()
 
     def close(self) -> None:
         self._closed = True
         self.scheduler.stop()
+        self.notify_hub.close()
         with self._lock:
             runs = list(self._runs.values())
         for active in runs:
@@ -110,7 +152,9 @@ class IndexerService:
             if self.store.get_definition("datasource", ds.name) is not None:
                 message = f"Cannot create data source '{ds.name}' because it already exists."
                 raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingDataSource", "message": message}])
-            return self._put_datasource(ds)
+            rendered = self._put_datasource(ds)
+        self._sync_listeners()
+        return rendered
 
     def create_or_update_datasource(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
         with self._lock:
@@ -118,7 +162,9 @@ class IndexerService:
             check_preconditions(existing[2] if existing else None, if_match, if_none_match)
             ds = parse_data_source(body, name_from_path=name, existing_secret=self.secrets.open(existing[1]) if existing else None)
             self._drop_engine(name)
-            return self._put_datasource(ds), existing is None
+            rendered = self._put_datasource(ds)
+        self._sync_listeners()
+        return rendered, existing is None
 
     def _put_datasource(self, ds: DataSource) -> dict:
         ds.etag = _new_etag()
@@ -139,6 +185,8 @@ class IndexerService:
             check_preconditions(existing[2], if_match, if_none_match)
             self.store.delete_definition("datasource", name)
             self._drop_engine(name)
+            self._notify_targets.pop(name, None)
+        self._sync_listeners()
 
     def _drop_engine(self, name: str) -> None:
         engine = self._engines.pop(name, None)
@@ -181,6 +229,7 @@ class IndexerService:
             rendered = self._put_indexer(ix)
         if not ix.disabled:
             self._start(ix.name)
+        self._sync_listeners()
         return rendered
 
     def create_or_update_indexer(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
@@ -192,6 +241,7 @@ class IndexerService:
             rendered = self._put_indexer(ix)
         if existing is None and not ix.disabled:
             self._start(ix.name)
+        self._sync_listeners()
         return rendered, existing is None
 
     def _put_indexer(self, ix: Indexer) -> dict:
@@ -212,11 +262,14 @@ class IndexerService:
                 raise NotFound(f"Indexer '{name}' was not found.")
             check_preconditions(existing[2], if_match, if_none_match)
             active = self._runs.get(name)
+            self._notify.pop(name, None)  # no wake-up may start it again
+            self._notify_targets = {ds: (strategy, [n for n in names if n != name]) for ds, (strategy, names) in self._notify_targets.items()}
         if active is not None:
             active.cancelled.set()
             active.thread.join(60)
         self.store.delete_definition("indexer", name)
         self._last_start.pop(name, None)
+        self._sync_listeners()
 
     # ---- runs ----------------------------------------------------------------------------------------------
     def run(self, name: str) -> None:
@@ -259,6 +312,7 @@ class IndexerService:
     def _run_due(self, now: float) -> None:
         if self._closed:
             return
+        self._start_deferred(now)
         for name, body, _, _ in self.store.list_definitions("indexer"):
             try:
                 ix = parse_indexer(body, existing_api_key="x")
@@ -300,6 +354,8 @@ class IndexerService:
             "initialTrackingState": runner.show_state(outcome.initial_state),
             "finalTrackingState": runner.show_state(outcome.final_state),
         }
+        if outcome.reconcile is not None:
+            body["weftReconcile"] = outcome.reconcile
         if outcome.status == "inProgress":
             body["progress"] = {"phase": outcome.phase, "rowsRead": outcome.rows_read, "estimatedTotal": outcome.estimated_total,
                                 "documentsDeleted": outcome.deleted}
@@ -344,23 +400,208 @@ class IndexerService:
             pass
         with self._lock:
             self._runs.pop(name, None)
+            try:
+                self._after_run(name, active, outcome)
+            except Exception:  # pragma: no cover - wake-up bookkeeping must not break the run's end
+                log.exception("indexer %s: wake-up follow-up failed", name)
         active.done.set()
 
     # ---- status -------------------------------------------------------------------------------------------------
     def status(self, name: str) -> dict:
         ix = self._load_indexer(name)
         history = self.store.executions(name)
-        return {
+        body = {
             "name": name,
             "status": "running" if not ix.disabled else "unknown",
             "lastResult": history[0] if history else None,
             "executionHistory": history,
             "limits": dict(LIMITS),
         }
+        listening = self._notify_status(ix)
+        if listening is not None:  # weft's extension, only for data sources with weftNotify
+            body["weftNotify"] = listening
+        return body
 
     def is_running(self, name: str) -> bool:
         with self._lock:
             return name in self._runs
+
+    # ---- near-real-time: LISTEN/NOTIFY wake-ups ------------------------------------------------------------
+    def _sync_listeners(self) -> None:
+        """One listener per data source that has ``weftNotify`` and at least one enabled indexer."""
+        with self._notify_sync:
+            sources: dict[str, DataSource] = {}
+            if self._listen and not self._closed:
+                for name, *_ in self.store.list_definitions("datasource"):
+                    try:
+                        ds = self._load_datasource(name)
+                    except Exception:
+                        continue
+                    if ds.notify is not None:
+                        sources[name] = ds
+            targets: dict[str, list[str]] = {}
+            for name, body, _, _ in self.store.list_definitions("indexer") if sources else ():
+                try:
+                    ix = parse_indexer(body, existing_api_key="x")
+                except Exception:
+                    continue
+                if not ix.disabled and ix.data_source in sources:
+                    targets.setdefault(ix.data_source, []).append(name)
+            desired: dict[str, tuple[str, str]] = {}
+            for ds_name in list(targets):
+                ds = sources[ds_name]
+                try:
+                    desired[ds_name] = (conninfo(engine_url(ds)), ds.notify.channel)
+                except Exception as exc:
+                    log.warning("data source %s: cannot listen for notifications: %s", ds_name, exc)
+                    del targets[ds_name]
+            with self._lock:
+                self._notify_targets = {ds: (wake_strategy(sources[ds]), names) for ds, names in targets.items()}
+                keep = {n for _, names in self._notify_targets.values() for n in names}
+                for name in [n for n in self._notify if n not in keep]:
+                    del self._notify[name]
+            self.notify_hub.apply(desired)  # outside self._lock: stopping waits for listener threads
+
+    def _target_of(self, name: str) -> tuple[str | None, str]:
+        for ds_name, (strategy, names) in self._notify_targets.items():
+            if name in names:
+                return ds_name, strategy
+        return None, ""
+
+    def _on_wake(self, ds_name: str, wake: Wake) -> None:
+        """A notification (or a listener's (re)connect): wake every enabled indexer of the data source."""
+        with self._lock:
+            if self._closed:
+                return
+            strategy, names = self._notify_targets.get(ds_name, ("", []))
+            now = self.clock.now()
+            for name in names:
+                st = self._notify.setdefault(name, NotifyState())
+                if st.xid is None or wake.xid > st.xid:
+                    st.xid = wake.xid
+                    st.passed_at = now if wake.oldest_active > wake.xid else None
+                st.received = now
+                st.uncovered = 0
+                self._wake(ds_name, name, st, strategy, now)
+
+    def _on_passed(self, ds_name: str, oldest_active: int) -> None:
+        """The listener saw every transaction up to a watched id end: the held-back rows can be read now."""
+        with self._lock:
+            if self._closed:
+                return
+            strategy, names = self._notify_targets.get(ds_name, ("", []))
+            now = self.clock.now()
+            for name in names:
+                st = self._notify.get(name)
+                if st is None or st.xid is None or st.passed_at is not None:
+                    continue
+                if oldest_active > st.xid:
+                    st.passed_at = now
+                    self._wake(ds_name, name, st, strategy, now)
+                else:
+                    self.notify_hub.watch(ds_name, st.xid)
+
+    def _wake(self, ds_name: str, name: str, st: NotifyState, strategy: str, now: float) -> None:
+        """Start now if idle; during a run remember one re-run; respect a pending deferred start (retry
+        backoff). Under ``self._lock``."""
+        if name in self._runs:
+            st.rerun = True
+            return
+        if st.due is not None and st.due > now:
+            return
+        if strategy == "keyset":
+            # views and queries: the fence is a timestamp 1 s behind the oldest open transaction, so the
+            # row cannot be read before both the older transactions have ended and that second has passed
+            if st.passed_at is None:
+                self.notify_hub.watch(ds_name, st.xid)
+                return
+            ready = max(st.received, st.passed_at) + FENCE_SLACK.total_seconds() + NOTIFY_FENCE_MARGIN
+            if ready > now:
+                st.due = ready
+                return
+        st.due = None
+        self._start(name)
+
+    def _start_deferred(self, now: float) -> None:
+        with self._lock:
+            for name, st in list(self._notify.items()):
+                if st.due is None or st.due > now:
+                    continue
+                st.due = None
+                if name in self._runs:
+                    st.rerun = True
+                else:
+                    self._start(name)
+
+    def _covered(self, name: str, st: NotifyState, strategy: str, started: float) -> bool:
+        """Has the run that started at ``started`` read every change of the transactions ``<= st.xid``?"""
+        if strategy == "xid":
+            state = self.store.tracking_state(name) or {}
+            floor = state.get("floor")
+            return state.get("strategy") == "xid" and not state.get("window") and floor is not None and int(floor) > st.xid
+        if strategy == "keyset":
+            return st.passed_at is not None and started >= max(st.received, st.passed_at) + FENCE_SLACK.total_seconds()
+        return started >= st.received  # full re-read: every statement after the notification sees the commit
+
+    def _after_run(self, name: str, active: ActiveRun, outcome: runner.RunOutcome) -> None:
+        """After any run (wake-up, schedule or manual), under ``self._lock``: start the coalesced re-run;
+        or, if the notified transaction lay above the run's ceiling (an older transaction was still
+        open), have the listener watch for the ceiling to pass it and run then. A failed run is retried
+        with backoff. Only the indexer's own cursor decides that a notified change has been read."""
+        st = self._notify.get(name)
+        if st is None or self._closed:
+            return
+        if active.cancelled.is_set():  # reset, deleted or closing: no follow-ups
+            st.rerun, st.due = False, None
+            return
+        ds_name, strategy = self._target_of(name)
+        if ds_name is None:
+            self._notify.pop(name, None)
+            return
+        now = self.clock.now()
+        if st.xid is not None and self._covered(name, st, strategy, active.started):
+            st.xid, st.passed_at, st.uncovered = None, None, 0
+        if outcome.status != "success":
+            st.failures += 1
+            if st.xid is not None or st.rerun:
+                st.rerun = False
+                st.due = now + min(NOTIFY_RETRY_MAX, NOTIFY_RETRY_FIRST * 2 ** (st.failures - 1))
+            return
+        st.failures = 0
+        if st.rerun:
+            st.rerun = False
+            self._start(name)
+            return
+        if st.xid is None:
+            return
+        if st.passed_at is None:
+            self.notify_hub.watch(ds_name, st.xid)  # -> _on_passed when the oldest open transaction has passed it
+            return
+        if strategy == "keyset":
+            st.due = max(now, max(st.received, st.passed_at) + FENCE_SLACK.total_seconds() + NOTIFY_FENCE_MARGIN)
+            return
+        st.uncovered += 1
+        if st.uncovered > MAX_UNCOVERED_RERUNS:
+            log.warning("indexer %s: the cursor did not pass notified transaction %s after %d runs; leaving it to the schedule",
+                        name, st.xid, MAX_UNCOVERED_RERUNS)
+            st.xid, st.passed_at, st.uncovered = None, None, 0
+            return
+        self._start(name)
+
+    def _notify_status(self, ix: Indexer) -> dict | None:
+        found = self.store.get_definition("datasource", ix.data_source)
+        if found is None or not isinstance(found[0].get("weftNotify"), dict):
+            return None
+        listener = self.notify_hub.get(ix.data_source)
+        if listener is not None:
+            body = listener.status()
+        else:  # disabled indexer, or the service does not listen
+            body = {"channel": found[0]["weftNotify"].get("channel"), "listening": False, "connected": False,
+                    "lastNotificationTime": None, "notificationsReceived": 0, "lastError": None}
+        with self._lock:
+            st = self._notify.get(ix.name)
+            body["waitingForXid"] = st.xid if st is not None and st.xid is not None and st.passed_at is None else None
+        return body
 
 
 def _parse_time(text: str) -> float:

@@ -4,7 +4,11 @@ Holds data source and indexer definitions (secrets sealed by :class:`SecretBox`)
 tracking state (the change cursor), its execution history (50 newest), and its *key ledger*: the
 document keys the indexer may have written to the target index, with the source key of each row.
 The ledger is written before documents are sent and trimmed only after deletes are durable, so it is
-always a superset of what the indexer put in the index; hard-delete reconciliation walks it.
+always a superset of what the indexer put in the index; hard-delete reconciliation compares it with
+the source. Each ledger entry carries the bucket and check of its source key's digest
+(:mod:`weft.indexers.keyhash`, NULL for key types without one), indexed per indexer, so the ledger
+side of a reconciliation is an index scan. Stores written before those columns existed are migrated
+in place when opened (``PRAGMA user_version`` 0 -> 1).
 """
 from __future__ import annotations
 
@@ -14,7 +18,11 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
+from weft.indexers.keyhash import bucket_and_check, encoded_text
+
 HISTORY_LIMIT = 50
+SCHEMA_VERSION = 1
+BACKFILL_PAGE = 5000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasources (name TEXT PRIMARY KEY, body TEXT NOT NULL, secret BLOB, etag TEXT NOT NULL);
@@ -23,7 +31,8 @@ CREATE TABLE IF NOT EXISTS tracking (indexer TEXT PRIMARY KEY, state TEXT NOT NU
 CREATE TABLE IF NOT EXISTS executions (id INTEGER PRIMARY KEY AUTOINCREMENT, indexer TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_by_indexer ON executions (indexer, id);
 CREATE TABLE IF NOT EXISTS ledger (
-  indexer TEXT NOT NULL, doc_key TEXT NOT NULL, source_key TEXT NOT NULL, PRIMARY KEY (indexer, doc_key)
+  indexer TEXT NOT NULL, doc_key TEXT NOT NULL, source_key TEXT NOT NULL, bucket INTEGER, key_check INTEGER,
+  PRIMARY KEY (indexer, doc_key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (indexer TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
@@ -38,6 +47,44 @@ class IndexerStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older weft up to :data:`SCHEMA_VERSION`. Idempotent, and safe
+        to interrupt: every step can be redone, and the version moves only when all are done."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
+        for column in ("bucket", "key_check"):
+            if column not in columns:
+                try:
+                    self._db.execute(f"ALTER TABLE ledger ADD COLUMN {column} INTEGER")
+                except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
+        self._backfill_ledger_buckets()
+        self._db.execute("CREATE INDEX IF NOT EXISTS ledger_by_bucket ON ledger (indexer, bucket, key_check)")
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _backfill_ledger_buckets(self) -> None:
+        """Compute bucket and check of the entries that lack them, in pages (one transaction each)."""
+        after: tuple[str, str] = ("", "")
+        while True:
+            page = self._all(
+                "SELECT indexer, doc_key, source_key FROM ledger WHERE bucket IS NULL AND (indexer, doc_key) > (?, ?) "
+                "ORDER BY indexer, doc_key LIMIT ?", (*after, BACKFILL_PAGE),
+            )
+            if not page:
+                return
+            after = (page[-1][0], page[-1][1])
+            updates = []
+            for indexer, doc_key, source_key in page:
+                bucket, check = bucket_and_check(encoded_text(json.loads(source_key)))
+                if bucket is not None:
+                    updates.append(("UPDATE ledger SET bucket = ?, key_check = ? WHERE indexer = ? AND doc_key = ?",
+                                    (bucket, check, indexer, doc_key)))
+            if updates:
+                self._tx(updates)
 
     def close(self) -> None:
         with self._lock:
@@ -103,8 +150,13 @@ class IndexerStore:
 
     # ---- key ledger ------------------------------------------------------------------------------------
     def ledger_add(self, indexer: str, entries: list[tuple[str, Any]]) -> None:
+        """Record ``(document key, source key as tracking.encode_value JSON)`` pairs."""
         if entries:
-            self._tx([("INSERT OR REPLACE INTO ledger (indexer, doc_key, source_key) VALUES (?, ?, ?)", (indexer, k, json.dumps(s))) for k, s in entries])
+            self._tx([
+                ("INSERT OR REPLACE INTO ledger (indexer, doc_key, source_key, bucket, key_check) VALUES (?, ?, ?, ?, ?)",
+                 (indexer, k, json.dumps(s), *bucket_and_check(encoded_text(s))))
+                for k, s in entries
+            ])
 
     def ledger_remove(self, indexer: str, doc_keys: list[str]) -> None:
         self._tx([("DELETE FROM ledger WHERE indexer = ? AND doc_key = ?", (indexer, k)) for k in doc_keys])
@@ -117,6 +169,33 @@ class IndexerStore:
 
     def ledger_count(self, indexer: str) -> int:
         return self._all("SELECT count(*) FROM ledger WHERE indexer = ?", (indexer,))[0][0]
+
+    def ledger_has_unhashed(self, indexer: str) -> bool:
+        """Whether some entry's source key has no digest (its type has no canonical text)."""
+        return bool(self._all("SELECT 1 FROM ledger WHERE indexer = ? AND bucket IS NULL LIMIT 1", (indexer,)))
+
+    def ledger_bucket_summary(self, indexer: str) -> dict[int, tuple[int, int]]:
+        """``bucket -> (entries, sum of checks)`` over the hashed entries (at most 4096 rows)."""
+        rows = self._all(
+            "SELECT bucket, count(*), sum(key_check) FROM ledger WHERE indexer = ? AND bucket IS NOT NULL GROUP BY bucket", (indexer,)
+        )
+        return {bucket: (count, total) for bucket, count, total in rows}
+
+    def ledger_check_summary(self, indexer: str, bucket: int, low: int, high: int, shift: int) -> dict[int, tuple[int, int]]:
+        """Within one bucket and the checks ``low..high``: ``check >> shift -> (entries, sum of checks)``."""
+        rows = self._all(
+            "SELECT key_check >> ?, count(*), sum(key_check) FROM ledger WHERE indexer = ? AND bucket = ? "
+            "AND key_check BETWEEN ? AND ? GROUP BY 1", (shift, indexer, bucket, low, high),
+        )
+        return {part: (count, total) for part, count, total in rows}
+
+    def ledger_range(self, indexer: str, bucket: int, low: int, high: int) -> list[tuple[str, Any]]:
+        """``(document key, source key)`` of the entries in one bucket with checks ``low..high``."""
+        rows = self._all(
+            "SELECT doc_key, source_key FROM ledger WHERE indexer = ? AND bucket = ? AND key_check BETWEEN ? AND ?",
+            (indexer, bucket, low, high),
+        )
+        return [(k, json.loads(s)) for k, s in rows]
 
     # ---- execution history ------------------------------------------------------------------------------
     def start_execution(self, indexer: str, body: dict) -> int:

@@ -13,6 +13,11 @@ the ceiling back. No row below the ceiling can still commit.
 0.1 s; a client polling it faster keeps it stale forever. So the ceiling is trusted only from a list
 that contains this connection's own transaction, opened after ``NOW(6)`` was captured: that list was
 filled after the capture. If it never shows up, the run fails (transiently) instead of guessing.
+
+Key digests: ``MD5(CAST(k AS CHAR CHARACTER SET utf8mb4))`` hashes the key's exact UTF-8 bytes
+whatever the column's charset or collation (a case-insensitive collation does not fold the digest),
+and ``CAST(CONV(h, 16, 10) AS UNSIGNED)`` converts hex exactly (``SUM`` of UNSIGNED is DECIMAL; a
+sum of ``CONV()`` strings would go through DOUBLE).
 """
 from __future__ import annotations
 
@@ -20,8 +25,9 @@ import datetime as dt
 import time
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
-from weft.indexers.sources.sql import SqlSource
+from weft.indexers.sources.sql import SqlSource, number
 
 FENCE_SLACK = dt.timedelta(seconds=2)
 FRESH_LIST_ATTEMPTS = 25
@@ -33,6 +39,14 @@ class FenceUnavailable(RuntimeError):
 
 
 class MySqlSource(SqlSource):
+    digest_key_types = (int, str)
+
+    def key_digest(self, key):
+        return sa.func.md5(sa.cast(key, mysql.CHAR(charset="utf8mb4")))
+
+    def hex_to_int(self, hex_digits):
+        return sa.cast(sa.func.conv(hex_digits, number(16), number(10)), mysql.INTEGER(unsigned=True))
+
     def keyset_ceiling(self):
         with self.engine.connect() as conn:
             now, me = conn.execute(sa.text("SELECT NOW(6), CONNECTION_ID()")).one()

@@ -12,23 +12,53 @@ Views and queries (no ``xmin``): the high-water-mark column with a keyset cursor
 time of the oldest open transaction in the database (``pg_stat_activity.xact_start``) minus one
 second. Correct when the column is set from the database clock at write time (``now()``,
 ``clock_timestamp()``), as Azure's own guidance for non-rowversion columns assumes.
+
+Key digests: ``md5(convert_to(k::text, 'UTF8'))`` (UTF-8 whatever the server encoding; integers,
+text and uuid render as keyhash's canonical text) and hex digits through ``bit(32)::bigint``
+(unsigned, exact). ``char(n)`` keys lose their padding in ``::text``: the digest sample sees it and
+reconciliation walks the ledger instead.
 """
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import BIT
 
-from weft.indexers.sources.sql import SqlSource
+from weft.indexers.sources.sql import SqlSource, _split_name
 from weft.indexers.tracking import XID_WRAP, XidPlan, xid_plan
 
 FENCE_SLACK = dt.timedelta(seconds=1)
 
 
 class PostgresSource(SqlSource):
+    digest_key_types = (int, str, uuid.UUID)
+    _relkind: str | None = None
+
+    def key_digest(self, key):
+        return sa.func.md5(sa.func.convert_to(sa.cast(key, sa.Text), sa.literal_column("'UTF8'")))
+
+    def hex_to_int(self, hex_digits):
+        return sa.cast(sa.cast(sa.func.concat(sa.literal_column("'x'"), hex_digits), BIT(32)), sa.BigInteger)
+
     @property
     def strategy(self) -> str:  # type: ignore[override]
         return "xid" if self.is_table() and self.hwm_column is not None else "keyset"
+
+    def is_table(self) -> bool:
+        """A stored relation with ``xmin`` (table, partitioned table, materialized view); a view is
+        not one, though it is named like a table."""
+        if not super().is_table():
+            return False
+        if self._relkind is None:
+            schema, table = _split_name(self.datasource.container_name or "")
+            with self.engine.connect() as conn:
+                self._relkind = conn.execute(sa.text(
+                    "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = :table "
+                    "AND (n.nspname = :schema OR (CAST(:schema AS text) IS NULL AND pg_table_is_visible(c.oid))) LIMIT 1"
+                ), {"table": table, "schema": schema}).scalar() or "r"
+        return self._relkind in ("r", "p", "m")
 
     def snapshot_ceiling(self) -> int:
         with self.engine.connect() as conn:

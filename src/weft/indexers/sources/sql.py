@@ -1,6 +1,8 @@
 """The part of every SQL source that SQLAlchemy makes dialect-neutral: the container (table, view or
-query), keyset reads in ``(C, K)`` or ``K`` order (never OFFSET), and key existence checks.
-Dialect modules add the commit-safe ceiling (and PostgreSQL its transaction-id window)."""
+query), keyset reads in ``(C, K)`` or ``K`` order (never OFFSET), key existence checks, and the
+key-digest queries of hard-delete reconciliation. Dialect modules add the commit-safe ceiling (and
+PostgreSQL its transaction-id window) and the two expressions the digest queries are built from: the
+md5 hex of a key's canonical text (:mod:`weft.indexers.keyhash`) and an exact hex-to-integer cast."""
 from __future__ import annotations
 
 import re
@@ -9,10 +11,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from weft.indexers.keyhash import BUCKET_DIGITS, CHECK_DIGITS
 from weft.indexers.model import DataSource
 from weft.indexers.tracking import KeysetPlan, XidPlan, keyset_plan
 
 EXISTS_CHUNK = 500
+PREFIXES_PER_QUERY = 1000  # bound parameters per digest query (SQL Server allows 2100)
+DIGEST_SAMPLE = 64
+
+
+def number(value: int):
+    """An integer constant rendered inline: a GROUP BY expression must repeat its SELECT expression
+    textually, which bound parameters (numbered apart) would not."""
+    return sa.literal_column(str(int(value)))
 
 
 def engine_url(datasource: DataSource) -> str:
@@ -57,7 +68,12 @@ def create_source_engine(datasource: DataSource) -> Engine:
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"timeout": 30}}
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        from weft.indexers.sources.sqlite import install
+
+        install(engine)  # the key-digest functions, on every connection
+    return engine
 
 
 def _split_name(name: str) -> tuple[str | None, str]:
@@ -72,6 +88,8 @@ class SqlSource:
 
     strategy = "keyset"  # dialects may use "xid"
     ceiling_inclusive = False
+    #: Python types of key values whose digest the dialect computes like keyhash (empty: none)
+    digest_key_types: tuple[type, ...] = ()
 
     def __init__(self, datasource: DataSource, engine: Engine):
         self.datasource = datasource
@@ -79,6 +97,7 @@ class SqlSource:
         self.key_column: str = ""
         self.hwm_column: str | None = None
         self._columns: list[str] | None = None
+        self.queries = 0  # statements run by existence checks and digest queries (reconciliation reports them)
 
     # ---- the container ---------------------------------------------------------------------------
     def from_clause(self):
@@ -151,19 +170,106 @@ class SqlSource:
 
     def existing_keys(self, keys: list[Any]) -> set:
         """Which of these source keys still exist, over the key index in chunks: a chunk whose
-        ``COUNT(*)`` equals its size is whole (one number crosses the wire); only the others are listed."""
+        ``COUNT(*)`` equals its size is whole (one number crosses the wire); only the others are listed.
+        Equality is the source's (a case-insensitive collation finds ``'ABC'`` for ``'abc'``)."""
         found: set = set()
         k = sa.column(self.key_column)
         with self.engine.connect() as conn:
             for i in range(0, len(keys), EXISTS_CHUNK):
                 chunk = keys[i:i + EXISTS_CHUNK]
+                self.queries += 1
                 counted = conn.execute(sa.select(sa.func.count()).select_from(self.from_clause()).where(k.in_(chunk))).scalar_one()
                 if counted == len(set(chunk)):
                     found.update(chunk)
                     continue
+                if counted == 0:
+                    continue
+                self.queries += 1
                 query = sa.select(k).select_from(self.from_clause()).where(k.in_(chunk))
                 found.update(self.normalize_key(r[0]) for r in conn.execute(query))
         return found
+
+    def matching_keys(self, keys: list[Any]) -> list[Any]:
+        """The source's own values of the keys equal (in the source's collation) to these, in chunks.
+        The caller compares them exactly: ``'ABC'`` found for ``'abc'`` does not make ``'abc'`` exist."""
+        found: list[Any] = []
+        k = sa.column(self.key_column)
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), EXISTS_CHUNK):
+                self.queries += 1
+                query = sa.select(k).select_from(self.from_clause()).where(k.in_(keys[i:i + EXISTS_CHUNK]))
+                found.extend(self.normalize_key(r[0]) for r in conn.execute(query))
+        return found
+
+    # ---- key digests (hard-delete reconciliation) ----------------------------------------------------------
+    def key_digest(self, key):
+        """SQL: the md5 hex (32 lowercase digits) of the key's canonical text (dialect)."""
+        raise NotImplementedError
+
+    def hex_to_int(self, hex_digits):
+        """SQL: the exact integer value of 8 hex digits, 0..2^32-1, summable without rounding (dialect)."""
+        raise NotImplementedError
+
+    def substring(self, text, start: int, length: int):
+        return sa.func.substr(text, number(start), number(length))
+
+    def hex_prefix(self, digest, digits: int):
+        return self.substring(digest, 1, digits)
+
+    def digest_check(self, digest):
+        return self.hex_to_int(self.substring(digest, BUCKET_DIGITS + 1, CHECK_DIGITS))
+
+    def _over_keys(self, query):
+        return query.select_from(self.from_clause()).where(sa.column(self.key_column).is_not(None))
+
+    def digest_sample_query(self, limit: int = DIGEST_SAMPLE):
+        k = sa.column(self.key_column)
+        return self._over_keys(sa.select(k, self.key_digest(k))).limit(limit)
+
+    def digest_summary_query(self, digits: int, parents: list[str] | None = None):
+        """``SELECT prefix, count(*), sum(check) ... GROUP BY prefix`` over the keys, under ``parents``."""
+        k = sa.column(self.key_column)
+        digest = self.key_digest(k)
+        prefix = self.hex_prefix(digest, digits)
+        query = self._over_keys(sa.select(prefix, sa.func.count(), sa.func.sum(self.digest_check(digest))))
+        if parents is not None:
+            query = query.where(self.hex_prefix(digest, digits - 1).in_(parents))
+        return query.group_by(prefix)
+
+    def keys_with_prefixes_query(self, prefixes: list[str]):
+        k = sa.column(self.key_column)
+        digest = self.key_digest(k)
+        by_length: dict[int, list[str]] = {}
+        for prefix in prefixes:
+            by_length.setdefault(len(prefix), []).append(prefix)
+        condition = sa.or_(*(self.hex_prefix(digest, digits).in_(group) for digits, group in sorted(by_length.items())))
+        return self._over_keys(sa.select(k)).where(condition)
+
+    def digest_sample(self, limit: int = DIGEST_SAMPLE) -> list[tuple[Any, str | None]]:
+        """A few ``(key, digest the source computes for it)``: the caller checks them against keyhash."""
+        self.queries += 1
+        with self.engine.connect() as conn:
+            return [(self.normalize_key(key), value) for key, value in conn.execute(self.digest_sample_query(limit))]
+
+    def digest_summary(self, digits: int = BUCKET_DIGITS, parents: list[str] | None = None) -> dict[str | None, tuple[int, int]]:
+        """``hex prefix of `digits` digits -> (keys, sum of checks)`` over the source's keys; only
+        under the ``parents`` prefixes (of ``digits - 1`` digits) when given. One scan per
+        :data:`PREFIXES_PER_QUERY` parents. A ``None`` prefix gathers keys without a digest."""
+        summary: dict[str | None, tuple[int, int]] = {}
+        chunks = [None] if parents is None else [parents[i:i + PREFIXES_PER_QUERY] for i in range(0, len(parents), PREFIXES_PER_QUERY)]
+        with self.engine.connect() as conn:
+            for chunk in chunks:
+                self.queries += 1
+                for value, count, total in conn.execute(self.digest_summary_query(digits, chunk)):
+                    summary[value] = (int(count), int(total or 0))
+        return summary
+
+    def keys_with_prefixes(self, prefixes: list[str]) -> list[Any]:
+        """The source's keys whose digest starts with one of these hex prefixes (any lengths, at most
+        :data:`PREFIXES_PER_QUERY`): one scan."""
+        self.queries += 1
+        with self.engine.connect() as conn:
+            return [self.normalize_key(r[0]) for r in conn.execute(self.keys_with_prefixes_query(prefixes))]
 
     def normalize_key(self, value: Any) -> Any:
         return value
