@@ -165,3 +165,47 @@ def test_query_container_postgres(harness):
         with engine.begin() as c:
             c.execute(sa.text(f"DROP TABLE {table}"))
         engine.dispose()
+
+
+def test_postgres_xid_window_reads_exactly_its_transactions():
+    """A change window ``[floor, ceiling)`` holds exactly the rows of the transactions in it, whether
+    read as one sequential first batch or batch by batch through the key index afterwards."""
+    from weft.indexers.model import parse_data_source
+    from weft.indexers.sources.postgresql import PostgresSource
+    from weft.indexers.tracking import XidPlan
+
+    engine = require(PG_URL, "PostgreSQL")
+    table = table_name("xw")
+    with engine.begin() as c:
+        c.execute(sa.text(DDL["postgresql"].format(t=table)))
+    try:
+        _insert(engine, table, range(1, 201))  # before the window
+        ds = parse_data_source({"name": "w", "type": "postgresql", "credentials": {"connectionString": PG_URL},
+                                "container": {"name": table}})
+        source = PostgresSource(ds, engine)
+        source.configure("id", "updated_at")
+        settle("postgresql", PG_URL)
+        floor = source.snapshot_ceiling()
+        changed = [7, 50, 51, 120, 199]
+        with engine.begin() as c:
+            c.execute(sa.text(f"UPDATE {table} SET ver = ver + 1 WHERE id IN ({', '.join(map(str, changed))})"))
+        _insert(engine, table, range(201, 211))
+        settle("postgresql", PG_URL)
+        ceiling = source.snapshot_ceiling()
+        _insert(engine, table, range(300, 305))  # after the window
+        plan = XidPlan(floor, ceiling, None)
+        expected = changed + list(range(201, 211))
+        assert [r["id"] for r in source.read(plan, None, None, 1000)] == expected
+        got, key = [], None
+        while True:  # batches of 4: the first one sequential, then through the index
+            rows = source.read(plan, None, key, 4)
+            if not rows:
+                break
+            got += [r["id"] for r in rows]
+            key = rows[-1]["id"]
+        assert got == expected
+        assert source.read(XidPlan(ceiling, ceiling, None), None, None, 1000) == []
+    finally:
+        with engine.begin() as c:
+            c.execute(sa.text(f"DROP TABLE {table}"))
+        engine.dispose()
