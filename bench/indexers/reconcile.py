@@ -9,8 +9,9 @@ Builds its own table ``weft_bench_reconcile`` (``id BIGINT PRIMARY KEY, title TE
 random rows, then runs ``weft.indexers.reconcile.reconcile`` once per method, each in its own
 process (peak RSS per method) over its own copy of the ledger, with a target that only counts the
 deletes (deleting from the index costs the same for both methods). Source statements are counted
-with a SQLAlchemy ``before_cursor_execute`` listener. Writes ``bench/indexers/reconcile-results.json``
-and prints a Markdown table. Needs PostgreSQL at WEFT_BENCH_PG_URL
+with a SQLAlchemy ``before_cursor_execute`` listener. Writes ``--json`` (default
+``bench/indexers/reconcile-results.json``) and prints a Markdown table. ``bench/indexers/run.py`` runs it
+as its last step. Needs PostgreSQL at WEFT_BENCH_PG_URL
 (default postgresql://postgres@127.0.0.1:5432/test). The table is dropped at the end.
 """
 from __future__ import annotations
@@ -120,6 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--deletes", type=int, default=100)
+    parser.add_argument("--json", type=Path, default=HERE / "reconcile-results.json", help="where to write the results")
     parser.add_argument("--phase")
     parser.add_argument("args", nargs="*")
     ns = parser.parse_args()
@@ -139,7 +141,7 @@ def main() -> None:
         del run["deleted"]
     results = {"rows": ns.rows, "deletes": ns.deletes, "cpus": os.cpu_count(), "prepare": {k: v for k, v in prepared.items() if k != "deleted"},
                "runs": runs}
-    (HERE / "reconcile-results.json").write_text(json.dumps(results, indent=2))
+    ns.json.write_text(json.dumps(results, indent=2))
     lines = [
         f"One reconciliation, PostgreSQL table of {ns.rows:,} rows with {ns.deletes} deleted, ledger of {ns.rows:,} keys, "
         f"{os.cpu_count()} CPUs. `python bench/indexers/reconcile.py --rows {ns.rows} --deletes {ns.deletes}`.",
