@@ -160,12 +160,14 @@ def _read_changes(ctx: RunContext, outcome: RunOutcome, plan, mapper: DocumentMa
         hwm, key = None, plan.after_key
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"weft-read-{ix.name}") as reader:
         pending = reader.submit(source.read, plan, hwm, key, ix.batch_size)
-        while not ctx.cancelled.is_set():
+        while pending is not None and not ctx.cancelled.is_set():
             rows = pending.result()
             if not rows:
                 break
             hwm, key = _position_after(plan, source, rows[-1])
-            pending = reader.submit(source.read, plan, hwm, key, ix.batch_size)
+            # a short batch ends the window: below the commit-safe ceiling no row can still appear (a
+            # row joining an inclusive ceiling's tier, or a table read in full, waits for the next run)
+            pending = reader.submit(source.read, plan, hwm, key, ix.batch_size) if len(rows) >= ix.batch_size else None
             outcome.rows_read += len(rows)
             actions: list[dict] = []
             ledger: list[tuple[str, Any]] = []
@@ -209,7 +211,8 @@ def _read_changes(ctx: RunContext, outcome: RunOutcome, plan, mapper: DocumentMa
             _check_limits(ix, outcome, batch_failed)
             store.save_tracking_state(ix.name, _checkpoint(plan, hwm, key), ledger_removals=removals)
             ctx.report(outcome)
-        pending.cancel()
+        if pending is not None:
+            pending.cancel()
     if ctx.cancelled.is_set():
         return
     if isinstance(plan, KeysetPlan):

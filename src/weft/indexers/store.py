@@ -152,11 +152,16 @@ class IndexerStore:
     def ledger_add(self, indexer: str, entries: list[tuple[str, Any]]) -> None:
         """Record ``(document key, source key as tracking.encode_value JSON)`` pairs."""
         if entries:
-            self._tx([
-                ("INSERT OR REPLACE INTO ledger (indexer, doc_key, source_key, bucket, key_check) VALUES (?, ?, ?, ?, ?)",
-                 (indexer, k, json.dumps(s), *bucket_and_check(encoded_text(s))))
-                for k, s in entries
-            ])
+            rows = [(indexer, k, json.dumps(s), *bucket_and_check(encoded_text(s))) for k, s in entries]
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO ledger (indexer, doc_key, source_key, bucket, key_check) VALUES (?, ?, ?, ?, ?)", rows)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
 
     def ledger_remove(self, indexer: str, doc_keys: list[str]) -> None:
         self._tx([("DELETE FROM ledger WHERE indexer = ? AND doc_key = ?", (indexer, k)) for k in doc_keys])
