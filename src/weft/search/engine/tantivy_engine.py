@@ -67,6 +67,10 @@ class _IndexHandle:
         self.layout = Layout(definition)
         path.mkdir(parents=True, exist_ok=True)
         self.index = tantivy.Index(self.layout.schema, path=str(path), reuse=True)
+        # Searchers change only when this handle commits (it reloads then). Tantivy's default reloads
+        # whenever meta.json changes, which includes background segment merges: documents then move
+        # between requests and `skip` paging over equal scores repeats some and misses others.
+        self.index.config_reader(reload_policy="Manual")
         register_all(self.index)
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
