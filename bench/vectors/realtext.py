@@ -147,18 +147,26 @@ def extract(files: list[Path]) -> list[str]:
             text = _from_roff(text)
         elif path.suffix == ".py":
             text = _from_python(text)
-        for para in _paragraphs(text):
-            for sentence in _SPLIT.split(para):
-                sentence = " ".join(sentence.split())
-                if not _good(sentence):
-                    continue
-                norm = sentence.lower()
-                if norm in seen:
-                    continue
-                seen.add(norm)
-                out.append(sentence)
+        add_unique((s for para in _paragraphs(text) for s in _SPLIT.split(para)), _good, seen, out)
     random.Random(20261122).shuffle(out)
     return out
+
+
+def add_unique(texts, keep, seen: set[str], out: list[str]) -> int:
+    """Append each text (whitespace collapsed) that ``keep`` accepts and whose lowercase form is not
+    in ``seen`` yet; returns how many were added."""
+    added = 0
+    for text in texts:
+        text = " ".join(text.split())
+        if not text or not keep(text):
+            continue
+        norm = text.lower()
+        if norm in seen:
+            continue
+        seen.add(norm)
+        out.append(text)
+        added += 1
+    return added
 
 
 def sentences() -> list[str]:
