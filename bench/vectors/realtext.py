@@ -125,14 +125,16 @@ def _paragraphs(text: str):
             yield " ".join(lines)
 
 
-def _good(sentence: str) -> bool:
+def _good(sentence: str, lo: int = 5, hi: int = 40, full_stop: bool = True) -> bool:
+    """Prose, not code or tables: ``lo``-``hi`` words, 3 in 4 of them word-like, a capital first
+    letter and (``full_stop``) end punctuation."""
     words = sentence.split()
-    if not 5 <= len(words) <= 40:
+    if not lo <= len(words) <= hi:
         return False
     wordlike = sum(1 for w in words if _WORD.match(w))
     if wordlike < 0.75 * len(words):
         return False
-    return sentence[-1] in ".!?" and sentence[0].isupper()
+    return (not full_stop or sentence[-1] in ".!?") and sentence[0].isupper()
 
 
 def extract(files: list[Path]) -> list[str]:

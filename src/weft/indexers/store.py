@@ -12,11 +12,12 @@ in place when opened (``PRAGMA user_version`` 0 -> 1).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from weft.indexers.keyhash import bucket_and_check, encoded_text
 
@@ -90,16 +91,22 @@ class IndexerStore:
         with self._lock:
             self._db.close()
 
-    def _tx(self, statements: Iterable[tuple[str, tuple]]) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the store's lock: committed whole, or rolled back."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for sql, params in statements:
-                    self._db.execute(sql, params)
+                yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _tx(self, statements: Iterable[tuple[str, tuple]]) -> None:
+        with self._transaction() as db:
+            for sql, params in statements:
+                db.execute(sql, params)
 
     def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
@@ -153,15 +160,8 @@ class IndexerStore:
         """Record ``(document key, source key as tracking.encode_value JSON)`` pairs."""
         if entries:
             rows = [(indexer, k, json.dumps(s), *bucket_and_check(encoded_text(s))) for k, s in entries]
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO ledger (indexer, doc_key, source_key, bucket, key_check) VALUES (?, ?, ?, ?, ?)", rows)
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+            with self._transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO ledger (indexer, doc_key, source_key, bucket, key_check) VALUES (?, ?, ?, ?, ?)", rows)
 
     def ledger_remove(self, indexer: str, doc_keys: list[str]) -> None:
         self._tx([("DELETE FROM ledger WHERE indexer = ? AND doc_key = ?", (indexer, k)) for k in doc_keys])
@@ -204,19 +204,13 @@ class IndexerStore:
 
     # ---- execution history ------------------------------------------------------------------------------
     def start_execution(self, indexer: str, body: dict) -> int:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._db.execute("INSERT INTO executions (indexer, body) VALUES (?, ?)", (indexer, json.dumps(body)))
-                self._db.execute(
-                    "DELETE FROM executions WHERE indexer = ? AND id NOT IN (SELECT id FROM executions WHERE indexer = ? ORDER BY id DESC LIMIT ?)",
-                    (indexer, indexer, HISTORY_LIMIT),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            return int(cur.lastrowid)
+        with self._transaction() as db:
+            cur = db.execute("INSERT INTO executions (indexer, body) VALUES (?, ?)", (indexer, json.dumps(body)))
+            db.execute(
+                "DELETE FROM executions WHERE indexer = ? AND id NOT IN (SELECT id FROM executions WHERE indexer = ? ORDER BY id DESC LIMIT ?)",
+                (indexer, indexer, HISTORY_LIMIT),
+            )
+        return int(cur.lastrowid)
 
     def update_execution(self, execution_id: int, body: dict) -> None:
         self._tx([("UPDATE executions SET body = ? WHERE id = ?", (json.dumps(body), execution_id))])
