@@ -45,9 +45,12 @@ def serve(
     query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key (WEFT_QUERY_KEY): search, suggest, lookup and count only."),
     demo: bool = typer.Option(False, "--demo", help="Create the demo 'products-index' with generated products if it does not exist."),
     log_level: str = typer.Option("info", help="Log level."),
+    tls: str = typer.Option(None, "--tls", help="'auto': make a local CA and a server certificate for the listen address in <data-dir>/tls on first start (reused later) and serve HTTPS (WEFT_TLS)."),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="Serve HTTPS with this PEM certificate chain (WEFT_TLS_CERT); needs --tls-key. Reloaded when the file changes."),
+    tls_key: Path = typer.Option(None, "--tls-key", help="The PEM private key of --tls-cert (WEFT_TLS_KEY)."),
 ) -> None:
     """Run the weft server (embedded storage in the data dir)."""
-    import uvicorn
+    from weft.http import serving
 
     from weft.app import create_app
 
@@ -56,13 +59,48 @@ def serve(
     generated = settings.ensure_admin_key()
     if generated:
         typer.echo(f"weft admin api-key: {generated}  (stored in {settings.data_dir / 'admin-key'})")
+    tls_context = _tls_context(settings, tls, tls_cert, tls_key)
     application = create_app(settings)
-    typer.echo(f"weft listening on http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
+    scheme = "https" if tls_context else "http"
+    typer.echo(f"weft listening on {scheme}://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
     # uvicorn shuts down gracefully on SIGTERM/SIGINT (finishing in-flight requests, then our lifespan
     # drains the index writers) and re-raises the signal afterwards; exit 0 then, as a clean stop.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), timeout_graceful_shutdown=30)
+    tls_kwargs = {}
+    if tls_context is not None:
+        tls_context.start()
+        tls_kwargs = {"ssl_context_factory": lambda config, default: tls_context.context}
+    serving.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), timeout_graceful_shutdown=30, **tls_kwargs)
+
+
+def _tls_context(settings: Settings, mode: str | None, cert: Path | None, key: Path | None):
+    import os
+    import ssl
+
+    from weft.tls import ReloadingContext, TlsFiles, ensure_auto_certificates
+
+    mode = mode or os.environ.get("WEFT_TLS") or None
+    cert = cert or (Path(os.environ["WEFT_TLS_CERT"]) if os.environ.get("WEFT_TLS_CERT") else None)
+    key = key or (Path(os.environ["WEFT_TLS_KEY"]) if os.environ.get("WEFT_TLS_KEY") else None)
+    interval = float(os.environ.get("WEFT_TLS_RELOAD_SECONDS", "10"))
+    if mode not in (None, "auto", "off"):
+        raise typer.BadParameter(f"--tls takes 'auto' (or 'off'), not {mode!r}; give certificate files with --tls-cert and --tls-key")
+    if mode == "auto":
+        if cert or key:
+            raise typer.BadParameter("--tls auto makes its own certificate: do not also give --tls-cert/--tls-key")
+        files = ensure_auto_certificates(settings.data_dir / "tls", settings.host)
+        typer.echo(f"weft TLS: local CA {files.ca.resolve()} (trust it: REQUESTS_CA_BUNDLE={files.ca.resolve()} for the Azure SDK, "
+                   f"SSL_CERT_FILE={files.ca.resolve()} for httpx/openai)")
+        return ReloadingContext(files, interval)
+    if cert or key:
+        if not (cert and key):
+            raise typer.BadParameter("--tls-cert and --tls-key go together")
+        try:
+            return ReloadingContext(TlsFiles(cert, key), interval)
+        except (OSError, ssl.SSLError) as exc:
+            raise typer.BadParameter(f"cannot load the TLS certificate {cert} with key {key}: {exc}")
+    return None
 
 
 def _exit_cleanly(signum, frame) -> None:

@@ -22,19 +22,21 @@ def free_port() -> int:
 
 class WeftServer:
     def __init__(self, data_dir: Path, admin_key: str = "test-admin-key", query_key: str = "test-query-key", extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, scheme: str = "http", verify: object = True):
         self.data_dir = Path(data_dir)
         self.admin_key = admin_key
         self.query_key = query_key
         self.extra_args = extra_args or []
         self.env = dict(env or {})  # WEFT_* settings for this server (the caller's own WEFT_* are not inherited)
+        self.scheme = scheme
+        self.verify = verify  # for https: the CA file to trust (for --tls auto, known only once the server made it)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"weft-{self.port}.log"
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> "WeftServer":
         self.port = free_port() if self.proc is not None else self.port
@@ -53,10 +55,11 @@ class WeftServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"weft exited with {self.proc.returncode}: {self.log_path.read_text()[-3000:]}")
             try:
-                r = httpx.get(f"{self.endpoint}/indexes?api-version={API_VERSION}", headers={"api-key": self.admin_key or ""}, timeout=1)
+                verify = self.verify() if callable(self.verify) else self.verify
+                r = httpx.get(f"{self.endpoint}/indexes?api-version={API_VERSION}", headers={"api-key": self.admin_key or ""}, timeout=1, verify=verify)
                 if r.status_code in (200, 401, 403):
                     return self
-            except httpx.HTTPError:
+            except (httpx.HTTPError, OSError):  # OSError: the CA file of --tls auto is not written yet
                 pass
             time.sleep(0.1)
         self.kill()  # do not leave a half-started server behind
