@@ -42,7 +42,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     app.state.settings = settings
     app.state.closers = []
     install_error_handlers(app)
-    keys = KeyChecker(settings.admin_keys, settings.query_keys)
+    keys = KeyChecker(settings.admin_keys, settings.query_keys, settings.identity)
     from weft.indexers import wiring as indexer_wiring
     from weft.threads import wiring as threads_wiring
 

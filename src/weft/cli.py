@@ -48,6 +48,14 @@ def serve(
     tls: str = typer.Option(None, "--tls", help="'auto': make a local CA and a server certificate for the listen address in <data-dir>/tls on first start (reused later) and serve HTTPS (WEFT_TLS)."),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="Serve HTTPS with this PEM certificate chain (WEFT_TLS_CERT); needs --tls-key. Reloaded when the file changes."),
     tls_key: Path = typer.Option(None, "--tls-key", help="The PEM private key of --tls-cert (WEFT_TLS_KEY)."),
+    auth: str = typer.Option(None, "--auth", help="keys | tokens | both (WEFT_AUTH; default: both when an --oidc-issuer is given, else keys)."),
+    oidc_issuer: list[str] = typer.Option(None, "--oidc-issuer", help="Accept bearer tokens whose `iss` is this URL; keys from its discovery document's JWKS (WEFT_OIDC_ISSUERS, comma-separated)."),
+    oidc_jwks_file: Path = typer.Option(None, "--oidc-jwks-file", help="The issuer's JWKS from a file instead of its URL, for air-gapped networks (WEFT_OIDC_JWKS_FILE)."),
+    oidc_ca_file: str = typer.Option(None, "--oidc-ca-file", help="CA file to trust for the issuer's https endpoints (WEFT_OIDC_CA_FILE)."),
+    token_audience: list[str] = typer.Option(None, "--token-audience", help="Token audience for the search APIs (WEFT_SEARCH_TOKEN_AUDIENCES; default https://search.azure.com)."),
+    agent_token_audience: list[str] = typer.Option(None, "--agent-token-audience", help="Token audience for the agent and conversation APIs (WEFT_AGENT_TOKEN_AUDIENCES; default https://ai.azure.com, https://cognitiveservices.azure.com)."),
+    role_assignments: Path = typer.Option(None, "--role-assignments", help="JSON file: object or group id -> list of role names, for tokens without a roles claim (WEFT_ROLE_ASSIGNMENTS)."),
+    tenant_claim: str = typer.Option(None, "--tenant-claim", help="Token claim naming the conversation tenant (WEFT_TENANT_CLAIM; default tid)."),
 ) -> None:
     """Run the weft server (embedded storage in the data dir)."""
     from weft.http import serving
@@ -60,6 +68,14 @@ def serve(
     if generated:
         typer.echo(f"weft admin api-key: {generated}  (stored in {settings.data_dir / 'admin-key'})")
     tls_context = _tls_context(settings, tls, tls_cert, tls_key)
+    from weft.identity import IdentitySettings
+
+    try:
+        settings.identity = IdentitySettings.from_env(
+            mode=auth, issuers=oidc_issuer, jwks_file=oidc_jwks_file, issuer_ca_file=oidc_ca_file, search_audiences=token_audience,
+            agent_audiences=agent_token_audience, role_assignments_file=role_assignments, tenant_claim=tenant_claim).build()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc))
     application = create_app(settings)
     scheme = "https" if tls_context else "http"
     typer.echo(f"weft listening on {scheme}://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")

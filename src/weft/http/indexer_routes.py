@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from weft.http.auth import KeyChecker, check_api_version
+from weft.identity.roles import DEFINITIONS_READ, MANAGE
 from weft.http.search_routes import MGMT_CONTENT_TYPE, _body, _headers, _json
 from weft.indexers.service import IndexerService
 
@@ -18,11 +19,14 @@ def build_router(service: IndexerService, keys: KeyChecker) -> APIRouter:
     router = APIRouter()
 
     def route(method: str, *paths: str):
+        # tokens: reading definitions and status needs definitions.read, everything else manage
+        permission = DEFINITIONS_READ if method == "GET" else MANAGE
+
         def decorate(fn: Callable):
             async def endpoint(request: Request):
                 started = time.perf_counter()
                 check_api_version(request)
-                keys.check(request, admin=True)
+                await keys.authorize(request, admin=True, permission=permission)
                 response = await fn(request, **request.path_params)
                 response.headers["elapsed-time"] = str(int((time.perf_counter() - started) * 1000))
                 return response

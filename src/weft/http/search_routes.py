@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from weft.errors import InvalidInput, WeftError
 from weft.http.auth import KeyChecker, check_api_version
 from weft.http.errors import odata_error
+from weft.identity.roles import DEFINITIONS_READ, DOCUMENTS_WRITE
 from weft.search.service import SearchService
 
 DOC_CONTENT_TYPE = "application/json; odata.metadata=none; odata.streaming=true; charset=utf-8"
@@ -126,12 +127,17 @@ def _get_url_for(request: Request, params: dict) -> str:
 def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
     router = APIRouter()
 
-    def route(method: str, *paths: str, admin: bool):
+    def route(method: str, *paths: str, admin: bool, permission: str | None = None):
+        # `permission`: what a bearer token's roles must grant (weft.identity.roles); by default manage for
+        # admin routes, documents.read for the others
+        if permission is None and admin and method == "GET":
+            permission = DEFINITIONS_READ
+
         def decorate(fn: Callable):
             async def endpoint(request: Request):
                 started = time.perf_counter()
                 check_api_version(request)
-                keys.check(request, admin=admin)
+                await keys.authorize(request, admin=admin, permission=permission)
                 try:
                     response = await fn(request, **request.path_params)
                 except WeftError:
@@ -226,7 +232,7 @@ def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
         return _json(await run(service.analyze, name, body), content_type=MGMT_CONTENT_TYPE)
 
     # ---- documents -----------------------------------------------------------------------------------------
-    @route("POST", "/indexes/{name}/docs/index", "/indexes('{name}')/docs/search.index", admin=True)
+    @route("POST", "/indexes/{name}/docs/index", "/indexes('{name}')/docs/search.index", admin=True, permission=DOCUMENTS_WRITE)
     async def index_documents(request: Request, name: str):
         body, size = await _body(request)
         results = await run(service.apply_batch, name, body, body_size=size)

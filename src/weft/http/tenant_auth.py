@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hmac
+import logging
 
 from fastapi import Request
 
-from weft.errors import Forbidden, Unauthenticated
+from weft.errors import Forbidden, InvalidInput, Unauthenticated
+from weft.identity import KEYS_ONLY, Identity
 from weft.threads.policy import SCOPES, Principal, validate_tenant_id
 from weft.threads.service import ThreadService
 
 TENANT_HEADER = "weft-tenant"
+log = logging.getLogger("weft.auth")
 
 
 def presented_key(request: Request) -> str | None:
@@ -23,10 +26,29 @@ def presented_key(request: Request) -> str | None:
 
 
 class TenantAuth:
-    def __init__(self, service: ThreadService, admin_keys: list[str], default_tenant: str):
+    def __init__(self, service: ThreadService, admin_keys: list[str], default_tenant: str, identity: Identity | None = None):
         self.service = service
         self.admin_keys = list(admin_keys)
         self.default_tenant = default_tenant
+        self.identity = identity or KEYS_ONLY
+
+    def _token_principal(self, token: str, named: str | None) -> Principal:
+        """A bearer token: its tenant claim names the tenant, its roles the scopes; it never reaches another
+        tenant. The audit records `<issuer label>:<subject>` as the key id."""
+        try:
+            claims = self.identity.validator.validate(token)
+        except Unauthenticated as exc:
+            log.warning("bearer token refused: %s", exc.message)
+            raise Unauthenticated(exc.message, code="invalid_token")
+        tenant, scopes = self.identity.mapping.thread_grant(claims)
+        try:
+            tenant = validate_tenant_id(tenant)
+        except InvalidInput:
+            raise Forbidden("The token's tenant claim is not a valid tenant id.", code="insufficient_permissions")
+        principal = Principal(tenant, scopes, key_id=claims.audit_id)
+        if named and named != tenant:
+            return principal.for_tenant(named)  # Forbidden: a token acts for its own tenant only
+        return principal
 
     def principal(self, request: Request) -> Principal:
         key = presented_key(request)
@@ -34,6 +56,10 @@ class TenantAuth:
             raise Unauthenticated("You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or in the 'api-key' header.",
                                   code="missing_api_key")
         named = request.headers.get(TENANT_HEADER)
+        if request.headers.get("api-key") is None and self.identity.is_token(key):
+            return self._token_principal(key, named)
+        if not self.identity.keys_enabled:
+            raise Unauthenticated("API keys are disabled on this service; send a bearer token.", code="invalid_api_key")
         if any(hmac.compare_digest(key.encode(), admin.encode()) for admin in self.admin_keys):
             tenant = validate_tenant_id(named) if named else self.default_tenant
             return Principal(tenant, frozenset(SCOPES), key_id="server-admin", server_admin=True)

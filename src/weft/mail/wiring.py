@@ -32,7 +32,7 @@ def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
     from weft.mail.chat_store import ChatMessages
 
     threads = app.state.threads
-    auth = TenantAuth(threads, settings.admin_keys, threads.default_tenant)
+    auth = TenantAuth(threads, settings.admin_keys, threads.default_tenant, getattr(settings, "identity", None))
     chat = ChatMessages(threads, ContinuityPolicy(idle_window=idle_window_from_env()))
     app.state.chat = chat
     app.include_router(build_chat_router(chat, auth))

@@ -19,7 +19,7 @@ def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
 
     threads_settings = ThreadsSettings.from_env(settings.data_dir)
     service = build_service(threads_settings)
-    auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant)
+    auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant, getattr(settings, "identity", None))
     loop = ConversationLoop(service, threads_settings)
     app.state.threads = service
     # Search over past conversations: before the conversations router, so /v1/conversations/search is not
