@@ -52,4 +52,9 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     threads_wiring.attach(app, settings, search, keys)
     mail_wiring.attach(app, settings, search, keys)
     app.include_router(build_router(search, keys))
+    from weft.http.observe import ObserveMiddleware
+    from weft.http.ops_routes import build_ops_router
+
+    app.include_router(build_ops_router(keys))
+    app.add_middleware(ObserveMiddleware)
     return app

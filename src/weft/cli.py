@@ -45,6 +45,7 @@ def serve(
     query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key (WEFT_QUERY_KEY): search, suggest, lookup and count only."),
     demo: bool = typer.Option(False, "--demo", help="Create the demo 'products-index' with generated products if it does not exist."),
     log_level: str = typer.Option("info", help="Log level."),
+    log_format: str = typer.Option("text", "--log-format", help="text or json (one JSON object per line, with the request id)."),
     tls: str = typer.Option(None, "--tls", help="'auto': make a local CA and a server certificate for the listen address in <data-dir>/tls on first start (reused later) and serve HTTPS (WEFT_TLS)."),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="Serve HTTPS with this PEM certificate chain (WEFT_TLS_CERT); needs --tls-key. Reloaded when the file changes."),
     tls_key: Path = typer.Option(None, "--tls-key", help="The PEM private key of --tls-cert (WEFT_TLS_KEY)."),
@@ -62,7 +63,15 @@ def serve(
 
     from weft.app import create_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import logging.config
+
+    from weft.logs import log_config
+
+    try:
+        logging_config = log_config(log_level, log_format)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc))
+    logging.config.dictConfig(logging_config)
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, admin_keys=admin_key or None, query_keys=query_key or None, demo=demo)
     generated = settings.ensure_admin_key()
     if generated:
@@ -87,7 +96,7 @@ def serve(
     if tls_context is not None:
         tls_context.start()
         tls_kwargs = {"ssl_context_factory": lambda config, default: tls_context.context}
-    serving.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), timeout_graceful_shutdown=30, **tls_kwargs)
+    serving.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), log_config=logging_config, timeout_graceful_shutdown=30, **tls_kwargs)
 
 
 def _tls_context(settings: Settings, mode: str | None, cert: Path | None, key: Path | None):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weft import observability
 from weft.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from weft.indexers import runner
 from weft.indexers.model import DataSource, Indexer, format_time, parse_data_source, parse_indexer
@@ -394,6 +395,7 @@ class IndexerService:
         if active.cancelled.is_set() and outcome.status == "success":
             outcome.status, outcome.error_message = "transientFailure", "The run was cancelled (indexer reset, deleted, or the server stopped)."
         active.outcome = outcome
+        observability.indexer_run_observed(name, outcome.status, outcome.items_processed, outcome.items_failed)
         try:
             self.store.update_execution(active.execution_id, self._execution_body(outcome, active.started, self.clock.now()))
         except Exception:  # the indexer was deleted meanwhile

@@ -50,6 +50,11 @@ class IndexerStore:
         self._lock = threading.RLock()
         self._migrate()
 
+    def ping(self) -> None:
+        """Raises when the store cannot be read (readiness)."""
+        with self._lock:
+            self._db.execute("SELECT count(*) FROM indexers").fetchone()
+
     def _migrate(self) -> None:
         """Bring a store written by an older weft up to :data:`SCHEMA_VERSION`. Idempotent, and safe
         to interrupt: every step can be redone, and the version moves only when all are done."""

@@ -57,6 +57,11 @@ class Catalog:
                 "INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value)
             )
 
+    def ping(self) -> None:
+        """Raises when the catalog cannot be read (readiness)."""
+        with self._lock:
+            self._conn.execute("SELECT count(*) FROM indexes").fetchone()
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

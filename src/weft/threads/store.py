@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Protocol
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
@@ -162,6 +162,11 @@ class SqlThreadStore:
         with _database_errors_as_unavailable():
             with self.engine.connect() as conn:
                 yield conn
+
+    def ping(self) -> None:
+        """Raises when the database cannot be reached (readiness)."""
+        with self._read() as conn:
+            conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
         if self._sqlite_writer is not None:

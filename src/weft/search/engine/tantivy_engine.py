@@ -16,6 +16,7 @@ import math
 import queue
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +24,7 @@ from typing import Any, Callable
 import tantivy
 from tantivy import Occur, Query
 
+from weft import observability
 from weft.errors import InvalidInput, Unavailable
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
@@ -186,6 +188,7 @@ class _IndexHandle:
         overlay: dict[str, dict[str, Any] | None] = {}
         results: list[list[ItemResult]] = []
         vector_names = list(self.vectors)
+        started = time.perf_counter()
         try:
             keys = [a.key for job in group for a in job.actions]
             stored = self.lookup(keys)
@@ -206,6 +209,7 @@ class _IndexHandle:
             for job in group:
                 job.future.set_exception(Unavailable(f"The batch could not be written and was not applied: {exc}"))
             return
+        observability.commit_observed(self.definition.name, len(group), time.perf_counter() - started)
         for job, res in zip(group, results):
             job.future.set_result(res)
 
@@ -235,6 +239,10 @@ class _IndexHandle:
             out.append(ItemResult(a.key, True, status))
         return out
 
+    @property
+    def writer_alive(self) -> bool:
+        return self.thread.is_alive() and not self.closed
+
     def close(self) -> None:
         if self.closed:
             return
@@ -261,6 +269,11 @@ class TantivyEngine:
         self._lock = threading.RLock()
 
     # ---- lifecycle ---------------------------------------------------------------------------
+    def writers_alive(self) -> dict[str, bool]:
+        """Whether each open index's writer thread is running (readiness)."""
+        with self._lock:
+            return {name: handle.writer_alive for name, handle in self._handles.items()}
+
     def _dir(self, name: str) -> Path:
         return self.root / name
 
