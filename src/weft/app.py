@@ -1,8 +1,14 @@
-"""Builds the ASGI app from Settings: services + routers."""
+"""The composition root: builds every service from the Settings and includes every router.
+
+Nothing else in weft knows how the parts are put together: the domain packages (`search`, `indexers`,
+`threads`, `mail`, `agent_tools`) expose services and never import `weft.http`; the routers in `weft.http`
+adapt one service each; configuration is read once (`weft.configuration`) and handed down here.
+"""
 from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -10,7 +16,6 @@ from weft import __version__
 from weft.config import Settings
 from weft.http.auth import KeyChecker
 from weft.http.errors import install_error_handlers
-from weft.http.search_routes import build_router
 from weft.search.service import SearchService
 
 log = logging.getLogger("weft")
@@ -18,6 +23,11 @@ log = logging.getLogger("weft")
 
 def create_app(settings: Settings, service: SearchService | None = None) -> FastAPI:
     settings.ensure_admin_key()
+    config = settings.effective
+    environ = config.environ()  # the effective WEFT_* values, for the parts configured by such a mapping
+    from weft.search import vectorizers
+
+    vectorizers.configure(embedding_threads=config.get("models.embedding_threads"))
     search = service or SearchService(settings.data_dir / "search")
     if settings.demo:
         from weft.demo import ensure_demo_index
@@ -43,18 +53,79 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     app.state.closers = []
     install_error_handlers(app)
     keys = KeyChecker(settings.admin_keys, settings.query_keys, settings.identity)
-    from weft.indexers import wiring as indexer_wiring
-    from weft.threads import wiring as threads_wiring
+    _attach_indexers(app, settings, search, keys)
+    auth = _attach_threads(app, settings, search, environ)
+    _attach_chat(app, config, auth)
+    from weft.http.search_routes import build_router
 
-    from weft.mail import wiring as mail_wiring
-
-    indexer_wiring.attach(app, settings, search, keys)
-    threads_wiring.attach(app, settings, search, keys)
-    mail_wiring.attach(app, settings, search, keys)
-    app.include_router(build_router(search, keys))
+    app.include_router(build_router(search, keys, read_threads=config.get("search.read_threads")))
     from weft.http.observe import ObserveMiddleware
     from weft.http.ops_routes import build_ops_router
 
-    app.include_router(build_ops_router(keys))
+    app.include_router(build_ops_router(keys, health=config.get("server.health"), metrics=config.get("server.metrics")))
     app.add_middleware(ObserveMiddleware)
     return app
+
+
+def _attach_indexers(app: FastAPI, settings: Settings, search: SearchService, keys: KeyChecker) -> None:
+    from weft.http.indexer_routes import build_router
+    from weft.indexers.service import IndexerService
+
+    service = IndexerService(settings.data_dir / "indexers", search)
+    app.state.indexers = service
+    app.include_router(build_router(service, keys))
+    app.state.closers.append(service.close)
+
+
+def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, environ: dict[str, str]):
+    from weft.http.conversation_search_routes import build_conversation_search_router
+    from weft.http.conversations_routes import build_conversations_router
+    from weft.http.responses_routes import build_responses_router
+    from weft.http.tenant_auth import TenantAuth
+    from weft.http.threads_admin_routes import build_threads_admin_router
+    from weft.http.threads_routes import build_threads_router
+    from weft.threads.conversation import ConversationLoop
+    from weft.threads.factory import build_service
+    from weft.threads.retention import RetentionJob
+    from weft.threads.search_index import ConversationIndex, ConversationSearchSettings
+    from weft.threads.settings import ThreadsSettings
+
+    threads_settings = ThreadsSettings.from_env(settings.data_dir, environ)
+    service = build_service(threads_settings)
+    auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant, settings.identity)
+    loop = ConversationLoop(service, threads_settings)
+    app.state.threads = service
+    # Search over past conversations: before the conversations router, so /v1/conversations/search is not
+    # taken for a conversation id.
+    index = ConversationIndex(search, service, settings.data_dir / "threads" / "conversation-search.sqlite3",
+                              ConversationSearchSettings.from_env(environ))
+    service.index_hooks = index
+    app.state.conversation_index = index
+    app.include_router(build_conversation_search_router(index, auth))
+    app.include_router(build_conversations_router(service, auth))
+    app.include_router(build_threads_router(service, auth))
+    app.include_router(build_threads_admin_router(service, auth))
+    app.include_router(build_responses_router(loop, auth))
+    job = RetentionJob(service, threads_settings.retention_interval_seconds).start()
+    app.state.threads_retention = job
+    app.state.closers.append(job.stop)
+    app.state.closers.append(loop.close)
+    index.start()
+    app.state.closers.append(service.close)
+    app.state.closers.append(index.stop)  # closers run in reverse: the index stops before the store closes
+    return auth
+
+
+def _attach_chat(app: FastAPI, config, auth) -> None:
+    from weft.http.chat_routes import build_chat_router
+    from weft.mail.chat import ContinuityPolicy
+    from weft.mail.chat_store import ChatMessages
+
+    idle = config.get("chat.idle_seconds")
+    if idle < 0:
+        from weft.configuration import ConfigError
+
+        raise ConfigError("chat.idle_seconds (WEFT_CHAT_IDLE_SECONDS) must be a non-negative number of seconds")
+    chat = ChatMessages(app.state.threads, ContinuityPolicy(idle_window=timedelta(seconds=idle)))
+    app.state.chat = chat
+    app.include_router(build_chat_router(chat, auth))

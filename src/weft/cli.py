@@ -1,7 +1,6 @@
 """The ``weft`` command: a thin adapter over the services."""
 from __future__ import annotations
 
-import logging
 import signal
 from pathlib import Path
 
@@ -38,54 +37,62 @@ _register_subcommands()
 
 @app.command()
 def serve(
-    host: str = typer.Option(None, help="Address to listen on (WEFT_HOST; default 127.0.0.1)."),
-    port: int = typer.Option(None, help="Port (WEFT_PORT; default 8080)."),
-    data_dir: Path = typer.Option(None, "--data-dir", help="Where weft keeps its data (WEFT_DATA_DIR; default ./weft-data)."),
-    admin_key: list[str] = typer.Option(None, "--admin-key", help="Admin api-key (WEFT_ADMIN_KEY). Generated and stored in the data dir if none is given."),
-    query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key (WEFT_QUERY_KEY): search, suggest, lookup and count only."),
-    demo: bool = typer.Option(False, "--demo", help="Create the demo 'products-index' with generated products if it does not exist."),
-    log_level: str = typer.Option("info", help="Log level."),
-    log_format: str = typer.Option("text", "--log-format", help="text or json (one JSON object per line, with the request id)."),
-    tls: str = typer.Option(None, "--tls", help="'auto': make a local CA and a server certificate for the listen address in <data-dir>/tls on first start (reused later) and serve HTTPS (WEFT_TLS)."),
-    tls_cert: Path = typer.Option(None, "--tls-cert", help="Serve HTTPS with this PEM certificate chain (WEFT_TLS_CERT); needs --tls-key. Reloaded when the file changes."),
-    tls_key: Path = typer.Option(None, "--tls-key", help="The PEM private key of --tls-cert (WEFT_TLS_KEY)."),
-    auth: str = typer.Option(None, "--auth", help="keys | tokens | both (WEFT_AUTH; default: both when an --oidc-issuer is given, else keys)."),
-    oidc_issuer: list[str] = typer.Option(None, "--oidc-issuer", help="Accept bearer tokens whose `iss` is this URL; keys from its discovery document's JWKS (WEFT_OIDC_ISSUERS, comma-separated)."),
-    oidc_jwks_file: Path = typer.Option(None, "--oidc-jwks-file", help="The issuer's JWKS from a file instead of its URL, for air-gapped networks (WEFT_OIDC_JWKS_FILE)."),
-    oidc_ca_file: str = typer.Option(None, "--oidc-ca-file", help="CA file to trust for the issuer's https endpoints (WEFT_OIDC_CA_FILE)."),
-    token_audience: list[str] = typer.Option(None, "--token-audience", help="Token audience for the search APIs (WEFT_SEARCH_TOKEN_AUDIENCES; default https://search.azure.com)."),
-    agent_token_audience: list[str] = typer.Option(None, "--agent-token-audience", help="Token audience for the agent and conversation APIs (WEFT_AGENT_TOKEN_AUDIENCES; default https://ai.azure.com, https://cognitiveservices.azure.com)."),
-    role_assignments: Path = typer.Option(None, "--role-assignments", help="JSON file: object or group id -> list of role names, for tokens without a roles claim (WEFT_ROLE_ASSIGNMENTS)."),
-    tenant_claim: str = typer.Option(None, "--tenant-claim", help="Token claim naming the conversation tenant (WEFT_TENANT_CLAIM; default tid)."),
+    config: Path = typer.Option(None, "--config", help="weft.toml to read (WEFT_CONFIG). Precedence: defaults < file < WEFT_* environment < flags."),
+    host: str = typer.Option(None, help="Address to listen on (server.host, WEFT_HOST; default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (server.port, WEFT_PORT; default 8080)."),
+    data_dir: Path = typer.Option(None, "--data-dir", help="Where weft keeps its data (server.data_dir, WEFT_DATA_DIR; default ./weft-data)."),
+    admin_key: list[str] = typer.Option(None, "--admin-key", help="Admin api-key (WEFT_ADMIN_KEY). Generated and stored in the data dir if none is given. "
+                                        "Visible in the process list: prefer --admin-key-file or the environment."),
+    admin_key_file: Path = typer.Option(None, "--admin-key-file", help="File with the admin api-key(s), one per line (server.admin_key_file, WEFT_ADMIN_KEY_FILE)."),
+    query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key (WEFT_QUERY_KEY): search, suggest, lookup and count only. "
+                                        "Visible in the process list: prefer --query-key-file or the environment."),
+    query_key_file: Path = typer.Option(None, "--query-key-file", help="File with the query api-key(s), one per line (server.query_key_file, WEFT_QUERY_KEY_FILE)."),
+    demo: bool = typer.Option(None, "--demo", help="Create the demo 'products-index' with generated products if it does not exist."),
+    log_level: str = typer.Option(None, help="Log level (server.log_level, WEFT_LOG_LEVEL; default info)."),
+    log_format: str = typer.Option(None, "--log-format", help="text or json: one JSON object per line, with the request id (server.log_format, WEFT_LOG_FORMAT)."),
+    tls: str = typer.Option(None, "--tls", help="'auto': make a local CA and a server certificate for the listen address in <data-dir>/tls on first start (reused later) and serve HTTPS (server.tls, WEFT_TLS)."),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="Serve HTTPS with this PEM certificate chain (server.tls_cert, WEFT_TLS_CERT); needs --tls-key. Reloaded when the file changes."),
+    tls_key: Path = typer.Option(None, "--tls-key", help="The PEM private key of --tls-cert (server.tls_key, WEFT_TLS_KEY)."),
+    auth: str = typer.Option(None, "--auth", help="keys | tokens | both (auth.mode, WEFT_AUTH; default: both when an --oidc-issuer is given, else keys)."),
+    oidc_issuer: list[str] = typer.Option(None, "--oidc-issuer", help="Accept bearer tokens whose `iss` is this URL; keys from its discovery document's JWKS (auth.issuers, WEFT_OIDC_ISSUERS)."),
+    oidc_jwks_file: Path = typer.Option(None, "--oidc-jwks-file", help="The issuer's JWKS from a file instead of its URL, for air-gapped networks (auth.jwks_file, WEFT_OIDC_JWKS_FILE)."),
+    oidc_ca_file: str = typer.Option(None, "--oidc-ca-file", help="CA file to trust for the issuer's https endpoints (auth.issuer_ca_file, WEFT_OIDC_CA_FILE)."),
+    token_audience: list[str] = typer.Option(None, "--token-audience", help="Token audience for the search APIs (auth.search_audiences; default https://search.azure.com)."),
+    agent_token_audience: list[str] = typer.Option(None, "--agent-token-audience", help="Token audience for the agent and conversation APIs (auth.agent_audiences; default https://ai.azure.com, https://cognitiveservices.azure.com)."),
+    role_assignments: Path = typer.Option(None, "--role-assignments", help="JSON file: object or group id -> list of role names, for tokens without a roles claim (auth.role_assignments)."),
+    tenant_claim: str = typer.Option(None, "--tenant-claim", help="Token claim naming the conversation tenant (auth.tenant_claim; default tid)."),
 ) -> None:
-    """Run the weft server (embedded storage in the data dir)."""
-    from weft.http import serving
-
-    from weft.app import create_app
-
+    """Run the weft server (embedded storage in the data dir). Every setting can also come from weft.toml or WEFT_*
+    variables: `weft config show` prints the effective configuration."""
     import logging.config
 
+    from weft import configuration
+    from weft.app import create_app
+    from weft.http import serving
     from weft.logs import log_config
 
+    flags = {"server.host": host, "server.port": port, "server.data_dir": data_dir, "server.admin_keys": admin_key,
+             "server.admin_key_file": admin_key_file, "server.query_keys": query_key, "server.query_key_file": query_key_file,
+             "server.demo": demo, "server.log_level": log_level, "server.log_format": log_format, "server.tls": tls,
+             "server.tls_cert": tls_cert, "server.tls_key": tls_key, "auth.mode": auth, "auth.issuers": oidc_issuer,
+             "auth.jwks_file": oidc_jwks_file, "auth.issuer_ca_file": oidc_ca_file, "auth.search_audiences": token_audience,
+             "auth.agent_audiences": agent_token_audience, "auth.role_assignments": role_assignments, "auth.tenant_claim": tenant_claim}
     try:
-        logging_config = log_config(log_level, log_format)
-    except ValueError as exc:
+        effective = configuration.load(config, flags=flags)
+        settings = Settings.from_config(effective)
+        server = effective.section("server")
+        logging_config = log_config(server.log_level, server.log_format)
+        tls_context = _tls_context(settings, server)
+    except (configuration.ConfigError, ValueError) as exc:
         raise typer.BadParameter(str(exc))
     logging.config.dictConfig(logging_config)
-    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, admin_keys=admin_key or None, query_keys=query_key or None, demo=demo)
     generated = settings.ensure_admin_key()
     if generated:
         typer.echo(f"weft admin api-key: {generated}  (stored in {settings.data_dir / 'admin-key'})")
-    tls_context = _tls_context(settings, tls, tls_cert, tls_key)
-    from weft.identity import IdentitySettings
-
     try:
-        settings.identity = IdentitySettings.from_env(
-            mode=auth, issuers=oidc_issuer, jwks_file=oidc_jwks_file, issuer_ca_file=oidc_ca_file, search_audiences=token_audience,
-            agent_audiences=agent_token_audience, role_assignments_file=role_assignments, tenant_claim=tenant_claim).build()
-    except ValueError as exc:
+        application = create_app(settings)
+    except configuration.ConfigError as exc:
         raise typer.BadParameter(str(exc))
-    application = create_app(settings)
     scheme = "https" if tls_context else "http"
     typer.echo(f"weft listening on {scheme}://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
     # uvicorn shuts down gracefully on SIGTERM/SIGINT (finishing in-flight requests, then our lifespan
@@ -96,36 +103,47 @@ def serve(
     if tls_context is not None:
         tls_context.start()
         tls_kwargs = {"ssl_context_factory": lambda config, default: tls_context.context}
-    serving.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), log_config=logging_config, timeout_graceful_shutdown=30, **tls_kwargs)
+    serving.run(application, host=settings.host, port=settings.port, log_level=server.log_level, log_config=logging_config,
+                timeout_graceful_shutdown=30, **tls_kwargs)
 
 
-def _tls_context(settings: Settings, mode: str | None, cert: Path | None, key: Path | None):
-    import os
+def _tls_context(settings: Settings, server):
     import ssl
 
     from weft.tls import ReloadingContext, TlsFiles, ensure_auto_certificates
 
-    mode = mode or os.environ.get("WEFT_TLS") or None
-    cert = cert or (Path(os.environ["WEFT_TLS_CERT"]) if os.environ.get("WEFT_TLS_CERT") else None)
-    key = key or (Path(os.environ["WEFT_TLS_KEY"]) if os.environ.get("WEFT_TLS_KEY") else None)
-    interval = float(os.environ.get("WEFT_TLS_RELOAD_SECONDS", "10"))
-    if mode not in (None, "auto", "off"):
-        raise typer.BadParameter(f"--tls takes 'auto' (or 'off'), not {mode!r}; give certificate files with --tls-cert and --tls-key")
-    if mode == "auto":
+    cert, key = server.tls_cert, server.tls_key
+    if server.tls == "auto":
         if cert or key:
-            raise typer.BadParameter("--tls auto makes its own certificate: do not also give --tls-cert/--tls-key")
+            raise ValueError("--tls auto makes its own certificate: do not also give --tls-cert/--tls-key")
         files = ensure_auto_certificates(settings.data_dir / "tls", settings.host)
         typer.echo(f"weft TLS: local CA {files.ca.resolve()} (trust it: REQUESTS_CA_BUNDLE={files.ca.resolve()} for the Azure SDK, "
                    f"SSL_CERT_FILE={files.ca.resolve()} for httpx/openai)")
-        return ReloadingContext(files, interval)
+        return ReloadingContext(files, server.tls_reload_seconds)
     if cert or key:
         if not (cert and key):
-            raise typer.BadParameter("--tls-cert and --tls-key go together")
+            raise ValueError("--tls-cert and --tls-key go together")
         try:
-            return ReloadingContext(TlsFiles(cert, key), interval)
+            return ReloadingContext(TlsFiles(cert, key), server.tls_reload_seconds)
         except (OSError, ssl.SSLError) as exc:
-            raise typer.BadParameter(f"cannot load the TLS certificate {cert} with key {key}: {exc}")
+            raise ValueError(f"cannot load the TLS certificate {cert} with key {key}: {exc}")
     return None
+
+
+config_app = typer.Typer(help="weft's configuration: weft.toml < WEFT_* environment < flags.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(config: Path = typer.Option(None, "--config", help="weft.toml to read (WEFT_CONFIG).")) -> None:
+    """Print the effective configuration (file, environment) as TOML, secrets redacted."""
+    from weft import configuration
+
+    try:
+        effective = configuration.load(config)
+    except configuration.ConfigError as exc:
+        raise typer.BadParameter(str(exc))
+    typer.echo(effective.show(), nl=False)
 
 
 def _exit_cleanly(signum, frame) -> None:

@@ -1,4 +1,4 @@
-"""Settings: environment variables ``WEFT_*`` and CLI flags feed one Settings object."""
+"""The server's settings, built from the one configuration (`weft.configuration`: weft.toml < WEFT_* < flags)."""
 from __future__ import annotations
 
 import os
@@ -7,28 +7,58 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weft import configuration
+from weft.configuration import Config, ConfigError
+
 ADMIN_KEY_FILE = "admin-key"
 
 
 @dataclass
 class Settings:
-    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("WEFT_DATA_DIR", "./weft-data")))
-    host: str = field(default_factory=lambda: os.environ.get("WEFT_HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: int(os.environ.get("WEFT_PORT", "8080")))
+    data_dir: Path = field(default_factory=lambda: Path("./weft-data"))
+    host: str = "127.0.0.1"
+    port: int = 8080
     admin_keys: list[str] = field(default_factory=list)
     query_keys: list[str] = field(default_factory=list)
     demo: bool = False
     identity: Any = None  # weft.identity.Identity: api-keys and/or bearer tokens (None: api-keys only)
+    config: Config | None = None  # every other section (threads, chat, models, search, ...)
+
+    @classmethod
+    def from_config(cls, config: Config) -> "Settings":
+        from weft.identity import IdentitySettings
+
+        server, auth = config.section("server"), config.section("auth")
+        admin_keys = list(server.admin_keys)
+        if server.admin_key_file is not None:
+            admin_keys += configuration.read_key_file(server.admin_key_file)
+        query_keys = list(server.query_keys)
+        if server.query_key_file is not None:
+            query_keys += configuration.read_key_file(server.query_key_file)
+        try:
+            identity = IdentitySettings(
+                mode=auth.mode, issuers=list(auth.issuers), jwks_file=auth.jwks_file, issuer_ca_file=auth.issuer_ca_file,
+                search_audiences=tuple(auth.search_audiences), agent_audiences=tuple(auth.agent_audiences),
+                role_assignments_file=auth.role_assignments, tenant_claim=auth.tenant_claim,
+                jwks_refresh_seconds=auth.jwks_refresh_seconds).build()
+        except ValueError as exc:
+            raise ConfigError(str(exc))
+        return cls(data_dir=Path(server.data_dir), host=server.host, port=server.port, admin_keys=admin_keys, query_keys=query_keys,
+                   demo=server.demo, identity=identity, config=config)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        settings = cls(**{k: v for k, v in overrides.items() if v is not None})
-        if not settings.admin_keys and os.environ.get("WEFT_ADMIN_KEY"):
-            settings.admin_keys = [k for k in os.environ["WEFT_ADMIN_KEY"].split(",") if k]
-        if not settings.query_keys and os.environ.get("WEFT_QUERY_KEY"):
-            settings.query_keys = [k for k in os.environ["WEFT_QUERY_KEY"].split(",") if k]
-        settings.data_dir = Path(settings.data_dir)
-        return settings
+        """Settings from the environment (and WEFT_CONFIG), with keyword overrides as flags."""
+        names = {"data_dir": "server.data_dir", "host": "server.host", "port": "server.port", "admin_keys": "server.admin_keys",
+                 "query_keys": "server.query_keys", "demo": "server.demo"}
+        flags = {names[k]: v for k, v in overrides.items() if v is not None and v is not False}
+        return cls.from_config(configuration.load(environ=os.environ, flags=flags))
+
+    @property
+    def effective(self) -> Config:
+        if self.config is None:
+            self.config = configuration.load(environ={}, flags={"server.data_dir": self.data_dir})
+        return self.config
 
     def ensure_admin_key(self) -> str | None:
         """With no admin key configured, use the one stored in the data dir, creating it on first start.

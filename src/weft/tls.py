@@ -143,21 +143,34 @@ def ensure_auto_certificates(directory: Path, host: str, now: dt.datetime | None
 class ReloadingContext:
     """A server SSLContext whose certificate chain follows its files: `check()` reloads when they changed.
 
-    A half-written renewal (cert and key that do not match yet) fails to load and is retried at the next check;
-    the context keeps serving the previous chain meanwhile.
+    Each reload builds a fresh context from the files and swaps it in whole: the context handed to the server
+    only picks, per handshake (its SNI callback runs for every ClientHello, with or without a server name), the
+    newest complete context. A half-written renewal (a certificate and key that do not match yet) fails to load
+    and is retried at the next check; the previous chain keeps being served meanwhile.
     """
 
     def __init__(self, files: TlsFiles, interval: float = 10.0):
         self.files = files
         self.interval = interval
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self.context.set_alpn_protocols(["http/1.1"])
         self._stamp = self._current_stamp()
-        self.context.load_cert_chain(str(files.cert), str(files.key))
+        self._current = self._build()
+        self.context = self._build()  # what uvicorn wraps sockets with
+        self.context.sni_callback = self._pick
         self.reloads = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _build(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.set_alpn_protocols(["http/1.1"])
+        context.load_cert_chain(str(self.files.cert), str(self.files.key))
+        return context
+
+    def _pick(self, ssl_object, server_name, context) -> None:
+        current = self._current
+        if ssl_object.context is not current:
+            ssl_object.context = current
 
     def _current_stamp(self) -> tuple:
         stamp = []
@@ -174,10 +187,11 @@ class ReloadingContext:
         if stamp == self._stamp:
             return False
         try:
-            self.context.load_cert_chain(str(self.files.cert), str(self.files.key))
+            fresh = self._build()
         except (ssl.SSLError, OSError) as exc:
             log.warning("renewed TLS certificate not loaded yet (%s); still serving the previous one", exc)
             return False
+        self._current = fresh
         self._stamp = stamp
         self.reloads += 1
         log.info("TLS certificate reloaded from %s", self.files.cert)

@@ -360,25 +360,27 @@ def test_offline_variables_are_set_unless_the_user_chose(environ, expected):
 
 
 @pytest.mark.parametrize("setting, expected", [(None, 1), ("2", 2), ("0", "default")])
-def test_embedding_threads_setting(monkeypatch, setting, expected):
+def test_embedding_threads_setting(setting, expected):
     import torch
+
+    from weft import configuration
 
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(3)
-        if setting is None:
-            monkeypatch.delenv("WEFT_EMBEDDING_THREADS", raising=False)
-        else:
-            monkeypatch.setenv("WEFT_EMBEDDING_THREADS", setting)
+        environ = {} if setting is None else {"WEFT_EMBEDDING_THREADS": setting}
+        vectorizers.configure(embedding_threads=configuration.load(environ=environ).get("models.embedding_threads"))
         vectorizers._limit_torch_threads(torch)
         assert torch.get_num_threads() == (3 if expected == "default" else expected)
     finally:
+        vectorizers.configure(embedding_threads=1)
         torch.set_num_threads(before)
 
 
-def test_embedding_threads_setting_must_be_a_number(monkeypatch):
-    import torch
+def test_embedding_threads_setting_must_be_a_number():
+    from weft import configuration
 
-    monkeypatch.setenv("WEFT_EMBEDDING_THREADS", "many")
+    with pytest.raises(configuration.ConfigError, match="WEFT_EMBEDDING_THREADS"):
+        configuration.load(environ={"WEFT_EMBEDDING_THREADS": "many"})
     with pytest.raises(InvalidInput, match="WEFT_EMBEDDING_THREADS"):
-        vectorizers._limit_torch_threads(torch)
+        vectorizers.configure(embedding_threads=-1)

@@ -112,5 +112,5 @@ def test_bad_tls_options_are_refused_at_start(tmp_path):
     with pytest.raises(RuntimeError, match="cannot load the TLS certificate"):
         WeftServer(tmp_path / "b", extra_args=["--tls-cert", str(tmp_path / "bad.pem"), "--tls-key", str(tmp_path / "bad.pem")],
                    scheme="https").start(timeout=20)
-    with pytest.raises(RuntimeError, match="--tls takes 'auto'"):
+    with pytest.raises(RuntimeError, match="server.tls is one of off, auto"):
         WeftServer(tmp_path / "c", extra_args=["--tls", "yes"], scheme="https").start(timeout=20)

@@ -131,18 +131,13 @@ def test_role_mapping(issuer, pki):
         RoleMapping({"x": ["Search God"]})
 
 
-def test_settings_precedence_and_errors(tmp_path):
-    env = {"WEFT_AUTH": "keys", "WEFT_OIDC_ISSUERS": "https://a.example/v2.0", "WEFT_TENANT_CLAIM": "org"}
-    s = IdentitySettings.from_env(env)
-    assert (s.mode, s.issuers, s.tenant_claim) == ("keys", ["https://a.example/v2.0"], "org")
-    s = IdentitySettings.from_env(env, mode="both", tenant_claim="tid")
-    assert (s.mode, s.tenant_claim) == ("both", "tid")
-    assert IdentitySettings.from_env({"WEFT_OIDC_ISSUERS": "https://a.example/v2.0"}).build().mode == "both"
-    assert IdentitySettings.from_env({}).build().mode == "keys"
+def test_identity_settings_errors(tmp_path):
+    assert IdentitySettings(issuers=["https://a.example/v2.0"]).build().mode == "both"
+    assert IdentitySettings().build().mode == "keys"
     with pytest.raises(ValueError, match="needs at least one token issuer"):
-        IdentitySettings.from_env({"WEFT_AUTH": "tokens"}).build()
+        IdentitySettings(mode="tokens").build()
     with pytest.raises(ValueError, match="--auth takes"):
-        IdentitySettings.from_env({"WEFT_AUTH": "maybe"}).build()
+        IdentitySettings(mode="maybe").build()
     (tmp_path / "roles.json").write_text('{"oid": "Reader"}')
     with pytest.raises(ValueError, match="maps object or group ids"):
         IdentitySettings(role_assignments_file=tmp_path / "roles.json").build()

@@ -1,14 +1,13 @@
 """Operations: `/healthz` (the process answers), `/readyz` (storage open, index writers running, the threads store
 reachable) and `/metrics` (Prometheus text format).
 
-Access is a setting: `WEFT_HEALTH` = `open` (default) or `key`; `WEFT_METRICS` = `key` (default: the admin
-key, or a token with a search role that reads definitions), `open`, or `off`.
+Access is a setting: `server.health` (`WEFT_HEALTH`) = `open` (default) or `key`; `server.metrics` (`WEFT_METRICS`)
+= `key` (default: the admin key, or a token with a search role that reads definitions), `open`, or `off`.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 
 from fastapi import APIRouter, Request
@@ -77,9 +76,7 @@ def _checks(app) -> dict[str, str]:
     return results
 
 
-def build_ops_router(keys: KeyChecker, *, health: str | None = None, metrics: str | None = None) -> APIRouter:
-    health = health or os.environ.get("WEFT_HEALTH", "open")
-    metrics = metrics or os.environ.get("WEFT_METRICS", "key")
+def build_ops_router(keys: KeyChecker, *, health: str = "open", metrics: str = "key") -> APIRouter:
     if health not in ("open", "key"):
         raise InvalidInput(f"WEFT_HEALTH is 'open' or 'key', not {health!r}")
     if metrics not in ("open", "key", "off"):

@@ -10,7 +10,6 @@ import asyncio
 import concurrent.futures
 import functools
 import logging
-import os
 import time
 import uuid
 from typing import Any, Callable
@@ -31,11 +30,6 @@ DOC_CONTENT_TYPE = "application/json; odata.metadata=none; odata.streaming=true;
 MGMT_CONTENT_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
 MAX_BODY = 16 * 1024 * 1024 + 65536
 log = logging.getLogger("weft.http")
-# Threads that run searches (WEFT_READ_THREADS). The default, 0, runs them on the event loop: measured
-# here, a thread hop halves throughput and adds ~0.3 ms for typical sub-millisecond queries. Indexes
-# whose queries take many milliseconds (common terms over millions of documents) gain from a pool, since
-# tantivy releases the GIL while it searches and a slow query then no longer holds up other requests.
-READ_THREADS = int(os.environ.get("WEFT_READ_THREADS", "0"))
 
 # GET parameter name -> POST body name
 _GET_NAMES = {
@@ -124,7 +118,12 @@ def _get_url_for(request: Request, params: dict) -> str:
     return str(request.url.replace(query=urlencode(query)))
 
 
-def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
+def build_router(service: SearchService, keys: KeyChecker, *, read_threads: int = 0) -> APIRouter:
+    """`read_threads` (search.read_threads, WEFT_READ_THREADS): threads that run searches. The default, 0, runs
+    them on the event loop: measured here, a thread hop halves throughput and adds ~0.3 ms for typical
+    sub-millisecond queries. Indexes whose queries take many milliseconds (common terms over millions of
+    documents) gain from a pool, since tantivy releases the GIL while it searches and a slow query then no
+    longer holds up other requests."""
     router = APIRouter()
 
     def route(method: str, *paths: str, admin: bool, permission: str | None = None):
@@ -158,7 +157,7 @@ def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
         # Blocking service calls (writes wait for their group commit) run in the threadpool.
         return await run_in_threadpool(fn, *args, **kwargs)
 
-    read_pool = concurrent.futures.ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="weft-read") if READ_THREADS else None
+    read_pool = concurrent.futures.ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="weft-read") if read_threads else None
 
     async def read(fn, *args, **kwargs):
         if read_pool is None:

@@ -27,35 +27,6 @@ class IdentitySettings:
     leeway_seconds: int = 60
     jwks_refresh_seconds: float = 30.0
 
-    @classmethod
-    def from_env(cls, environ=None, **flags) -> "IdentitySettings":
-        """Flags (non-empty values) over WEFT_* environment variables over the defaults."""
-        import os
-
-        env = os.environ if environ is None else environ
-
-        def listed(name: str) -> list[str]:
-            return [v.strip() for v in env.get(name, "").split(",") if v.strip()]
-
-        settings = cls(
-            mode=env.get("WEFT_AUTH") or None,
-            issuers=listed("WEFT_OIDC_ISSUERS"),
-            jwks_file=Path(env["WEFT_OIDC_JWKS_FILE"]) if env.get("WEFT_OIDC_JWKS_FILE") else None,
-            issuer_ca_file=env.get("WEFT_OIDC_CA_FILE") or None,
-            role_assignments_file=Path(env["WEFT_ROLE_ASSIGNMENTS"]) if env.get("WEFT_ROLE_ASSIGNMENTS") else None,
-            tenant_claim=env.get("WEFT_TENANT_CLAIM") or "tid",
-        )
-        if listed("WEFT_SEARCH_TOKEN_AUDIENCES"):
-            settings.search_audiences = tuple(listed("WEFT_SEARCH_TOKEN_AUDIENCES"))
-        if listed("WEFT_AGENT_TOKEN_AUDIENCES"):
-            settings.agent_audiences = tuple(listed("WEFT_AGENT_TOKEN_AUDIENCES"))
-        if env.get("WEFT_JWKS_REFRESH_SECONDS"):
-            settings.jwks_refresh_seconds = float(env["WEFT_JWKS_REFRESH_SECONDS"])
-        for name, value in flags.items():
-            if value not in (None, [], ()):
-                setattr(settings, name, tuple(value) if name.endswith("audiences") else value)
-        return settings
-
     def build(self) -> "Identity":
         mode = self.mode or ("both" if self.issuers else "keys")
         if mode not in AUTH_MODES:

@@ -1,7 +1,6 @@
 """`weft mail ...` commands (a thin adapter)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -35,14 +34,20 @@ def import_command(
     from weft.threads.policy import SCOPES, Principal
     from weft.threads.settings import ThreadsSettings
 
-    folder = data_dir or Path(os.environ.get("WEFT_DATA_DIR", "./weft-data"))
+    from weft import configuration
+
     try:
-        settings = ThreadsSettings.from_env(folder)
+        effective = configuration.load()  # weft.toml (WEFT_CONFIG) and the environment, as the server reads them
+        folder = data_dir or effective.get("server.data_dir")
+        settings = ThreadsSettings.from_env(folder, effective.environ())
         if database_url:
             settings.database_url = database_url
         service = build_service(settings)
     except WeftError as exc:
         typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1)
+    except configuration.ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)
     principal = Principal(tenant, frozenset(SCOPES), key_id="cli", server_admin=True)
     try:

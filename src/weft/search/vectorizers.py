@@ -262,19 +262,26 @@ class LocalModel:
         return model
 
 
+EMBEDDING_THREADS = 1
+
+
+def configure(*, embedding_threads: int) -> None:
+    """Process-wide settings of the local model, set by the composition root (models.embedding_threads)."""
+    global EMBEDDING_THREADS
+    if not isinstance(embedding_threads, int) or embedding_threads < 0:
+        raise InvalidInput(f"WEFT_EMBEDDING_THREADS must be a whole number >= 0, not {embedding_threads!r}.")
+    EMBEDDING_THREADS = embedding_threads
+
+
 def _limit_torch_threads(torch: Any) -> None:
-    """PyTorch's intra-op threads, ``WEFT_EMBEDDING_THREADS`` (default 1; 0 keeps PyTorch's own choice).
+    """PyTorch's intra-op threads, ``models.embedding_threads`` / ``WEFT_EMBEDDING_THREADS`` (default 1; 0 keeps
+    PyTorch's own choice).
 
     One thread per query is the measured choice for a server: with the cores busy serving requests,
     PyTorch's threads wait on each other and a single query took ~250 ms instead of ~25 ms (two-core
     machine under load). It is a process-wide PyTorch setting, applied when weft loads the model."""
-    text = os.environ.get("WEFT_EMBEDDING_THREADS", "1").strip() or "1"
-    try:
-        threads = int(text)
-    except ValueError:
-        raise InvalidInput(f"WEFT_EMBEDDING_THREADS must be a whole number, not '{text}'.")
-    if threads > 0:
-        torch.set_num_threads(threads)
+    if EMBEDDING_THREADS > 0:
+        torch.set_num_threads(EMBEDDING_THREADS)
 
 
 def _model_dimensions(model: Any) -> int | None:

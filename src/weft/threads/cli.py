@@ -24,8 +24,11 @@ DatabaseUrl = typer.Option(None, "--database-url", help="Thread store URL (WEFT_
 def _settings(data_dir: Optional[Path], database_url: Optional[str]):
     from weft.threads.settings import ThreadsSettings
 
-    folder = data_dir or Path(os.environ.get("WEFT_DATA_DIR", "./weft-data"))
-    settings = ThreadsSettings.from_env(folder)
+    from weft import configuration
+
+    effective = configuration.load()  # weft.toml (WEFT_CONFIG) and the environment, as the server reads them
+    folder = data_dir or effective.get("server.data_dir")
+    settings = ThreadsSettings.from_env(folder, effective.environ())
     if database_url:
         settings.database_url = database_url
     return settings
