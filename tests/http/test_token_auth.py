@@ -188,3 +188,20 @@ def test_sdk_credential_failure_is_a_client_error(server, issuer):
     bad = SearchClient(server.endpoint, "any", credential(issuer, "ops", "wrong-secret"))
     with pytest.raises(ClientAuthenticationError):
         bad.get_document_count()
+
+
+def test_foundry_agents_client_with_a_token_credential(server, issuer):
+    """azure-ai-agents' AgentsClient, unchanged, with azure-identity's credential: threads and messages over TLS.
+    (Its agents and runs are not served by weft yet; AIProjectClient needs the project-scoped routes.)"""
+    from azure.ai.agents import AgentsClient
+
+    issuer.add_client("agent-app", "s5", roles=["Azure AI User"], oid="oid-agent-app", tid="contoso")
+    client = AgentsClient(server.endpoint, credential(issuer, "agent-app", "s5"))
+    thread = client.threads.create(metadata={"app": "foundry"})
+    client.messages.create(thread_id=thread.id, role="user", content="hello over a token")
+    texts = [m.content[0].text.value for m in client.messages.list(thread_id=thread.id)]
+    assert texts == ["hello over a token"]
+    # the thread belongs to the token's tenant: the admin key sees it only when acting for that tenant
+    with httpx.Client(verify=trusting(issuer), headers={"api-key": server.admin_key}) as http:
+        assert http.get(f"{server.endpoint}/threads/{thread.id}", headers={"weft-tenant": "contoso"}).status_code == 200
+        assert http.get(f"{server.endpoint}/threads/{thread.id}").status_code == 404
