@@ -63,7 +63,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     from weft.http.ops_routes import build_ops_router
 
     app.include_router(build_ops_router(keys, health=config.get("server.health"), metrics=config.get("server.metrics")))
-    app.add_middleware(ObserveMiddleware)
+    app.add_middleware(ObserveMiddleware, metrics=config.get("server.metrics") != "off")
     return app
 
 
