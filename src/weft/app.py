@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from weft import __version__
 from weft.config import Settings
+from weft.errors import InvalidInput
 from weft.http.auth import KeyChecker
 from weft.http.errors import install_error_handlers
 from weft.search.service import SearchService
@@ -28,7 +29,16 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     from weft.search import vectorizers
 
     vectorizers.configure(embedding_threads=config.get("models.embedding_threads"))
-    search = service or SearchService(settings.data_dir / "search")
+    from weft.search.ranking.rerankers import build_reranker
+
+    rr = config.section("rerankers")
+    try:
+        reranker = build_reranker(rr.kind, url=rr.url, model=rr.model, api_key=rr.api_key, api=rr.api, timeout=rr.timeout_seconds)
+    except InvalidInput as exc:
+        from weft.configuration import ConfigError
+
+        raise ConfigError(exc.message)
+    search = service or SearchService(settings.data_dir / "search", reranker=reranker)
     if settings.demo:
         from weft.demo import ensure_demo_index
 

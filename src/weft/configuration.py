@@ -96,7 +96,14 @@ OPTIONS: tuple[Option, ...] = (
     _o("models", "llm_api_key", "WEFT_LLM_API_KEY", secret=True),
     _o("models", "llm_model", "WEFT_LLM_MODEL"),
     _o("models", "embedding_threads", "WEFT_EMBEDDING_THREADS", "int", 1, help="PyTorch threads of the local embedding model (0: PyTorch's choice)"),
-    # rerankers: none yet (semantic ranking is not built)
+    # rerankers
+    _o("rerankers", "kind", "WEFT_RERANKER", default="local", choices=("local", "remote", "off"),
+       help="semantic ranking: local (all-MiniLM-L6-v2 in-process), remote (/rerank API) or off"),
+    _o("rerankers", "url", "WEFT_RERANKER_URL", help="the remote reranker's /rerank URL"),
+    _o("rerankers", "api", "WEFT_RERANKER_API", default="cohere", choices=("cohere", "tei"), help="request shape: cohere (also Jina, Infinity) or tei"),
+    _o("rerankers", "model", "WEFT_RERANKER_MODEL", help="model name sent to the remote reranker"),
+    _o("rerankers", "api_key", "WEFT_RERANKER_API_KEY", secret=True),
+    _o("rerankers", "timeout_seconds", "WEFT_RERANKER_TIMEOUT", "float", 10.0),
 )
 SECTIONS = ("server", "auth", "search", "indexers", "threads", "chat", "models", "rerankers")
 BY_KEY = {o.key: o for o in OPTIONS}

@@ -251,7 +251,7 @@ def build_router(service: SearchService, keys: KeyChecker, *, read_threads: int 
         if "@search.nextPageParameters" in result:
             base = str(request.url.replace(query=f"api-version={request.query_params.get('api-version')}"))
             result["@odata.nextLink"] = base
-        return _json(result)
+        return _json(result, 206 if "@search.semanticPartialResponseType" in result else 200)
 
     @route("GET", "/indexes/{name}/docs", "/indexes('{name}')/docs", admin=False)
     async def search_get(request: Request, name: str):
@@ -260,7 +260,7 @@ def build_router(service: SearchService, keys: KeyChecker, *, read_threads: int 
         next_params = result.pop("@search.nextPageParameters", None)
         if next_params is not None:
             result["@odata.nextLink"] = _get_url_for(request, next_params)
-        return _json(result)
+        return _json(result, 206 if "@search.semanticPartialResponseType" in result else 200)
 
     @route("POST", "/indexes/{name}/docs/suggest", "/indexes('{name}')/docs/search.post.suggest", admin=False)
     async def suggest_post(request: Request, name: str):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from weft.errors import InvalidInput
+from weft.search.ranking.semantic_config import parse_semantic
 from weft.search.vectorizers import LOCAL_MODELS, local_model_name
 
 PRIMITIVE_TYPES = (
@@ -439,6 +440,7 @@ def parse_index_definition(body: Any, *, name_from_path: str | None = None) -> I
     _validate_suggesters(definition)
     _validate_scoring_profiles(definition)
     _validate_vector_search(definition)
+    parse_semantic(members.get("semantic"), definition)
     similarity = members.get("similarity")
     if similarity is not None:
         odata_type = similarity.get("@odata.type") if isinstance(similarity, dict) else None

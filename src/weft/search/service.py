@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
+from weft.search.ranking import semantic
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search.catalog import Catalog
@@ -39,7 +40,9 @@ _SEARCH_PARAMS = {
     "scoringParameters", "sessionId", "scoringStatistics",
 }
 _SEARCH_PARAMS |= {"vectorQueries", "vectorFilterMode"}
-_IGNORED_PARAMS = {"queryLanguage", "speller", "debug", "semanticErrorHandling", "semanticMaxWaitInMilliseconds", "answers", "captions", "semanticQuery", "semanticConfiguration", "semanticFields", "hybridSearch", "queryRewrites"}
+_SEARCH_PARAMS |= set(semantic.SEMANTIC_PARAMS)
+# Parameters Azure defines that weft refuses with a 400 naming them (weft.search.ranking.semantic.check_parameters).
+_IGNORED_PARAMS = set(semantic.REFUSED_PARAMS) | {"debug"}
 
 
 def new_etag() -> str:
@@ -91,7 +94,9 @@ def _with_parameter(exc: QuerySyntaxError, parameter: str) -> InvalidInput:
 
 
 class SearchService:
-    def __init__(self, data_dir: Path, engine: Engine | None = None):
+    def __init__(self, data_dir: Path, engine: Engine | None = None, *, reranker=None):
+        """`reranker` (weft.search.ranking.rerankers): what semantic queries rerank with; None turns them off."""
+        self.reranker = reranker
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.data_dir / "catalog.sqlite3")
@@ -257,8 +262,9 @@ class SearchService:
             raise InvalidInput(f"The parameter '{sorted(unknown)[0]}' is not a valid search parameter.")
         checker = ExpressionChecker(definition)
         query_type = body.get("queryType") or "simple"
+        semantic.check_parameters(body, query_type == "semantic")
         if query_type == "semantic":
-            raise InvalidInput("Semantic ranking is not available on this service.\r\nParameter name: queryType")
+            return semantic.semantic_search(self, definition, name, body, self.reranker)
         if query_type not in ("simple", "full"):
             raise InvalidInput(f"Invalid queryType '{query_type}'; use 'simple' or 'full'.\r\nParameter name: queryType")
         search_mode = body.get("searchMode") or "any"

@@ -1,0 +1,1 @@
+"""Ranking beyond the engine's first stage: semantic reranking (and, later, scoring profiles and fusion)."""
