@@ -66,6 +66,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     _attach_indexers(app, settings, search, keys)
     auth = _attach_threads(app, settings, search, environ)
     _attach_chat(app, config, auth)
+    _attach_retrieval(app, settings, search, keys)
     from weft.http.search_routes import build_router
 
     app.include_router(build_router(search, keys, read_threads=config.get("search.read_threads")))
@@ -84,6 +85,16 @@ def _attach_indexers(app: FastAPI, settings: Settings, search: SearchService, ke
     service = IndexerService(settings.data_dir / "indexers", search)
     app.state.indexers = service
     app.include_router(build_router(service, keys))
+    app.state.closers.append(service.close)
+
+
+def _attach_retrieval(app: FastAPI, settings: Settings, search: SearchService, keys: KeyChecker) -> None:
+    from weft.http.retrieval_routes import build_retrieval_router
+    from weft.retrieval.service import RetrievalService
+
+    service = RetrievalService(settings.data_dir / "retrieval", search)
+    app.state.retrieval = service
+    app.include_router(build_retrieval_router(service, keys))
     app.state.closers.append(service.close)
 
 

@@ -176,7 +176,7 @@ def build_router(service: SearchService, keys: KeyChecker, *, read_threads: int 
         return _json(stats, content_type=MGMT_CONTENT_TYPE)
 
     # Resources weft does not have yet list as empty (the SDK's own test harness lists them all).
-    for collection in ("skillsets", "synonymmaps", "aliases", "knowledgebases", "knowledgesources"):
+    for collection in ("skillsets", "synonymmaps", "aliases"):
 
         def make(collection=collection):
             @route("GET", f"/{collection}", admin=True)
