@@ -18,6 +18,10 @@ log = logging.getLogger("weft")
 
 def create_app(settings: Settings, service: SearchService | None = None) -> FastAPI:
     settings.ensure_admin_key()
+    from weft.search.endpoints import POLICY
+    from weft.search.public import PublicSearch
+
+    POLICY.configure(settings.allowed_model_endpoints)
     search = service or SearchService(settings.data_dir / "search")
     if settings.demo:
         from weft.demo import ensure_demo_index
@@ -48,8 +52,9 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
 
     from weft.mail import wiring as mail_wiring
 
-    indexer_wiring.attach(app, settings, search, keys)
+    public = PublicSearch(search)  # what the search API and indexers reach: no internal index
+    indexer_wiring.attach(app, settings, public, keys)
     threads_wiring.attach(app, settings, search, keys)
     mail_wiring.attach(app, settings, search, keys)
-    app.include_router(build_router(search, keys))
+    app.include_router(build_router(public, keys))
     return app

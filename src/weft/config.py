@@ -17,6 +17,7 @@ class Settings:
     admin_keys: list[str] = field(default_factory=list)
     query_keys: list[str] = field(default_factory=list)
     demo: bool = False
+    allowed_model_endpoints: list[str] = field(default_factory=list)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -25,6 +26,8 @@ class Settings:
             settings.admin_keys = [k for k in os.environ["WEFT_ADMIN_KEY"].split(",") if k]
         if not settings.query_keys and os.environ.get("WEFT_QUERY_KEY"):
             settings.query_keys = [k for k in os.environ["WEFT_QUERY_KEY"].split(",") if k]
+        if not settings.allowed_model_endpoints and os.environ.get("WEFT_ALLOWED_MODEL_ENDPOINTS"):
+            settings.allowed_model_endpoints = [p.strip() for p in os.environ["WEFT_ALLOWED_MODEL_ENDPOINTS"].split(",") if p.strip()]
         settings.data_dir = Path(settings.data_dir)
         return settings
 

@@ -17,7 +17,9 @@ from typing import Any
 from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
+from weft.search import vectorizer_secrets
 from weft.search.catalog import Catalog
+from weft.secretbox import SecretBox
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.engine.tantivy_engine import TantivyEngine
@@ -98,11 +100,18 @@ class SearchService:
         self.engine: Engine = engine or TantivyEngine(self.data_dir / "indexes")
         self._definitions: dict[str, IndexDefinition] = {}
         self._lock = threading.RLock()
+        self.secrets = SecretBox(self.data_dir / "secret.key")  # vectorizer API keys in the catalog
+        # weft's own indexes (conversation search): a property of the index, kept in the catalog; the search
+        # API sees them through weft.search.public.PublicSearch, which hides them.
+        self._internal: set[str] = self.catalog.internal_names()
         for name, raw, etag in self.catalog.list():
+            raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
             definition = parse_index_definition(raw)
             definition.etag = etag
             self.engine.open_index(definition)
             self._definitions[name] = definition
+            if legacy:  # written before keys were sealed: store it sealed now
+                self.catalog.put(name, self._stored(definition), etag, internal=name in self._internal)
 
     def close(self) -> None:
         self.engine.close()
@@ -122,20 +131,41 @@ class SearchService:
     def index_names(self) -> list[str]:
         return sorted(self._definitions)
 
-    def get_index(self, name: str) -> dict:
-        return self._definition(name).to_json()
+    def is_internal(self, name: str) -> bool:
+        """Whether the index is one of weft's own (created with ``internal=True``)."""
+        return name in self._internal
 
-    def list_indexes(self, select: str | None = None) -> list[dict]:
+    def mark_internal(self, name: str) -> None:
+        """Marks an existing index as one of weft's own (for indexes created before the flag existed)."""
+        with self._lock:
+            definition = self._definition(name)
+            if name not in self._internal:
+                self.catalog.put(name, self._stored(definition), definition.etag, internal=True)
+                self._internal.add(name)
+
+    def _stored(self, definition: IndexDefinition) -> dict:
+        return vectorizer_secrets.seal(_stored(definition), self.secrets)
+
+    @staticmethod
+    def _render(definition: IndexDefinition) -> dict:
+        return vectorizer_secrets.redact(definition.to_json())
+
+    def get_index(self, name: str) -> dict:
+        return self._render(self._definition(name))
+
+    def list_indexes(self, select: str | None = None, *, include_internal: bool = True) -> list[dict]:
         names = _as_list(select, "$select") if select else None
         out = []
         for name in sorted(self._definitions):
-            rendered = self._definitions[name].to_json()
+            if not include_internal and name in self._internal:
+                continue
+            rendered = self._render(self._definitions[name])
             if names and names != ["*"]:
                 rendered = {k: v for k, v in rendered.items() if k in names or k == "@odata.etag"}
             out.append(rendered)
         return out
 
-    def create_index(self, body: Any) -> dict:
+    def create_index(self, body: Any, *, internal: bool = False) -> dict:
         definition = parse_index_definition(body)
         with self._lock:
             if definition.name in self._definitions:
@@ -143,9 +173,11 @@ class SearchService:
                 raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingIndex", "message": message}])
             definition.etag = new_etag()
             self.engine.create_index(definition)
-            self.catalog.put(definition.name, _stored(definition), definition.etag)
+            self.catalog.put(definition.name, self._stored(definition), definition.etag, internal=internal)
             self._definitions[definition.name] = definition
-        return definition.to_json()
+            if internal:
+                self._internal.add(definition.name)
+        return self._render(definition)
 
     def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
         definition = parse_index_definition(body, name_from_path=name)
@@ -155,14 +187,15 @@ class SearchService:
             definition.etag = new_etag()
             if existing is None:
                 self.engine.create_index(definition)
-                self.catalog.put(name, _stored(definition), definition.etag)
+                self.catalog.put(name, self._stored(definition), definition.etag)
                 self._definitions[name] = definition
-                return definition.to_json(), True
+                return self._render(definition), True
             check_compatible_update(existing, definition)
+            vectorizer_secrets.require_on_update(definition.to_json(), existing.to_json())
             self.engine.update_index(existing, definition)
-            self.catalog.put(name, _stored(definition), definition.etag)
+            self.catalog.put(name, self._stored(definition), definition.etag, internal=name in self._internal)
             self._definitions[name] = definition
-            return definition.to_json(), False
+            return self._render(definition), False
 
     def delete_index(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
         with self._lock:
@@ -174,16 +207,18 @@ class SearchService:
             _check_preconditions(existing.etag, if_match, if_none_match)
             self.catalog.delete(name)  # durable first: a crash after this leaves only a stray directory
             del self._definitions[name]
+            self._internal.discard(name)
             self.engine.delete_index(name)
 
     def index_stats(self, name: str) -> dict:
         stats = self.engine.stats(self._definition(name))
         return {"documentCount": stats.document_count, "storageSize": stats.storage_size, "vectorIndexSize": 0}
 
-    def service_stats(self) -> dict:
+    def service_stats(self, *, include_internal: bool = True) -> dict:
         docs = 0
         size = 0
-        for d in self._definitions.values():
+        definitions = [d for d in self._definitions.values() if include_internal or d.name not in self._internal]
+        for d in definitions:
             s = self.engine.stats(d)
             docs += s.document_count
             size += s.storage_size
@@ -195,7 +230,7 @@ class SearchService:
             "counters": {
                 "aliasesCount": counter(0),
                 "documentCount": counter(docs),
-                "indexesCount": counter(len(self._definitions)),
+                "indexesCount": counter(len(definitions)),
                 "indexersCount": counter(0),
                 "dataSourcesCount": counter(0),
                 "storageSize": counter(size),

@@ -76,6 +76,10 @@ class ConversationSearchSettings:
             except ValueError as exc:
                 raise InvalidInput(f"WEFT_CONVERSATION_EMBEDDINGS is not valid JSON: {exc}.")
             check_vectorizer(embeddings)
+            from weft.search.endpoints import POLICY, vectorizer_endpoints
+
+            for _, url in vectorizer_endpoints(embeddings, "WEFT_CONVERSATION_EMBEDDINGS"):
+                POLICY.allow(url)  # the operator's own endpoint
         dims = env.get("WEFT_CONVERSATION_EMBEDDING_DIMENSIONS", "").strip()
         return cls(tenants=tenants, embeddings=embeddings, dimensions=int(dims) if dims else None,
                    interval_seconds=float(env.get("WEFT_CONVERSATION_SEARCH_INTERVAL", "10")))
@@ -198,6 +202,9 @@ class ConversationIndex:
         self.journal = _Journal(Path(journal_path))
         self.generation = uuid.uuid4().hex
         self._tenants = self.journal.tenants()
+        for config in self._tenants.values():  # indexes created before the internal flag existed
+            if config.index_name in self.search.index_names() and not self.search.is_internal(config.index_name):
+                self.search.mark_internal(config.index_name)
         self._tenants_lock = threading.Lock()
         self._locks = [threading.Lock() for _ in range(64)]
         self._wake = threading.Event()
@@ -221,7 +228,11 @@ class ConversationIndex:
             existing = self._tenants.get(tenant_id)
             if existing is not None:
                 return existing
-            vectorizer = check_vectorizer(vectorizer) if vectorizer is not None else self.settings.embeddings
+            if vectorizer is not None:  # a tenant admin's choice: only endpoints the operator allows
+                from weft.search.endpoints import check_vectorizer_endpoints
+
+                check_vectorizer_endpoints(check_vectorizer(vectorizer), "embeddings")
+            vectorizer = vectorizer if vectorizer is not None else self.settings.embeddings
             if vectorizer is not None:
                 vectorizer = {**vectorizer, "name": VECTORIZER}
                 from weft.search.vectorizers import embed, known_dimensions
@@ -236,7 +247,7 @@ class ConversationIndex:
             if config.index_name in self.search.index_names():
                 # left by an earlier opt-in whose journal is gone: derived data, rebuilt from the store below
                 self.search.delete_index(config.index_name)
-            self.search.create_index(self._definition(config))
+            self.search.create_index(self._definition(config), internal=True)
             self.journal.put_tenant(config)
             self.journal.add(tenant_id, ALL_CONVERSATIONS, self.generation)
             self._tenants = {**self._tenants, tenant_id: config}
