@@ -41,7 +41,8 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
         search.close()
         log.info("weft stopped cleanly")
 
-    app = FastAPI(title="weft", version=__version__, lifespan=lifespan, docs_url="/_docs", redoc_url=None, openapi_url="/_openapi.json")
+    # /_docs and /_openapi.json are routes of weft.http.api_docs, gated by settings.api_docs; app.openapi() works either way
+    app = FastAPI(title="weft", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.search = search
     app.state.settings = settings
     app.state.closers = []
@@ -57,4 +58,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     threads_wiring.attach(app, settings, search, keys)
     mail_wiring.attach(app, settings, search, keys)
     app.include_router(build_router(public, keys))
+    from weft.http.api_docs import build_api_docs_router
+
+    app.include_router(build_api_docs_router(app, settings.api_docs, keys))
     return app

@@ -41,8 +41,12 @@ def serve(
     host: str = typer.Option(None, help="Address to listen on (WEFT_HOST; default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (WEFT_PORT; default 8080)."),
     data_dir: Path = typer.Option(None, "--data-dir", help="Where weft keeps its data (WEFT_DATA_DIR; default ./weft-data)."),
-    admin_key: list[str] = typer.Option(None, "--admin-key", help="Admin api-key (WEFT_ADMIN_KEY). Generated and stored in the data dir if none is given."),
-    query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key (WEFT_QUERY_KEY): search, suggest, lookup and count only."),
+    admin_key_file: list[Path] = typer.Option(None, "--admin-key-file", help="File with the admin api-key(s), one a line (recommended; or WEFT_ADMIN_KEY_FILE, WEFT_ADMIN_KEY). Generated and stored in the data dir if none is given."),
+    query_key_file: list[Path] = typer.Option(None, "--query-key-file", help="File with query api-key(s) (recommended; or WEFT_QUERY_KEY_FILE, WEFT_QUERY_KEY): search, suggest, lookup and count only."),
+    admin_key: list[str] = typer.Option(None, "--admin-key", help="Admin api-key. Visible to every local user in the process list: prefer --admin-key-file or the environment."),
+    query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key. Visible in the process list: prefer --query-key-file or the environment."),
+    allowed_model_endpoint: list[str] = typer.Option(None, "--allowed-model-endpoint", help="URL prefix or host that vectorizers may call (repeatable; WEFT_ALLOWED_MODEL_ENDPOINTS). None: only the operator's own and local models."),
+    api_docs: str = typer.Option(None, "--api-docs", help="/_docs and /_openapi.json: off (default), admin (admin key required) or on (WEFT_API_DOCS)."),
     demo: bool = typer.Option(False, "--demo", help="Create the demo 'products-index' with generated products if it does not exist."),
     log_level: str = typer.Option("info", help="Log level."),
 ) -> None:
@@ -52,7 +56,19 @@ def serve(
     from weft.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, admin_keys=admin_key or None, query_keys=query_key or None, demo=demo)
+    import os
+
+    from weft.errors import WeftError
+    from weft.keyfiles import resolve_keys
+
+    os.umask(0o077)  # data files 0600, directories 0700 (also set where each file is created)
+    try:
+        admin_keys = resolve_keys(admin_key, admin_key_file, "WEFT_ADMIN_KEY")
+        query_keys = resolve_keys(query_key, query_key_file, "WEFT_QUERY_KEY")
+        settings = Settings.from_env(host=host, port=port, data_dir=data_dir, admin_keys=admin_keys or None, query_keys=query_keys or None,
+                                     demo=demo, allowed_model_endpoints=allowed_model_endpoint or None, api_docs=api_docs)
+    except WeftError as exc:
+        raise typer.BadParameter(exc.message)
     generated = settings.ensure_admin_key()
     if generated:
         typer.echo(f"weft admin api-key: {generated}  (stored in {settings.data_dir / 'admin-key'})")
