@@ -44,6 +44,9 @@ _SEARCH_PARAMS |= {"vectorQueries", "vectorFilterMode"}
 _IGNORED_PARAMS = {"queryLanguage", "speller", "debug", "semanticErrorHandling", "semanticMaxWaitInMilliseconds", "answers", "captions", "semanticQuery", "semanticConfiguration", "semanticFields", "hybridSearch", "queryRewrites"}
 
 
+INDEX_ONLY = "@weft.indexOnlyFields"  # catalog member of weft's own indexes: fields indexed but not stored
+
+
 def new_etag() -> str:
     return '"0x' + format(time.time_ns() ^ int.from_bytes(os.urandom(4), "big"), "X") + '"'
 
@@ -106,7 +109,9 @@ class SearchService:
         self._internal: set[str] = self.catalog.internal_names()
         for name, raw, etag in self.catalog.list():
             raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
+            index_only = tuple(raw.pop(INDEX_ONLY, None) or ())
             definition = parse_index_definition(raw)
+            definition.index_only = index_only
             definition.etag = etag
             self.engine.open_index(definition)
             self._definitions[name] = definition
@@ -144,7 +149,15 @@ class SearchService:
                 self._internal.add(name)
 
     def _stored(self, definition: IndexDefinition) -> dict:
-        return vectorizer_secrets.seal(_stored(definition), self.secrets)
+        stored = vectorizer_secrets.seal(_stored(definition), self.secrets)
+        if definition.index_only:
+            stored[INDEX_ONLY] = list(definition.index_only)
+        return stored
+
+    def compact(self, name: str, fill=None) -> None:
+        """Rewrites an index from its live documents, so deleted ones leave the files (see TantivyEngine.rewrite)."""
+        with self._lock:
+            self.engine.rewrite(self._definition(name), fill)
 
     @staticmethod
     def _render(definition: IndexDefinition) -> dict:
@@ -165,8 +178,10 @@ class SearchService:
             out.append(rendered)
         return out
 
-    def create_index(self, body: Any, *, internal: bool = False) -> dict:
+    def create_index(self, body: Any, *, internal: bool = False, index_only: tuple[str, ...] = ()) -> dict:
+        """``internal`` and ``index_only`` (fields indexed but not stored) are for weft's own indexes."""
         definition = parse_index_definition(body)
+        definition.index_only = tuple(index_only)
         with self._lock:
             if definition.name in self._definitions:
                 message = f"Cannot create index '{definition.name}' because it already exists."
@@ -191,6 +206,7 @@ class SearchService:
                 self._definitions[name] = definition
                 return self._render(definition), True
             check_compatible_update(existing, definition)
+            definition.index_only = existing.index_only
             vectorizer_secrets.require_on_update(definition.to_json(), existing.to_json())
             self.engine.update_index(existing, definition)
             self.catalog.put(name, self._stored(definition), definition.etag, internal=name in self._internal)

@@ -55,12 +55,16 @@ class ConversationSearchSettings:
     """``WEFT_CONVERSATION_SEARCH_TENANTS`` (comma-separated tenant ids opted in on start),
     ``WEFT_CONVERSATION_EMBEDDINGS`` (a vectorizer JSON: azureOpenAI, openAICompatible or local),
     ``WEFT_CONVERSATION_EMBEDDING_DIMENSIONS`` (probed from the endpoint when absent),
-    ``WEFT_CONVERSATION_SEARCH_INTERVAL`` (seconds between reconcile passes; default 10, 0: only on start)."""
+    ``WEFT_CONVERSATION_SEARCH_INTERVAL`` (seconds between reconcile passes; default 10, 0: only on start),
+    ``WEFT_CONVERSATION_SEARCH_STORE_TEXT`` (``true``: the index stores each item's text; ``false``: it keeps only
+    the inverted index and the vectors, and results read the text from the thread store; default: false when
+    encryption at rest is on, true otherwise; applies to indexes created from then on)."""
 
     tenants: tuple[str, ...] = ()
     embeddings: dict[str, Any] | None = None
     dimensions: int | None = None
     interval_seconds: float = 10.0
+    store_text: bool | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "ConversationSearchSettings":
@@ -81,8 +85,12 @@ class ConversationSearchSettings:
             for _, url in vectorizer_endpoints(embeddings, "WEFT_CONVERSATION_EMBEDDINGS"):
                 POLICY.allow(url)  # the operator's own endpoint
         dims = env.get("WEFT_CONVERSATION_EMBEDDING_DIMENSIONS", "").strip()
+        store = env.get("WEFT_CONVERSATION_SEARCH_STORE_TEXT", "").strip().lower()
+        if store not in ("", "true", "false", "1", "0", "on", "off"):
+            raise InvalidInput("WEFT_CONVERSATION_SEARCH_STORE_TEXT must be true or false.")
         return cls(tenants=tenants, embeddings=embeddings, dimensions=int(dims) if dims else None,
-                   interval_seconds=float(env.get("WEFT_CONVERSATION_SEARCH_INTERVAL", "10")))
+                   interval_seconds=float(env.get("WEFT_CONVERSATION_SEARCH_INTERVAL", "10")),
+                   store_text=None if not store else store in ("true", "1", "on"))
 
 
 def check_vectorizer(vectorizer: Any) -> dict[str, Any]:
@@ -247,7 +255,10 @@ class ConversationIndex:
             if config.index_name in self.search.index_names():
                 # left by an earlier opt-in whose journal is gone: derived data, rebuilt from the store below
                 self.search.delete_index(config.index_name)
-            self.search.create_index(self._definition(config), internal=True)
+            store_text = self.settings.store_text
+            if store_text is None:  # the default: no item text in the index files when the store is encrypted
+                store_text = not getattr(getattr(self.threads, "keyring", None), "encrypt_new_writes", False)
+            self.search.create_index(self._definition(config), internal=True, index_only=() if store_text else ("text",))
             self.journal.put_tenant(config)
             self.journal.add(tenant_id, ALL_CONVERSATIONS, self.generation)
             self._tenants = {**self._tenants, tenant_id: config}
@@ -327,12 +338,34 @@ class ConversationIndex:
     def after_item_delete(self, intent: _Intent | None, item_id: str) -> None:
         if intent is None:
             return
-        self._finish(intent, lambda config: self._delete_keys(config, [item_id]))
+        self._finish(intent, lambda config: self._delete_keys(config, [item_id]) and self._compact(config))
 
     def after_conversation_delete(self, intent: _Intent | None) -> None:
         if intent is None:
             return
-        self._finish(intent, lambda config: self._delete_conversation_docs(config, intent.conversation_id))
+        self._finish(intent, lambda config: self._delete_conversation_docs(config, intent.conversation_id) and self._compact(config))
+
+    def _compact(self, config: TenantConfig) -> None:
+        """After a delete: rewrite the tenant's index so the deleted items leave its files (tantivy keeps deleted
+        documents in their segments until a merge). Text the index does not store is read back from the store."""
+        definition = self.search.definition(config.index_name)
+
+        def fill(sources: list[dict]) -> list[dict]:
+            if "text" not in definition.index_only:
+                return sources
+            out = []
+            by_conversation: dict[str, list[dict]] = {}
+            for source in sources:
+                by_conversation.setdefault(source["conversation_id"], []).append(source)
+            for conversation_id, group in by_conversation.items():
+                try:
+                    items = {i.id: i for i in self.threads.stored_items(config.tenant_id, conversation_id)}
+                except NotFound:
+                    continue
+                out.extend({**s, "text": item_text(items[s["id"]])} for s in group if s["id"] in items)
+            return out
+
+        self.search.compact(config.index_name, fill)
 
     def abandon(self, intent: _Intent | None) -> None:
         """The store write failed (nothing committed): nothing to follow."""
@@ -391,10 +424,11 @@ class ConversationIndex:
         if failed:
             raise RuntimeError(f"{len(failed)} conversation index writes failed: {failed[0].error_message}")
 
-    def _delete_keys(self, config: TenantConfig, keys: Iterable[str]) -> None:
+    def _delete_keys(self, config: TenantConfig, keys: Iterable[str]) -> int:
         keys = list(keys)
         for start in range(0, len(keys), BATCH):
             self._apply(config, [{"@search.action": "delete", "id": k} for k in keys[start:start + BATCH]])
+        return len(keys)
 
     def _indexed_ids(self, config: TenantConfig, conversation_id: str) -> list[str]:
         found: list[str] = []
@@ -407,12 +441,13 @@ class ConversationIndex:
             if len(ids) < 1000 or len(found) >= 100_000:
                 return found
 
-    def _delete_conversation_docs(self, config: TenantConfig, conversation_id: str) -> None:
+    def _delete_conversation_docs(self, config: TenantConfig, conversation_id: str) -> int:
+        deleted = 0
         while True:
             ids = self._indexed_ids(config, conversation_id)
             if not ids:
-                return
-            self._delete_keys(config, ids)
+                return deleted
+            deleted += self._delete_keys(config, ids)
 
     def resync_conversation(self, tenant_id: str, conversation_id: str) -> None:
         """Makes the index agree with the store for one conversation."""
@@ -423,11 +458,13 @@ class ConversationIndex:
             try:
                 items = self.threads.stored_items(tenant_id, conversation_id)
             except NotFound:
-                self._delete_conversation_docs(config, conversation_id)
+                if self._delete_conversation_docs(config, conversation_id):
+                    self._compact(config)
                 return
             self._upload(config, items)
             stored = {i.id for i in items}
-            self._delete_keys(config, [k for k in self._indexed_ids(config, conversation_id) if k not in stored])
+            if self._delete_keys(config, [k for k in self._indexed_ids(config, conversation_id) if k not in stored]):
+                self._compact(config)
 
     def resync_tenant(self, tenant_id: str) -> None:
         for conversation_id in self.threads.conversation_ids(tenant_id):
@@ -522,6 +559,10 @@ class ConversationIndex:
         if mode in ("vector", "hybrid"):
             params["vectorQueries"] = [{"kind": "text", "text": query, "fields": VECTOR_FIELD, "k": top}]
         result = self.search.search(config.index_name, params)
+        if "text" in self.search.definition(config.index_name).index_only:  # the text lives in the encrypted store only
+            for d in result["value"]:
+                item = self.threads.stored_item(tenant_id, d["conversation_id"], d["id"])
+                d["text"] = item_text(item) if item is not None else None
         data = [{"object": "conversation.item.search_result", "item_id": d["id"], "conversation_id": d["conversation_id"],
                  "role": d.get("role"), "type": d.get("type"), "text": d.get("text"), "seq": d.get("seq"),
                  "created_at": _unix(d.get("created_at")), "score": d["@search.score"]} for d in result["value"]]

@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from weft.errors import InvalidInput
+from weft.errors import InvalidInput, NotFound
 from weft.threads.audit import AuditTrail
 from weft.threads.clock import Clock, SystemClock
 from weft.threads.codec import BodyCodec
@@ -431,6 +431,13 @@ class ThreadService:
     def stored_items(self, tenant_id: str, conversation_id: str) -> list[Item]:
         """Every item of a conversation, oldest first, for system jobs (no principal, no audit); NotFound if gone."""
         return [self._item(r) for r in self.store.list_items(tenant_id, conversation_id, limit=None, order="asc").items]
+
+    def stored_item(self, tenant_id: str, conversation_id: str, item_id: str) -> Item | None:
+        """One item for system jobs (no principal, no audit); None if gone."""
+        try:
+            return self._item(self.store.get_item(tenant_id, conversation_id, item_id))
+        except NotFound:
+            return None
 
     def conversation_ids(self, tenant_id: str):
         """Ids of every conversation of a tenant, oldest first, page by page (system jobs)."""

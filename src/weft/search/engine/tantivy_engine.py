@@ -291,28 +291,42 @@ class TantivyEngine:
                 handle.layout.definition = new
                 return
             # The tantivy schema changes (fields were added): rebuild from the stored documents.
-            path = self._dir(new.name)
-            rebuild = path.with_name(path.name + ".rebuild")
-            if rebuild.exists():
-                shutil.rmtree(rebuild)
-            fresh = _IndexHandle(rebuild, new)
-            searcher = handle.searcher()
-            n = searcher.num_docs
-            if n:
-                result = searcher.search(Query.all_query(), limit=n, count=False)
-                for _, address in result.hits:
-                    source = Layout.source_of(searcher.doc(address))
-                    document = complete_document(new, source)
-                    fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
-            fresh.writer.commit()
-            fresh.close()
-            shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
-            handle.close()
-            old_path = path.with_name(path.name + ".old")
-            path.rename(old_path)
-            rebuild.rename(path)
-            shutil.rmtree(old_path)
-            self._handles[new.name] = _IndexHandle(path, new)
+            self._rebuild(handle, new, None)
+
+    def rewrite(self, definition: IndexDefinition, fill=None) -> None:
+        """Writes the index afresh from its live documents and removes the old files: deleted documents, which
+        tantivy keeps in their segments until a merge, are then gone from the disk. ``fill(sources)`` gives back
+        the documents with their index-only fields (not stored) filled in from where they are kept."""
+        with self._lock:
+            self._rebuild(self._handles[definition.name], definition, fill)
+
+    def _rebuild(self, handle: "_IndexHandle", new: IndexDefinition, fill) -> None:
+        path = self._dir(new.name)
+        rebuild = path.with_name(path.name + ".rebuild")
+        if rebuild.exists():
+            shutil.rmtree(rebuild)
+        # no write may land in the old files after they are read: writes from here on get a 503 (retry)
+        handle.close()
+        handle.index.reload()
+        fresh = _IndexHandle(rebuild, new)
+        searcher = handle.searcher()
+        n = searcher.num_docs
+        if n:
+            result = searcher.search(Query.all_query(), limit=n, count=False)
+            sources = [Layout.source_of(searcher.doc(address)) for _, address in result.hits]
+            if fill is not None:
+                sources = fill(sources)
+            for source in sources:
+                document = complete_document(new, source)
+                fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
+        fresh.writer.commit()
+        fresh.close()
+        shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
+        old_path = path.with_name(path.name + ".old")
+        path.rename(old_path)
+        rebuild.rename(path)
+        shutil.rmtree(old_path)
+        self._handles[new.name] = _IndexHandle(path, new)
 
     def delete_index(self, name: str) -> None:
         with self._lock:
