@@ -22,6 +22,9 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     from weft.search.public import PublicSearch
 
     POLICY.configure(settings.allowed_model_endpoints)
+    from weft.http import log_privacy
+
+    log_privacy.install()  # no query strings of tenant routes in the access log
     search = service or SearchService(settings.data_dir / "search")
     if settings.demo:
         from weft.demo import ensure_demo_index

@@ -144,6 +144,7 @@ class _Journal:
         with self.lock:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA secure_delete=ON")
             self.conn.execute("CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, index_name TEXT NOT NULL UNIQUE, "
                               "vectorizer TEXT, dimensions INTEGER)")
             self.conn.execute("CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, "

@@ -247,7 +247,7 @@ class ThreadService:
             principal.require("read")
             tenant = principal.tenant_id
             self._tenant(tenant)
-            tags = self.codec.tags(tenant, validate_metadata(metadata, param="metadata filter")) if metadata else {}
+            tags = self.codec.filter_tags(tenant, validate_metadata(metadata, param="metadata filter")) if metadata else {}
             page = self.store.list_conversations(tenant, limit=limit, order=order, after=after, before=before, tags=tags, kind=kind)
             return Page([self._conversation(r) for r in page.conversations], page.has_more)
 
