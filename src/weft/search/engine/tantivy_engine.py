@@ -60,6 +60,10 @@ class _Job:
     future: concurrent.futures.Future
 
 
+class IndexClosed(Unavailable):
+    """The handle was closed (shutdown, or a rebuild/rewrite that replaces it)."""
+
+
 class _IndexHandle:
     def __init__(self, path: Path, definition: IndexDefinition):
         self.path = path
@@ -80,6 +84,7 @@ class _IndexHandle:
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name=f"weft-writer-{definition.name}", daemon=True)
         self.closed = False
+        self._submit_lock = threading.Lock()
         self.thread.start()
 
     # ---- vectors ---------------------------------------------------------------------------
@@ -156,10 +161,11 @@ class _IndexHandle:
 
     # ---- writing --------------------------------------------------------------------------
     def submit(self, actions: list[Action]) -> list[ItemResult]:
-        if self.closed:
-            raise Unavailable("The index is closing; retry the request.")
         job = _Job(actions, concurrent.futures.Future())
-        self.jobs.put(job)
+        with self._submit_lock:  # never queued behind the writer's stop
+            if self.closed:
+                raise IndexClosed("The index is closing; retry the request.")
+            self.jobs.put(job)
         return job.future.result()
 
     def _run(self) -> None:
@@ -236,10 +242,11 @@ class _IndexHandle:
         return out
 
     def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self.jobs.put(None)
+        with self._submit_lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.jobs.put(None)
         self.thread.join(timeout=60)
         try:
             self._save_vectors()
@@ -351,7 +358,13 @@ class TantivyEngine:
 
     # ---- documents -----------------------------------------------------------------------------
     def apply(self, definition: IndexDefinition, actions: list[Action]) -> list[ItemResult]:
-        return self._handle(definition).submit(actions)
+        try:
+            return self._handle(definition).submit(actions)
+        except IndexClosed:
+            # a rebuild or rewrite is replacing the handle (it holds the lock until done): write to the new one
+            with self._lock:
+                handle = self._handle(definition)
+            return handle.submit(actions)
 
     def get(self, definition: IndexDefinition, key: str) -> dict[str, Any] | None:
         return self._handle(definition).lookup([key]).get(key)
