@@ -156,3 +156,35 @@ def test_nothing_readable_at_rest_after_deletes_and_purge(server, tmp_path):
     leaked = [n for n in needles if n in log]
     assert leaked == [], f"in the server log: {leaked}"
     assert chat_live["conversation_id"]
+
+
+def test_library_use_creates_owner_only_files_whatever_the_umask(tmp_path):
+    """Without `weft serve`'s umask: the services still create their files 0600 and directories 0700."""
+    from weft.indexers.service import IndexerService
+    from weft.search.service import SearchService
+    from weft.threads.search_index import ConversationIndex, ConversationSearchSettings
+    from weft.threads.service import ThreadService
+    from weft.threads.settings import default_sqlite_url
+    from weft.threads.store import SqlThreadStore
+    from weft.threads.policy import Principal
+
+    old = os.umask(0o022)
+    try:
+        data = tmp_path / "lib"
+        search = SearchService(data / "search")
+        store = SqlThreadStore(default_sqlite_url(data))
+        threads = ThreadService(store, master_key=bytes(32), encryption=True)
+        index = ConversationIndex(search, threads, data / "threads" / "conversation-search.sqlite3", ConversationSearchSettings(tenants=("acme",)))
+        threads.index_hooks = index
+        threads.create_conversation(Principal.library("acme"), items=[{"role": "user", "content": "hello"}])
+        indexers = IndexerService(data / "indexers", search, run_scheduler=False)
+        indexers.close()
+        index.journal.close()
+        search.close()
+        store.close()
+    finally:
+        os.umask(old)
+    assert (data / "search" / "catalog.sqlite3").exists() and (data / "threads" / "threads.sqlite3").exists()
+    bad = [b for b in _modes(data) if not b.split()[1].startswith("search/indexes/conversations-")
+           or not b.split()[1].count("/") > 2]  # (files inside a 0700 index directory are written by tantivy)
+    assert bad == [], bad

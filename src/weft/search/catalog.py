@@ -14,6 +14,9 @@ class Catalog:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
+        from weft.fsmodes import private_file
+
+        private_file(self.path)
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")

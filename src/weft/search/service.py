@@ -98,7 +98,9 @@ def _with_parameter(exc: QuerySyntaxError, parameter: str) -> InvalidInput:
 class SearchService:
     def __init__(self, data_dir: Path, engine: Engine | None = None):
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from weft.fsmodes import private_dir
+
+        private_dir(self.data_dir)
         self.catalog = Catalog(self.data_dir / "catalog.sqlite3")
         self.engine: Engine = engine or TantivyEngine(self.data_dir / "indexes")
         self._definitions: dict[str, IndexDefinition] = {}

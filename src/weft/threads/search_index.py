@@ -138,7 +138,9 @@ class _Journal:
     """The sidecar SQLite file: opted-in tenants and the intent rows (WAL, synchronous=FULL)."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from weft.fsmodes import private_file
+
+        private_file(path)
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.lock = threading.Lock()
         with self.lock:

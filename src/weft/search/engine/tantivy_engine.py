@@ -69,7 +69,9 @@ class _IndexHandle:
         self.path = path
         self.definition = definition
         self.layout = Layout(definition)
-        path.mkdir(parents=True, exist_ok=True)
+        from weft.fsmodes import private_dir
+
+        private_dir(path)
         self.index = tantivy.Index(self.layout.schema, path=str(path), reuse=True)
         # Searchers change only when this handle commits (it reloads then). Tantivy's default reloads
         # whenever meta.json changes, which includes background segment merges: documents then move
@@ -263,7 +265,9 @@ class TantivyEngine:
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        from weft.fsmodes import private_dir
+
+        private_dir(self.root)
         self._handles: dict[str, _IndexHandle] = {}
         self._lock = threading.RLock()
 
