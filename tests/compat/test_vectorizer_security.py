@@ -179,3 +179,25 @@ def test_vectorizer_keys_are_sealed_and_never_returned(tmp_path, upstream, monke
         assert r.status_code == 200 and upstream.keys[-1] == f"Bearer {UPSTREAM_KEY}"
     finally:
         _close(app)
+
+
+def test_responses_upstream_errors_are_not_echoed(tmp_path, upstream, monkeypatch):
+    """The operator's chat endpoint failing: the caller gets one generic message, never the upstream's body."""
+    closed_port = free_port()
+    answers = []
+    for base, mode in ((upstream.url, "error"), (upstream.url, "garbage"), (f"http://127.0.0.1:{closed_port}", "ok")):
+        upstream.mode = mode
+        for name in [k for k in __import__("os").environ if k.startswith("WEFT_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("WEFT_RETENTION_INTERVAL", "0")
+        monkeypatch.setenv("WEFT_LLM_BASE_URL", base)
+        monkeypatch.setenv("WEFT_LLM_MODEL", "m")
+        app = create_app(Settings(data_dir=tmp_path / f"d-{mode}", admin_keys=[ADMIN]))
+        try:
+            answers.append(_run(app, [("POST", "/v1/responses", {"model": "m", "input": "hello"})])[0])
+        finally:
+            _close(app)
+    # an error status and a refused connection look alike; a 200 body without choices is an empty answer
+    assert [answers[0].status_code, answers[2].status_code] == [503, 503]
+    assert answers[0].json()["error"] == answers[2].json()["error"]
+    assert all(SECRET_BODY not in a.text and str(closed_port) not in a.text for a in answers)
