@@ -21,6 +21,7 @@ process, so a re-sync never races an append's indexing.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -219,6 +220,7 @@ class ConversationIndex:
         self._tenants_lock = threading.Lock()
         self._locks = [threading.Lock() for _ in range(64)]
         self._wake = threading.Event()
+        self._batch = threading.local()  # .deferred: tenants to rewrite at the end of this thread's batch()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         for tenant_id in self.settings.tenants:
@@ -348,9 +350,30 @@ class ConversationIndex:
             return
         self._finish(intent, lambda config: self._delete_conversation_docs(config, intent.conversation_id) and self._compact(config))
 
+    @contextlib.contextmanager
+    def batch(self):
+        """Deletes inside, on this thread (a retention purge pass), rewrite each touched index once, at the end."""
+        if getattr(self._batch, "deferred", None) is not None:
+            yield
+            return
+        self._batch.deferred = {}
+        try:
+            yield
+        finally:
+            deferred, self._batch.deferred = self._batch.deferred, None
+            for config in deferred.values():
+                try:
+                    self._compact(config)
+                except Exception:
+                    log.warning("rewriting the conversation index of tenant %s failed", config.tenant_id, exc_info=True)
+
     def _compact(self, config: TenantConfig) -> None:
         """After a delete: rewrite the tenant's index so the deleted items leave its files (tantivy keeps deleted
         documents in their segments until a merge). Text the index does not store is read back from the store."""
+        deferred = getattr(self._batch, "deferred", None)
+        if deferred is not None:
+            deferred[config.tenant_id] = config
+            return
         definition = self.search.definition(config.index_name)
 
         def fill(sources: list[dict]) -> list[dict]:

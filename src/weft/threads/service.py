@@ -5,6 +5,7 @@ of HTTP; it returns :class:`Conversation` and :class:`Item` values and raises ``
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -360,6 +361,11 @@ class ThreadService:
         """Deletes every conversation idle for longer than its retention, with all its items and derived rows,
         and forgets idempotency keys older than IDEMPOTENCY_WINDOW_MS."""
         self.store.forget_idempotency_keys(self.clock.now_ms() - IDEMPOTENCY_WINDOW_MS)
+        index_batch = getattr(self.index_hooks, "batch", None)
+        with index_batch() if index_batch is not None else contextlib.nullcontext():  # one index rewrite per pass
+            return self._purge_expired(batch)
+
+    def _purge_expired(self, batch: int) -> list[str]:
         purged: list[str] = []
         while True:
             expired = self.store.expired_conversations(self.clock.now_ms(), batch)
