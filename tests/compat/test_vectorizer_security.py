@@ -201,3 +201,38 @@ def test_responses_upstream_errors_are_not_echoed(tmp_path, upstream, monkeypatc
     assert [answers[0].status_code, answers[2].status_code] == [503, 503]
     assert answers[0].json()["error"] == answers[2].json()["error"]
     assert all(SECRET_BODY not in a.text and str(closed_port) not in a.text for a in answers)
+
+
+def test_tenant_embeddings_key_is_sealed_in_the_journal_and_catalog(tmp_path, upstream, monkeypatch):
+    """A tenant admin's conversation-search embeddings with an API key (allowed endpoint): the key is used, never
+    returned, and not in clear in any file; after a restart it still works."""
+    embeddings = {"kind": "openAICompatible", "openAICompatibleParameters": {"baseUrl": upstream.url, "model": "m", "apiKey": UPSTREAM_KEY}}
+    app = _app(tmp_path, ["127.0.0.1"], monkeypatch)
+    try:
+        threads = app.state.threads
+        key = threads.create_api_key(Principal("acme", frozenset({"admin"}), server_admin=True), "acme", ["admin"]).secret
+
+        async def calls():
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://weft.test") as client:
+                h = {"api-key": key}
+                opted = await client.post("/v1/tenants/acme/conversation-search", headers=h, json={"embeddings": embeddings, "dimensions": 3})
+                await client.post("/v1/conversations", headers=h, json={"items": [{"role": "user", "content": "hello there"}]})
+                found = await client.post("/v1/conversations/search", headers=h, json={"query": "hello", "mode": "vector"})
+                return opted, found
+
+        opted, found = asyncio.run(calls())
+        assert opted.status_code == 200 and UPSTREAM_KEY not in opted.text, opted.text
+        assert found.status_code == 200 and found.json()["data"], found.text
+        assert upstream.keys and all(k == f"Bearer {UPSTREAM_KEY}" for k in upstream.keys)
+    finally:
+        _close(app)
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            assert UPSTREAM_KEY.encode() not in path.read_bytes(), path
+    upstream.keys.clear()
+    app = _app(tmp_path, ["127.0.0.1"], monkeypatch)
+    try:
+        assert app.state.conversation_index.search_items("acme", {"query": "hello again", "mode": "vector"})["data"]
+        assert upstream.keys == [f"Bearer {UPSTREAM_KEY}"]
+    finally:
+        _close(app)

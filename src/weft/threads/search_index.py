@@ -138,9 +138,10 @@ class TenantConfig:
 class _Journal:
     """The sidecar SQLite file: opted-in tenants and the intent rows (WAL, synchronous=FULL)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, box: Any = None):
         from weft.fsmodes import private_file
 
+        self.box = box  # weft.secretbox.SecretBox for vectorizer API keys, or None (kept as given)
         private_file(path)
         self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.lock = threading.Lock()
@@ -153,15 +154,30 @@ class _Journal:
             self.conn.execute("CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, "
                               "conversation_id TEXT NOT NULL, generation TEXT NOT NULL, failed INTEGER NOT NULL DEFAULT 0)")
 
+    def _vectorizer(self, raw: str | None) -> dict[str, Any] | None:
+        if not raw:
+            return None
+        vectorizer = json.loads(raw)
+        if self.box is not None:  # its API key is sealed, as in the search catalog
+            from weft.search.vectorizer_secrets import unseal
+
+            vectorizer = unseal({"vectorSearch": {"vectorizers": [vectorizer]}}, self.box)[0]["vectorSearch"]["vectorizers"][0]
+        return vectorizer
+
     def tenants(self) -> dict[str, TenantConfig]:
         with self.lock:
             rows = self.conn.execute("SELECT tenant_id, index_name, vectorizer, dimensions FROM tenants").fetchall()
-        return {r[0]: TenantConfig(r[0], r[1], json.loads(r[2]) if r[2] else None, r[3]) for r in rows}
+        return {r[0]: TenantConfig(r[0], r[1], self._vectorizer(r[2]), r[3]) for r in rows}
 
     def put_tenant(self, config: TenantConfig) -> None:
+        vectorizer = config.vectorizer
+        if vectorizer is not None and self.box is not None:
+            from weft.search.vectorizer_secrets import seal
+
+            vectorizer = seal({"vectorSearch": {"vectorizers": [vectorizer]}}, self.box)["vectorSearch"]["vectorizers"][0]
         with self.lock:
             self.conn.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?, ?)", (
-                config.tenant_id, config.index_name, json.dumps(config.vectorizer) if config.vectorizer else None, config.dimensions))
+                config.tenant_id, config.index_name, json.dumps(vectorizer) if vectorizer else None, config.dimensions))
 
     def delete_tenant(self, tenant_id: str) -> None:
         with self.lock:
@@ -211,7 +227,7 @@ class ConversationIndex:
         self.search = search
         self.threads = threads
         self.settings = settings or ConversationSearchSettings()
-        self.journal = _Journal(Path(journal_path))
+        self.journal = _Journal(Path(journal_path), getattr(search, "secrets", None))
         self.generation = uuid.uuid4().hex
         self._tenants = self.journal.tenants()
         for config in self._tenants.values():  # indexes created before the internal flag existed
