@@ -16,7 +16,9 @@ scopes, an admin key of another tenant (``beta``), and the server admin key (act
   (they do not exist for it), 403 for a ``/v1/tenants/acme/...`` path, and its own (empty) data on lists.
 * ``/_openapi.json``, ``/_docs``: off by default, 404 for everyone (``WEFT_API_DOCS``; tested below too).
 
-Runs in-process over httpx.ASGITransport: about 750 requests in a few seconds.
+Runs in-process over httpx.ASGITransport: about 750 requests in a few seconds. The `weft mcp` cases (crafted
+keys, the bound index, the HTTP transport's token and Host/Origin checks) are in
+tests/agent_tools/test_mcp_security.py, driven by the official `mcp` client.
 """
 from __future__ import annotations
 

@@ -150,6 +150,7 @@ class ConversationIndex:
         self._tenants_lock = threading.Lock()
         self._locks = [threading.Lock() for _ in range(64)]
         self._wake = threading.Event()
+        self._reconciled_once = False
         self._batch = threading.local()  # .deferred: tenants to rewrite at the end of this thread's batch()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -430,28 +431,36 @@ class ConversationIndex:
 
     # ---- reconciliation ------------------------------------------------------------------------------------
     def reconcile(self) -> int:
-        """One pass over the journal rows no in-flight write owns; returns how many were settled."""
+        """One pass over the journal rows no in-flight write owns; returns how many were settled.
+
+        The first pass of a process also rewrites the index of every tenant with a row left by an earlier process
+        (a crash between a delete and the rewrite that follows it would otherwise leave deleted items in the
+        index files); rewrites of a pass happen once per tenant, at its end."""
         settled = 0
         done_keys: set[tuple[str, str]] = set()
-        for row_id, tenant_id, conversation_id in self.journal.to_reconcile(self.generation):
-            if self._stop.is_set():
-                break
-            if (tenant_id, conversation_id) in done_keys:
+        first, self._reconciled_once = not self._reconciled_once, True
+        with self.batch():
+            for row_id, tenant_id, conversation_id in self.journal.to_reconcile(self.generation):
+                if self._stop.is_set():
+                    break
+                if (tenant_id, conversation_id) in done_keys:
+                    self.journal.done(row_id)
+                    settled += 1
+                    continue
+                try:
+                    if conversation_id == ALL_CONVERSATIONS:
+                        self.resync_tenant(tenant_id)
+                    else:
+                        self.resync_conversation(tenant_id, conversation_id)
+                        if first and tenant_id in self._tenants:
+                            self._compact(self._tenants[tenant_id])
+                except Exception:
+                    log.warning("reconciling the conversation index of tenant %s (%s) failed; retrying later", tenant_id,
+                                conversation_id, exc_info=True)
+                    continue
+                done_keys.add((tenant_id, conversation_id))
                 self.journal.done(row_id)
                 settled += 1
-                continue
-            try:
-                if conversation_id == ALL_CONVERSATIONS:
-                    self.resync_tenant(tenant_id)
-                else:
-                    self.resync_conversation(tenant_id, conversation_id)
-            except Exception:
-                log.warning("reconciling the conversation index of tenant %s (%s) failed; retrying later", tenant_id,
-                            conversation_id, exc_info=True)
-                continue
-            done_keys.add((tenant_id, conversation_id))
-            self.journal.done(row_id)
-            settled += 1
         return settled
 
     def start(self) -> "ConversationIndex":
