@@ -38,7 +38,7 @@ from typing import Any, Iterable
 from weft.errors import InvalidInput, NotFound
 from weft.threads.items import message_text
 from weft.threads.policy import validate_tenant_id
-from weft.threads.search_journal import ALL_CONVERSATIONS, TenantConfig, _Journal
+from weft.threads.search_journal import ALL_CONVERSATIONS, COMPACT, TenantConfig, _Journal
 
 log = logging.getLogger("weft.threads.search")
 
@@ -294,17 +294,29 @@ class ConversationIndex:
             deferred, self._batch.deferred = self._batch.deferred, None
             for config in deferred.values():
                 try:
-                    self._compact(config)
+                    self._rewrite(config)
                 except Exception:
-                    log.warning("rewriting the conversation index of tenant %s failed", config.tenant_id, exc_info=True)
+                    log.warning("rewriting the conversation index of tenant %s failed; retrying later", config.tenant_id, exc_info=True)
+                    self.journal.add(config.tenant_id, COMPACT, self.generation)
 
     def _compact(self, config: TenantConfig) -> None:
-        """After a delete: rewrite the tenant's index so the deleted items leave its files (tantivy keeps deleted
-        documents in their segments until a merge). Text the index does not store is read back from the store."""
+        """After a delete: the tenant's index is rewritten so the deleted items leave its files (tantivy keeps
+        deleted documents in their segments until a merge). With the background worker running, a durable
+        ``#compact`` journal row asks it to (at once; deletes made meanwhile share one rewrite, and a crash before
+        it is caught up after the restart); the delete does not wait for a pass over the tenant's whole index.
+        Without a worker (library use), and at the end of a batch(), the rewrite happens here."""
         deferred = getattr(self._batch, "deferred", None)
         if deferred is not None:
             deferred[config.tenant_id] = config
             return
+        if self._worker is not None and self._worker.is_alive() and threading.current_thread() is not self._worker:
+            self.journal.add(config.tenant_id, COMPACT, self.generation)
+            self._wake.set()
+            return
+        self._rewrite(config)
+
+    def _rewrite(self, config: TenantConfig) -> None:
+        """Text the index does not store is read back from the store."""
         definition = self.search.definition(config.index_name)
 
         def fill(sources: list[dict]) -> list[dict]:
@@ -439,8 +451,14 @@ class ConversationIndex:
         settled = 0
         done_keys: set[tuple[str, str]] = set()
         first, self._reconciled_once = not self._reconciled_once, True
+        rewrites: list[int] = []  # settled when the batch's rewrites are done
         with self.batch():
             for row_id, tenant_id, conversation_id in self.journal.to_reconcile(self.generation):
+                if conversation_id == COMPACT:
+                    if tenant_id in self._tenants:
+                        self._compact(self._tenants[tenant_id])
+                    rewrites.append(row_id)
+                    continue
                 if self._stop.is_set():
                     break
                 if (tenant_id, conversation_id) in done_keys:
@@ -461,7 +479,9 @@ class ConversationIndex:
                 done_keys.add((tenant_id, conversation_id))
                 self.journal.done(row_id)
                 settled += 1
-        return settled
+        for row_id in rewrites:  # (a failed rewrite queued a new row)
+            self.journal.done(row_id)
+        return settled + len(rewrites)
 
     def start(self) -> "ConversationIndex":
         from weft.search.vectorizers import warm_up

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 ALL_CONVERSATIONS = "*"
+COMPACT = "#compact"  # a row asking for a rewrite of the tenant's index (after deletes)
 
 
 @dataclass
@@ -84,10 +85,10 @@ class _Journal:
             self.conn.execute("UPDATE pending SET failed = 1 WHERE id = ?", (row_id,))
 
     def to_reconcile(self, generation: str) -> list[tuple[int, str, str]]:
-        """Rows of earlier processes, failed rows and tenant backfills: not owned by an in-flight write."""
+        """Rows of earlier processes, failed rows, tenant backfills and rewrites: not owned by an in-flight write."""
         with self.lock:
             return self.conn.execute("SELECT id, tenant_id, conversation_id FROM pending WHERE generation != ? OR failed = 1 "
-                                     "OR conversation_id = ? ORDER BY id", (generation, ALL_CONVERSATIONS)).fetchall()
+                                     "OR conversation_id IN (?, ?) ORDER BY id", (generation, ALL_CONVERSATIONS, COMPACT)).fetchall()
 
     def pending_count(self) -> int:
         with self.lock:
