@@ -38,6 +38,13 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
         from weft.configuration import ConfigError
 
         raise ConfigError(exc.message)
+    from weft.search.endpoints import POLICY
+    from weft.search.public import PublicSearch
+
+    POLICY.configure(settings.allowed_model_endpoints)
+    from weft.http import log_privacy
+
+    log_privacy.install()  # no query strings of tenant routes in the access log
     search = service or SearchService(settings.data_dir / "search", reranker=reranker)
     if settings.demo:
         from weft.demo import ensure_demo_index
@@ -57,19 +64,25 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
         search.close()
         log.info("weft stopped cleanly")
 
-    app = FastAPI(title="weft", version=__version__, lifespan=lifespan, docs_url="/_docs", redoc_url=None, openapi_url="/_openapi.json")
+    # /_docs and /_openapi.json are routes of weft.http.api_docs, gated by settings.api_docs; app.openapi() works either way
+    app = FastAPI(title="weft", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.search = search
     app.state.settings = settings
     app.state.closers = []
     install_error_handlers(app)
     keys = KeyChecker(settings.admin_keys, settings.query_keys, settings.identity)
-    _attach_indexers(app, settings, search, keys)
+    public = PublicSearch(search)  # what the search API, indexers and knowledge bases reach: no internal index
+    app.state.public_search = public
+    _attach_indexers(app, settings, public, keys)
     auth = _attach_threads(app, settings, search, environ)
     _attach_chat(app, config, auth)
-    _attach_retrieval(app, settings, search, keys)
+    _attach_retrieval(app, settings, public, keys)
     from weft.http.search_routes import build_router
 
-    app.include_router(build_router(search, keys, read_threads=config.get("search.read_threads")))
+    app.include_router(build_router(public, keys, read_threads=config.get("search.read_threads")))
+    from weft.http.api_docs import build_api_docs_router
+
+    app.include_router(build_api_docs_router(app, settings.api_docs, keys))
     from weft.http.observe import ObserveMiddleware
     from weft.http.ops_routes import build_ops_router
 

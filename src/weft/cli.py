@@ -43,10 +43,12 @@ def serve(
     data_dir: Path = typer.Option(None, "--data-dir", help="Where weft keeps its data (server.data_dir, WEFT_DATA_DIR; default ./weft-data)."),
     admin_key: list[str] = typer.Option(None, "--admin-key", help="Admin api-key (WEFT_ADMIN_KEY). Generated and stored in the data dir if none is given. "
                                         "Visible in the process list: prefer --admin-key-file or the environment."),
-    admin_key_file: Path = typer.Option(None, "--admin-key-file", help="File with the admin api-key(s), one per line (server.admin_key_file, WEFT_ADMIN_KEY_FILE)."),
+    admin_key_file: list[Path] = typer.Option(None, "--admin-key-file", help="File with the admin api-key(s), one a line (recommended; server.admin_key_file, WEFT_ADMIN_KEY_FILE, or WEFT_ADMIN_KEY)."),
     query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key (WEFT_QUERY_KEY): search, suggest, lookup and count only. "
                                         "Visible in the process list: prefer --query-key-file or the environment."),
-    query_key_file: Path = typer.Option(None, "--query-key-file", help="File with the query api-key(s), one per line (server.query_key_file, WEFT_QUERY_KEY_FILE)."),
+    query_key_file: list[Path] = typer.Option(None, "--query-key-file", help="File with query api-key(s) (recommended; server.query_key_file, WEFT_QUERY_KEY_FILE, or WEFT_QUERY_KEY)."),
+    allowed_model_endpoint: list[str] = typer.Option(None, "--allowed-model-endpoint", help="URL prefix or host that vectorizers may call (repeatable; server.allowed_model_endpoints, WEFT_ALLOWED_MODEL_ENDPOINTS). None: only the operator's own and local models."),
+    api_docs: str = typer.Option(None, "--api-docs", help="/_docs and /_openapi.json: off (default), admin (admin key required) or on (server.api_docs, WEFT_API_DOCS)."),
     demo: bool = typer.Option(None, "--demo", help="Create the demo 'products-index' with generated products if it does not exist."),
     log_level: str = typer.Option(None, help="Log level (server.log_level, WEFT_LOG_LEVEL; default info)."),
     log_format: str = typer.Option(None, "--log-format", help="text or json: one JSON object per line, with the request id (server.log_format, WEFT_LOG_FORMAT)."),
@@ -72,11 +74,15 @@ def serve(
     from weft.logs import log_config
 
     flags = {"server.host": host, "server.port": port, "server.data_dir": data_dir, "server.admin_keys": admin_key,
-             "server.admin_key_file": admin_key_file, "server.query_keys": query_key, "server.query_key_file": query_key_file,
+             "server.admin_key_file": [str(p) for p in admin_key_file or []], "server.query_keys": query_key, "server.query_key_file": [str(p) for p in query_key_file or []],
              "server.demo": demo, "server.log_level": log_level, "server.log_format": log_format, "server.tls": tls,
              "server.tls_cert": tls_cert, "server.tls_key": tls_key, "auth.mode": auth, "auth.issuers": oidc_issuer,
              "auth.jwks_file": oidc_jwks_file, "auth.issuer_ca_file": oidc_ca_file, "auth.search_audiences": token_audience,
-             "auth.agent_audiences": agent_token_audience, "auth.role_assignments": role_assignments, "auth.tenant_claim": tenant_claim}
+             "auth.agent_audiences": agent_token_audience, "auth.role_assignments": role_assignments, "auth.tenant_claim": tenant_claim,
+             "server.allowed_model_endpoints": allowed_model_endpoint, "server.api_docs": api_docs}
+    import os
+
+    os.umask(0o077)  # data files 0600, directories 0700 (also set where each file is created)
     try:
         effective = configuration.load(config, flags=flags)
         settings = Settings.from_config(effective)

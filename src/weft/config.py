@@ -21,6 +21,8 @@ class Settings:
     admin_keys: list[str] = field(default_factory=list)
     query_keys: list[str] = field(default_factory=list)
     demo: bool = False
+    allowed_model_endpoints: list[str] = field(default_factory=list)
+    api_docs: str = "off"  # /_docs and /_openapi.json: off, admin (admin key required) or on
     identity: Any = None  # weft.identity.Identity: api-keys and/or bearer tokens (None: api-keys only)
     config: Config | None = None  # every other section (threads, chat, models, search, ...)
 
@@ -28,13 +30,15 @@ class Settings:
     def from_config(cls, config: Config) -> "Settings":
         from weft.identity import IdentitySettings
 
+        from weft.errors import InvalidInput
+        from weft.keyfiles import read_key_file
+
         server, auth = config.section("server"), config.section("auth")
-        admin_keys = list(server.admin_keys)
-        if server.admin_key_file is not None:
-            admin_keys += configuration.read_key_file(server.admin_key_file)
-        query_keys = list(server.query_keys)
-        if server.query_key_file is not None:
-            query_keys += configuration.read_key_file(server.query_key_file)
+        try:  # keys given as values and in files (each source at its own precedence: file < environment < flag)
+            admin_keys = list(server.admin_keys) + [k for path in server.admin_key_file for k in read_key_file(path)]
+            query_keys = list(server.query_keys) + [k for path in server.query_key_file for k in read_key_file(path)]
+        except InvalidInput as exc:
+            raise ConfigError(exc.message)
         try:
             identity = IdentitySettings(
                 mode=auth.mode, issuers=list(auth.issuers), jwks_file=auth.jwks_file, issuer_ca_file=auth.issuer_ca_file,
@@ -44,7 +48,8 @@ class Settings:
         except ValueError as exc:
             raise ConfigError(str(exc))
         return cls(data_dir=Path(server.data_dir), host=server.host, port=server.port, admin_keys=admin_keys, query_keys=query_keys,
-                   demo=server.demo, identity=identity, config=config)
+                   demo=server.demo, allowed_model_endpoints=list(server.allowed_model_endpoints), api_docs=server.api_docs,
+                   identity=identity, config=config)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -67,15 +72,16 @@ class Settings:
         """
         if self.admin_keys:
             return None
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.data_dir / ADMIN_KEY_FILE
         if path.exists():
             key = path.read_text().strip()
         else:
             key = secrets.token_hex(16).upper()
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(key + "\n")
-            os.chmod(tmp, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(key + "\n")
             os.replace(tmp, path)
         self.admin_keys = [key]
         return key

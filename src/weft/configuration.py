@@ -48,9 +48,12 @@ OPTIONS: tuple[Option, ...] = (
     _o("server", "port", "WEFT_PORT", "int", 8080, help="port"),
     _o("server", "data_dir", "WEFT_DATA_DIR", "path", Path("./weft-data"), help="where weft keeps its data"),
     _o("server", "admin_keys", "WEFT_ADMIN_KEY", "list", (), secret=True, help="admin api-keys (generated when none is given)"),
-    _o("server", "admin_key_file", "WEFT_ADMIN_KEY_FILE", "path", help="file holding the admin api-key(s), one per line"),
+    _o("server", "admin_key_file", "WEFT_ADMIN_KEY_FILE", "list", (), help="file(s) holding the admin api-key(s), one per line"),
     _o("server", "query_keys", "WEFT_QUERY_KEY", "list", (), secret=True, help="query api-keys"),
-    _o("server", "query_key_file", "WEFT_QUERY_KEY_FILE", "path", help="file holding the query api-key(s), one per line"),
+    _o("server", "query_key_file", "WEFT_QUERY_KEY_FILE", "list", (), help="file(s) holding the query api-key(s), one per line"),
+    _o("server", "allowed_model_endpoints", "WEFT_ALLOWED_MODEL_ENDPOINTS", "list", (),
+       help="URL prefixes or hosts that vectorizers and rerankers defined through the API may call"),
+    _o("server", "api_docs", "WEFT_API_DOCS", default="off", choices=("off", "admin", "on"), help="/_docs and /_openapi.json"),
     _o("server", "demo", "WEFT_DEMO", "bool", False, help="create the demo products-index"),
     _o("server", "log_level", "WEFT_LOG_LEVEL", default="info", choices=("debug", "info", "warning", "error", "critical")),
     _o("server", "log_format", "WEFT_LOG_FORMAT", default="text", choices=("text", "json")),
@@ -263,18 +266,6 @@ def load(config_file: Path | str | None = None, environ: Mapping[str, str] | Non
         values[key] = _convert(option, value, f"flag for {key}")
         sources[key] = "flag"
     return Config(values, sources, path)
-
-
-def read_key_file(path: Path) -> list[str]:
-    """The keys in a key file: one per line, blank lines and #-comments ignored."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the key file {path}: {exc.strerror or exc}")
-    keys = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-    if not keys:
-        raise ConfigError(f"the key file {path} holds no key")
-    return keys
 
 
 def env_names() -> Iterable[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -24,6 +25,7 @@ async def _session_calls(server: WeftServer, key: str, calls: list[tuple[str, di
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "weft.cli", "mcp", "--endpoint", server.endpoint, "--api-key", key, "--index", "products-index"],
+        env=dict(os.environ),  # the stdio client passes few variables by default: keep PYTHONPATH (this tree's code)
     )
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
@@ -75,9 +77,11 @@ def test_mcp_streamable_http(demo_server, tmp_path):
     from tests.support.server import free_port
 
     port = free_port()
+    (tmp_path / "token").write_text("mcp-test-token\n")
+    (tmp_path / "key").write_text(demo_server.query_key + "\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "weft.cli", "mcp", "--http", "--port", str(port), "--endpoint", demo_server.endpoint,
-         "--api-key", demo_server.query_key, "--index", "products-index"],
+         "--api-key-file", str(tmp_path / "key"), "--index", "products-index", "--http-token-file", str(tmp_path / "token")],
         stdout=open(tmp_path / "mcp.log", "wb"), stderr=subprocess.STDOUT,
     )
     try:
@@ -90,7 +94,10 @@ def test_mcp_streamable_http(demo_server, tmp_path):
                 time.sleep(0.1)
 
         async def calls():
-            async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as streams:
+            import httpx2
+
+            client = httpx2.AsyncClient(headers={"Authorization": "Bearer mcp-test-token"})
+            async with streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=client) as streams:
                 read, write = streams[0], streams[1]
                 async with ClientSession(read, write) as session:
                     await session.initialize()

@@ -132,6 +132,14 @@ def _cosine_ranking(query: list[float], keys=None) -> list[str]:
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    # the toy embeddings endpoint runs on the loopback: the operator allows it (WEFT_ALLOWED_MODEL_ENDPOINTS)
+    srv = WeftServer(tmp_path_factory.mktemp("weft") / "data", env={"WEFT_ALLOWED_MODEL_ENDPOINTS": "127.0.0.1"}).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
 def vectors(server, embedding_server):
     name = f"vec-{uuid.uuid4().hex[:6]}"
     index_client = SearchIndexClient(server.endpoint, AzureKeyCredential(server.admin_key))
@@ -231,7 +239,7 @@ def test_deletes_and_merges_update_vectors(server, embedding_server):
 
 
 def test_vectors_survive_restart_and_kill(tmp_path, embedding_server):
-    server = WeftServer(tmp_path / "data").start()
+    server = WeftServer(tmp_path / "data", env={"WEFT_ALLOWED_MODEL_ENDPOINTS": "127.0.0.1"}).start()
     try:
         SearchIndexClient(server.endpoint, AzureKeyCredential(server.admin_key)).create_index(_index("vecr", embedding_server))
         client = SearchClient(server.endpoint, "vecr", AzureKeyCredential(server.admin_key))

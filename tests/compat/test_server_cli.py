@@ -61,3 +61,34 @@ def test_searches_in_a_read_pool(tmp_path):
         assert results == [expected["@odata.count"]] * 80 and expected["@odata.count"] > 0
     finally:
         server.kill()
+
+
+def test_keys_from_files_and_environment_stay_out_of_the_process_list(tmp_path):
+    """--admin-key-file / --query-key-file and WEFT_*_KEY_FILE: the keys work and are not in the command line."""
+    import subprocess
+    import sys
+
+    admin_file, query_file = tmp_path / "admin.key", tmp_path / "query.key"
+    admin_file.write_text("# rotated keys, one a line\nfile-admin-key-1\nfile-admin-key-2\n")
+    query_file.write_text("file-query-key\n")
+    server = WeftServer(tmp_path / "data", admin_key=None, query_key=None,
+                        extra_args=["--admin-key-file", str(admin_file), "--query-key-file", str(query_file)])
+    server.start()
+    try:
+        cmdline = open(f"/proc/{server.proc.pid}/cmdline", "rb").read().decode()
+        assert "file-admin-key" not in cmdline and "file-query-key" not in cmdline
+        for key, status in (("file-admin-key-1", 200), ("file-admin-key-2", 200), ("file-query-key", 403), ("wrong", 403)):
+            assert httpx.get(server.url("/indexes"), headers={"api-key": key}).status_code == status
+        assert not (tmp_path / "data" / "admin-key").exists()  # a configured key: none generated
+    finally:
+        server.kill()
+    env_server = WeftServer(tmp_path / "data2", admin_key=None, query_key=None, env={"WEFT_ADMIN_KEY_FILE": str(admin_file)})
+    env_server.start()
+    try:
+        assert httpx.get(env_server.url("/indexes"), headers={"api-key": "file-admin-key-1"}).status_code == 200
+    finally:
+        env_server.kill()
+    helped = subprocess.run([sys.executable, "-m", "weft.cli", "serve", "--help"], capture_output=True, text=True, env={"COLUMNS": "200", **__import__("os").environ}).stdout
+    assert "--admin-key-file" in helped and "process list" in helped
+    bad = subprocess.run([sys.executable, "-m", "weft.cli", "serve", "--admin-key-file", str(tmp_path / "missing")], capture_output=True, text=True)
+    assert bad.returncode != 0 and "cannot be read" in bad.stderr

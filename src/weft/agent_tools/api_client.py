@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -13,6 +14,15 @@ class WeftApiError(Exception):
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+
+
+def segment(value: Any) -> str:
+    """One URL path segment: every character that could end it or climb out of it (``/``, ``?``, ``#``, ``'``,
+    ``.``-only segments, ``%``) is percent-encoded, so a tool argument never reaches another path."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise WeftApiError(400, f"'{text}' is not a valid name or key.")
+    return quote(text, safe="")
 
 
 class WeftApi:
@@ -36,25 +46,25 @@ class WeftApi:
 
     # ---- search -------------------------------------------------------------------------
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._check(self.client.post(f"/indexes/{index}/docs/search", params={"api-version": API_VERSION}, json=body))
+        return self._check(self.client.post(f"/indexes/{segment(index)}/docs/search", params={"api-version": API_VERSION}, json=body))
 
     def get_document(self, index: str, key: str, select: str | None = None) -> dict[str, Any] | None:
         params = {"api-version": API_VERSION}
         if select:
             params["$select"] = select
-        response = self.client.get(f"/indexes('{index}')/docs('{key}')", params=params)
+        response = self.client.get(f"/indexes/{segment(index)}/docs/{segment(key)}", params=params)
         if response.status_code == 404 and not response.content:
             return None
         return self._check(response)
 
     # ---- conversations (OpenAI Conversations API) ------------------------------------------
     def conversation_items(self, conversation_id: str, limit: int = 20, order: str = "desc") -> dict[str, Any]:
-        return self._check(self.client.get(f"/v1/conversations/{conversation_id}/items", params={"limit": limit, "order": order}))
+        return self._check(self.client.get(f"/v1/conversations/{segment(conversation_id)}/items", params={"limit": limit, "order": order}))
 
     def append_message(self, conversation_id: str, role: str, text: str) -> dict[str, Any]:
         content_type = "output_text" if role == "assistant" else "input_text"
         item = {"type": "message", "role": role, "content": [{"type": content_type, "text": text}]}
-        return self._check(self.client.post(f"/v1/conversations/{conversation_id}/items", json={"items": [item]}))
+        return self._check(self.client.post(f"/v1/conversations/{segment(conversation_id)}/items", json={"items": [item]}))
 
     def search_conversations(self, query: str, *, mode: str | None = None, top: int = 10, conversation_id: str | None = None,
                              role: str | None = None) -> dict[str, Any]:

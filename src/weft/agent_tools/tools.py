@@ -144,6 +144,9 @@ def call_tool(tools: list[Tool], api: WeftApi, name: str, arguments: dict[str, A
     tool = next((t for t in tools if t.name == name), None)
     if tool is None:
         return json.dumps({"error": f"Unknown tool '{name}'."})
+    unknown = sorted(set(arguments) - set(tool.parameters.get("properties", {})))
+    if unknown:  # e.g. an 'index' given to a tool bound to one index: the binding is not negotiable
+        return json.dumps({"error": f"Unknown argument '{unknown[0]}' for the tool '{name}'."})
     try:
         return json.dumps(tool.run(api, arguments), ensure_ascii=False)
     except WeftApiError as exc:

@@ -32,7 +32,7 @@ class _LiveValues:
         self.app = app
 
     def collect(self):
-        search = getattr(self.app.state, "search", None)
+        search = getattr(self.app.state, "public_search", None)  # weft's internal indexes are not named here
         docs = GaugeMetricFamily("weft_index_documents", "Documents in each index.", labels=["index"])
         if search is not None:
             for name in search.index_names():

@@ -21,15 +21,22 @@ API_VERSION = "2024-07-01"
 
 
 class Api:
-    def __init__(self, endpoint: str | None, admin_key: str | None, data_dir: Path | None):
+    def __init__(self, endpoint: str | None, admin_key: str | None, data_dir: Path | None, admin_key_file: Path | None = None):
+        from weft.errors import WeftError
+        from weft.keyfiles import resolve_keys
+
         self.endpoint = (endpoint or os.environ.get("WEFT_ENDPOINT") or "http://127.0.0.1:8080").rstrip("/")
-        key = admin_key or os.environ.get("WEFT_ADMIN_KEY")
+        try:
+            keys = resolve_keys([admin_key] if admin_key else None, [admin_key_file] if admin_key_file else None, "WEFT_ADMIN_KEY")
+        except WeftError as exc:
+            raise typer.BadParameter(exc.message)
+        key = keys[0] if keys else None
         if not key:
             path = Path(data_dir or os.environ.get("WEFT_DATA_DIR", "./weft-data")) / "admin-key"
             if path.exists():
                 key = path.read_text().strip()
         if not key:
-            raise typer.BadParameter("no admin key: pass --admin-key, set WEFT_ADMIN_KEY, or point --data-dir at the server's data dir")
+            raise typer.BadParameter("no admin key: pass --admin-key-file, set WEFT_ADMIN_KEY_FILE or WEFT_ADMIN_KEY, or point --data-dir at the server's data dir")
         self.client = httpx.Client(base_url=self.endpoint, headers={"api-key": key.split(",")[0]}, timeout=60)
 
     def call(self, method: str, path: str, body=None, ok=(200, 201, 202, 204)) -> httpx.Response:
@@ -49,7 +56,8 @@ class Api:
 
 
 EndpointOpt = typer.Option(None, "--endpoint", help="weft server URL (WEFT_ENDPOINT; default http://127.0.0.1:8080).")
-KeyOpt = typer.Option(None, "--admin-key", help="Admin api-key (WEFT_ADMIN_KEY; default: <data-dir>/admin-key).")
+KeyOpt = typer.Option(None, "--admin-key", help="Admin api-key; visible in the process list, prefer --admin-key-file, WEFT_ADMIN_KEY_FILE or WEFT_ADMIN_KEY (default: <data-dir>/admin-key).")
+KeyFileOpt = typer.Option(None, "--admin-key-file", help="File holding the admin api-key (recommended).")
 DataDirOpt = typer.Option(None, "--data-dir", help="The server's data dir, to read its admin-key file.")
 
 
@@ -76,9 +84,9 @@ def _wait(api: Api, name: str, progress_bar: bool) -> dict:
 
 @app.command("run")
 def run(name: str, wait: bool = typer.Option(True, help="Wait for the run to finish (with a progress bar)."),
-        endpoint: Optional[str] = EndpointOpt, admin_key: Optional[str] = KeyOpt, data_dir: Optional[Path] = DataDirOpt) -> None:
+        endpoint: Optional[str] = EndpointOpt, admin_key: Optional[str] = KeyOpt, admin_key_file: Optional[Path] = KeyFileOpt, data_dir: Optional[Path] = DataDirOpt) -> None:
     """Run an indexer now (joins the run in progress if there is one)."""
-    api = Api(endpoint, admin_key, data_dir)
+    api = Api(endpoint, admin_key, data_dir, admin_key_file)
     r = api.call("POST", f"/indexers/{name}/run", ok=(202, 409))
     if r.status_code == 409:
         typer.echo(f"{name}: a run is already in progress; following it")
@@ -96,9 +104,9 @@ def run(name: str, wait: bool = typer.Option(True, help="Wait for the run to fin
 
 @app.command("status")
 def status(name: str, as_json: bool = typer.Option(False, "--json", help="Print the raw status JSON."),
-           endpoint: Optional[str] = EndpointOpt, admin_key: Optional[str] = KeyOpt, data_dir: Optional[Path] = DataDirOpt) -> None:
+           endpoint: Optional[str] = EndpointOpt, admin_key: Optional[str] = KeyOpt, admin_key_file: Optional[Path] = KeyFileOpt, data_dir: Optional[Path] = DataDirOpt) -> None:
     """Show an indexer's status and recent runs."""
-    body = Api(endpoint, admin_key, data_dir).call("GET", f"/indexers/{name}/status").json()
+    body = Api(endpoint, admin_key, data_dir, admin_key_file).call("GET", f"/indexers/{name}/status").json()
     if as_json:
         typer.echo(json.dumps(body, indent=2))
         return
@@ -130,7 +138,7 @@ def create_for_table(
     notify: Optional[str] = typer.Option(None, "--notify", metavar="CHANNEL",
                                          help="PostgreSQL: wake the indexer on NOTIFY CHANNEL (weftNotify); prints the trigger SQL to install."),
     install_trigger: bool = typer.Option(False, "--install-trigger", help="With --notify: install that trigger on the table now (CREATE OR REPLACE FUNCTION weft_notify, CREATE TRIGGER weft_notify)."),
-    endpoint: Optional[str] = EndpointOpt, admin_key: Optional[str] = KeyOpt, data_dir: Optional[Path] = DataDirOpt,
+    endpoint: Optional[str] = EndpointOpt, admin_key: Optional[str] = KeyOpt, admin_key_file: Optional[Path] = KeyFileOpt, data_dir: Optional[Path] = DataDirOpt,
 ) -> None:
     """One line to sync a table: data source + (index) + indexer, then the first run starts."""
     from weft.errors import InvalidInput
@@ -139,7 +147,7 @@ def create_for_table(
     if install_trigger and not notify:
         typer.echo("error: --install-trigger needs --notify CHANNEL", err=True)
         raise typer.Exit(1)
-    api = Api(endpoint, admin_key, data_dir)
+    api = Api(endpoint, admin_key, data_dir, admin_key_file)
     base = table.split(".")[-1].strip("[]\"").lower().replace("_", "-")
     index = index or base
     ds = {"name": f"{base}-ds", "type": kind, "credentials": {"connectionString": connection_string}, "container": {"name": table}}

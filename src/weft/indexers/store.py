@@ -42,10 +42,13 @@ CREATE TABLE IF NOT EXISTS meta (indexer TEXT PRIMARY KEY, body TEXT NOT NULL);
 class IndexerStore:
     def __init__(self, path: Path):
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from weft.fsmodes import private_file
+
+        private_file(path)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
         self._migrate()

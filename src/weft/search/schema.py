@@ -150,6 +150,9 @@ class IndexDefinition:
     fields: list[Field]
     members: dict[str, Any] = field(default_factory=dict)
     etag: str | None = None
+    # weft's own indexes only (never settable through the API): top-level fields that are indexed (searchable,
+    # filterable) but left out of the stored document, so their text is not kept in the index files
+    index_only: tuple[str, ...] = ()
 
     # ---- navigation -------------------------------------------------------------
     @property

@@ -18,7 +18,9 @@ from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxE
 from weft.search.ranking import semantic
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
+from weft.search import vectorizer_secrets
 from weft.search.catalog import Catalog
+from weft.secretbox import SecretBox
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.engine.tantivy_engine import TantivyEngine
@@ -43,6 +45,9 @@ _SEARCH_PARAMS |= {"vectorQueries", "vectorFilterMode"}
 _SEARCH_PARAMS |= set(semantic.SEMANTIC_PARAMS)
 # Parameters Azure defines that weft refuses with a 400 naming them (weft.search.ranking.semantic.check_parameters).
 _IGNORED_PARAMS = set(semantic.REFUSED_PARAMS) | {"debug"}
+
+
+INDEX_ONLY = "@weft.indexOnlyFields"  # catalog member of weft's own indexes: fields indexed but not stored
 
 
 def new_etag() -> str:
@@ -98,16 +103,27 @@ class SearchService:
         """`reranker` (weft.search.ranking.rerankers): what semantic queries rerank with; None turns them off."""
         self.reranker = reranker
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from weft.fsmodes import private_dir
+
+        private_dir(self.data_dir)
         self.catalog = Catalog(self.data_dir / "catalog.sqlite3")
         self.engine: Engine = engine or TantivyEngine(self.data_dir / "indexes")
         self._definitions: dict[str, IndexDefinition] = {}
         self._lock = threading.RLock()
+        self.secrets = SecretBox(self.data_dir / "secret.key")  # vectorizer API keys in the catalog
+        # weft's own indexes (conversation search): a property of the index, kept in the catalog; the search
+        # API sees them through weft.search.public.PublicSearch, which hides them.
+        self._internal: set[str] = self.catalog.internal_names()
         for name, raw, etag in self.catalog.list():
+            raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
+            index_only = tuple(raw.pop(INDEX_ONLY, None) or ())
             definition = parse_index_definition(raw)
+            definition.index_only = index_only
             definition.etag = etag
             self.engine.open_index(definition)
             self._definitions[name] = definition
+            if legacy:  # written before keys were sealed: store it sealed now
+                self.catalog.put(name, self._stored(definition), etag, internal=name in self._internal)
 
     def close(self) -> None:
         self.engine.close()
@@ -127,30 +143,63 @@ class SearchService:
     def index_names(self) -> list[str]:
         return sorted(self._definitions)
 
-    def get_index(self, name: str) -> dict:
-        return self._definition(name).to_json()
+    def is_internal(self, name: str) -> bool:
+        """Whether the index is one of weft's own (created with ``internal=True``)."""
+        return name in self._internal
 
-    def list_indexes(self, select: str | None = None) -> list[dict]:
+    def mark_internal(self, name: str) -> None:
+        """Marks an existing index as one of weft's own (for indexes created before the flag existed)."""
+        with self._lock:
+            definition = self._definition(name)
+            if name not in self._internal:
+                self.catalog.put(name, self._stored(definition), definition.etag, internal=True)
+                self._internal.add(name)
+
+    def _stored(self, definition: IndexDefinition) -> dict:
+        stored = vectorizer_secrets.seal(_stored(definition), self.secrets)
+        if definition.index_only:
+            stored[INDEX_ONLY] = list(definition.index_only)
+        return stored
+
+    def compact(self, name: str, fill=None) -> None:
+        """Rewrites an index from its live documents, so deleted ones leave the files (see TantivyEngine.rewrite)."""
+        with self._lock:
+            self.engine.rewrite(self._definition(name), fill)
+
+    @staticmethod
+    def _render(definition: IndexDefinition) -> dict:
+        return vectorizer_secrets.redact(definition.to_json())
+
+    def get_index(self, name: str) -> dict:
+        return self._render(self._definition(name))
+
+    def list_indexes(self, select: str | None = None, *, include_internal: bool = True) -> list[dict]:
         names = _as_list(select, "$select") if select else None
         out = []
         for name in sorted(self._definitions):
-            rendered = self._definitions[name].to_json()
+            if not include_internal and name in self._internal:
+                continue
+            rendered = self._render(self._definitions[name])
             if names and names != ["*"]:
                 rendered = {k: v for k, v in rendered.items() if k in names or k == "@odata.etag"}
             out.append(rendered)
         return out
 
-    def create_index(self, body: Any) -> dict:
+    def create_index(self, body: Any, *, internal: bool = False, index_only: tuple[str, ...] = ()) -> dict:
+        """``internal`` and ``index_only`` (fields indexed but not stored) are for weft's own indexes."""
         definition = parse_index_definition(body)
+        definition.index_only = tuple(index_only)
         with self._lock:
             if definition.name in self._definitions:
                 message = f"Cannot create index '{definition.name}' because it already exists."
                 raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingIndex", "message": message}])
             definition.etag = new_etag()
             self.engine.create_index(definition)
-            self.catalog.put(definition.name, _stored(definition), definition.etag)
+            self.catalog.put(definition.name, self._stored(definition), definition.etag, internal=internal)
             self._definitions[definition.name] = definition
-        return definition.to_json()
+            if internal:
+                self._internal.add(definition.name)
+        return self._render(definition)
 
     def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
         definition = parse_index_definition(body, name_from_path=name)
@@ -160,14 +209,16 @@ class SearchService:
             definition.etag = new_etag()
             if existing is None:
                 self.engine.create_index(definition)
-                self.catalog.put(name, _stored(definition), definition.etag)
+                self.catalog.put(name, self._stored(definition), definition.etag)
                 self._definitions[name] = definition
-                return definition.to_json(), True
+                return self._render(definition), True
             check_compatible_update(existing, definition)
+            definition.index_only = existing.index_only
+            vectorizer_secrets.require_on_update(definition.to_json(), existing.to_json())
             self.engine.update_index(existing, definition)
-            self.catalog.put(name, _stored(definition), definition.etag)
+            self.catalog.put(name, self._stored(definition), definition.etag, internal=name in self._internal)
             self._definitions[name] = definition
-            return definition.to_json(), False
+            return self._render(definition), False
 
     def delete_index(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
         with self._lock:
@@ -179,16 +230,18 @@ class SearchService:
             _check_preconditions(existing.etag, if_match, if_none_match)
             self.catalog.delete(name)  # durable first: a crash after this leaves only a stray directory
             del self._definitions[name]
+            self._internal.discard(name)
             self.engine.delete_index(name)
 
     def index_stats(self, name: str) -> dict:
         stats = self.engine.stats(self._definition(name))
         return {"documentCount": stats.document_count, "storageSize": stats.storage_size, "vectorIndexSize": 0}
 
-    def service_stats(self) -> dict:
+    def service_stats(self, *, include_internal: bool = True) -> dict:
         docs = 0
         size = 0
-        for d in self._definitions.values():
+        definitions = [d for d in self._definitions.values() if include_internal or d.name not in self._internal]
+        for d in definitions:
             s = self.engine.stats(d)
             docs += s.document_count
             size += s.storage_size
@@ -200,7 +253,7 @@ class SearchService:
             "counters": {
                 "aliasesCount": counter(0),
                 "documentCount": counter(docs),
-                "indexesCount": counter(len(self._definitions)),
+                "indexesCount": counter(len(definitions)),
                 "indexersCount": counter(0),
                 "dataSourcesCount": counter(0),
                 "storageSize": counter(size),

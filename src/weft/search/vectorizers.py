@@ -31,9 +31,12 @@ import threading
 import time
 from typing import Any, MutableMapping, Sequence
 
+from urllib.parse import quote
+
 import httpx
 
 from weft.errors import InvalidInput, Unavailable, WeftError
+from weft.search.endpoints import check_vectorizer_endpoints
 
 log = logging.getLogger("weft.search.vectorizers")
 
@@ -136,7 +139,8 @@ def _embed_cached(vectorizer_json: str, text: str) -> tuple[float, ...]:
         deployment = params.get("deploymentId") or params.get("deploymentName")
         if not base or not deployment:
             raise InvalidInput(f"The vectorizer '{vectorizer.get('name')}' needs resourceUri and deploymentId.")
-        url = f"{base}/openai/deployments/{deployment}/embeddings?api-version=2024-10-21"
+        check_vectorizer_endpoints(vectorizer, f"vectorizer '{vectorizer.get('name')}'")
+        url = f"{base}/openai/deployments/{quote(str(deployment), safe='')}/embeddings?api-version=2024-10-21"
         headers = {"api-key": params.get("apiKey") or ""}
         body: dict[str, Any] = {"input": text}
         return tuple(_post_embeddings(vectorizer, url, headers, body))
@@ -145,6 +149,7 @@ def _embed_cached(vectorizer_json: str, text: str) -> tuple[float, ...]:
         base = (params.get("baseUrl") or "").rstrip("/")
         if not base:
             raise InvalidInput(f"The vectorizer '{vectorizer.get('name')}' needs openAICompatibleParameters.baseUrl.")
+        check_vectorizer_endpoints(vectorizer, f"vectorizer '{vectorizer.get('name')}'")
         headers = {"Authorization": f"Bearer {params.get('apiKey') or ''}"}
         body = {"input": text, "model": params.get("model") or ""}
         return tuple(_post_embeddings(vectorizer, f"{base}/embeddings", headers, body))
@@ -154,17 +159,22 @@ def _embed_cached(vectorizer_json: str, text: str) -> tuple[float, ...]:
 
 
 def _post_embeddings(vectorizer: dict, url: str, headers: dict, body: dict) -> list[float]:
+    """One embeddings call. Whatever went wrong (unreachable, refused, an error status, a body that is not an
+    embedding) the caller gets the same message: the endpoint's answer stays in the server log, so a definition
+    naming an address is no way to read from it or to tell a closed port from an open one."""
+    name = vectorizer.get("name")
     try:
-        response = httpx.post(url, headers=headers, json=body, timeout=TIMEOUT)
+        response = httpx.post(url, headers=headers, json=body, timeout=TIMEOUT, follow_redirects=False)
+        if response.status_code != 200:
+            log.warning("vectorizer %r: the endpoint answered %s: %s", name, response.status_code, response.text[:500])
+        else:
+            data = response.json()["data"][0]["embedding"]
+            return [float(v) for v in data]
     except httpx.HTTPError as exc:
-        raise Unavailable(f"The vectorizer '{vectorizer.get('name')}' could not reach its endpoint: {exc}.")
-    if response.status_code != 200:
-        raise Unavailable(f"The vectorizer '{vectorizer.get('name')}' endpoint answered {response.status_code}: {response.text[:300]}")
-    try:
-        data = response.json()["data"][0]["embedding"]
-        return [float(v) for v in data]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise Unavailable(f"The vectorizer '{vectorizer.get('name')}' endpoint returned an unexpected body.")
+        log.warning("vectorizer %r: the endpoint could not be reached: %s", name, exc)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        log.warning("vectorizer %r: the endpoint returned an unexpected body (%s)", name, exc)
+    raise Unavailable(f"The vectorizer '{name}' could not get embeddings from its endpoint.")
 
 
 def _missing_message(modules: list[str]) -> str:

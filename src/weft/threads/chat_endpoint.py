@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Iterator
 
 import httpx
@@ -9,8 +10,18 @@ import httpx
 from weft.errors import InvalidInput, Unavailable
 
 
+log = logging.getLogger("weft.threads.upstream")
+GENERIC = "The chat endpoint did not answer usably; the server log has the details."
+
+
 class UpstreamError(Unavailable):
+    """What the caller sees of an upstream failure: one message whatever happened (the detail is logged)."""
+
     default_code = "upstream_error"
+
+    def __init__(self, detail: str):
+        log.warning("chat endpoint: %s", detail)
+        super().__init__(GENERIC)
 
 
 class ChatEndpoint:
@@ -38,7 +49,10 @@ class ChatEndpoint:
             raise UpstreamError(f"The chat endpoint could not be reached: {exc}.") from exc
         if response.status_code >= 400:
             raise UpstreamError(f"The chat endpoint answered {response.status_code}: {response.text[:500]}")
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise UpstreamError(f"The chat endpoint answered a body that is not JSON: {response.text[:500]}")
 
     def stream(self, payload: dict) -> Iterator[dict]:
         """Chunks of a streamed chat completion (``data:`` lines of the SSE stream)."""
@@ -54,7 +68,11 @@ class ChatEndpoint:
                     data = line[5:].strip()
                     if data == "[DONE]":
                         return
-                    yield json.loads(data)
+                    try:
+                        chunk = json.loads(data)
+                    except ValueError:
+                        raise UpstreamError(f"The chat endpoint streamed a chunk that is not JSON: {data[:500]}")
+                    yield chunk
         except httpx.HTTPError as exc:
             raise UpstreamError(f"The chat endpoint stream failed: {exc}.") from exc
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from weft.threads.crypto import PLAIN, SEALED, Keyring, blind_index, open_sealed, seal
+from weft.threads.crypto import PLAIN, SEALED, Keyring, blind_index, blind_key, open_sealed, seal
 
 
 class BodyCodec:
@@ -30,11 +30,20 @@ class BodyCodec:
         return json.loads(open_sealed(key, blob, f"{tenant_id}|{context}").decode("utf-8"))
 
     def tags(self, tenant_id: str, metadata: dict[str, str]) -> dict[str, str]:
-        """Values for the metadata filter index: the value itself, or its blind index when encrypting."""
+        """Rows of the metadata filter index: the pair itself, or, when encrypting, the blind index of the key
+        (an HMAC) and of the pair, so neither keys nor values are stored in clear."""
         key = self.keyring.write_key(tenant_id)
         if key is None:
             return {k: v[:128] if len(v) <= 128 else "sha:" + _sha(v) for k, v in metadata.items()}
-        return {k: blind_index(key, k, v) for k, v in metadata.items()}
+        return {blind_key(key, k): blind_index(key, k, v) for k, v in metadata.items()}
+
+    def filter_tags(self, tenant_id: str, metadata: dict[str, str]) -> dict[Any, str]:
+        """What a metadata filter looks for: as :meth:`tags`, and with encryption also the clear key, which the
+        rows of conversations written encrypted before keys were hashed still hold (same value HMAC)."""
+        key = self.keyring.write_key(tenant_id)
+        if key is None:
+            return self.tags(tenant_id, metadata)
+        return {(blind_key(key, k), k): blind_index(key, k, v) for k, v in metadata.items()}
 
 
 def _sha(value: str) -> str:

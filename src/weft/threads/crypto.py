@@ -75,6 +75,12 @@ def blind_index(data_key: bytes, key: str, value: str) -> str:
     return hmac.new(tag_key, key.encode() + b"\x00" + value.encode(), hashlib.sha256).hexdigest()
 
 
+def blind_key(data_key: bytes, key: str) -> str:
+    """Deterministic HMAC of a metadata key (64 hex characters), so the key itself is not stored in clear."""
+    tag_key = hmac.new(data_key, b"weft-tag-index", hashlib.sha256).digest()
+    return hmac.new(tag_key, b"key\x00" + key.encode(), hashlib.sha256).hexdigest()
+
+
 class Keyring:
     """Per-tenant data keys: created on first encrypted write, unwrapped once and cached in memory.
 

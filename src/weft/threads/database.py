@@ -20,6 +20,7 @@ def make_engine(url: str, *, pool_size: int = 8, max_overflow: int = 40) -> Engi
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA secure_delete=ON")  # deleted content is overwritten in the file, not left in free pages
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
 

@@ -21,12 +21,12 @@ process, so a re-sync never races an append's indexing.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
-import sqlite3
 import threading
 import time
 import uuid
@@ -38,6 +38,7 @@ from typing import Any, Iterable
 from weft.errors import InvalidInput, NotFound
 from weft.threads.items import message_text
 from weft.threads.policy import validate_tenant_id
+from weft.threads.search_journal import ALL_CONVERSATIONS, COMPACT, TenantConfig, _Journal
 
 log = logging.getLogger("weft.threads.search")
 
@@ -47,7 +48,6 @@ VECTORIZER = "tenant-embeddings"
 SELECT = "id,conversation_id,role,type,text,created_at,seq"
 MAX_EMBED_CHARS = 8000
 BATCH = 500
-ALL_CONVERSATIONS = "*"
 
 
 @dataclass
@@ -55,12 +55,16 @@ class ConversationSearchSettings:
     """``WEFT_CONVERSATION_SEARCH_TENANTS`` (comma-separated tenant ids opted in on start),
     ``WEFT_CONVERSATION_EMBEDDINGS`` (a vectorizer JSON: azureOpenAI, openAICompatible or local),
     ``WEFT_CONVERSATION_EMBEDDING_DIMENSIONS`` (probed from the endpoint when absent),
-    ``WEFT_CONVERSATION_SEARCH_INTERVAL`` (seconds between reconcile passes; default 10, 0: only on start)."""
+    ``WEFT_CONVERSATION_SEARCH_INTERVAL`` (seconds between reconcile passes; default 10, 0: only on start),
+    ``WEFT_CONVERSATION_SEARCH_STORE_TEXT`` (``true``: the index stores each item's text; ``false``: it keeps only
+    the inverted index and the vectors, and results read the text from the thread store; default: false when
+    encryption at rest is on, true otherwise; applies to indexes created from then on)."""
 
     tenants: tuple[str, ...] = ()
     embeddings: dict[str, Any] | None = None
     dimensions: int | None = None
     interval_seconds: float = 10.0
+    store_text: bool | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "ConversationSearchSettings":
@@ -76,9 +80,17 @@ class ConversationSearchSettings:
             except ValueError as exc:
                 raise InvalidInput(f"WEFT_CONVERSATION_EMBEDDINGS is not valid JSON: {exc}.")
             check_vectorizer(embeddings)
+            from weft.search.endpoints import POLICY, vectorizer_endpoints
+
+            for _, url in vectorizer_endpoints(embeddings, "WEFT_CONVERSATION_EMBEDDINGS"):
+                POLICY.allow(url)  # the operator's own endpoint
         dims = env.get("WEFT_CONVERSATION_EMBEDDING_DIMENSIONS", "").strip()
+        store = env.get("WEFT_CONVERSATION_SEARCH_STORE_TEXT", "").strip().lower()
+        if store not in ("", "true", "false", "1", "0", "on", "off"):
+            raise InvalidInput("WEFT_CONVERSATION_SEARCH_STORE_TEXT must be true or false.")
         return cls(tenants=tenants, embeddings=embeddings, dimensions=int(dims) if dims else None,
-                   interval_seconds=float(env.get("WEFT_CONVERSATION_SEARCH_INTERVAL", "10")))
+                   interval_seconds=float(env.get("WEFT_CONVERSATION_SEARCH_INTERVAL", "10")),
+                   store_text=None if not store else store in ("true", "1", "on"))
 
 
 def check_vectorizer(vectorizer: Any) -> dict[str, Any]:
@@ -115,72 +127,6 @@ def _quote(value: str) -> str:
 
 
 @dataclass
-class TenantConfig:
-    tenant_id: str
-    index_name: str
-    vectorizer: dict[str, Any] | None
-    dimensions: int | None
-
-
-class _Journal:
-    """The sidecar SQLite file: opted-in tenants and the intent rows (WAL, synchronous=FULL)."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self.lock = threading.Lock()
-        with self.lock:
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, index_name TEXT NOT NULL UNIQUE, "
-                              "vectorizer TEXT, dimensions INTEGER)")
-            self.conn.execute("CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, "
-                              "conversation_id TEXT NOT NULL, generation TEXT NOT NULL, failed INTEGER NOT NULL DEFAULT 0)")
-
-    def tenants(self) -> dict[str, TenantConfig]:
-        with self.lock:
-            rows = self.conn.execute("SELECT tenant_id, index_name, vectorizer, dimensions FROM tenants").fetchall()
-        return {r[0]: TenantConfig(r[0], r[1], json.loads(r[2]) if r[2] else None, r[3]) for r in rows}
-
-    def put_tenant(self, config: TenantConfig) -> None:
-        with self.lock:
-            self.conn.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?, ?)", (
-                config.tenant_id, config.index_name, json.dumps(config.vectorizer) if config.vectorizer else None, config.dimensions))
-
-    def delete_tenant(self, tenant_id: str) -> None:
-        with self.lock:
-            self.conn.execute("DELETE FROM tenants WHERE tenant_id = ?", (tenant_id,))
-            self.conn.execute("DELETE FROM pending WHERE tenant_id = ?", (tenant_id,))
-
-    def add(self, tenant_id: str, conversation_id: str, generation: str, failed: bool = False) -> int:
-        with self.lock:
-            return int(self.conn.execute("INSERT INTO pending (tenant_id, conversation_id, generation, failed) VALUES (?, ?, ?, ?)",
-                                         (tenant_id, conversation_id, generation, int(failed))).lastrowid)
-
-    def done(self, row_id: int) -> None:
-        with self.lock:
-            self.conn.execute("DELETE FROM pending WHERE id = ?", (row_id,))
-
-    def fail(self, row_id: int) -> None:
-        with self.lock:
-            self.conn.execute("UPDATE pending SET failed = 1 WHERE id = ?", (row_id,))
-
-    def to_reconcile(self, generation: str) -> list[tuple[int, str, str]]:
-        """Rows of earlier processes, failed rows and tenant backfills: not owned by an in-flight write."""
-        with self.lock:
-            return self.conn.execute("SELECT id, tenant_id, conversation_id FROM pending WHERE generation != ? OR failed = 1 "
-                                     "OR conversation_id = ? ORDER BY id", (generation, ALL_CONVERSATIONS)).fetchall()
-
-    def pending_count(self) -> int:
-        with self.lock:
-            return int(self.conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
-
-    def close(self) -> None:
-        with self.lock:
-            self.conn.close()
-
-
-@dataclass
 class _Intent:
     row_id: int
     tenant_id: str
@@ -195,12 +141,17 @@ class ConversationIndex:
         self.search = search
         self.threads = threads
         self.settings = settings or ConversationSearchSettings()
-        self.journal = _Journal(Path(journal_path))
+        self.journal = _Journal(Path(journal_path), getattr(search, "secrets", None))
         self.generation = uuid.uuid4().hex
         self._tenants = self.journal.tenants()
+        for config in self._tenants.values():  # indexes created before the internal flag existed
+            if config.index_name in self.search.index_names() and not self.search.is_internal(config.index_name):
+                self.search.mark_internal(config.index_name)
         self._tenants_lock = threading.Lock()
         self._locks = [threading.Lock() for _ in range(64)]
         self._wake = threading.Event()
+        self._reconciled_once = False
+        self._batch = threading.local()  # .deferred: tenants to rewrite at the end of this thread's batch()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         for tenant_id in self.settings.tenants:
@@ -221,7 +172,11 @@ class ConversationIndex:
             existing = self._tenants.get(tenant_id)
             if existing is not None:
                 return existing
-            vectorizer = check_vectorizer(vectorizer) if vectorizer is not None else self.settings.embeddings
+            if vectorizer is not None:  # a tenant admin's choice: only endpoints the operator allows
+                from weft.search.endpoints import check_vectorizer_endpoints
+
+                check_vectorizer_endpoints(check_vectorizer(vectorizer), "embeddings")
+            vectorizer = vectorizer if vectorizer is not None else self.settings.embeddings
             if vectorizer is not None:
                 vectorizer = {**vectorizer, "name": VECTORIZER}
                 from weft.search.vectorizers import embed, known_dimensions
@@ -236,7 +191,10 @@ class ConversationIndex:
             if config.index_name in self.search.index_names():
                 # left by an earlier opt-in whose journal is gone: derived data, rebuilt from the store below
                 self.search.delete_index(config.index_name)
-            self.search.create_index(self._definition(config))
+            store_text = self.settings.store_text
+            if store_text is None:  # the default: no item text in the index files when the store is encrypted
+                store_text = not getattr(getattr(self.threads, "keyring", None), "encrypt_new_writes", False)
+            self.search.create_index(self._definition(config), internal=True, index_only=() if store_text else ("text",))
             self.journal.put_tenant(config)
             self.journal.add(tenant_id, ALL_CONVERSATIONS, self.generation)
             self._tenants = {**self._tenants, tenant_id: config}
@@ -316,12 +274,67 @@ class ConversationIndex:
     def after_item_delete(self, intent: _Intent | None, item_id: str) -> None:
         if intent is None:
             return
-        self._finish(intent, lambda config: self._delete_keys(config, [item_id]))
+        self._finish(intent, lambda config: self._delete_keys(config, [item_id]) and self._compact(config))
 
     def after_conversation_delete(self, intent: _Intent | None) -> None:
         if intent is None:
             return
-        self._finish(intent, lambda config: self._delete_conversation_docs(config, intent.conversation_id))
+        self._finish(intent, lambda config: self._delete_conversation_docs(config, intent.conversation_id) and self._compact(config))
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Deletes inside, on this thread (a retention purge pass), rewrite each touched index once, at the end."""
+        if getattr(self._batch, "deferred", None) is not None:
+            yield
+            return
+        self._batch.deferred = {}
+        try:
+            yield
+        finally:
+            deferred, self._batch.deferred = self._batch.deferred, None
+            for config in deferred.values():
+                try:
+                    self._rewrite(config)
+                except Exception:
+                    log.warning("rewriting the conversation index of tenant %s failed; retrying later", config.tenant_id, exc_info=True)
+                    self.journal.add(config.tenant_id, COMPACT, self.generation)
+
+    def _compact(self, config: TenantConfig) -> None:
+        """After a delete: the tenant's index is rewritten so the deleted items leave its files (tantivy keeps
+        deleted documents in their segments until a merge). With the background worker running, a durable
+        ``#compact`` journal row asks it to (at once; deletes made meanwhile share one rewrite, and a crash before
+        it is caught up after the restart); the delete does not wait for a pass over the tenant's whole index.
+        Without a worker (library use), and at the end of a batch(), the rewrite happens here."""
+        deferred = getattr(self._batch, "deferred", None)
+        if deferred is not None:
+            deferred[config.tenant_id] = config
+            return
+        if self._worker is not None and self._worker.is_alive() and threading.current_thread() is not self._worker:
+            self.journal.add(config.tenant_id, COMPACT, self.generation)
+            self._wake.set()
+            return
+        self._rewrite(config)
+
+    def _rewrite(self, config: TenantConfig) -> None:
+        """Text the index does not store is read back from the store."""
+        definition = self.search.definition(config.index_name)
+
+        def fill(sources: list[dict]) -> list[dict]:
+            if "text" not in definition.index_only:
+                return sources
+            out = []
+            by_conversation: dict[str, list[dict]] = {}
+            for source in sources:
+                by_conversation.setdefault(source["conversation_id"], []).append(source)
+            for conversation_id, group in by_conversation.items():
+                try:
+                    items = {i.id: i for i in self.threads.stored_items(config.tenant_id, conversation_id)}
+                except NotFound:
+                    continue
+                out.extend({**s, "text": item_text(items[s["id"]])} for s in group if s["id"] in items)
+            return out
+
+        self.search.compact(config.index_name, fill)
 
     def abandon(self, intent: _Intent | None) -> None:
         """The store write failed (nothing committed): nothing to follow."""
@@ -380,10 +393,11 @@ class ConversationIndex:
         if failed:
             raise RuntimeError(f"{len(failed)} conversation index writes failed: {failed[0].error_message}")
 
-    def _delete_keys(self, config: TenantConfig, keys: Iterable[str]) -> None:
+    def _delete_keys(self, config: TenantConfig, keys: Iterable[str]) -> int:
         keys = list(keys)
         for start in range(0, len(keys), BATCH):
             self._apply(config, [{"@search.action": "delete", "id": k} for k in keys[start:start + BATCH]])
+        return len(keys)
 
     def _indexed_ids(self, config: TenantConfig, conversation_id: str) -> list[str]:
         found: list[str] = []
@@ -396,12 +410,13 @@ class ConversationIndex:
             if len(ids) < 1000 or len(found) >= 100_000:
                 return found
 
-    def _delete_conversation_docs(self, config: TenantConfig, conversation_id: str) -> None:
+    def _delete_conversation_docs(self, config: TenantConfig, conversation_id: str) -> int:
+        deleted = 0
         while True:
             ids = self._indexed_ids(config, conversation_id)
             if not ids:
-                return
-            self._delete_keys(config, ids)
+                return deleted
+            deleted += self._delete_keys(config, ids)
 
     def resync_conversation(self, tenant_id: str, conversation_id: str) -> None:
         """Makes the index agree with the store for one conversation."""
@@ -412,11 +427,13 @@ class ConversationIndex:
             try:
                 items = self.threads.stored_items(tenant_id, conversation_id)
             except NotFound:
-                self._delete_conversation_docs(config, conversation_id)
+                if self._delete_conversation_docs(config, conversation_id):
+                    self._compact(config)
                 return
             self._upload(config, items)
             stored = {i.id for i in items}
-            self._delete_keys(config, [k for k in self._indexed_ids(config, conversation_id) if k not in stored])
+            if self._delete_keys(config, [k for k in self._indexed_ids(config, conversation_id) if k not in stored]):
+                self._compact(config)
 
     def resync_tenant(self, tenant_id: str) -> None:
         for conversation_id in self.threads.conversation_ids(tenant_id):
@@ -426,29 +443,45 @@ class ConversationIndex:
 
     # ---- reconciliation ------------------------------------------------------------------------------------
     def reconcile(self) -> int:
-        """One pass over the journal rows no in-flight write owns; returns how many were settled."""
+        """One pass over the journal rows no in-flight write owns; returns how many were settled.
+
+        The first pass of a process also rewrites the index of every tenant with a row left by an earlier process
+        (a crash between a delete and the rewrite that follows it would otherwise leave deleted items in the
+        index files); rewrites of a pass happen once per tenant, at its end."""
         settled = 0
         done_keys: set[tuple[str, str]] = set()
-        for row_id, tenant_id, conversation_id in self.journal.to_reconcile(self.generation):
-            if self._stop.is_set():
-                break
-            if (tenant_id, conversation_id) in done_keys:
+        first, self._reconciled_once = not self._reconciled_once, True
+        rewrites: list[int] = []  # settled when the batch's rewrites are done
+        with self.batch():
+            for row_id, tenant_id, conversation_id in self.journal.to_reconcile(self.generation):
+                if conversation_id == COMPACT:
+                    if tenant_id in self._tenants:
+                        self._compact(self._tenants[tenant_id])
+                    rewrites.append(row_id)
+                    continue
+                if self._stop.is_set():
+                    break
+                if (tenant_id, conversation_id) in done_keys:
+                    self.journal.done(row_id)
+                    settled += 1
+                    continue
+                try:
+                    if conversation_id == ALL_CONVERSATIONS:
+                        self.resync_tenant(tenant_id)
+                    else:
+                        self.resync_conversation(tenant_id, conversation_id)
+                        if first and tenant_id in self._tenants:
+                            self._compact(self._tenants[tenant_id])
+                except Exception:
+                    log.warning("reconciling the conversation index of tenant %s (%s) failed; retrying later", tenant_id,
+                                conversation_id, exc_info=True)
+                    continue
+                done_keys.add((tenant_id, conversation_id))
                 self.journal.done(row_id)
                 settled += 1
-                continue
-            try:
-                if conversation_id == ALL_CONVERSATIONS:
-                    self.resync_tenant(tenant_id)
-                else:
-                    self.resync_conversation(tenant_id, conversation_id)
-            except Exception:
-                log.warning("reconciling the conversation index of tenant %s (%s) failed; retrying later", tenant_id,
-                            conversation_id, exc_info=True)
-                continue
-            done_keys.add((tenant_id, conversation_id))
+        for row_id in rewrites:  # (a failed rewrite queued a new row)
             self.journal.done(row_id)
-            settled += 1
-        return settled
+        return settled + len(rewrites)
 
     def start(self) -> "ConversationIndex":
         from weft.search.vectorizers import warm_up
@@ -511,6 +544,10 @@ class ConversationIndex:
         if mode in ("vector", "hybrid"):
             params["vectorQueries"] = [{"kind": "text", "text": query, "fields": VECTOR_FIELD, "k": top}]
         result = self.search.search(config.index_name, params)
+        if "text" in self.search.definition(config.index_name).index_only:  # the text lives in the encrypted store only
+            for d in result["value"]:
+                item = self.threads.stored_item(tenant_id, d["conversation_id"], d["id"])
+                d["text"] = item_text(item) if item is not None else None
         data = [{"object": "conversation.item.search_result", "item_id": d["id"], "conversation_id": d["conversation_id"],
                  "role": d.get("role"), "type": d.get("type"), "text": d.get("text"), "seq": d.get("seq"),
                  "created_at": _unix(d.get("created_at")), "score": d["@search.score"]} for d in result["value"]]

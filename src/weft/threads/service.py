@@ -5,11 +5,12 @@ of HTTP; it returns :class:`Conversation` and :class:`Item` values and raises ``
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from weft.errors import InvalidInput
+from weft.errors import InvalidInput, NotFound
 from weft.threads.audit import AuditTrail
 from weft.threads.clock import Clock, SystemClock
 from weft.threads.codec import BodyCodec
@@ -247,7 +248,7 @@ class ThreadService:
             principal.require("read")
             tenant = principal.tenant_id
             self._tenant(tenant)
-            tags = self.codec.tags(tenant, validate_metadata(metadata, param="metadata filter")) if metadata else {}
+            tags = self.codec.filter_tags(tenant, validate_metadata(metadata, param="metadata filter")) if metadata else {}
             page = self.store.list_conversations(tenant, limit=limit, order=order, after=after, before=before, tags=tags, kind=kind)
             return Page([self._conversation(r) for r in page.conversations], page.has_more)
 
@@ -360,6 +361,11 @@ class ThreadService:
         """Deletes every conversation idle for longer than its retention, with all its items and derived rows,
         and forgets idempotency keys older than IDEMPOTENCY_WINDOW_MS."""
         self.store.forget_idempotency_keys(self.clock.now_ms() - IDEMPOTENCY_WINDOW_MS)
+        index_batch = getattr(self.index_hooks, "batch", None)
+        with index_batch() if index_batch is not None else contextlib.nullcontext():  # one index rewrite per pass
+            return self._purge_expired(batch)
+
+    def _purge_expired(self, batch: int) -> list[str]:
         purged: list[str] = []
         while True:
             expired = self.store.expired_conversations(self.clock.now_ms(), batch)
@@ -431,6 +437,13 @@ class ThreadService:
     def stored_items(self, tenant_id: str, conversation_id: str) -> list[Item]:
         """Every item of a conversation, oldest first, for system jobs (no principal, no audit); NotFound if gone."""
         return [self._item(r) for r in self.store.list_items(tenant_id, conversation_id, limit=None, order="asc").items]
+
+    def stored_item(self, tenant_id: str, conversation_id: str, item_id: str) -> Item | None:
+        """One item for system jobs (no principal, no audit); None if gone."""
+        try:
+            return self._item(self.store.get_item(tenant_id, conversation_id, item_id))
+        except NotFound:
+            return None
 
     def conversation_ids(self, tenant_id: str):
         """Ids of every conversation of a tenant, oldest first, page by page (system jobs)."""

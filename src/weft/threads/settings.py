@@ -72,8 +72,10 @@ class ThreadsSettings:
 
 
 def default_sqlite_url(data_dir: Path) -> str:
+    from weft.fsmodes import private_file
+
     folder = Path(data_dir) / "threads"
-    folder.mkdir(parents=True, exist_ok=True)
+    private_file(folder / "threads.sqlite3")
     return f"sqlite:///{(folder / 'threads.sqlite3').resolve()}"
 
 

@@ -62,12 +62,18 @@ class _Job:
     future: concurrent.futures.Future
 
 
+class IndexClosed(Unavailable):
+    """The handle was closed (shutdown, or a rebuild/rewrite that replaces it)."""
+
+
 class _IndexHandle:
     def __init__(self, path: Path, definition: IndexDefinition):
         self.path = path
         self.definition = definition
         self.layout = Layout(definition)
-        path.mkdir(parents=True, exist_ok=True)
+        from weft.fsmodes import private_dir
+
+        private_dir(path)
         self.index = tantivy.Index(self.layout.schema, path=str(path), reuse=True)
         # Searchers change only when this handle commits (it reloads then). Tantivy's default reloads
         # whenever meta.json changes, which includes background segment merges: documents then move
@@ -82,6 +88,7 @@ class _IndexHandle:
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name=f"weft-writer-{definition.name}", daemon=True)
         self.closed = False
+        self._submit_lock = threading.Lock()
         self.thread.start()
 
     # ---- vectors ---------------------------------------------------------------------------
@@ -158,10 +165,11 @@ class _IndexHandle:
 
     # ---- writing --------------------------------------------------------------------------
     def submit(self, actions: list[Action]) -> list[ItemResult]:
-        if self.closed:
-            raise Unavailable("The index is closing; retry the request.")
         job = _Job(actions, concurrent.futures.Future())
-        self.jobs.put(job)
+        with self._submit_lock:  # never queued behind the writer's stop
+            if self.closed:
+                raise IndexClosed("The index is closing; retry the request.")
+            self.jobs.put(job)
         return job.future.result()
 
     def _run(self) -> None:
@@ -244,10 +252,11 @@ class _IndexHandle:
         return self.thread.is_alive() and not self.closed
 
     def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self.jobs.put(None)
+        with self._submit_lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.jobs.put(None)
         self.thread.join(timeout=60)
         try:
             self._save_vectors()
@@ -264,7 +273,9 @@ class TantivyEngine:
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        from weft.fsmodes import private_dir
+
+        private_dir(self.root)
         self._handles: dict[str, _IndexHandle] = {}
         self._lock = threading.RLock()
 
@@ -304,28 +315,42 @@ class TantivyEngine:
                 handle.layout.definition = new
                 return
             # The tantivy schema changes (fields were added): rebuild from the stored documents.
-            path = self._dir(new.name)
-            rebuild = path.with_name(path.name + ".rebuild")
-            if rebuild.exists():
-                shutil.rmtree(rebuild)
-            fresh = _IndexHandle(rebuild, new)
-            searcher = handle.searcher()
-            n = searcher.num_docs
-            if n:
-                result = searcher.search(Query.all_query(), limit=n, count=False)
-                for _, address in result.hits:
-                    source = Layout.source_of(searcher.doc(address))
-                    document = complete_document(new, source)
-                    fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
-            fresh.writer.commit()
-            fresh.close()
-            shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
-            handle.close()
-            old_path = path.with_name(path.name + ".old")
-            path.rename(old_path)
-            rebuild.rename(path)
-            shutil.rmtree(old_path)
-            self._handles[new.name] = _IndexHandle(path, new)
+            self._rebuild(handle, new, None)
+
+    def rewrite(self, definition: IndexDefinition, fill=None) -> None:
+        """Writes the index afresh from its live documents and removes the old files: deleted documents, which
+        tantivy keeps in their segments until a merge, are then gone from the disk. ``fill(sources)`` gives back
+        the documents with their index-only fields (not stored) filled in from where they are kept."""
+        with self._lock:
+            self._rebuild(self._handles[definition.name], definition, fill)
+
+    def _rebuild(self, handle: "_IndexHandle", new: IndexDefinition, fill) -> None:
+        path = self._dir(new.name)
+        rebuild = path.with_name(path.name + ".rebuild")
+        if rebuild.exists():
+            shutil.rmtree(rebuild)
+        # no write may land in the old files after they are read: writes from here on get a 503 (retry)
+        handle.close()
+        handle.index.reload()
+        fresh = _IndexHandle(rebuild, new)
+        searcher = handle.searcher()
+        n = searcher.num_docs
+        if n:
+            result = searcher.search(Query.all_query(), limit=n, count=False)
+            sources = [Layout.source_of(searcher.doc(address)) for _, address in result.hits]
+            if fill is not None:
+                sources = fill(sources)
+            for source in sources:
+                document = complete_document(new, source)
+                fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
+        fresh.writer.commit()
+        fresh.close()
+        shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
+        old_path = path.with_name(path.name + ".old")
+        path.rename(old_path)
+        rebuild.rename(path)
+        shutil.rmtree(old_path)
+        self._handles[new.name] = _IndexHandle(path, new)
 
     def delete_index(self, name: str) -> None:
         with self._lock:
@@ -350,7 +375,13 @@ class TantivyEngine:
 
     # ---- documents -----------------------------------------------------------------------------
     def apply(self, definition: IndexDefinition, actions: list[Action]) -> list[ItemResult]:
-        return self._handle(definition).submit(actions)
+        try:
+            return self._handle(definition).submit(actions)
+        except IndexClosed:
+            # a rebuild or rewrite is replacing the handle (it holds the lock until done): write to the new one
+            with self._lock:
+                handle = self._handle(definition)
+            return handle.submit(actions)
 
     def get(self, definition: IndexDefinition, key: str) -> dict[str, Any] | None:
         return self._handle(definition).lookup([key]).get(key)

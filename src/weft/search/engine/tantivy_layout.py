@@ -117,7 +117,10 @@ class Layout:
                     packed[name] = base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode("ascii")
             doc.add_bytes(VECTORS, orjson.dumps(packed))
             document = {k: (None if k in packed else v) for k, v in document.items()}
-        doc.add_bytes(SOURCE, orjson.dumps(document))
+        stored = document
+        if self.definition.index_only:
+            stored = {k: (None if k in self.definition.index_only else v) for k, v in document.items()}
+        doc.add_bytes(SOURCE, orjson.dumps(stored))
         for path, layout in self.leaves.items():
             for v in values_at(document, path.split("/")):
                 if v is None:
