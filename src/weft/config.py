@@ -61,8 +61,10 @@ class Settings:
 
     @property
     def effective(self) -> Config:
+        """The configuration of the other sections. Settings made in code (tests, embedding weft) without one take
+        them from WEFT_CONFIG and the environment, as `weft serve` would."""
         if self.config is None:
-            self.config = configuration.load(environ={}, flags={"server.data_dir": self.data_dir})
+            self.config = configuration.load(environ=os.environ, flags={"server.data_dir": self.data_dir})
         return self.config
 
     def ensure_admin_key(self) -> str | None:

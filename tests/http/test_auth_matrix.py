@@ -57,6 +57,8 @@ class World:
     message: str = ""
     index: str = "matrix"
     datasource: str = ""
+    source: str = ""
+    base: str = ""
     indexer: str = ""
     created: list = field(default_factory=list)
 
@@ -91,6 +93,16 @@ class World:
         self.app.state.indexers.create_datasource(datasource_body(name))
         return name
 
+    def new_source(self) -> str:
+        name = fresh("mxks")
+        self.app.state.retrieval.create_source(source_body(name, self.index))
+        return name
+
+    def new_base(self) -> str:
+        name = fresh("mxkb")
+        self.app.state.retrieval.create_base(base_body(name, self.source), API)
+        return name
+
     def new_indexer(self) -> str:
         name = fresh("mxix")
         self.app.state.indexers.create_indexer(indexer_body(name, self.datasource, self.index))
@@ -106,6 +118,14 @@ def index_body(name: str) -> dict:
 def datasource_body(name: str) -> dict:
     return {"name": name, "type": "postgresql", "credentials": {"connectionString": "postgresql://postgres@127.0.0.1:5432/test"},
             "container": {"name": "weft_matrix_absent_table"}}
+
+
+def source_body(name: str, index: str) -> dict:
+    return {"name": name, "kind": "searchIndex", "searchIndexParameters": {"searchIndexName": index}}
+
+
+def base_body(name: str, source: str) -> dict:
+    return {"name": name, "knowledgeSources": [{"name": source}]}
 
 
 def indexer_body(name: str, datasource: str, index: str) -> dict:
@@ -158,10 +178,30 @@ def message(text: str = "hi") -> Callable:
     return lambda w, c: {"items": [{"role": "user", "content": text}]}
 
 
+KS = ("knowledgesources", "knowledgeSources", "knowledge-sources")
+KB = ("knowledgebases", "knowledgeBases", "knowledge-bases")
+
 ROUTES: dict[tuple[str, str], Route] = {
     # ---- search API: service ----
     ("GET", "/servicestats"): Route("admin"),
-    **{("GET", f"/{c}"): Route("admin") for c in ("skillsets", "synonymmaps", "aliases", "knowledgebases", "knowledgesources")},
+    **{("GET", f"/{c}"): Route("admin") for c in ("skillsets", "synonymmaps", "aliases")},
+    # ---- knowledge sources and bases (every spelling Azure accepts) ----
+    **{("GET", f"/{c}"): Route("admin") for c in KS + KB},
+    **{("POST", f"/{c}"): Route("admin", 201, body=lambda w, c: source_body(fresh("mxksnew"), w.index)) for c in KS},
+    **{("POST", f"/{c}"): Route("admin", 201, body=lambda w, c: base_body(fresh("mxkbnew"), w.source)) for c in KB},
+    **{("GET", p): Route("admin", params=lambda w, c: {"name": w.source}) for c in KS for p in (f"/{c}/{{name}}", f"/{c}('{{name}}')",
+                                                                                                  f"/{c}/{{name}}/status", f"/{c}('{{name}}')/status")},
+    **{("GET", p): Route("admin", params=lambda w, c: {"name": w.base}) for c in KB for p in (f"/{c}/{{name}}", f"/{c}('{{name}}')")},
+    **{("PUT", p): Route("admin", 201, params=lambda w, c: {"name": fresh("mxkput")}, body=lambda w, c: None)
+       for c in KS + KB for p in (f"/{c}/{{name}}", f"/{c}('{{name}}')")},
+    **{("DELETE", p): Route("admin", 204, params=lambda w, c: {"name": w.new_base()}) for c in KB for p in (f"/{c}/{{name}}", f"/{c}('{{name}}')")},
+    **{("DELETE", p): Route("admin", 204, params=lambda w, c: {"name": w.new_source()}) for c in KS for p in (f"/{c}/{{name}}", f"/{c}('{{name}}')")},
+    **{("POST", p): Route("query", params=lambda w, c: {"name": w.base}, body=lambda w, c: {"intents": [{"type": "semantic", "search": "alpha"}]})
+       for c in KB for p in (f"/{c}/{{name}}/retrieve", f"/{c}('{{name}}')/retrieve")},
+    # ---- operations: health open, metrics behind the admin key ----
+    ("GET", "/healthz"): Route("open"),
+    ("GET", "/readyz"): Route("open"),
+    ("GET", "/metrics"): Route("admin"),
     # ---- search API: indexes ----
     ("GET", "/indexes"): Route("admin"),
     ("POST", "/indexes"): Route("admin", 201, body=lambda w, c: index_body(fresh("mxnew"))),
@@ -255,6 +295,8 @@ def expected(route: Route, caller: str) -> int | tuple[int, ...]:
     ok = route.ok
     if route.kind == "docs":
         return 404
+    if route.kind == "open":
+        return ok
     if route.kind in ("admin", "query"):
         if caller == "none":
             return 401
@@ -306,6 +348,8 @@ def world(tmp_path_factory):
     app.state.search.apply_batch(w.index, {"value": [{"@search.action": "upload", "id": "1", "title": "alpha"}]})
     w.datasource = w.new_datasource()
     w.indexer = w.new_indexer()
+    w.source = w.new_source()
+    w.base = w.new_base()
     yield w
     for close in reversed(app.state.closers):
         close()
@@ -320,6 +364,10 @@ def _body_for(route: Route, method: str, path: str, w: World, caller: str, param
             return index_body(name)
         if path.startswith("/datasources"):
             return datasource_body(name)
+        if path.lower().startswith(("/knowledgesources", "/knowledge-sources")):
+            return source_body(name, w.index)
+        if path.lower().startswith(("/knowledgebases", "/knowledge-bases")):
+            return base_body(name, w.source)
         return indexer_body(name, w.datasource, w.index)
     return route.body(w, caller) if route.body else None
 
@@ -330,7 +378,7 @@ async def _request(client: httpx.AsyncClient, w: World, method: str, path: str, 
     for name, value in params.items():
         url = url.replace("{" + name + "}", value)
     body = _body_for(route, method, path, w, caller, params)
-    query = {"api-version": API, **route.query} if route.kind in ("admin", "query") else dict(route.query)
+    query = {"api-version": API, **route.query} if route.kind in ("admin", "query") and path not in ("/metrics",) else dict(route.query)
     return await client.request(method, url, params=query, json=body, headers=w.headers(caller))
 
 
