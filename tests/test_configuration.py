@@ -117,3 +117,20 @@ def test_server_takes_its_settings_from_the_file(tmp_path):
     assert proc.returncode != 0
     assert "unknown setting threads.retention" in proc.stderr and "Traceback" not in proc.stderr
 
+
+
+def test_every_server_setting_the_code_reads_is_declared():
+    """A WEFT_* name read anywhere in the server's code must be an option (else weft.toml could not set it and the
+    effective mapping handed to the services would drop it). Client-side commands (weft mcp, tools, indexer CLI)
+    read their own."""
+    import re
+    from pathlib import Path
+
+    import weft
+    from weft.configuration import BY_ENV
+
+    client_side = {"WEFT_CONFIG", "WEFT_ENDPOINT", "WEFT_TOOLS_KEY", "WEFT_TOOLS_KEY_FILE", "WEFT_MCP_TOKEN", "WEFT_MCP_TOKEN_FILE",
+                   "WEFT_MCP_ALLOWED_HOSTS"}
+    root = Path(weft.__file__).parent
+    names = {n for path in root.rglob("*.py") for n in re.findall(r"WEFT_[A-Z0-9_]+", path.read_text())}
+    assert sorted(names - set(BY_ENV) - client_side) == []

@@ -92,6 +92,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("threads", "search_embeddings", "WEFT_CONVERSATION_EMBEDDINGS", help="vectorizer JSON for conversation search"),
     _o("threads", "search_embedding_dimensions", "WEFT_CONVERSATION_EMBEDDING_DIMENSIONS", "int"),
     _o("threads", "search_interval", "WEFT_CONVERSATION_SEARCH_INTERVAL", "float", 10.0),
+    _o("threads", "search_store_text", "WEFT_CONVERSATION_SEARCH_STORE_TEXT", "bool",
+       help="the conversation-search index stores item text (default: not with encryption on)"),
     # chat
     _o("chat", "idle_seconds", "WEFT_CHAT_IDLE_SECONDS", "float", 1800.0, help="a chat conversation stays open this long without messages"),
     # models
