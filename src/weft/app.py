@@ -42,6 +42,11 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     app.state.settings = settings
     app.state.closers = []
     install_error_handlers(app)
+    from weft.http.limits import LimitSettings, RequestGuard
+
+    limits = getattr(settings, "limits", None) or LimitSettings.from_env()
+    app.state.limits = limits
+    app.add_middleware(RequestGuard, settings=limits)
     keys = KeyChecker(settings.admin_keys, settings.query_keys)
     from weft.indexers import wiring as indexer_wiring
     from weft.threads import wiring as threads_wiring
@@ -51,5 +56,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     indexer_wiring.attach(app, settings, search, keys)
     threads_wiring.attach(app, settings, search, keys)
     mail_wiring.attach(app, settings, search, keys)
-    app.include_router(build_router(search, keys))
+    search_router = build_router(search, keys, limits)
+    app.include_router(search_router)
+    app.state.closers.append(lambda: search_router.read_pool.shutdown(wait=False, cancel_futures=True))
     return app

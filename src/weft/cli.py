@@ -45,6 +45,10 @@ def serve(
     query_key: list[str] = typer.Option(None, "--query-key", help="Query api-key (WEFT_QUERY_KEY): search, suggest, lookup and count only."),
     demo: bool = typer.Option(False, "--demo", help="Create the demo 'products-index' with generated products if it does not exist."),
     log_level: str = typer.Option("info", help="Log level."),
+    max_body_bytes: int = typer.Option(None, help="Largest request body (WEFT_MAX_BODY_BYTES; default 17 MiB)."),
+    body_timeout: float = typer.Option(None, help="Seconds to wait for the next chunk of a request body (WEFT_BODY_TIMEOUT; default 15)."),
+    max_connections: int = typer.Option(None, help="Connections accepted before answering 503 (WEFT_MAX_CONNECTIONS; default 1000)."),
+    keep_alive_timeout: float = typer.Option(None, help="Seconds an idle keep-alive connection stays open (WEFT_KEEP_ALIVE_TIMEOUT; default 5)."),
 ) -> None:
     """Run the weft server (embedded storage in the data dir)."""
     import uvicorn
@@ -52,7 +56,11 @@ def serve(
     from weft.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from weft.http.limits import LimitSettings
+
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, admin_keys=admin_key or None, query_keys=query_key or None, demo=demo)
+    settings.limits = limits = LimitSettings.from_env(max_body_bytes=max_body_bytes, body_timeout=body_timeout,
+                                                      max_connections=max_connections, keep_alive_timeout=keep_alive_timeout)
     generated = settings.ensure_admin_key()
     if generated:
         typer.echo(f"weft admin api-key: {generated}  (stored in {settings.data_dir / 'admin-key'})")
@@ -62,7 +70,9 @@ def serve(
     # drains the index writers) and re-raises the signal afterwards; exit 0 then, as a clean stop.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), timeout_graceful_shutdown=30)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), timeout_graceful_shutdown=30,
+                limit_concurrency=limits.max_connections or None, timeout_keep_alive=limits.keep_alive_timeout,
+                h11_max_incomplete_event_size=64 * 1024)  # request line and headers: 64 KiB
 
 
 def _exit_cleanly(signum, frame) -> None:

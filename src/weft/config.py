@@ -5,6 +5,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ADMIN_KEY_FILE = "admin-key"
 
@@ -17,6 +18,7 @@ class Settings:
     admin_keys: list[str] = field(default_factory=list)
     query_keys: list[str] = field(default_factory=list)
     demo: bool = False
+    limits: Any = None  # weft.http.limits.LimitSettings (from WEFT_* and `weft serve` flags)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class WeftServer:
         self.query_key = query_key
         self.extra_args = extra_args or []
         self.env = dict(env or {})  # WEFT_* settings for this server (the caller's own WEFT_* are not inherited)
+        # tests keep their SQLite sources in pytest's temporary directories, outside the data dir
+        self.env.setdefault("WEFT_SQLITE_DIRS", tempfile.gettempdir())
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"weft-{self.port}.log"

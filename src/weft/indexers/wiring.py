@@ -9,7 +9,11 @@ def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
     from weft.http.indexer_routes import build_router
     from weft.indexers.service import IndexerService
 
-    service = IndexerService(settings.data_dir / "indexers", search)
+    import os
+    from pathlib import Path
+
+    dirs = [Path(d) for d in os.environ.get("WEFT_SQLITE_DIRS", "").split(os.pathsep) if d] or [Path(settings.data_dir)]
+    service = IndexerService(settings.data_dir / "indexers", search, sqlite_dirs=dirs)
     app.state.indexers = service
     app.include_router(build_router(service, keys))
     app.state.closers.append(service.close)

@@ -19,8 +19,16 @@ def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
 
     threads_settings = ThreadsSettings.from_env(settings.data_dir)
     service = build_service(threads_settings)
-    auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant)
+    from weft.http.limits import LimitSettings
+    from weft.ratelimit import Limiter
+    from weft.threads.auth_failures import FailedAuthLog
+
+    limits = getattr(app.state, "limits", None) or LimitSettings.from_env()
+    failures = FailedAuthLog(service.audit)
+    auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant, failures=failures,
+                      tenant_limiter=Limiter(limits.tenant_rate, limits.tenant_burst, 0))
     loop = ConversationLoop(service, threads_settings)
+    app.state.auth_failures = failures
     app.state.threads = service
     # Search over past conversations: before the conversations router, so /v1/conversations/search is not
     # taken for a conversation id.
@@ -35,11 +43,14 @@ def attach(app: Any, settings: Any, search: Any, keys: Any) -> None:
     app.include_router(build_conversations_router(service, auth))
     app.include_router(build_threads_router(service, auth))
     app.include_router(build_threads_admin_router(service, auth))
-    app.include_router(build_responses_router(loop, auth))
+    responses = build_responses_router(loop, auth, model_threads=limits.model_threads, model_concurrency=limits.model_concurrency)
+    app.include_router(responses)
     job = RetentionJob(service, threads_settings.retention_interval_seconds).start()
     app.state.threads_retention = job
     app.state.closers.append(job.stop)
     app.state.closers.append(loop.close)
+    app.state.closers.append(lambda: responses.model_pool.shutdown(wait=False, cancel_futures=True))
     index.start()
     app.state.closers.append(service.close)
+    app.state.closers.append(failures.close)  # closers run in reverse: the counts are written before the store closes
     app.state.closers.append(index.stop)  # closers run in reverse: the index stops before the store closes
