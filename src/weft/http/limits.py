@@ -14,7 +14,7 @@ Settings (environment, or ``weft serve`` flags where noted; defaults in brackets
 | ``WEFT_MODEL_CONCURRENCY`` | model calls (``/v1/responses``) in flight per tenant | 16 |
 | ``WEFT_MODEL_THREADS`` | threads that wait on upstream model calls (separate from the request threadpool) | 64 |
 | ``WEFT_SEARCH_TIMEOUT`` | seconds a search may take before weft answers 503 | 10 |
-| ``WEFT_SEARCH_THREADS`` | threads that run expensive searches off the event loop | 4 |
+| ``WEFT_SEARCH_THREADS`` | threads that run expensive searches off the event loop | cores - 1 (at least 1) |
 | ``WEFT_MAX_CONNECTIONS`` (``--max-connections``) | connections and tasks uvicorn accepts before answering 503 (``limit_concurrency``) | 1000 |
 | ``WEFT_KEEP_ALIVE_TIMEOUT`` (``--keep-alive-timeout``) | seconds an idle keep-alive connection stays open | 5 |
 
@@ -51,7 +51,7 @@ class LimitSettings:
     model_concurrency: int = 16
     model_threads: int = 64
     search_timeout: float = 10.0
-    search_threads: int = 4
+    search_threads: int = max(1, (os.cpu_count() or 2) - 1)  # leave a core to the event loop
     max_connections: int = 1000
     keep_alive_timeout: float = 5.0
 

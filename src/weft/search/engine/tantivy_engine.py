@@ -361,7 +361,17 @@ class TantivyEngine:
     # ---- search ---------------------------------------------------------------------------------
     def search(self, definition: IndexDefinition, q: SearchQuery) -> SearchResults:
         handle = self._handle(definition)
-        return _Search(handle, q).run()
+        try:
+            return _Search(handle, q).run()
+        except ValueError as exc:  # tantivy's own bounds on one query, as 400s naming them
+            text = str(exc)
+            if "RegexQueryError" in text:
+                raise InvalidInput("Invalid search query: a prefix, wildcard or regular expression pattern compiles to more than "
+                                   "tantivy's 1,000 automaton states; use a shorter or simpler pattern.\r\nParameter name: search") from None
+            if "bucket limit" in text or "memory limit" in text:
+                raise InvalidInput("The facets ask for more than 65,000 buckets or 500 MB of aggregation memory (an interval too "
+                                   "small for the range of values, or too many values); use a larger interval.\r\nParameter name: facets") from None
+            raise
 
 
 def _layout_signature(definition: IndexDefinition) -> list[tuple]:
@@ -439,13 +449,7 @@ class _Search:
                 count = self.searcher.search(query, limit=1, count=True).count
             page = ranked[self.q.skip : need]
             if self.q.facets:
-                try:
-                    facets = self._facets_aggregated(query)
-                except ValueError as exc:  # tantivy's aggregation limits (65,000 buckets)
-                    if "bucket limit" not in str(exc):
-                        raise
-                    raise InvalidInput("The facets ask for more than 65,000 buckets (an interval too small for the range of "
-                                       "values, or too many values); use a larger interval.\r\nParameter name: facets") from None
+                facets = self._facets_aggregated(query)
         else:
             candidates = self._all_matches(query)
             evaluator = FilterEvaluator(self.types, self._ismatch_eval)
