@@ -58,5 +58,8 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     mail_wiring.attach(app, settings, search, keys)
     search_router = build_router(search, keys, limits)
     app.include_router(search_router)
+    from weft.http import openapi_docs
+
+    openapi_docs.install(app)
     app.state.closers.append(lambda: search_router.read_pool.shutdown(wait=False, cancel_futures=True))
     return app

@@ -67,6 +67,11 @@ def build_threads_admin_router(service: ThreadService, auth: TenantAuth) -> APIR
     async def create_key(request: Request):
         principal = await call(auth.principal, request)
         body = await json_body(request)
+        scopes, name = body.get("scopes") or [], body.get("name")
+        if not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes):
+            raise InvalidInput("scopes must be a list of strings (read, write, admin).", code="invalid_value")
+        if name is not None and (not isinstance(name, str) or len(name) > 256):
+            raise InvalidInput("name must be a string of at most 256 characters.", code="invalid_value")
         created = await call(service.create_api_key, principal, body.get("tenant") or principal.tenant_id, body.get("scopes") or [], body.get("name"))
         return ok(_key_json(created.record, created.secret))
 

@@ -59,8 +59,13 @@ def parse_request(body: dict, default_model: str | None) -> ResponseRequest:
     model = body.get("model") or default_model
     if not model:
         raise InvalidInput("model is required (or configure WEFT_LLM_MODEL).", code="missing_model")
+    if not isinstance(model, str):
+        raise InvalidInput("model must be a string.", code="invalid_value")
+    raw_tools = body.get("tools") or []
+    if not isinstance(raw_tools, list):
+        raise InvalidInput("tools must be a list of tool definitions.", code="invalid_value")
     tools = []
-    for tool in body.get("tools") or []:
+    for tool in raw_tools:
         if isinstance(tool, dict) and tool.get("type") == "function":
             tools.append(tool)
     options = {k: body[k] for k in _PASSED_THROUGH if body.get(k) is not None}
