@@ -213,3 +213,24 @@ def test_a_300_mib_body_is_refused_without_the_memory(server):
     grown = _rss_kib(pid) - before
     assert grown < 100 * 1024, f"the server's RSS grew by {grown} KiB"
     assert httpx.get(server.url("/indexes"), headers={"api-key": server.admin_key}).status_code == 200
+
+
+def test_slow_bodies_time_out_while_the_service_keeps_answering(tmp_path):
+    srv = WeftServer(tmp_path / "data", env={"WEFT_BODY_TIMEOUT": "1"}).start()
+    socks = []
+    try:
+        for _ in range(50):  # slow clients: the head and a few bytes of a body, then nothing
+            s = socket.create_connection(("127.0.0.1", srv.port))
+            s.sendall(f"POST /v1/conversations HTTP/1.1\r\nHost: x\r\napi-key: {srv.admin_key}\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"meta".encode())
+            socks.append(s)
+        t = time.perf_counter()
+        assert httpx.get(srv.url("/indexes"), headers={"api-key": srv.admin_key}).status_code == 200
+        assert time.perf_counter() - t < 0.5
+        answers = [_read_response(s, timeout=5) for s in socks]
+        assert all(a.startswith(b"HTTP/1.1 408") for a in answers), {a[:40] for a in answers}
+        assert b"WEFT_BODY_TIMEOUT" in answers[0]
+    finally:
+        for s in socks:
+            s.close()
+        srv.stop()

@@ -133,3 +133,17 @@ def test_names_ending_in_a_newline_are_refused(client, path, body):
 
 def test_document_key_ending_in_a_newline_is_refused(client):
     _odata_4xx(client.post(f"/indexes/bad500/docs/index?{V}", json={"value": [{"id": "k\n", "t": "x"}]}))
+
+
+@pytest.mark.parametrize("path_template,body,named", [
+    ("/v1/conversations", b'{"retention_seconds": 18446744073709551615}', "retention_seconds"),
+    ("/v1/conversations/{conv}", b'{"retention_seconds": 18446744073709551615}', "retention_seconds"),
+    ("/v1/tenants/t-big", b'{"retention_seconds": 18446744073709551615}', "retention_seconds"),
+    ("/v1/keys", b'{"scopes": 238}', "scopes"),
+    ("/v1/keys", b'{"scopes": ["read"], "name": {"a": 1}}', "name"),
+    ("/v1/responses", b'{"input": "hi", "model": "m", "tools": 5}', "tools"),
+    ("/v1/responses", b'{"input": "hi", "model": 5}', "model"),
+])
+def test_integers_beyond_64_bits_and_wrong_types(client, conversation, path_template, body, named):
+    error = _openai_4xx(_raw(client, "POST", path_template.format(conv=conversation), body))
+    assert error["type"] == "invalid_request_error" and named in error["message"]

@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from tests.support.server import WeftServer
 from tests.threads.fake_llm import FakeChatServer
 
-EXAMPLES = int(os.environ.get("WEFT_SCHEMATHESIS_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("WEFT_SCHEMATHESIS_EXAMPLES", "6"))
 
 
 def _spec() -> dict:
