@@ -25,5 +25,7 @@ def public_error(exc: BaseException) -> str:
     if isinstance(exc, (OSError, ConnectionError)):
         return f"The data source could not be reached: {type(exc).__name__}. The server log has the details."
     if type(exc).__module__.split(".")[0] in ("psycopg", "psycopg2", "pymysql", "pyodbc", "sqlite3", "MySQLdb"):
-        return f"The data source failed: {type(exc).__name__}. The server log has the details."
+        code = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+        what = "The data source could not be reached, or the connection was lost" if "Operational" in type(exc).__name__ else "The data source failed"
+        return f"{what}: {type(exc).__name__}{f' (code {code})' if code else ''}. The server log has the details."
     return f"{type(exc).__name__}: {exc}"  # weft's own errors: no driver text
