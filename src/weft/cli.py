@@ -57,6 +57,7 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from weft.http.limits import LimitSettings
+    from weft.http.server_protocol import protocol_class
 
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, admin_keys=admin_key or None, query_keys=query_key or None, demo=demo)
     settings.limits = limits = LimitSettings.from_env(max_body_bytes=max_body_bytes, body_timeout=body_timeout,
@@ -72,7 +73,7 @@ def serve(
         signal.signal(sig, _exit_cleanly)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level.lower(), timeout_graceful_shutdown=30,
                 limit_concurrency=limits.max_connections or None, timeout_keep_alive=limits.keep_alive_timeout,
-                h11_max_incomplete_event_size=64 * 1024)  # request line and headers: 64 KiB
+                http=protocol_class(limits.head_timeout))  # request head: within head_timeout, at most 64 KiB
 
 
 def _exit_cleanly(signum, frame) -> None:

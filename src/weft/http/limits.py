@@ -17,6 +17,7 @@ Settings (environment, or ``weft serve`` flags where noted; defaults in brackets
 | ``WEFT_SEARCH_THREADS`` | threads that run expensive searches off the event loop | cores - 1 (at least 1) |
 | ``WEFT_MAX_CONNECTIONS`` (``--max-connections``) | connections and tasks uvicorn accepts before answering 503 (``limit_concurrency``) | 1000 |
 | ``WEFT_KEEP_ALIVE_TIMEOUT`` (``--keep-alive-timeout``) | seconds an idle keep-alive connection stays open | 5 |
+| ``WEFT_HEAD_TIMEOUT`` | seconds a connection has to send a complete request head (at most 64 KiB) before it is closed (:mod:`weft.http.server_protocol`) | 10 |
 
 Refusals use the route family's error shape: OData ``{"error":{"code","message"}}`` on the search API,
 OpenAI's ``{"error":{"message","type","param","code"}}`` on ``/v1``, ``/threads`` and ``/audit``; a 429
@@ -54,6 +55,7 @@ class LimitSettings:
     search_threads: int = max(1, (os.cpu_count() or 2) - 1)  # leave a core to the event loop
     max_connections: int = 1000
     keep_alive_timeout: float = 5.0
+    head_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "LimitSettings":
