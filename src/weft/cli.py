@@ -57,7 +57,10 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from weft.http.limits import LimitSettings
-    from weft.http.server_protocol import protocol_class
+    try:  # uvicorn[standard] brings httptools; without it, uvicorn's own protocol (no head deadline)
+        from weft.http.server_protocol import protocol_class
+    except ImportError:  # pragma: no cover
+        protocol_class = lambda timeout: "auto"  # noqa: E731
 
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, admin_keys=admin_key or None, query_keys=query_key or None, demo=demo)
     settings.limits = limits = LimitSettings.from_env(max_body_bytes=max_body_bytes, body_timeout=body_timeout,
