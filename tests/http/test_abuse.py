@@ -52,7 +52,7 @@ def busy(tmp_path_factory, slow_llm):
     srv.stop()
 
 
-def test_cheap_requests_stay_fast_under_expensive_queries_and_slow_model_calls(busy):
+def test_cheap_requests_stay_fast_under_expensive_queries_and_slow_model_calls(busy, slow_llm):
     h = {"api-key": busy.admin_key}
     # at the complexity limits: 25 regex and 50 fuzzy clauses
     regexes = " ".join(f"/.*{a}.*{b}.*/" for a, b in zip("abcdefghijklmnopqrstuvwxy", "zyxwvutsrqponmlkjihgfedcb"))
@@ -81,9 +81,14 @@ def test_cheap_requests_stay_fast_under_expensive_queries_and_slow_model_calls(b
     workers = [threading.Thread(target=hammer_search) for _ in range(2)] + [threading.Thread(target=slow_response, args=(n,)) for n in range(40)]
     for w in workers:
         w.start()
-    time.sleep(0.5)  # the model calls are waiting upstream and expensive searches are running
     search_ms, threads_ms = [], []
     with httpx.Client(headers=h, timeout=10) as c:
+        c.post(busy.url("/indexes/abuse/docs/search"), json={"search": "hello", "top": 3})  # connect (untimed)
+        c.get(f"{busy.endpoint}/v1/conversations?limit=1")
+        deadline = time.monotonic() + 10
+        while len(slow_llm.requests) < 40:  # every model call is waiting upstream (4 s) from here on
+            assert time.monotonic() < deadline, len(slow_llm.requests)
+            time.sleep(0.05)
         at = []
         began = time.perf_counter()
         for _ in range(150):
