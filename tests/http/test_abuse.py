@@ -91,7 +91,7 @@ def test_cheap_requests_stay_fast_under_expensive_queries_and_slow_model_calls(b
             time.sleep(0.05)
         at = []
         began = time.perf_counter()
-        for _ in range(150):
+        for _ in range(200):
             t = time.perf_counter()
             at.append(t - began)
             r = c.post(busy.url("/indexes/abuse/docs/search"), json={"search": "hello", "top": 3})
@@ -107,7 +107,7 @@ def test_cheap_requests_stay_fast_under_expensive_queries_and_slow_model_calls(b
     assert alone > 0.2, f"the expensive query took only {alone:.3f}s alone"
 
     def p99(xs):
-        return statistics.quantiles(xs, n=100)[98]
+        return statistics.quantiles(xs, n=100, method="inclusive")[98]
 
     slowest = sorted(range(len(search_ms)), key=lambda i: -search_ms[i])[:4]
     assert p99(search_ms) < 100, [(round(search_ms[i]), round(at[i], 2)) for i in slowest]
@@ -132,13 +132,17 @@ def test_a_search_over_its_time_budget_is_a_503(tmp_path, busy):
 
 def test_rate_and_concurrency_limits_answer_429_with_retry_after(tmp_path):
     llm = FakeChatServer(delay=2.0).start()
-    env = {"WEFT_KEY_RATE": "5", "WEFT_KEY_BURST": "5", "WEFT_LLM_BASE_URL": llm.base_url, "WEFT_LLM_MODEL": "slow",
+    env = {"WEFT_KEY_RATE": "1", "WEFT_KEY_BURST": "5", "WEFT_LLM_BASE_URL": llm.base_url, "WEFT_LLM_MODEL": "slow",
            "WEFT_MODEL_CONCURRENCY": "2"}
     srv = WeftServer(tmp_path / "data", env=env).start()
     try:
-        statuses = [httpx.get(srv.url("/indexes"), headers={"api-key": srv.query_key}) for _ in range(12)]
+        began = time.monotonic()
+        with httpx.Client(headers={"api-key": srv.query_key}) as c:
+            statuses = [c.get(srv.url("/indexes/none/docs/$count")) for _ in range(12)]
+        elapsed = time.monotonic() - began
         refused = [r for r in statuses if r.status_code == 429]
-        assert 5 <= len(statuses) - len(refused) <= 7 and refused  # the burst, plus what refilled meanwhile
+        granted = len(statuses) - len(refused)
+        assert 5 <= granted <= 5 + elapsed * 1 + 1 and refused, (granted, elapsed)  # the burst, plus what refilled meanwhile
         r = refused[0]
         assert int(r.headers["retry-after"]) >= 1
         assert set(r.json()["error"]) == {"code", "message"} and "WEFT_KEY_RATE" in r.json()["error"]["message"]
@@ -148,7 +152,7 @@ def test_rate_and_concurrency_limits_answer_429_with_retry_after(tmp_path):
             if r.status_code == 429:
                 break
         assert r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error" and r.headers["retry-after"]
-        time.sleep(1.2)  # the admin key is another caller with its own bucket; spend it slowly
+        # the admin key is another caller with its own bucket (5 tokens): four requests fit in it
         results: list = []
 
         def ask(n):
@@ -163,9 +167,9 @@ def test_rate_and_concurrency_limits_answer_429_with_retry_after(tmp_path):
             t.join()
         codes = sorted(r.status_code for r in results)
         assert codes == [200, 200, 429, 429], [r.text for r in results]
-        busy = next(r for r in results if r.status_code == 429)
-        assert busy.json()["error"]["type"] == "rate_limit_error" and "WEFT_MODEL_CONCURRENCY" in busy.json()["error"]["message"]
-        assert int(busy.headers["retry-after"]) >= 1
+        for busy in (r for r in results if r.status_code == 429):  # the tenant's model calls, not the key's rate
+            assert busy.json()["error"]["type"] == "rate_limit_error" and "WEFT_MODEL_CONCURRENCY" in busy.json()["error"]["message"]
+            assert int(busy.headers["retry-after"]) >= 1
     finally:
         srv.stop()
         llm.stop()

@@ -120,7 +120,7 @@ class RequestGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        limit = self.settings.max_body_bytes
+        limit = self.settings.max_body_bytes or float("inf")  # 0: no limit here (the routes keep theirs)
         declared = None
         for name, value in scope.get("headers") or ():
             if name == b"content-length":
