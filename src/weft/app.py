@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -70,6 +72,16 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     app.state.settings = settings
     app.state.closers = []
     install_error_handlers(app)
+    from weft.http.limits import LimitSettings, RequestGuard
+
+    try:
+        limits = LimitSettings.from_env(environ)
+    except ValueError as exc:
+        from weft.configuration import ConfigError
+
+        raise ConfigError(str(exc))
+    app.state.limits = limits
+    app.add_middleware(RequestGuard, settings=limits)
     keys = KeyChecker(settings.admin_keys, settings.query_keys, settings.identity)
     public = PublicSearch(search)  # what the search API, indexers and knowledge bases reach: no internal index
     app.state.public_search = public
@@ -79,7 +91,9 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     _attach_retrieval(app, settings, public, keys)
     from weft.http.search_routes import build_router
 
-    app.include_router(build_router(public, keys, read_threads=config.get("search.read_threads")))
+    search_router = build_router(public, keys, limits, read_threads=config.get("search.read_threads"))
+    app.include_router(search_router)
+    app.state.closers.append(lambda: search_router.read_pool.shutdown(wait=False, cancel_futures=True))
     from weft.http.api_docs import build_api_docs_router
 
     app.include_router(build_api_docs_router(app, settings.api_docs, keys))
@@ -88,6 +102,9 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
 
     app.include_router(build_ops_router(keys, health=config.get("server.health"), metrics=config.get("server.metrics")))
     app.add_middleware(ObserveMiddleware, metrics=config.get("server.metrics") != "off")
+    from weft.http import openapi_docs
+
+    openapi_docs.install(app)  # app.openapi() describes every route's parameters and bodies
     return app
 
 
@@ -95,7 +112,9 @@ def _attach_indexers(app: FastAPI, settings: Settings, search: SearchService, ke
     from weft.http.indexer_routes import build_router
     from weft.indexers.service import IndexerService
 
-    service = IndexerService(settings.data_dir / "indexers", search)
+    raw = settings.effective.get("indexers.sqlite_dirs") or ""
+    dirs = [Path(d) for d in raw.split(os.pathsep) if d] or [Path(settings.data_dir)]
+    service = IndexerService(settings.data_dir / "indexers", search, sqlite_dirs=dirs)
     app.state.indexers = service
     app.include_router(build_router(service, keys))
     app.state.closers.append(service.close)
@@ -126,8 +145,15 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
 
     threads_settings = ThreadsSettings.from_env(settings.data_dir, environ)
     service = build_service(threads_settings)
-    auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant, settings.identity)
+    from weft.ratelimit import Limiter
+    from weft.threads.auth_failures import FailedAuthLog
+
+    limits = app.state.limits
+    failures = FailedAuthLog(service.audit)
+    auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant, settings.identity, failures=failures,
+                      tenant_limiter=Limiter(limits.tenant_rate, limits.tenant_burst, 0))
     loop = ConversationLoop(service, threads_settings)
+    app.state.auth_failures = failures
     app.state.threads = service
     # Search over past conversations: before the conversations router, so /v1/conversations/search is not
     # taken for a conversation id.
@@ -139,13 +165,16 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     app.include_router(build_conversations_router(service, auth))
     app.include_router(build_threads_router(service, auth))
     app.include_router(build_threads_admin_router(service, auth))
-    app.include_router(build_responses_router(loop, auth))
+    responses = build_responses_router(loop, auth, model_threads=limits.model_threads, model_concurrency=limits.model_concurrency)
+    app.include_router(responses)
     job = RetentionJob(service, threads_settings.retention_interval_seconds).start()
     app.state.threads_retention = job
     app.state.closers.append(job.stop)
     app.state.closers.append(loop.close)
+    app.state.closers.append(lambda: responses.model_pool.shutdown(wait=False, cancel_futures=True))
     index.start()
     app.state.closers.append(service.close)
+    app.state.closers.append(failures.close)  # closers run in reverse: the counts are written before the store closes
     app.state.closers.append(index.stop)  # closers run in reverse: the index stops before the store closes
     return auth
 

@@ -63,6 +63,10 @@ def serve(
     agent_token_audience: list[str] = typer.Option(None, "--agent-token-audience", help="Token audience for the agent and conversation APIs (auth.agent_audiences; default https://ai.azure.com, https://cognitiveservices.azure.com)."),
     role_assignments: Path = typer.Option(None, "--role-assignments", help="JSON file: object or group id -> list of role names, for tokens without a roles claim (auth.role_assignments)."),
     tenant_claim: str = typer.Option(None, "--tenant-claim", help="Token claim naming the conversation tenant (auth.tenant_claim; default tid)."),
+    max_body_bytes: int = typer.Option(None, help="Largest request body (server.max_body_bytes, WEFT_MAX_BODY_BYTES; default 17 MiB)."),
+    body_timeout: float = typer.Option(None, help="Seconds to wait for the next chunk of a request body (server.body_timeout, WEFT_BODY_TIMEOUT; default 15)."),
+    max_connections: int = typer.Option(None, help="Connections accepted before answering 503 (server.max_connections, WEFT_MAX_CONNECTIONS; default 1000)."),
+    keep_alive_timeout: float = typer.Option(None, help="Seconds an idle keep-alive connection stays open (server.keep_alive_timeout, WEFT_KEEP_ALIVE_TIMEOUT; default 5)."),
 ) -> None:
     """Run the weft server (embedded storage in the data dir). Every setting can also come from weft.toml or WEFT_*
     variables: `weft config show` prints the effective configuration."""
@@ -79,7 +83,9 @@ def serve(
              "server.tls_cert": tls_cert, "server.tls_key": tls_key, "auth.mode": auth, "auth.issuers": oidc_issuer,
              "auth.jwks_file": oidc_jwks_file, "auth.issuer_ca_file": oidc_ca_file, "auth.search_audiences": token_audience,
              "auth.agent_audiences": agent_token_audience, "auth.role_assignments": role_assignments, "auth.tenant_claim": tenant_claim,
-             "server.allowed_model_endpoints": allowed_model_endpoint, "server.api_docs": api_docs}
+             "server.allowed_model_endpoints": allowed_model_endpoint, "server.api_docs": api_docs,
+             "server.max_body_bytes": max_body_bytes, "server.body_timeout": body_timeout, "server.max_connections": max_connections,
+             "server.keep_alive_timeout": keep_alive_timeout}
     import os
 
     os.umask(0o077)  # data files 0600, directories 0700 (also set where each file is created)
@@ -109,8 +115,15 @@ def serve(
     if tls_context is not None:
         tls_context.start()
         tls_kwargs = {"ssl_context_factory": lambda config, default: tls_context.context}
+    try:  # uvicorn[standard] brings httptools; without it, uvicorn's own protocol (no head deadline)
+        from weft.http.server_protocol import protocol_class
+    except ImportError:  # pragma: no cover
+        protocol_class = lambda timeout: "auto"  # noqa: E731
+    limits = application.state.limits
     serving.run(application, host=settings.host, port=settings.port, log_level=server.log_level, log_config=logging_config,
-                timeout_graceful_shutdown=30, **tls_kwargs)
+                timeout_graceful_shutdown=30, limit_concurrency=limits.max_connections or None,
+                timeout_keep_alive=limits.keep_alive_timeout, http=protocol_class(limits.head_timeout),  # head: in time, at most 64 KiB
+                **tls_kwargs)
 
 
 def _tls_context(settings: Settings, server):

@@ -61,6 +61,14 @@ OPTIONS: tuple[Option, ...] = (
     _o("server", "tls_cert", "WEFT_TLS_CERT", "path", help="PEM certificate chain to serve HTTPS with"),
     _o("server", "tls_key", "WEFT_TLS_KEY", "path", help="PEM private key of tls_cert"),
     _o("server", "tls_reload_seconds", "WEFT_TLS_RELOAD_SECONDS", "float", 10.0, help="how often the certificate files are checked for a renewal"),
+    _o("server", "max_body_bytes", "WEFT_MAX_BODY_BYTES", "int", 17 * 1024 * 1024, help="largest request body (0: no size check)"),
+    _o("server", "body_timeout", "WEFT_BODY_TIMEOUT", "float", 15.0, help="seconds to wait for the next chunk of a request body"),
+    _o("server", "head_timeout", "WEFT_HEAD_TIMEOUT", "float", 10.0, help="seconds a connection has to send a complete request head"),
+    _o("server", "max_connections", "WEFT_MAX_CONNECTIONS", "int", 1000, help="connections accepted before answering 503"),
+    _o("server", "keep_alive_timeout", "WEFT_KEEP_ALIVE_TIMEOUT", "float", 5.0, help="seconds an idle keep-alive connection stays open"),
+    _o("server", "key_rate", "WEFT_KEY_RATE", "float", 2000.0, help="requests a second per api key (or client address); 0: off"),
+    _o("server", "key_burst", "WEFT_KEY_BURST", "float", 4000.0),
+    _o("server", "key_concurrency", "WEFT_KEY_CONCURRENCY", "int", 128, help="requests in flight per key (or address)"),
     _o("server", "health", "WEFT_HEALTH", default="open", choices=("open", "key"), help="/healthz and /readyz: open, or behind a key"),
     _o("server", "metrics", "WEFT_METRICS", default="key", choices=("key", "open", "off"), help="/metrics: behind a key, open, or off"),
     # auth
@@ -74,8 +82,11 @@ OPTIONS: tuple[Option, ...] = (
     _o("auth", "tenant_claim", "WEFT_TENANT_CLAIM", default="tid", help="token claim naming the conversation tenant"),
     _o("auth", "jwks_refresh_seconds", "WEFT_JWKS_REFRESH_SECONDS", "float", 30.0, help="least time between two JWKS fetches for unknown key ids"),
     # search
-    _o("search", "read_threads", "WEFT_READ_THREADS", "int", 0, help="threads that run searches (0: on the event loop)"),
-    # indexers: no settings of their own yet (definitions come through the API)
+    _o("search", "read_threads", "WEFT_READ_THREADS", "int", 0, help="threads that run every search (0: cheap ones on the event loop)"),
+    _o("search", "search_threads", "WEFT_SEARCH_THREADS", "int", None, help="threads that run expensive searches (default: cores - 1)"),
+    _o("search", "search_timeout", "WEFT_SEARCH_TIMEOUT", "float", 10.0, help="seconds a search may take before a 503"),
+    # indexers
+    _o("indexers", "sqlite_dirs", "WEFT_SQLITE_DIRS", help=f"directories SQLite data sources may read ('{os.pathsep}'-separated; default: the data dir)"),
     # threads
     _o("threads", "database_url", "WEFT_THREADS_DATABASE_URL", secret=True, help="SQLAlchemy URL (default: SQLite in the data dir)"),
     _o("threads", "table_prefix", "WEFT_THREADS_TABLE_PREFIX", default="weft_"),
@@ -87,6 +98,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("threads", "retention_interval", "WEFT_RETENTION_INTERVAL", "float", 60.0, help="seconds between purge passes (0: off)"),
     _o("threads", "audit_reads", "WEFT_AUDIT_READS", "bool", True),
     _o("threads", "conversation_lock_mode", "WEFT_CONVERSATION_LOCK_MODE", default="refuse", choices=("refuse", "wait")),
+    _o("threads", "tenant_rate", "WEFT_TENANT_RATE", "float", 1000.0, help="requests a second per tenant on the threads routes"),
+    _o("threads", "tenant_burst", "WEFT_TENANT_BURST", "float", 2000.0),
     _o("threads", "conversation_lock_seconds", "WEFT_CONVERSATION_LOCK_SECONDS", "float", 600.0),
     _o("threads", "search_tenants", "WEFT_CONVERSATION_SEARCH_TENANTS", "list", (), help="tenants whose conversations are searchable"),
     _o("threads", "search_embeddings", "WEFT_CONVERSATION_EMBEDDINGS", help="vectorizer JSON for conversation search"),
@@ -100,6 +113,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("models", "llm_base_url", "WEFT_LLM_BASE_URL", help="OpenAI-compatible chat endpoint for /v1/responses"),
     _o("models", "llm_api_key", "WEFT_LLM_API_KEY", secret=True),
     _o("models", "llm_model", "WEFT_LLM_MODEL"),
+    _o("models", "model_concurrency", "WEFT_MODEL_CONCURRENCY", "int", 16, help="model calls (/v1/responses) in flight per tenant"),
+    _o("models", "model_threads", "WEFT_MODEL_THREADS", "int", 64, help="threads that wait on upstream model calls"),
     _o("models", "embedding_threads", "WEFT_EMBEDDING_THREADS", "int", 1, help="PyTorch threads of the local embedding model (0: PyTorch's choice)"),
     # rerankers
     _o("rerankers", "kind", "WEFT_RERANKER", default="local", choices=("local", "remote", "off"),

@@ -69,3 +69,27 @@ class PayloadTooLarge(WeftError):
 
 class Unavailable(WeftError):
     status = 503
+
+
+class RequestTimeout(WeftError):
+    """The client sent its request body too slowly (HTTP 408)."""
+
+    status = 408
+    default_code = "RequestTimeout"
+
+
+class TooManyRequests(WeftError):
+    """A rate or concurrency limit was reached (HTTP 429); ``retry_after`` seconds is a hint."""
+
+    status = 429
+    default_code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after + 0.999))
+
+
+class Timeout(Unavailable):
+    """The operation exceeded its time budget (HTTP 503, as Azure answers a query it gave up on)."""
+
+    default_code = "RequestTimeout"

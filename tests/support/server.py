@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class WeftServer:
         self.env = dict(env or {})  # WEFT_* settings for this server (the caller's own WEFT_* are not inherited)
         self.scheme = scheme
         self.verify = verify  # for https: the CA file to trust (for --tls auto, known only once the server made it)
+        # tests keep their SQLite sources in pytest's temporary directories, outside the data dir
+        self.env.setdefault("WEFT_SQLITE_DIRS", tempfile.gettempdir())
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"weft-{self.port}.log"

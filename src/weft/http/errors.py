@@ -35,16 +35,23 @@ def uses_openai_shape(path: str) -> bool:
     return path.startswith(OPENAI_PREFIXES)
 
 
-def error_response(request: Request, status: int, message: str, code: str = "", details: list | None = None, param: str | None = None) -> JSONResponse:
+def error_response(request: Request, status: int, message: str, code: str = "", details: list | None = None, param: str | None = None,
+                   headers: dict | None = None) -> JSONResponse:
     if uses_openai_shape(request.url.path):
-        return openai_error(status, message, code or None, param)
-    return odata_error(status, message, code, details)
+        return openai_error(status, message, code or None, param, headers=headers)
+    return odata_error(status, message, code, details, headers=headers)
+
+
+def error_headers(exc: WeftError) -> dict | None:
+    retry_after = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after is not None else None
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WeftError)
     async def weft_error(request: Request, exc: WeftError):
-        return error_response(request, exc.status, exc.message, exc.code or "", exc.details or None, getattr(exc, "param", None))
+        return error_response(request, exc.status, exc.message, exc.code or "", exc.details or None, getattr(exc, "param", None),
+                              headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -1,31 +1,75 @@
-"""`POST /v1/responses`: the conversation loop over HTTP, JSON or Server-Sent Events."""
+"""`POST /v1/responses`: the conversation loop over HTTP, JSON or Server-Sent Events.
+
+The loop waits on the upstream model for seconds at a time, so it runs in its own bounded pool
+(``WEFT_MODEL_THREADS``), never in the request threadpool that key checks and reads of other
+tenants need; each tenant has at most ``WEFT_MODEL_CONCURRENCY`` responses in flight (429 beyond).
+"""
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import functools
 import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from weft.errors import TooManyRequests
 from weft.http.tenant_auth import TenantAuth
 from weft.http.threads_http import call, json_body, ok
+from weft.ratelimit import Limiter
 from weft.threads.conversation import ConversationLoop
 
-
-def _sse(events):
-    for event in events:
-        yield f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+_DONE = object()
 
 
-def build_responses_router(loop: ConversationLoop, auth: TenantAuth) -> APIRouter:
+def _sse(event) -> str:
+    return f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+
+
+def build_responses_router(loop: ConversationLoop, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16) -> APIRouter:
     router = APIRouter()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, model_threads), thread_name_prefix="weft-model")
+    in_flight = Limiter(0, 1, model_concurrency)
+    router.model_pool = pool  # type: ignore[attr-defined]  # shut down by the wiring
+
+    async def in_pool(fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
+
+    def admit(tenant: str) -> None:
+        granted, _, _ = in_flight.acquire(tenant)
+        if not granted:
+            raise TooManyRequests(f"Tenant '{tenant}' has {model_concurrency} responses in progress (WEFT_MODEL_CONCURRENCY); retry later.",
+                                  retry_after=1, code="rate_limit_exceeded")
 
     @router.post("/v1/responses")
     async def create_response(request: Request):
         principal = await call(auth.principal, request)
         body = await json_body(request)
-        if body.get("stream"):
-            events = await call(loop.prepare_stream, principal, body)
-            return StreamingResponse(_sse(events), media_type="text/event-stream", headers={"cache-control": "no-cache"})
-        return ok(await call(loop.create, principal, body))
+        tenant = principal.tenant_id
+        admit(tenant)
+        if not body.get("stream"):
+            try:
+                return ok(await in_pool(loop.create, principal, body))
+            finally:
+                in_flight.release(tenant)
+        try:
+            events = await in_pool(loop.prepare_stream, principal, body)
+        except BaseException:
+            in_flight.release(tenant)
+            raise
+
+        async def stream():
+            try:
+                while True:
+                    event = await in_pool(next, events, _DONE)
+                    if event is _DONE:
+                        return
+                    yield _sse(event)
+            finally:
+                await in_pool(events.close)
+                in_flight.release(tenant)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
 
     return router

@@ -20,10 +20,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from weft.errors import InvalidInput, WeftError
+from weft.errors import InvalidInput, Timeout, WeftError
 from weft.http.auth import KeyChecker, check_api_version
+from weft.http.body import parse_json
 from weft.http.errors import odata_error
+from weft.http.limits import LimitSettings
 from weft.identity.roles import DEFINITIONS_READ, DOCUMENTS_WRITE
+from weft.search.cost import looks_expensive
 from weft.search.service import SearchService
 
 DOC_CONTENT_TYPE = "application/json; odata.metadata=none; odata.streaming=true; charset=utf-8"
@@ -64,10 +67,7 @@ async def _body(request: Request, *, required: bool = True) -> tuple[Any, int]:
         if required:
             raise InvalidInput("The request body is empty; a JSON body is required.")
         return None, 0
-    try:
-        return orjson.loads(raw), len(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"The request body is not valid JSON: {exc}.")
+    return parse_json(raw), len(raw)
 
 
 def _search_params_from_query(request: Request) -> dict:
@@ -118,13 +118,10 @@ def _get_url_for(request: Request, params: dict) -> str:
     return str(request.url.replace(query=urlencode(query)))
 
 
-def build_router(service: SearchService, keys: KeyChecker, *, read_threads: int = 0) -> APIRouter:
-    """`read_threads` (search.read_threads, WEFT_READ_THREADS): threads that run searches. The default, 0, runs
-    them on the event loop: measured here, a thread hop halves throughput and adds ~0.3 ms for typical
-    sub-millisecond queries. Indexes whose queries take many milliseconds (common terms over millions of
-    documents) gain from a pool, since tantivy releases the GIL while it searches and a slow query then no
-    longer holds up other requests."""
+def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings | None = None, *, read_threads: int = 0) -> APIRouter:
+    """`read_threads` (search.read_threads, WEFT_READ_THREADS): with > 0 every search runs in that pool."""
     router = APIRouter()
+    limits = limits or LimitSettings()
 
     def route(method: str, *paths: str, admin: bool, permission: str | None = None):
         # `permission`: what a bearer token's roles must grant (weft.identity.roles); by default manage for
@@ -157,12 +154,35 @@ def build_router(service: SearchService, keys: KeyChecker, *, read_threads: int 
         # Blocking service calls (writes wait for their group commit) run in the threadpool.
         return await run_in_threadpool(fn, *args, **kwargs)
 
-    read_pool = concurrent.futures.ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="weft-read") if read_threads else None
+    # Searches: with WEFT_READ_THREADS > 0 every search runs in that pool; otherwise cheap searches run on
+    # the event loop (faster, measured) and expensive ones (regex, wildcard, fuzzy, prefix, facets,
+    # vectors, geo ordering: weft.search.cost) in a bounded pool of WEFT_SEARCH_THREADS, so a slow
+    # query never holds up a cheap one. A pooled search that exceeds WEFT_SEARCH_TIMEOUT is answered
+    # 503 (its thread finishes in the background: tantivy cannot be interrupted; the complexity
+    # limits bound how long that is).
+    pool_size = read_threads or max(1, limits.search_threads)
+    read_pool = concurrent.futures.ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="weft-read")
+    router.read_pool = read_pool  # type: ignore[attr-defined]
+
+    async def pooled(fn, *args, timeout: float | None = None):
+        future = asyncio.get_running_loop().run_in_executor(read_pool, functools.partial(fn, *args))
+        if not timeout:
+            return await future
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            raise Timeout(f"The search did not finish within {timeout:g} seconds (WEFT_SEARCH_TIMEOUT); simplify the query "
+                          "(fewer wildcard, regex or fuzzy terms, a narrower filter) or raise the limit.") from None
 
     async def read(fn, *args, **kwargs):
-        if read_pool is None:
-            return fn(*args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(read_pool, functools.partial(fn, *args, **kwargs))
+        if read_threads:
+            return await pooled(functools.partial(fn, *args, **kwargs), timeout=limits.search_timeout)
+        return fn(*args, **kwargs)
+
+    async def search(name: str, params: dict):
+        if read_threads or looks_expensive(params):
+            return await pooled(service.search, name, params, timeout=limits.search_timeout)
+        return service.search(name, params)
 
     # ---- service ---------------------------------------------------------------------------------------
     @route("GET", "/servicestats", admin=True)
@@ -247,7 +267,7 @@ def build_router(service: SearchService, keys: KeyChecker, *, read_threads: int 
     async def search_post(request: Request, name: str):
         body, _ = await _body(request, required=False)
         body = body if body is not None else {}
-        result = await read(service.search, name, body)
+        result = await search(name, body)
         if "@search.nextPageParameters" in result:
             base = str(request.url.replace(query=f"api-version={request.query_params.get('api-version')}"))
             result["@odata.nextLink"] = base
@@ -256,7 +276,7 @@ def build_router(service: SearchService, keys: KeyChecker, *, read_threads: int 
     @route("GET", "/indexes/{name}/docs", "/indexes('{name}')/docs", admin=False)
     async def search_get(request: Request, name: str):
         params = _search_params_from_query(request)
-        result = await read(service.search, name, params)
+        result = await search(name, params)
         next_params = result.pop("@search.nextPageParameters", None)
         if next_params is not None:
             result["@odata.nextLink"] = _get_url_for(request, next_params)
@@ -303,7 +323,10 @@ def _suggest_params(request: Request) -> dict:
         elif target == "fuzzy":
             body[target] = value.lower() == "true"
         elif target == "minimumCoverage":
-            body[target] = float(value)
+            try:
+                body[target] = float(value)
+            except ValueError:
+                raise InvalidInput("minimumCoverage must be a number.\r\nParameter name: minimumCoverage")
         else:
             body[target] = value
     return body

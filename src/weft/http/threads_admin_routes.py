@@ -12,17 +12,25 @@ from weft.threads.audit import record_to_json
 from weft.threads.service import ThreadService
 
 
+_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+_MAX_ID = 2**63 - 1
+
+
 def _time_ms(value: str | None, name: str) -> int | None:
     if not value:
         return None
     try:
-        return int(float(value) * 1000)
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be unix seconds or an ISO 8601 time.", code="invalid_value")
+        seconds = None
+    if seconds is None:
+        try:
+            seconds = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except (ValueError, OverflowError, OSError):
+            seconds = float("nan")
+    if not -_MAX_SECONDS <= seconds <= _MAX_SECONDS:  # also false for nan
+        raise InvalidInput(f"'{name}' must be unix seconds or an ISO 8601 time, between year 1 and 9999.", code="invalid_value")
+    return int(seconds * 1000)
 
 
 def _key_json(record, secret: str | None = None) -> dict:
@@ -45,6 +53,8 @@ def build_threads_admin_router(service: ThreadService, auth: TenantAuth) -> APIR
             after = int(q["after"]) if q.get("after") else None
         except ValueError:
             raise InvalidInput("limit and after must be integers.", code="invalid_value")
+        if after is not None and not 0 <= after <= _MAX_ID:
+            raise InvalidInput(f"after must be an integer between 0 and {_MAX_ID}.", code="invalid_value")
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit must be between 1 and 1000.", code="invalid_value")
         records = await call(service.list_audit, principal, tenant_id=q.get("tenant") or None, since_ms=_time_ms(q.get("since"), "since"),
@@ -57,6 +67,11 @@ def build_threads_admin_router(service: ThreadService, auth: TenantAuth) -> APIR
     async def create_key(request: Request):
         principal = await call(auth.principal, request)
         body = await json_body(request)
+        scopes, name = body.get("scopes") or [], body.get("name")
+        if not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes):
+            raise InvalidInput("scopes must be a list of strings (read, write, admin).", code="invalid_value")
+        if name is not None and (not isinstance(name, str) or len(name) > 256):
+            raise InvalidInput("name must be a string of at most 256 characters.", code="invalid_value")
         created = await call(service.create_api_key, principal, body.get("tenant") or principal.tenant_id, body.get("scopes") or [], body.get("name"))
         return ok(_key_json(created.record, created.secret))
 

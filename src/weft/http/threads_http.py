@@ -1,7 +1,6 @@
 """Small helpers shared by the threads API routers (body parsing, paging parameters, threadpool)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
@@ -9,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from weft.errors import InvalidInput, PayloadTooLarge
+from weft.http.body import parse_json
 from weft.threads.items import check_paging
 
 MAX_BODY = 8 * 1024 * 1024
@@ -22,10 +22,7 @@ async def json_body(request: Request, *, required: bool = True) -> dict:
         if required:
             raise InvalidInput("The request body is empty; a JSON object is required.")
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"The request body is not valid JSON: {exc}.")
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object.")
     return body

@@ -36,7 +36,7 @@ NOTIFY_CHANNEL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 def validate_name(name: Any, kind: str) -> str:
-    if not isinstance(name, str) or not name or len(name) > 128 or not NAME_RE.match(name):
+    if not isinstance(name, str) or not name or len(name) > 128 or not NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"The {kind} name '{name}' is invalid: use lowercase letters, digits or single dashes, starting with a letter "
             "or digit, at most 128 characters."
@@ -162,7 +162,7 @@ def parse_data_source(body: Any, *, name_from_path: str | None = None, existing_
         raise InvalidInput("'container.query' must be a string.")
     if query and kind == "azuresql":
         raise InvalidInput("'container.query' is not supported for data sources of type 'azuresql'; use a view.")
-    if cname is not None and (not isinstance(cname, str) or not re.match(r"^[A-Za-z0-9_.\[\]\-\" ]+$", cname)):
+    if cname is not None and (not isinstance(cname, str) or not re.fullmatch(r"[A-Za-z0-9_.\[\]\-\" ]+", cname)):
         raise InvalidInput(f"The container name '{cname}' is not a valid table or view name.")
     change = _change_policy(body.get("dataChangeDetectionPolicy"))
     deletion = _deletion_policy(body.get("dataDeletionDetectionPolicy"))

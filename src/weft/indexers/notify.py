@@ -220,9 +220,12 @@ class Listener:
             except Exception as exc:  # psycopg.Error mostly; anything else must not kill the listener either
                 if self._stop.is_set():
                     break
-                message = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+                from weft.indexers.sources.errors import public_error
+
+                message = public_error(exc)
                 if self.connected or self.last_error is None:
-                    log.warning("notify listener %s (channel %s) lost its connection: %s; reconnecting", self.name, self.channel, message)
+                    log.warning("notify listener %s (channel %s) lost its connection: %s; reconnecting", self.name, self.channel,
+                                f"{type(exc).__name__}: {str(exc).strip()[:300]}")
                 self.last_error = message
             finally:
                 self.connected = False

@@ -119,7 +119,9 @@ def run(ctx: RunContext) -> RunOutcome:
         outcome.status, outcome.error_message = "transientFailure", exc.message
     except Exception as exc:  # the source or target failed: report it, keep the cursor where it is
         log.warning("indexer %s run failed: %s", ix.name, exc, exc_info=True)
-        outcome.status, outcome.error_message = "transientFailure", f"{type(exc).__name__}: {exc}"
+        from weft.indexers.sources.errors import public_error
+
+        outcome.status, outcome.error_message = "transientFailure", public_error(exc)
     outcome.final_state = store.tracking_state(ix.name)
     outcome.phase = "done"
     return outcome

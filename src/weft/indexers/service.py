@@ -94,8 +94,9 @@ class ActiveRun:
 
 class IndexerService:
     def __init__(self, data_dir: Path, search: Any, *, clock: Clock | None = None, run_scheduler: bool = True, resolution: float = 0.05,
-                 listen: bool = True, notify_options: dict | None = None):
+                 listen: bool = True, notify_options: dict | None = None, sqlite_dirs: list[Path] | None = None):
         self.data_dir = Path(data_dir)
+        self.sqlite_dirs = sqlite_dirs  # None: no bound (library use); the server always passes its bound
         self.search = search
         self.clock = clock or SystemClock()
         self.store = IndexerStore(self.data_dir / "indexers.sqlite3")
@@ -167,7 +168,15 @@ class IndexerService:
         self._sync_listeners()
         return rendered, existing is None
 
+    def _check_path(self, ds: DataSource) -> None:
+        if ds.type == "sqlite" and ds.connection_string:
+            from weft.indexers.sources.confine import check_sqlite_path
+            from weft.indexers.sources.sql import engine_url
+
+            check_sqlite_path(engine_url(ds), self.sqlite_dirs)
+
     def _put_datasource(self, ds: DataSource) -> dict:
+        self._check_path(ds)
         ds.etag = _new_etag()
         self.store.put_definition("datasource", ds.name, ds.raw, self.secrets.seal(ds.connection_string), ds.etag)
         return ds.to_json()
@@ -198,6 +207,7 @@ class IndexerService:
         with self._lock:
             engine = self._engines.get(ds.name)
             if engine is None:
+                self._check_path(ds)  # also for definitions stored before the bound was set
                 engine = self._engines[ds.name] = create_source_engine(ds)
             return engine
 
@@ -386,8 +396,12 @@ class IndexerService:
             ctx = runner.RunContext(ix, ds, source, target, self.store, active.cancelled, report, self.clock.now)
             outcome = runner.run(ctx)
         except Exception as exc:
-            log.warning("indexer %s could not run: %s", name, exc)
-            outcome = runner.RunOutcome(status="transientFailure", error_message=getattr(exc, "message", None) or str(exc))
+            from weft.errors import WeftError
+            from weft.indexers.sources.errors import public_error
+
+            log.warning("indexer %s could not run: %s", name, exc, exc_info=not isinstance(exc, WeftError))
+            shown = exc.message if isinstance(exc, WeftError) else public_error(exc)
+            outcome = runner.RunOutcome(status="transientFailure", error_message=shown)
             outcome.initial_state = outcome.final_state = self.store.tracking_state(name)
         finally:
             if target is not None:

@@ -44,7 +44,7 @@ class ItemResult:
 
 
 def check_key(key: Any, index: int) -> str:
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH or key.startswith("_") or not KEY_RE.match(key):
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH or key.startswith("_") or not KEY_RE.fullmatch(key):
         shown = key if isinstance(key, str) else repr(key)
         raise InvalidInput(
             f"The request is invalid. Details: actions : {index}: Invalid document key: '{shown}'. Keys can only contain "

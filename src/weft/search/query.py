@@ -14,7 +14,8 @@ Both syntaxes
 * ``searchMode=any`` makes OR the default operator between clauses, ``all`` makes it AND.
 * A group that ends up with a single required or optional clause is that clause itself, not a
   one-element :class:`Boolean` (unless it carries a boost or a negation).
-* Limits: more than :data:`MAX_QUERY_LENGTH` characters, more than :data:`MAX_CLAUSES` leaf
+* Limits (see also :mod:`weft.search.query_limits` for pattern, fuzzy and proximity limits):
+  more than :data:`MAX_QUERY_LENGTH` characters, more than :data:`MAX_CLAUSES` leaf
   clauses, or more than :data:`MAX_DEPTH` levels of nesting are rejected (full syntax:
   :class:`QuerySyntaxError`; simple syntax: :class:`InvalidInput`, while deep but shallow-tree
   input such as ``((((a))))`` is fine). The simple parser uses an explicit stack and the full
@@ -98,6 +99,7 @@ from dataclasses import dataclass, field as dc_field
 from typing import Iterator, NamedTuple, NoReturn
 
 from weft.errors import InvalidInput, QuerySyntaxError
+from weft.search.query_limits import check_query_limits
 from weft.search.query_ast import (
     Boolean,
     Fuzzy,
@@ -154,8 +156,8 @@ def parse_search(text: str | None, query_type: str = "simple", search_mode: str 
     if not stripped or stripped == "*":
         return MatchAll()
     if full:
-        return _FullParser(text, default_required=search_mode == "all").parse()
-    return _SimpleParser(text, default_op=_MUST if search_mode == "all" else _SHOULD).parse()
+        return check_query_limits(_FullParser(text, default_required=search_mode == "all").parse())
+    return check_query_limits(_SimpleParser(text, default_op=_MUST if search_mode == "all" else _SHOULD).parse())
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], name: str) -> str:
@@ -801,4 +803,7 @@ class _FullParser:
             return 0
         if not _NUMBER_RE.fullmatch(value):
             self.fail(slop.pos, f"'{slop.image}' is not a valid phrase slop.")
-        return int(value.partition(".")[0])
+        whole = value.partition(".")[0] or "0"
+        if len(whole) > 9:  # check_query_limits names the limit; keep the int small
+            whole = "999999999"
+        return int(whole)

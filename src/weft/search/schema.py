@@ -260,7 +260,7 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
     if not isinstance(raw, dict):
         raise InvalidInput("Each field definition must be a JSON object.")
     name = raw.get("name")
-    if not isinstance(name, str) or not FIELD_NAME_RE.match(name) or len(name) > 128:
+    if not isinstance(name, str) or not FIELD_NAME_RE.fullmatch(name) or len(name) > 128:
         raise InvalidInput(
             f"Invalid field name '{name}'. Field names must start with a letter and contain only letters, digits and underscores (at most 128 characters)."
         )
@@ -405,7 +405,7 @@ def _check_unique(names: list[str], where: str) -> None:
 
 
 def validate_index_name(name: Any) -> str:
-    if not isinstance(name, str) or not (2 <= len(name) <= 128) or not INDEX_NAME_RE.match(name):
+    if not isinstance(name, str) or not (2 <= len(name) <= 128) or not INDEX_NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"Invalid index name '{name}'. Index names must be 2 to 128 characters of lowercase letters, digits, dashes or underscores, "
             "start with a letter or digit, and contain no consecutive dashes or underscores."

@@ -33,6 +33,10 @@ from weft.search.schema import IndexDefinition, check_compatible_update, parse_i
 DEFAULT_PAGE = 50
 MAX_TOP = 1000
 MAX_SKIP = 100_000
+MAX_FACET_COUNT = 10_000  # weft's own bound on the terms one facet returns
+MAX_FACET_VALUES = 1_000  # weft's own bound on the ranges of one 'values:' facet
+MAX_FACETS = 100  # weft's own bound on the facets of one query
+MAX_ORDERBY = 32  # Azure: at most 32 clauses in $orderby (service limits, "API request limits")
 FACET_INTERVALS = ("minute", "hour", "day", "week", "month", "quarter", "year")
 
 # Search parameters weft accepts; the second set is accepted and has no effect here.
@@ -351,6 +355,8 @@ class SearchService:
                 orderby = parse_orderby(orderby_text)
             except QuerySyntaxError as exc:
                 raise _with_parameter(exc, "$orderby")
+            if len(orderby) > MAX_ORDERBY:
+                raise InvalidInput(f"$orderby has {len(orderby)} clauses; the limit is {MAX_ORDERBY}.\r\nParameter name: $orderby")
             checker.check_orderby(orderby)
         select = self._select(definition, body.get("select"))
         top_given = _int_param(body, "top", 0, None)
@@ -359,7 +365,10 @@ class SearchService:
         count = body.get("count", False)
         if not isinstance(count, bool):
             raise InvalidInput("The parameter 'count' must be true or false.\r\nParameter name: $count")
-        facets = tuple(self._facet(definition, f) for f in (body.get("facets") or []))
+        raw_facets = body.get("facets") or []
+        if isinstance(raw_facets, list) and len(raw_facets) > MAX_FACETS:
+            raise InvalidInput(f"The query asks for {len(raw_facets)} facets; the limit is {MAX_FACETS} (maxFacets).\r\nParameter name: facets")
+        facets = tuple(self._facet(definition, f) for f in raw_facets)
         highlight_fields = _as_list(body.get("highlight"), "highlight") or []
         for h in highlight_fields:
             leaf = definition.leaf(h)
@@ -520,6 +529,9 @@ class SearchService:
                 if not value.isdigit():
                     raise InvalidInput(f"Invalid facet count '{value}' in '{expression}'.\r\nParameter name: facets")
                 count = int(value)
+                if count > MAX_FACET_COUNT:
+                    raise InvalidInput(f"The facet count {value} in '{expression}' is larger than {MAX_FACET_COUNT} (maxFacetCount)."
+                                       "\r\nParameter name: facets")
             elif key == "sort":
                 if value not in ("count", "-count", "value", "-value"):
                     raise InvalidInput(f"Invalid facet sort '{value}' in '{expression}'; use count, -count, value or -value.\r\nParameter name: facets")
@@ -540,6 +552,8 @@ class SearchService:
                     raise InvalidInput(f"Interval facets need a numeric or date field; '{name}' is {leaf.type}.\r\nParameter name: facets")
             elif key == "values":
                 raw_values = [v for v in value.split("|") if v != ""]
+                if len(raw_values) > MAX_FACET_VALUES:
+                    raise InvalidInput(f"The facet '{name}' has more than {MAX_FACET_VALUES} values (maxFacetValues).\r\nParameter name: facets")
                 if not raw_values:
                     raise InvalidInput(f"Facet values in '{expression}' are empty.\r\nParameter name: facets")
                 if leaf.type == "Edm.DateTimeOffset":

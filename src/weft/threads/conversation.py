@@ -12,6 +12,7 @@ Knows nothing of HTTP: it returns the Response object, or yields Responses strea
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -59,8 +60,13 @@ def parse_request(body: dict, default_model: str | None) -> ResponseRequest:
     model = body.get("model") or default_model
     if not model:
         raise InvalidInput("model is required (or configure WEFT_LLM_MODEL).", code="missing_model")
+    if not isinstance(model, str):
+        raise InvalidInput("model must be a string.", code="invalid_value")
+    raw_tools = body.get("tools") or []
+    if not isinstance(raw_tools, list):
+        raise InvalidInput("tools must be a list of tool definitions.", code="invalid_value")
     tools = []
-    for tool in body.get("tools") or []:
+    for tool in raw_tools:
         if isinstance(tool, dict) and tool.get("type") == "function":
             tools.append(tool)
     options = {k: body[k] for k in _PASSED_THROUGH if body.get(k) is not None}
@@ -81,11 +87,18 @@ def _usage(raw: dict | None) -> dict:
             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": prompt + completion}
 
 
+WORK_SLOTS = 4
+
+
 class ConversationLoop:
     def __init__(self, service: ThreadService, settings: ThreadsSettings, endpoint: ChatEndpoint | None = None):
         self.service = service
         self.settings = settings
         self.endpoint = endpoint or ChatEndpoint(settings.llm_base_url, settings.llm_api_key)
+        # Many responses wait on the model at once, in their own threads; the Python work around the
+        # wait (history, storing the output) is let through a few at a time, so dozens of threads
+        # finishing together never starve the event loop of the GIL (measured: a 230 ms stall with 40).
+        self._work = threading.BoundedSemaphore(WORK_SLOTS)
 
     # ---- pieces --------------------------------------------------------------------------------------
     def _lock(self, principal: Principal, conversation_id: str) -> str:
@@ -165,12 +178,14 @@ class ConversationLoop:
             raise InvalidInput("use stream() for streamed responses")
         token = self._lock(principal, request.conversation_id) if request.conversation_id else None
         try:
-            messages, _dropped = self._messages(principal, request)
+            with self._work:
+                messages, _dropped = self._messages(principal, request)
             completion = self.endpoint.complete(self._payload(request, messages))
-            choice = (completion.get("choices") or [{}])[0]
-            message = choice.get("message") or {}
-            output = self._output_items(message.get("content"), message.get("tool_calls") or [])
-            self._store(principal, request, token, output)
+            with self._work:
+                choice = (completion.get("choices") or [{}])[0]
+                message = choice.get("message") or {}
+                output = self._output_items(message.get("content"), message.get("tool_calls") or [])
+                self._store(principal, request, token, output)
         finally:
             if token:
                 self.service.store.release_lock(request.conversation_id, token)
@@ -232,7 +247,8 @@ class ConversationLoop:
             if output and output[0].type == "message":
                 output[0] = PendingItem("message", "assistant", output[0].body, message_id)
             # durable before we say "completed"
-            self._store(principal, request, token, output)
+            with self._work:
+                self._store(principal, request, token, output)
             rendered = self._rendered(output)
             for index, item in enumerate(rendered):
                 if item["type"] == "message":

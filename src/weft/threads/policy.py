@@ -65,4 +65,9 @@ def validate_retention(seconds) -> int | None:
         return None
     if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
         raise InvalidInput("retention_seconds must be a non-negative integer or null.", code="invalid_value")
+    if seconds > MAX_RETENTION_SECONDS:  # beyond this the expiry time overflows the stores' 64-bit integers
+        raise InvalidInput(f"retention_seconds must be at most {MAX_RETENTION_SECONDS} (1,000 years; 0 keeps forever).", code="invalid_value")
     return seconds
+
+
+MAX_RETENTION_SECONDS = 1000 * 366 * 86400

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import heapq
 import logging
 import math
 import queue
@@ -404,7 +405,17 @@ class TantivyEngine:
     # ---- search ---------------------------------------------------------------------------------
     def search(self, definition: IndexDefinition, q: SearchQuery) -> SearchResults:
         handle = self._handle(definition)
-        return _Search(handle, q).run()
+        try:
+            return _Search(handle, q).run()
+        except ValueError as exc:  # tantivy's own bounds on one query, as 400s naming them
+            text = str(exc)
+            if "RegexQueryError" in text:
+                raise InvalidInput("Invalid search query: a prefix, wildcard or regular expression pattern compiles to more than "
+                                   "tantivy's 1,000 automaton states; use a shorter or simpler pattern.\r\nParameter name: search") from None
+            if "bucket limit" in text or "memory limit" in text:
+                raise InvalidInput("The facets ask for more than 65,000 buckets or 500 MB of aggregation memory (an interval too "
+                                   "small for the range of values, or too many values); use a larger interval.\r\nParameter name: facets") from None
+            raise
 
 
 def _layout_signature(definition: IndexDefinition) -> list[tuple]:
@@ -662,7 +673,10 @@ class _Search:
                 candidates[(addr.segment_ord, addr.doc)] = addr
         else:
             total = self.searcher.search(query, limit=1, count=True).count
-            for score, addr in self.searcher.search(query, limit=max(1, total), count=False).hits:
+            hits = self.searcher.search(query, limit=max(1, total), count=False).hits
+            if isinstance(first, fa.GeoDistance):
+                hits = self._nearest(hits, first, self.q.orderby[0].descending, need)
+            for score, addr in hits:
                 candidates[(addr.segment_ord, addr.doc)] = addr
         addresses = list(candidates.values())
         columnar = self._columnar_order(addresses)
@@ -671,6 +685,39 @@ class _Search:
         scored = self._with_scores(query, addresses)
         scored.sort(key=functools.cmp_to_key(self._comparator()))
         return scored
+
+    def _nearest(self, hits: list, target: fa.GeoDistance, descending: bool, need: int) -> list:
+        """Bounded geo-distance ordering: distances from the lon/lat fast-field columns (no document
+        is read), then only the first ``need`` (and every candidate tied with the last of them, and
+        the points-less documents that sort first) go on to the exact multi-key sort."""
+        leaf = self.layout.leaf(target.target.dotted)
+        if leaf.lon is None or len(hits) <= need:
+            return hits
+        addresses = [addr for _, addr in hits]
+        lons = self.searcher.fast_field_values(leaf.lon, addresses)
+        lats = self.searcher.fast_field_values(leaf.lat, addresses)
+        keyed = []
+        nulls = []
+        for hit, lon, lat in zip(hits, lons, lats):
+            if lon is None or lat is None:
+                nulls.append(hit)
+            else:
+                keyed.append((haversine_km((lon, lat), target.point), hit))
+        if not descending:  # nulls first ascending (Azure), last descending
+            if len(nulls) >= need:
+                return nulls
+            want = need - len(nulls)
+        else:
+            want = need
+        chosen = heapq.nlargest(want, keyed, key=lambda t: t[0]) if descending else heapq.nsmallest(want, keyed, key=lambda t: t[0])
+        if chosen:
+            edge = chosen[-1][0]
+            inside = {id(h) for _, h in chosen}
+            chosen += [(d, h) for d, h in keyed if d == edge and id(h) not in inside]
+        picked = [h for _, h in chosen]
+        if descending:
+            return picked + (nulls if len(picked) < need else [])
+        return nulls + picked
 
     def _columnar_order(self, addresses: list) -> list | None:
         """Sort candidates on fast-field columns, without reading documents, when every key allows it:
