@@ -251,13 +251,23 @@ class HotPaths:
             else:
                 first = self._postgres_append(tenant_id, conversation_id, items, now_ms, lock_token, audit)
         except _NotBumped:
-            self.store.explain_failed_bump(tenant_id, conversation_id)
+            self._explain_failed_bump(tenant_id, conversation_id)
             raise
         except self.integrity as exc:
             raise Conflict("An item with one of these ids already exists.", code="item_exists") from exc
         except self.broken as exc:
             raise unavailable(exc) from exc
         return new_item_records(tenant_id, conversation_id, first, items, now_ms)
+
+    def _explain_failed_bump(self, tenant_id: str, conversation_id: str) -> None:
+        """After a counter bump that matched nothing: NotFound, or Conflict when another holder has the lock."""
+        from weft.errors import Conflict, NotFound
+
+        with self.store.engine.connect() as conn:
+            found = conn.execute(self.store._statements["lock_of"], {"cid": conversation_id, "tid": tenant_id}).first()
+        if found is None:
+            raise NotFound(f"Conversation with id '{conversation_id}' not found.")
+        raise Conflict("Another request is currently in progress for this conversation. Please try again later.", code="conversation_locked")
 
     def _sqlite_append(self, tenant_id, conversation_id, items, now_ms, lock_token, audit) -> int:
         store = self.store

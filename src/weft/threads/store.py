@@ -8,6 +8,7 @@ numbers and commits. A rollback undoes the counter too, so the sequence stays ga
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from contextlib import contextmanager
 from typing import Iterator, Protocol
@@ -193,14 +194,6 @@ class SqlThreadStore:
         with self._write() as conn:
             conn.execute(self._audit_insert, [dict(zip(_AUDIT_KEYS, row)) for row in rows])
 
-    def explain_failed_bump(self, tenant_id: str, conversation_id: str) -> None:
-        """After a counter bump that matched nothing: NotFound, or Conflict when another holder has the lock."""
-        with self._read() as conn:
-            found = conn.execute(self._statements["lock_of"], {"cid": conversation_id, "tid": tenant_id}).first()
-        if found is None:
-            raise NotFound(f"Conversation with id '{conversation_id}' not found.")
-        raise Conflict("Another request is currently in progress for this conversation. Please try again later.", code="conversation_locked")
-
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         with _database_errors_as_unavailable():
@@ -211,9 +204,7 @@ class SqlThreadStore:
         try:
             self.read_audit.close()  # the buffered read-audit records are stored before the engine goes
         except Exception:
-            import logging
-
-            logging.getLogger("weft.audit").exception("could not store buffered read-audit records at close")
+            logging.getLogger("weft.threads").exception("could not store buffered read-audit records at close")
         if self._hot is not None:
             self._hot.close()
         if self._sqlite_writer is not None:
