@@ -226,7 +226,7 @@ class HotPaths:
         self.style = "qmark" if self.backend == "sqlite" else "format"
         tables = store.tables
         self.readers = RawConnections(store.engine, keep=4, autocommit=self.backend == "postgresql")
-        self.writers = RawConnections(store.engine, keep=4, autocommit=True) if self.backend == "postgresql" else None
+        self.writers = RawConnections(store.engine, keep=16, autocommit=True) if self.backend == "postgresql" else None
         if self.backend == "sqlite":
             self.append_sql = {False: sqlite_append_sql(tables, False), True: sqlite_append_sql(tables, True)}
         else:
