@@ -173,16 +173,26 @@ def insert_sql(table, columns: tuple[str, ...], style: str) -> str:
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
 
 
-def postgres_append_sql(tables, held: bool) -> str:
+def postgres_append_sql(tables, held: bool, single: bool) -> str:
+    """``single``: one item as scalar parameters (cheaper to send than arrays).
+
+    ``updated_at_ms`` moves only when it is at least a second old: it is indexed (retention's idle
+    clock), so changing it on every append would make every append a non-HOT update writing a new
+    entry in each of the conversation's indexes. Retention counts in seconds, so 1 s is below its
+    resolution; ``next_seq`` and ``item_count`` are not indexed."""
     c, it, a = tables.conversations.name, tables.items.name, tables.audit.name
     lock = "lock_token = %(token)s" if held else "(lock_token IS NULL OR lock_until_ms < %(now)s)"
+    if single:
+        rows = "SELECT %(cid)s, bump.next_seq - 1, %(id)s, %(tid)s, %(type)s, %(role)s, %(created)s, %(body)s FROM bump"
+    else:
+        rows = (f"SELECT %(cid)s, bump.next_seq - %(count)s + v.n - 1, v.id, %(tid)s, v.type, v.role, v.created, v.body "
+                f"FROM bump, unnest(%(ids)s::text[], %(types)s::text[], %(roles)s::text[], %(created)s::bigint[], %(bodies)s::bytea[]) "
+                f"WITH ORDINALITY AS v(id, type, role, created, body, n)")
     return (
         f"WITH bump AS (UPDATE {c} SET next_seq = next_seq + %(count)s, item_count = item_count + %(count)s, "
-        f"updated_at_ms = %(now)s WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock} RETURNING next_seq), "
-        f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) "
-        f"SELECT %(cid)s, bump.next_seq - %(count)s + v.n - 1, v.id, %(tid)s, v.type, v.role, v.created, v.body "
-        f"FROM bump, unnest(%(ids)s::text[], %(types)s::text[], %(roles)s::text[], %(created)s::bigint[], %(bodies)s::bytea[]) "
-        f"WITH ORDINALITY AS v(id, type, role, created, body, n) RETURNING 1), "
+        f"updated_at_ms = CASE WHEN updated_at_ms <= %(now)s - 1000 THEN %(now)s ELSE updated_at_ms END "
+        f"WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock} RETURNING next_seq), "
+        f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) {rows} RETURNING 1), "
         f"audited AS (INSERT INTO {a} ({', '.join(AUDIT_COLUMNS)}) "
         f"SELECT %(a0)s, %(a1)s, %(a2)s, %(a3)s, %(a4)s, %(a5)s, %(a6)s, %(a7)s FROM bump WHERE %(audit)s RETURNING 1) "
         f"SELECT next_seq FROM bump")
@@ -230,7 +240,7 @@ class HotPaths:
         if self.backend == "sqlite":
             self.append_sql = {False: sqlite_append_sql(tables, False), True: sqlite_append_sql(tables, True)}
         else:
-            self.append_sql = {False: postgres_append_sql(tables, False), True: postgres_append_sql(tables, True)}
+            self.append_sql = {(held, single): postgres_append_sql(tables, held, single) for held in (False, True) for single in (False, True)}
         self.items_sql = insert_sql(tables.items, ITEM_COLUMNS, self.style)
         self.audit_sql = insert_sql(tables.audit, AUDIT_COLUMNS, self.style)
         self.newest_sql = {(d, lim): newest_items_sql(tables, d, lim, self.style) for d in (False, True) for lim in (False, True)}
@@ -304,12 +314,16 @@ class HotPaths:
         count = len(items)
         row = audit_row(audit) if audit is not None else (None,) * len(AUDIT_COLUMNS)
         params = {"cid": conversation_id, "tid": tenant_id, "count": count, "now": now_ms, "token": lock_token,
-                  "ids": [it.id for it in items], "types": [it.type for it in items], "roles": [it.role for it in items],
-                  "created": [it.created_at_ms or now_ms for it in items], "bodies": [it.body for it in items],
                   "audit": audit is not None, **{f"a{n}": value for n, value in enumerate(row)}}
+        if count == 1:
+            it = items[0]
+            params.update(id=it.id, type=it.type, role=it.role, created=it.created_at_ms or now_ms, body=it.body)
+        else:
+            params.update(ids=[it.id for it in items], types=[it.type for it in items], roles=[it.role for it in items],
+                          created=[it.created_at_ms or now_ms for it in items], bodies=[it.body for it in items])
         assert self.writers is not None
         with self.writers.connection(self.broken) as raw:
-            found = raw.execute(self.append_sql[lock_token is not None], params).fetchone()
+            found = raw.execute(self.append_sql[(lock_token is not None, count == 1)], params).fetchone()
         if found is None:
             raise _NotBumped()
         return found[0] - count
