@@ -230,7 +230,8 @@ def main() -> None:
         lines += [f"| appends/s over HTTP on SQLite (1 keep-alive client, same machine) | {cell('http', '.0f')} | >= 1,000 |"]
     lines += ["", "Every list run checks afterwards that each read left its audit row (the buffer is stored by "
               "close at the latest). Per round: " + "; ".join(
-                  f"{k}: " + ", ".join(f"{x:.3g}" for x in v) for k, v in rows.items()), END]
+                  f"{k}: " + ", ".join(f"{x:.3g}" for x in v) for k, v in rows.items()),
+              "", "The sections below this one come from `bench_appends` and keep the date of their own run.", END]
     section = "\n".join(lines)
     text = RESULTS.read_text() if RESULTS.exists() else "# Thread store benchmark\n"
     if BEGIN in text and END in text:

@@ -336,7 +336,7 @@ class HotPaths:
         try:
             with self.readers.connection(self.broken) as raw:
                 rows = raw.execute(self.newest_sql[(descending, limit is not None)], params).fetchall()
-                if not rows and raw.execute(self.exists_sql, (conversation_id, tenant_id)).fetchone() is None:
+                if not rows and not raw.execute(self.exists_sql, (conversation_id, tenant_id)).fetchall():
                     raise NotFound(f"Conversation with id '{conversation_id}' not found.")
         except self.broken as exc:
             raise unavailable(exc) from exc
