@@ -215,3 +215,32 @@ def test_cli_import_keeps_guid_conversations_apart_and_reimport_adds_nothing(tmp
         assert _stored_groups(service, Principal.library("acme")) == EXPECTED
     finally:
         service.close()
+
+
+# -- properties over random headers ------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from tests.mail.test_threading import message_sets, options_strategy  # noqa: E402
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(message_sets(), options_strategy)
+def test_the_subject_fallback_moves_only_free_messages(messages, options):
+    """With the fallback on, the messages that carry evidence are grouped exactly as with it off;
+    only free messages (no References/In-Reply-To to another message, no valid Thread-Index when
+    Thread-Index grouping is on) are ever placed by subject."""
+    from dataclasses import replace
+
+    merged = thread_messages(messages, options)
+    plain = thread_messages(messages, replace(options, subject_merge=False))
+    placed = {m for c in merged for m in c.subject_joined}
+    groups_without_placed = {frozenset(c.messages) - placed for c in merged} - {frozenset()}
+    assert groups_without_placed == {frozenset(c.messages) for c in plain if not set(c.messages) <= placed}
+    threader = MailThreader(options)
+    threader.add_all(messages)
+    for message in messages:
+        if message.id in placed:
+            entry = threader._entries[message.id]
+            assert not entry.has_thread_headers
+            assert not (options.thread_index and entry.index is not None)
