@@ -26,6 +26,7 @@ never a failed or denied operation's (those are stored before the call returns).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -198,6 +199,18 @@ def postgres_append_sql(tables, held: bool, single: bool) -> str:
         f"SELECT next_seq FROM bump")
 
 
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``%(name)s`` placeholders as ``$1..$n`` (each name once), and the names in that order."""
+    names: list[str] = []
+
+    def number(match) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"%\((\w+)\)s", number, sql), tuple(names)
+
+
 def newest_items_sql(tables, descending: bool, limited: bool, style: str) -> str:
     it = tables.items.name
     mark = "?" if style == "qmark" else "%s"
@@ -220,6 +233,12 @@ def new_item_records(tenant_id: str, conversation_id: str, first_seq: int, items
             for n, it in enumerate(items)]
 
 
+try:
+    from psycopg import RawCursor
+except ImportError:  # pragma: no cover - psycopg is a dependency; only PostgreSQL uses it
+    RawCursor = None  # type: ignore[assignment,misc]
+
+
 class _NotBumped(Exception):
     """The counter bump matched no row: the conversation is missing or locked by another holder."""
 
@@ -240,7 +259,9 @@ class HotPaths:
         if self.backend == "sqlite":
             self.append_sql = {False: sqlite_append_sql(tables, False), True: sqlite_append_sql(tables, True)}
         else:
-            self.append_sql = {(held, single): postgres_append_sql(tables, held, single) for held in (False, True) for single in (False, True)}
+            # positional ($n) statements run on a RawCursor: no per-call placeholder rewriting
+            self.append_sql = {(held, single): positional(postgres_append_sql(tables, held, single))
+                               for held in (False, True) for single in (False, True)}
         self.items_sql = insert_sql(tables.items, ITEM_COLUMNS, self.style)
         self.audit_sql = insert_sql(tables.audit, AUDIT_COLUMNS, self.style)
         self.newest_sql = {(d, lim): newest_items_sql(tables, d, lim, self.style) for d in (False, True) for lim in (False, True)}
@@ -322,8 +343,9 @@ class HotPaths:
             params.update(ids=[it.id for it in items], types=[it.type for it in items], roles=[it.role for it in items],
                           created=[it.created_at_ms or now_ms for it in items], bodies=[it.body for it in items])
         assert self.writers is not None
+        sql, names = self.append_sql[(lock_token is not None, count == 1)]
         with self.writers.connection(self.broken) as raw:
-            found = raw.execute(self.append_sql[(lock_token is not None, count == 1)], params).fetchone()
+            found = RawCursor(raw).execute(sql, tuple(params[n] for n in names)).fetchone()
         if found is None:
             raise _NotBumped()
         return found[0] - count
