@@ -173,9 +173,17 @@ def import_mail(threads: ThreadService, principal: Principal, path: Path | str, 
         members = [m for m in conversation.messages if m in new]
         if not members:
             continue
+        # The conversation's core is what its headers and Thread-Index tie together; the stored
+        # thread is chosen from the core only, so a message carrying evidence never lands in a
+        # thread because a subject-placed message of another conversation was stored there.
+        # (A conversation grouped by subject alone carries no evidence, so all of it is its core.)
+        core = list(conversation.messages) if conversation.subject_only else \
+            [m for m in conversation.messages if m not in conversation.subject_joined]
         pending = [_pending(new[m], own) for m in members]
         root = conversation.root if conversation.root in new or conversation.root in stored else members[0]
-        targets = sorted({stored[m].conversation_id for m in conversation.messages if m in stored},
+        if root in stored and root not in core:
+            root = next((m for m in core if m in new or m in stored), members[0])
+        targets = sorted({stored[m].conversation_id for m in core if m in stored},
                          key=lambda cid: (conversations[cid].created_at_ms, cid))  # type: ignore[attr-defined]
         if not targets:
             subject = new[root].subject if root in new else ""

@@ -18,17 +18,22 @@ How a set of messages becomes conversations:
    its parent; at the top, a phantom is replaced by its child when it has exactly one
    (``prune_phantoms=False`` keeps phantoms; the public root is then the missing id itself).
 3. Thread-Index (option ``thread_index``): conversations whose messages carry Outlook indexes
-   with the same 22-byte header are one conversation; a joining piece hangs under the message
-   whose index is the longest proper prefix of its own (the child blocks give the tree), else
-   under the conversation root. The piece with the shallowest index anchors the group.
-4. Subject fallback (option ``subject_merge``): a headerless message (no valid References or
-   In-Reply-To, alone in its conversation) joins a conversation with the same base subject. A
-   header-backed conversation is never merged with another header-backed one (this avoids false
-   merges of distinct threads that share a subject); a headerless message joins the one that
-   started most recently at or before it (else the earliest); when it is not a reply but that
-   conversation's root is one (its parent never arrived), it becomes the root instead, as in
-   JWZ. Headerless messages with no header-backed match group under the first non-reply, else
-   the first message.
+   with the same conversation GUID (bytes 6-21 of the 22-byte header; Outlook's ConversationId,
+   [MS-OXOMSG] 2.2.1.2) are one conversation; a joining piece hangs under the message whose
+   index is the longest proper prefix of its own (the child blocks give the tree), else under
+   the conversation root. The piece with the shallowest index anchors the group.
+4. Subject fallback (option ``subject_merge``) is only for messages that carry no conversation
+   evidence: no valid References or In-Reply-To naming another message, and (with
+   ``thread_index`` on) no valid Thread-Index, and alone in their conversation. Such a "free"
+   message joins a conversation with the same base subject. A message with a Thread-Index
+   names its own conversation (its GUID), and one with References/In-Reply-To names its
+   parent's, so neither is ever moved into another conversation by subject, and two
+   conversations that carry evidence are never merged with each other. A free message joins
+   the evidence-backed conversation that started most recently at or before it (else the
+   earliest); when it is not a reply but that conversation's root is one (its parent never
+   arrived), it becomes the root instead, as in JWZ. Free messages with no evidence-backed
+   match group under the first non-reply, else the first message. The members placed this
+   way are reported in ``Conversation.subject_joined``.
 5. Output order: members by (date, caller id); conversations by their first member. Every
    tie is broken by caller id, never by arrival order, so any arrival order of a consistent set
    gives the same answer.
@@ -38,6 +43,7 @@ to a ``MailThreader`` and asking for ``conversations()``.
 """
 from __future__ import annotations
 
+import uuid
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -102,6 +108,8 @@ class Conversation:
     root: str
     messages: tuple[str, ...]
     parents: Mapping[str, str | None] = field(default_factory=dict)
+    subject_joined: frozenset[str] = frozenset()  # members placed only by the subject fallback
+    subject_only: bool = False  # no member carries References/In-Reply-To/Thread-Index evidence
 
     def as_dict(self) -> dict[str, object]:
         """The corpus's output shape: ``{"root": ..., "messages": [...]}``."""
@@ -304,9 +312,11 @@ class MailThreader:
             forest = self._pruned_forest()
             if self.options.thread_index:
                 forest = self._merge_by_thread_index(forest)
+            joined: set[str] = set()
+            free_anchors: set[str] = set()
             if self.options.subject_merge:
-                forest = self._merge_by_subject(forest)
-            report = [self._conversation(tree) for tree in forest]
+                forest = self._merge_by_subject(forest, joined, free_anchors)
+            report = [self._conversation(tree, joined, free_anchors) for tree in forest]
             report.sort(key=lambda item: self._entries[item[1]].sort_key)
             self._report = [conversation for conversation, _ in report]
             self._by_message = {m: c for c in self._report for m in c.messages}
@@ -352,12 +362,12 @@ class MailThreader:
                 i = parent_of[i]
             return i
 
-        first_tree_with_header: dict[bytes, int] = {}
+        first_tree_with_guid: dict[uuid.UUID, int] = {}
         for position, tree in enumerate(forest):
             for entry in _entries(tree):
                 if entry.index is None:
                     continue
-                other = first_tree_with_header.setdefault(entry.index.header_bytes, position)
+                other = first_tree_with_guid.setdefault(entry.index.guid, position)
                 a, b = find(other), find(position)
                 if a != b:
                     parent_of[max(a, b)] = min(a, b)
@@ -372,7 +382,7 @@ class MailThreader:
                 continue
             trees.sort(key=lambda tree: (self._shallowest_depth(tree), _first_key(tree)))
             anchor = trees[0]
-            placed: dict[bytes, _Node] = {}
+            placed: dict[tuple[uuid.UUID, bytes], _Node] = {}
             self._register_indexes(anchor, placed)
             pieces = [piece for tree in trees[1:] for piece in ([tree] if tree.entry else tree.children)]
             pieces.sort(key=lambda piece: (self._shallowest_depth(piece, root_only=True), _first_key(piece)))
@@ -389,28 +399,27 @@ class MailThreader:
         return min(depths, default=1 << 30)
 
     @staticmethod
-    def _register_indexes(tree: _Node, placed: dict[bytes, _Node]) -> None:
+    def _register_indexes(tree: _Node, placed: dict[tuple[uuid.UUID, bytes], _Node]) -> None:
         for node in _walk(tree):
             entry = node.entry
             if entry is None or entry.index is None:
                 continue
-            key = entry.index.to_bytes()
+            key = _index_key(entry.index, entry.index.depth)
             known = placed.get(key)
             if known is None or entry.sort_key < known.entry.sort_key:  # type: ignore[union-attr]
                 placed[key] = node
 
     @staticmethod
-    def _parent_by_index(piece: _Node, placed: dict[bytes, _Node], anchor: _Node) -> _Node:
+    def _parent_by_index(piece: _Node, placed: dict[tuple[uuid.UUID, bytes], _Node], anchor: _Node) -> _Node:
         index = piece.entry.index if piece.entry is not None else None
         if index is not None:
             for depth in range(index.depth - 1, -1, -1):
-                ancestor = ConversationIndex(index.header_time, index.guid, index.children[:depth])
-                found = placed.get(ancestor.to_bytes())
+                found = placed.get(_index_key(index, depth))
                 if found is not None:
                     return found
         return anchor
 
-    def _merge_by_subject(self, forest: list[_Node]) -> list[_Node]:
+    def _merge_by_subject(self, forest: list[_Node], joined: set[str], free_anchors: set[str]) -> list[_Node]:
         by_subject: dict[str, list[_Node]] = {}
         result: list[_Node] = []
         for tree in forest:
@@ -421,12 +430,13 @@ class MailThreader:
                 result.append(tree)
         for trees in by_subject.values():
             first = {id(tree): _first_key(tree) for tree in trees}
-            backed = sorted((t for t in trees if self._header_backed(t)), key=lambda t: first[id(t)])
-            loose = sorted((t for t in trees if not self._header_backed(t)), key=lambda t: first[id(t)])
+            backed = sorted((t for t in trees if not self._is_free(t)), key=lambda t: first[id(t)])
+            free = sorted((t for t in trees if self._is_free(t)), key=lambda t: first[id(t)])
             if backed:
                 tops = list(backed)
                 starts = [first[id(t)] for t in backed]
-                for tree in loose:
+                for tree in free:
+                    joined.add(tree.entry.message.id)  # type: ignore[union-attr]
                     position = bisect_right(starts, first[id(tree)])
                     target = position - 1 if position else 0
                     top = tops[target]
@@ -436,10 +446,12 @@ class MailThreader:
                     else:
                         top.children.append(tree)
                 result.extend(tops)
-            elif loose:
-                anchor = min(loose, key=lambda t: (self._subject_entry(t).subject.is_reply_or_forward, first[id(t)]))
-                for tree in loose:
+            elif free:
+                anchor = min(free, key=lambda t: (self._subject_entry(t).subject.is_reply_or_forward, first[id(t)]))
+                free_anchors.add(anchor.entry.message.id)  # type: ignore[union-attr]
+                for tree in free:
                     if tree is not anchor:
+                        joined.add(tree.entry.message.id)  # type: ignore[union-attr]
                         anchor.children.append(tree)
                 result.append(anchor)
         return result
@@ -457,15 +469,14 @@ class MailThreader:
         entry = tree.entry
         return entry is not None and (entry.has_thread_headers or entry.subject.is_reply_or_forward)
 
-    def _header_backed(self, tree: _Node) -> bool:
+    def _is_free(self, tree: _Node) -> bool:
+        """A lone message with no conversation evidence: the only kind the subject fallback may move."""
         entry = tree.entry
-        if entry is None or tree.children:
-            return True
-        if entry.has_thread_headers:
-            return True
-        return self.options.thread_index and entry.index is not None and entry.index.depth > 0
+        if entry is None or tree.children or entry.has_thread_headers:
+            return False
+        return not (self.options.thread_index and entry.index is not None)
 
-    def _conversation(self, tree: _Node) -> tuple[Conversation, str]:
+    def _conversation(self, tree: _Node, joined: set[str], free_anchors: set[str]) -> tuple[Conversation, str]:
         parents: dict[str, str | None] = {}
         stack: list[tuple[_Node, str | None]] = [(tree, None)]
         while stack:
@@ -482,7 +493,15 @@ class MailThreader:
         else:
             root = self._subject_entry(tree).message.id
         ordered_parents = MappingProxyType({m: parents[m] for m in members})  # read-only: reports are cached
-        return Conversation(root, tuple(members), ordered_parents), members[0]
+        placed_by_subject = frozenset(m for m in members if m in joined)
+        subject_only = (tree.entry is not None and not tree.children and self._is_free(tree)) or \
+            (tree.entry is not None and tree.entry.message.id in free_anchors)
+        return Conversation(root, tuple(members), ordered_parents, placed_by_subject, subject_only), members[0]
+
+
+def _index_key(index: ConversationIndex, depth: int) -> tuple[uuid.UUID, bytes]:
+    """An index position within its conversation: the GUID and the first ``depth`` child blocks."""
+    return index.guid, b"".join(child.to_bytes() for child in index.children[:depth])
 
 
 def thread_messages(messages: Iterable[MailMessage], options: ThreadingOptions | None = None) -> list[Conversation]:

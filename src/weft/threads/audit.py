@@ -45,10 +45,13 @@ def record_to_json(record: AuditRecord) -> dict:
 
 
 class AuditTrail:
-    def __init__(self, store, clock: Clock, *, audit_reads: bool = True):
+    def __init__(self, store, clock: Clock, *, audit_reads: bool = True, buffer_reads: bool = True):
         self.store = store
         self.clock = clock
         self.audit_reads = audit_reads  # successful reads are recorded too unless turned off
+        # successful reads' records are stored in batches (with the next write, or within 0.2 s;
+        # see weft.threads.hot_path) when the store can; False stores each before the read returns
+        self.buffer_reads = buffer_reads and hasattr(store, "queue_audit")
 
     def build(self, principal: Principal | None, operation: str, outcome: str, note: AuditNote) -> AuditRecord:
         return AuditRecord(self.clock.now_ms(), principal.tenant_id if principal else None, principal.key_id if principal else None,
@@ -84,6 +87,10 @@ class AuditTrail:
             return
         if note.stored_with_write is not None:
             self.emit(note.stored_with_write)
+        elif read and self.buffer_reads:
+            record = self.build(principal, operation, "ok", note)
+            self.store.queue_audit(record)
+            self.emit(record)
         else:
             self.record(principal, operation, "ok", note)
 

@@ -83,12 +83,13 @@ class PendingItem:
 
 class ThreadService:
     def __init__(self, store: ThreadStore, *, master_key: bytes | None = None, encryption: bool = False,
-                 clock: Clock | None = None, default_tenant: str = "default", audit_reads: bool = True):
+                 clock: Clock | None = None, default_tenant: str = "default", audit_reads: bool = True,
+                 buffer_read_audit: bool = True):
         self.store = store
         self.clock = clock or SystemClock()
         self.keyring = Keyring(store, master_key, encrypt_new_writes=encryption)
         self.codec = BodyCodec(self.keyring)
-        self.audit = AuditTrail(store, self.clock, audit_reads=audit_reads)
+        self.audit = AuditTrail(store, self.clock, audit_reads=audit_reads, buffer_reads=buffer_read_audit)
         self.keys = ApiKeys(store, self.clock)
         self.default_tenant = default_tenant
         self._known_tenants: set[str] = set()

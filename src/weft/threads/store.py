@@ -8,6 +8,7 @@ numbers and commits. A rollback undoes the counter too, so the sequence stays ga
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from contextlib import contextmanager
 from typing import Iterator, Protocol
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from weft.errors import Conflict, NotFound, Unavailable
 from weft.threads.database import SQLITE_BEGIN_OPTION, make_engine
+from weft.threads.hot_path import AuditBuffer, HotPaths
 from weft.threads.migrations import migrate
 from weft.threads.records import (
     ApiKeyRecord,
@@ -33,7 +35,8 @@ from weft.threads.records import (
 from weft.threads.tables import ThreadTables, build_tables
 
 
-INTERNAL_KINDS = ("binding",)  # conversation rows weft uses for its own bookkeeping
+INTERNAL_KINDS = ("binding",)
+_AUDIT_KEYS = ("at_ms", "tenant_id", "key_id", "operation", "conversation_id", "item_ids", "outcome", "detail")  # conversation rows weft uses for its own bookkeeping
 
 
 class ThreadStore(Protocol):
@@ -129,6 +132,9 @@ class SqlThreadStore:
         migrate(self._writer_engine, self.tables)
         self._statements = self._append_statements()
         self._audit_insert = insert(self.tables.audit)
+        # plain appends and cursor-less item pages skip SQLAlchemy's statement machinery (hot_path.py)
+        self._hot = HotPaths(self) if HotPaths.supports(self.backend) else None
+        self.read_audit = AuditBuffer(self._hot.write_audit_rows if self._hot else self._write_audit_rows)
 
     # ---- plumbing ----------------------------------------------------------------------------------
     @contextmanager
@@ -142,6 +148,7 @@ class SqlThreadStore:
         if self._sqlite_writer is None:
             with self._writer_engine.begin() as conn:
                 yield conn
+                self._store_buffered_audit(conn)
             return
         with self._sqlite_writer:
             # one long-lived writer connection (SQLite has a single writer anyway): no pool checkout
@@ -152,10 +159,40 @@ class SqlThreadStore:
             try:
                 with conn.begin():
                     yield conn
+                    self._store_buffered_audit(conn)
             except BaseException:
                 if conn.invalidated or conn.closed:
                     self._sqlite_connection = None
                 raise
+
+    def _store_buffered_audit(self, conn: Connection) -> None:
+        """Buffered read-audit records ride along in this write transaction (given back if it fails)."""
+        rows = self.read_audit.take()
+        if not rows:
+            return
+        try:
+            conn.execute(self._audit_insert, [dict(zip(_AUDIT_KEYS, row)) for row in rows])
+        except BaseException:
+            self.read_audit.give_back(rows)
+            raise
+
+    @contextmanager
+    def sqlite_writer(self) -> Iterator[object]:
+        """The DB-API connection of SQLite's one writer, under the writer lock (for hot_path.py)."""
+        assert self._sqlite_writer is not None
+        with self._sqlite_writer:
+            if self._sqlite_connection is None:
+                self._sqlite_connection = self._writer_engine.connect()
+            try:
+                yield self._sqlite_connection.connection.dbapi_connection
+            except self._hot.broken:  # type: ignore[union-attr]
+                self._sqlite_connection.invalidate()
+                self._sqlite_connection = None
+                raise
+
+    def _write_audit_rows(self, rows: list[tuple]) -> None:
+        with self._write() as conn:
+            conn.execute(self._audit_insert, [dict(zip(_AUDIT_KEYS, row)) for row in rows])
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -182,6 +219,12 @@ class SqlThreadStore:
                 pass
 
     def close(self) -> None:
+        try:
+            self.read_audit.close()  # the buffered read-audit records are stored before the engine goes
+        except Exception:
+            logging.getLogger("weft.threads").exception("could not store buffered read-audit records at close")
+        if self._hot is not None:
+            self._hot.close()
         if self._sqlite_writer is not None:
             with self._sqlite_writer:
                 if self._sqlite_connection is not None:
@@ -390,6 +433,8 @@ class SqlThreadStore:
         }
 
     def append_items(self, tenant_id, conversation_id, items, now_ms, *, idempotency_key=None, lock_token=None, audit=None):
+        if self._hot is not None and not idempotency_key and items:
+            return AppendResult(self._hot.append(tenant_id, conversation_id, items, now_ms, lock_token, audit), False)
         st = self._statements
         count = len(items)
         params = {"cid": conversation_id, "tid": tenant_id, "count": count, "now": now_ms}
@@ -435,6 +480,9 @@ class SqlThreadStore:
     def list_items(self, tenant_id, conversation_id, *, limit, order, after=None, before=None):
         it, c = self.tables.items, self.tables.conversations
         descending = order == "desc"
+        if self._hot is not None and not after and not before:
+            rows, more = self._hot.items_page(tenant_id, conversation_id, limit, descending)
+            return ItemPage(rows, more)
         with self._read() as conn:
             if conn.execute(select(c.c.id).where(c.c.id == conversation_id, c.c.tenant_id == tenant_id)).first() is None:
                 raise NotFound(f"Conversation with id '{conversation_id}' not found.")
@@ -543,6 +591,13 @@ class SqlThreadStore:
         with self._write() as conn:
             self._insert_audit(conn, record)
 
+    def queue_audit(self, record: AuditRecord) -> None:
+        """A successful read's record: stored with the next write or within the flush interval (hot_path.py)."""
+        self.read_audit.add(record)
+
+    def flush_audit(self) -> None:
+        self.read_audit.flush()
+
     def _insert_audit(self, conn: Connection, record: AuditRecord) -> None:
         conn.execute(self._audit_insert, {
             "at_ms": record.at_ms, "tenant_id": record.tenant_id, "key_id": record.key_id, "operation": record.operation,
@@ -560,6 +615,7 @@ class SqlThreadStore:
             query = query.where(a.c.at_ms < until_ms)
         if after_id is not None:
             query = query.where(a.c.id > after_id)
+        self.flush_audit()  # reading the trail sees every read recorded so far
         with self._read() as conn:
             rows = conn.execute(query.limit(limit)).all()
         return [AuditRecord(r.at_ms, r.tenant_id, r.key_id, r.operation, r.outcome, r.conversation_id,
