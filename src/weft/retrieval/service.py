@@ -2,7 +2,7 @@
 
 The service uses `SearchService` as any client does (semantic queries when the index has a semantic
 configuration, simple ones otherwise); it keeps its definitions in `<data-dir>/retrieval/retrieval.sqlite3`, model
-api keys sealed (`weft.indexers.secrets.SecretBox`).
+api keys sealed (`weft.secretbox.SecretBox`).
 
 Retrieve (GA `2026-04-01`): each `intents[i].search` runs against each knowledge source of the base (or those named
 in `knowledgeSourceParams`, with their `filterAddOn`, `rerankerThreshold`, `includeReferences`,
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from weft.errors import Conflict, InvalidInput, NotFound, WeftError
-from weft.indexers.secrets import SecretBox
+from weft.secretbox import SecretBox
 from weft.retrieval import model
 from weft.search.service import new_etag
 
