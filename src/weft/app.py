@@ -75,7 +75,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     from weft.http.limits import LimitSettings, RequestGuard
 
     try:
-        limits = LimitSettings.from_env(environ)
+        limits = settings.limits or LimitSettings.from_env(environ)
     except ValueError as exc:
         from weft.configuration import ConfigError
 

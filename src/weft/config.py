@@ -23,6 +23,7 @@ class Settings:
     demo: bool = False
     allowed_model_endpoints: list[str] = field(default_factory=list)
     api_docs: str = "off"  # /_docs and /_openapi.json: off, admin (admin key required) or on
+    limits: Any = None  # weft.http.limits.LimitSettings; None: from the configuration (server/search/threads/models sections)
     identity: Any = None  # weft.identity.Identity: api-keys and/or bearer tokens (None: api-keys only)
     config: Config | None = None  # every other section (threads, chat, models, search, ...)
 
