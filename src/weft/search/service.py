@@ -22,6 +22,7 @@ from weft.search.documents import ItemResult, parse_batch, parse_datetime, rende
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.engine.tantivy_engine import TantivyEngine
 from weft.search.filter_check import ExpressionChecker
+from weft.search.analysis import resolve as resolve_analyzer
 from weft.search.highlight import collect_terms, highlight_field
 from weft.search.odata import parse_filter, parse_orderby, parse_select
 from weft.search.query import parse_search
@@ -541,8 +542,9 @@ class SearchService:
             for f in fields:
                 leaf = definition.leaf(f)
                 value = hit.document.get(f) if "/" not in f else None
-                if isinstance(value, str) and highlight_field(f, [value], leaf.field.effective_analyzer, terms, "", ""):
-                    text_value = highlight_field(f, [value], leaf.field.effective_analyzer, terms, pre or "", post or "")[0] if (pre or post) else value
+                chain = resolve_analyzer(definition, leaf.field.effective_search_analyzer)
+                if isinstance(value, str) and highlight_field(f, [value], chain, terms, "", ""):
+                    text_value = highlight_field(f, [value], chain, terms, pre or "", post or "")[0] if (pre or post) else value
                     break
             item = {"@search.text": text_value}
             rendered = render_document(definition, hit.document, select if select is not None else [key_name])
@@ -599,15 +601,9 @@ class SearchService:
         return clauses
 
     def analyze(self, name: str, body: Any) -> dict:
-        from weft.search.analysis import ANALYZER_NAMES, analyze_tokens_detailed
+        from weft.search.analysis.api import analyze_request
 
-        self._definition(name)
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            raise InvalidInput("The analyze request needs a 'text' string.")
-        analyzer = body.get("analyzer") or "standard.lucene"
-        if analyzer not in ANALYZER_NAMES:
-            raise InvalidInput(f"The analyzer '{analyzer}' is not supported.")
-        return {"tokens": analyze_tokens_detailed(analyzer, body["text"])}
+        return analyze_request(self._definition(name), body)
 
 
 def _check_fielded(node: qa.Node, checker: ExpressionChecker) -> None:

@@ -26,7 +26,7 @@ from tantivy import Occur, Query
 from weft.errors import InvalidInput, Unavailable
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
-from weft.search.analysis import register_all
+from weft.search.analysis.legacy import register_legacy
 from weft.search.documents import (
     Action,
     ItemResult,
@@ -71,7 +71,7 @@ class _IndexHandle:
         # whenever meta.json changes, which includes background segment merges: documents then move
         # between requests and `skip` paging over equal scores repeats some and misses others.
         self.index.config_reader(reload_policy="Manual")
-        register_all(self.index)
+        register_legacy(self.index)  # indexes written before analysis moved to Python name these tokenizers
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
         self._missing_cache: dict[str, int] = {}
@@ -391,13 +391,13 @@ class _Search:
 
     # ---- query building --------------------------------------------------------------------
     def _text_query(self, node: qa.Node, fields: list | None = None) -> Query | None:
-        translator = TextTranslator(self.layout, fields if fields is not None else self.targets, self.q.field_weights)
+        translator = TextTranslator(self.layout, fields if fields is not None else self.targets, self.q.field_weights, self.q.synonyms)
         return translator.translate(node)
 
     def _ismatch_query(self, e: fa.IsMatch) -> Query | None:
         node = parse_search(e.query, e.query_type or "simple", e.search_mode or "any")
         fields = [self.layout.leaf(f) for f in e.fields] if e.fields else [self.layout.leaf(l.path) for l in self.definition.searchable_leaves()]
-        return TextTranslator(self.layout, fields).translate(node)
+        return TextTranslator(self.layout, fields, synonyms=self.q.synonyms).translate(node)
 
     def build(self) -> tuple[Query, bool]:
         """The tantivy query and whether it is exact (no residual filter to check)."""

@@ -19,7 +19,8 @@ from typing import Any, Iterator
 
 import tantivy
 
-from weft.search.analysis import tokenizer_name
+from weft.search import analysis
+from weft.search.analysis.normalizers import normalize
 from weft.search.documents import datetime_to_micros, double_value, parse_geo_point
 from weft.search.schema import IndexDefinition, LeafField
 
@@ -36,6 +37,9 @@ class LeafLayout:
     value: str | None  # typed field name
     lon: str | None
     lat: str | None
+    index_chain: "analysis.Analyzer | None" = None  # the field's index-time analyzer
+    search_chain: "analysis.Analyzer | None" = None  # and its query-time analyzer
+    normalizer: "analysis.Analyzer | None" = None  # applied to the raw (filter/sort/facet) value
 
     @property
     def path(self) -> str:
@@ -46,12 +50,20 @@ class LeafLayout:
         return self.leaf.type
 
     @property
-    def analyzer(self) -> str:
-        return self.leaf.field.effective_analyzer
+    def analyzer(self) -> "analysis.Analyzer":
+        return self.index_chain
 
     @property
-    def search_analyzer(self) -> str:
-        return self.leaf.field.search_analyzer or self.analyzer
+    def search_analyzer(self) -> "analysis.Analyzer":
+        return self.search_chain
+
+    @property
+    def synonym_map(self) -> str | None:
+        maps = self.leaf.field.extra.get("synonymMaps") or []
+        return maps[0] if maps else None
+
+    def normalized(self, value: str) -> str:
+        return normalize(self.normalizer, value) if self.normalizer is not None else value
 
     @property
     def field_type(self) -> tantivy.FieldType | None:
@@ -79,9 +91,15 @@ class Layout:
             if f.is_vector:
                 continue  # vectors live in _source and in the vector index
             text = raw = value = lon = lat = None
+            index_chain = search_chain = normalizer = None
             if f.searchable:
                 text = f"s{i}"
-                builder.add_text_field(text, stored=False, tokenizer_name=tokenizer_name(f.effective_analyzer), index_option="position")
+                # Analysis runs in Python (weft.search.analysis); tantivy gets the tokens pre-tokenized.
+                builder.add_text_field(text, stored=False, tokenizer_name="raw", index_option="position")
+                index_chain = analysis.resolve(definition, f.effective_analyzer)
+                search_chain = analysis.resolve(definition, f.effective_search_analyzer)
+            if f.extra.get("normalizer"):
+                normalizer = analysis.resolve_normalizer(definition, f.extra["normalizer"])
             t = leaf.type
             if t == "Edm.String" and (f.filterable or f.sortable or f.facetable):
                 raw = f"r{i}"
@@ -99,7 +117,7 @@ class Layout:
                 lon, lat = f"lon{i}", f"lat{i}"
                 builder.add_float_field(lon, stored=False, indexed=True, fast=True)
                 builder.add_float_field(lat, stored=False, indexed=True, fast=True)
-            self.leaves[leaf.path] = LeafLayout(leaf, text, raw, value, lon, lat)
+            self.leaves[leaf.path] = LeafLayout(leaf, text, raw, value, lon, lat, index_chain, search_chain, normalizer)
         self.schema = builder.build()
 
     def leaf(self, path: str) -> LeafLayout:
@@ -130,9 +148,12 @@ class Layout:
         t = layout.type
         if t == "Edm.String":
             if layout.text:
-                doc.add_text(layout.text, v)
+                toks = layout.index_chain.tokens(v)
+                doc.add_pre_tokenized_text(
+                    layout.text, tantivy.PreTokenizedString(v, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in toks])
+                )
             if layout.raw:
-                doc.add_text(layout.raw, v)
+                doc.add_text(layout.raw, layout.normalized(v) if layout.normalizer is not None else v)
         elif t in ("Edm.Int32", "Edm.Int64"):
             doc.add_integer(layout.value, int(v))
         elif t == "Edm.DateTimeOffset":

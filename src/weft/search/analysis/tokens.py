@@ -1,0 +1,64 @@
+"""The token stream every analysis step works on, and the analyzer that runs the steps."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+class Tok:
+    """One token: its term, character offsets into the original text (code points, end exclusive), and its
+    absolute position. Filters that drop tokens leave the positions of the others alone, so a removed stop
+    word leaves a gap, as Lucene's position increments do."""
+
+    __slots__ = ("term", "start", "end", "pos", "keyword")
+
+    def __init__(self, term: str, start: int, end: int, pos: int, keyword: bool = False):
+        self.term = term
+        self.start = start
+        self.end = end
+        self.pos = pos
+        self.keyword = keyword  # protected from stemmers (keyword_marker, stemmer_override)
+
+    def with_term(self, term: str) -> "Tok":
+        return Tok(term, self.start, self.end, self.pos, self.keyword)
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Tok({self.term!r}, {self.start}, {self.end}, {self.pos})"
+
+
+CharFilter = Callable[[str], tuple[str, list[tuple[int, int]]]]
+Tokenizer = Callable[[str], list[Tok]]
+TokenFilter = Callable[[list[Tok]], list[Tok]]
+
+
+@dataclass
+class Analyzer:
+    """char filters -> tokenizer -> token filters, as Lucene composes them."""
+
+    name: str
+    tokenizer: Tokenizer
+    filters: list[TokenFilter] = field(default_factory=list)
+    char_filters: list[Callable[[str], tuple[str, Callable[[int], int]]]] = field(default_factory=list)
+    # "native" if tantivy runs it on its own, "python" if weft runs it (see docs/analysis.md)
+    path: str = "python"
+
+    def tokens(self, text: str) -> list[Tok]:
+        corrections = []
+        for cf in self.char_filters:
+            text, correct = cf(text)
+            corrections.append(correct)
+        toks = self.tokenizer(text)
+        for f in self.filters:
+            if not toks:
+                break
+            toks = f(toks)
+        if corrections:
+            for t in toks:
+                s, e = t.start, t.end
+                for correct in reversed(corrections):
+                    s, e = correct(s), correct(e)
+                t.start, t.end = s, e
+        return toks
+
+    def terms(self, text: str) -> list[str]:
+        return [t.term for t in self.tokens(text)]

@@ -1,0 +1,49 @@
+"""Index-definition checks for text analysis: field analyzers, normalizers and synonym map references, and
+the index's custom analysis sections (built by :mod:`weft.search.analysis.custom`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from weft.errors import InvalidInput
+
+
+def _check_field_analysis(raw: dict, full: str, type_name: str, searchable: bool, filterable: bool, sortable: bool, facetable: bool) -> None:
+    normalizer = raw.get("normalizer")
+    if normalizer is not None:
+        if not isinstance(normalizer, str) or not normalizer:
+            raise InvalidInput(f"The 'normalizer' of field '{full}' must be a normalizer name.")
+        if type_name not in ("Edm.String", "Collection(Edm.String)"):
+            raise InvalidInput(f"The field '{full}' of type '{type_name}' cannot have a normalizer; only string fields can.")
+        if not (filterable or sortable or facetable):
+            raise InvalidInput(f"The field '{full}' has a normalizer but is not filterable, sortable or facetable.")
+    maps = raw.get("synonymMaps")
+    if maps is not None and maps != []:
+        if not isinstance(maps, list) or not all(isinstance(m, str) and m for m in maps):
+            raise InvalidInput(f"The 'synonymMaps' of field '{full}' must be an array of synonym map names.")
+        if len(maps) > 1:
+            raise InvalidInput(f"The field '{full}' refers to {len(maps)} synonym maps; a field can have at most one.")
+        if not searchable:
+            raise InvalidInput(f"The field '{full}' is not searchable and cannot have synonym maps.")
+
+
+def validate_analysis(definition: Any) -> None:
+    """Build the custom components (a 400 for anything invalid or unsupported) and resolve every name a field
+    uses."""
+    from weft.search import analysis
+    from weft.search.analysis import predefined
+
+    analysis.components(definition)
+    for leaf in definition.leaves():
+        f = leaf.field
+        for attribute, value in (("analyzer", f.analyzer), ("searchAnalyzer", f.search_analyzer), ("indexAnalyzer", f.index_analyzer)):
+            if value is None:
+                continue
+            analysis.resolve(definition, value)
+            if attribute != "analyzer" and predefined.canonical(value) in predefined.LANGUAGE_ANALYZERS:
+                raise InvalidInput(
+                    f"The field '{leaf.path}' uses the language analyzer '{value}' as its {attribute}; language analyzers "
+                    "can only be set as 'analyzer'."
+                )
+        normalizer = f.extra.get("normalizer")
+        if normalizer is not None:
+            analysis.resolve_normalizer(definition, normalizer)
