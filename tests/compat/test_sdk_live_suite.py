@@ -98,7 +98,8 @@ def sdk_results(tmp_path_factory):
         server.stop()
     results = {}
     for case in ET.parse(report).iter("testcase"):
-        nodeid = f"{case.get('file') or case.get('classname').replace('.', '/')}::{case.get('name')}"
+        *module, cls = case.get("classname").split(".")
+        nodeid = f"{'/'.join(module)}.py::{cls}::{case.get('name')}"
         failed = case.find("failure") is not None or case.find("error") is not None
         skipped = case.find("skipped") is not None
         detail = ""

@@ -159,6 +159,10 @@ def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
             return fn(*args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(read_pool, functools.partial(fn, *args, **kwargs))
 
+    from weft.http import synonym_routes
+
+    router.include_router(synonym_routes.build_router(service.synonym_maps, keys))
+
     # ---- service ---------------------------------------------------------------------------------------
     @route("GET", "/servicestats", admin=True)
     async def service_stats(request: Request):
@@ -171,7 +175,7 @@ def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
         return _json(stats, content_type=MGMT_CONTENT_TYPE)
 
     # Resources weft does not have yet list as empty (the SDK's own test harness lists them all).
-    for collection in ("skillsets", "synonymmaps", "aliases", "knowledgebases", "knowledgesources"):
+    for collection in ("skillsets", "aliases", "knowledgebases", "knowledgesources"):
 
         def make(collection=collection):
             @route("GET", f"/{collection}", admin=True)

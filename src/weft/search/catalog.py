@@ -1,4 +1,4 @@
-"""The service catalog: index definitions and their ETags, in a small SQLite database.
+"""The service catalog: index definitions, synonym maps and their ETags, in a small SQLite database.
 
 WAL mode with ``synchronous=FULL``: a definition change is durable when the call returns.
 """
@@ -22,6 +22,7 @@ class Catalog:
             "created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
         )
         self._conn.execute("CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS synonym_maps (name TEXT PRIMARY KEY, definition TEXT NOT NULL, etag TEXT NOT NULL)")
 
     def list(self) -> list[tuple[str, dict, str]]:
         with self._lock:
@@ -56,6 +57,25 @@ class Catalog:
             self._conn.execute(
                 "INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value)
             )
+
+    # ---- synonym maps -------------------------------------------------------------------------------
+    def list_synonym_maps(self) -> list[tuple[str, dict, str]]:
+        with self._lock:
+            rows = self._conn.execute("SELECT name, definition, etag FROM synonym_maps ORDER BY name").fetchall()
+        return [(name, json.loads(definition), etag) for name, definition, etag in rows]
+
+    def put_synonym_map(self, name: str, definition: dict, etag: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO synonym_maps(name, definition, etag) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, etag = excluded.etag",
+                (name, json.dumps(definition), etag),
+            )
+
+    def delete_synonym_map(self, name: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM synonym_maps WHERE name = ?", (name,))
+        return cur.rowcount > 0
 
     def close(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxE
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search.catalog import Catalog
+from weft.search.synonyms_service import SynonymMapService
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.engine.tantivy_engine import TantivyEngine
@@ -99,6 +100,7 @@ class SearchService:
         self.engine: Engine = engine or TantivyEngine(self.data_dir / "indexes")
         self._definitions: dict[str, IndexDefinition] = {}
         self._lock = threading.RLock()
+        self.synonym_maps = SynonymMapService(self.catalog)
         for name, raw, etag in self.catalog.list():
             definition = parse_index_definition(raw)
             definition.etag = etag
@@ -138,6 +140,7 @@ class SearchService:
 
     def create_index(self, body: Any) -> dict:
         definition = parse_index_definition(body)
+        self.synonym_maps.check_references(definition)
         with self._lock:
             if definition.name in self._definitions:
                 message = f"Cannot create index '{definition.name}' because it already exists."
@@ -150,6 +153,7 @@ class SearchService:
 
     def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
         definition = parse_index_definition(body, name_from_path=name)
+        self.synonym_maps.check_references(definition)
         with self._lock:
             existing = self._definitions.get(name)
             _check_preconditions(existing.etag if existing else None, if_match, if_none_match)
@@ -200,7 +204,7 @@ class SearchService:
                 "indexersCount": counter(0),
                 "dataSourcesCount": counter(0),
                 "storageSize": counter(size),
-                "synonymMaps": counter(0),
+                "synonymMaps": counter(self.synonym_maps.count()),
                 "skillsetCount": counter(0),
                 "vectorIndexSize": counter(0),
             },
@@ -336,6 +340,7 @@ class SearchService:
             vector_filter_mode="preFilter" if vector_filter_mode == "preFilter" else "postFilter",
             text_given=text_given,
             need_vectors=any(f.retrievable and (select is None or f.name in select) for f in definition.vector_fields()),
+            synonyms=self.synonym_maps.for_query(definition, search_fields),
         )
         results = self.engine.search(definition, query)
         response: dict[str, Any] = {}
