@@ -96,7 +96,7 @@ def sdk_results(tmp_path_factory):
         )
     finally:
         server.stop()
-    results = {}
+    results, durations = {}, {}
     for case in ET.parse(report).iter("testcase"):
         *module, cls = case.get("classname").split(".")
         nodeid = f"{'/'.join(module)}.py::{cls}::{case.get('name')}"
@@ -108,6 +108,9 @@ def sdk_results(tmp_path_factory):
             if el is not None:
                 detail = (el.get("message") or "")[:300]
         results[nodeid] = ("failed" if failed else "skipped" if skipped else "passed", detail)
+        durations[nodeid] = float(case.get("time") or 0)
+    for nodeid, seconds in sorted(durations.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"{seconds:7.1f}s {results[nodeid][0]:8} {nodeid}")
     return results, proc.stdout[-5000:]
 
 
