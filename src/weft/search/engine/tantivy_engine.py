@@ -9,6 +9,8 @@ batches whose commit finished but whose answer was not sent yet), never half a b
 """
 from __future__ import annotations
 
+import dataclasses
+
 import concurrent.futures
 import functools
 import logging
@@ -42,6 +44,7 @@ from weft.search.engine.base import FacetSpec, Hit, IndexStats, SearchQuery, Sea
 from weft.search.engine.tantivy_layout import KEY, Layout, values_at
 from weft.search.engine.vector_index import VectorIndex
 from weft.search.engine.tantivy_translate import FilterTranslator, TextTranslator, boolean, const_score
+from weft.search.analysis.normalize_filter import normalize_filter, normalized_source
 from weft.search.filter_eval import FilterEvaluator, haversine_km
 from weft.search.highlight import collect_terms, highlight_field
 from weft.search.query import parse_search
@@ -380,14 +383,24 @@ class _Search:
 
     def __init__(self, handle: _IndexHandle, q: SearchQuery):
         self.handle = handle
-        self.q = q
         self.layout = handle.layout
+        self.normalizers = self.layout.normalizers
+        if self.normalizers and q.filter is not None:
+            # literals compared with normalized fields are normalized too (Azure's normalizers)
+            q = dataclasses.replace(q, filter=normalize_filter(q.filter, self.normalizers))
+        self.q = q
         self.definition = handle.definition
         self.searcher = handle.searcher()
         targets_paths = q.search_fields or tuple(l.path for l in self.definition.searchable_leaves())
         self.targets = [self.layout.leaf(p) for p in targets_paths]
         self.key_name = self.definition.key_field.name
         self.types = {l.path: l.type for l in self.definition.leaves()}
+
+    def _evaluator(self) -> Callable:
+        evaluator = FilterEvaluator(self.types, self._ismatch_eval)
+        if not self.normalizers:
+            return evaluator
+        return lambda expr, source: evaluator(expr, normalized_source(source, self.normalizers))
 
     # ---- query building --------------------------------------------------------------------
     def _text_query(self, node: qa.Node, fields: list | None = None) -> Query | None:
@@ -441,7 +454,7 @@ class _Search:
                 facets = self._facets_aggregated(query)
         else:
             candidates = self._all_matches(query)
-            evaluator = FilterEvaluator(self.types, self._ismatch_eval)
+            evaluator = self._evaluator()
             kept = [(s, a, src) for s, a, src in candidates if evaluator(self.q.filter, src)]
             count = len(kept)
             has_more = count > need
@@ -451,7 +464,7 @@ class _Search:
                 kept.sort(key=lambda t: -t[0])
             page = kept[self.q.skip : need]
             if self.q.facets:
-                facets = _facets_python(self.definition, self.q.facets, [src for _, _, src in kept])
+                facets = _facets_python(self.definition, self.q.facets, [normalized_source(src, self.normalizers) for _, _, src in kept])
         hits = []
         terms = collect_terms(self.q.text) if self.q.highlight_fields else None
         for score, address, source in page:
@@ -473,7 +486,7 @@ class _Search:
             filter_q = Query.all_query()
         n = max(1, self.searcher.num_docs)
         hits = self.searcher.search(filter_q, limit=n, count=False).hits
-        evaluator = None if exact else FilterEvaluator(self.types, self._ismatch_eval)
+        evaluator = None if exact else self._evaluator()
         keys = set()
         for _, address in hits:
             source = Layout.source_of(self.searcher.doc(address), vectors=False)
@@ -482,7 +495,7 @@ class _Search:
         return keys
 
     def _passes_filter(self, sources: dict[str, dict]) -> set[str]:
-        evaluator = FilterEvaluator(self.types, self._ismatch_eval)
+        evaluator = self._evaluator()
         return {key for key, source in sources.items() if evaluator(self.q.filter, source)}
 
     def _run_vector(self) -> SearchResults:
@@ -531,7 +544,7 @@ class _Search:
         facets = None
         if q.facets:
             all_sources = self.handle.lookup([key for key, _ in ranked], vectors=False)
-            facets = _facets_python(self.definition, q.facets, list(all_sources.values()))
+            facets = _facets_python(self.definition, q.facets, [normalized_source(src, self.normalizers) for src in all_sources.values()])
         return SearchResults(hits=hits, count=len(ranked) if q.count else None, facets=facets, has_more=len(ranked) > need)
 
     def _highlights(self, terms, source: dict) -> dict[str, list[str]]:
@@ -568,6 +581,9 @@ class _Search:
         kind = self.types.get(t.dotted)
         if value is None:
             return None
+        normalize = self.normalizers.get(t.dotted)
+        if normalize is not None and isinstance(value, str):
+            return normalize(value)
         if kind == "Edm.Double":
             value = double_value(value)
             return None if math.isnan(value) else value

@@ -123,6 +123,14 @@ class Layout:
     def leaf(self, path: str) -> LeafLayout:
         return self.leaves[path]
 
+    @property
+    def normalizers(self) -> dict:
+        """path -> function normalizing a value, for every field with a normalizer."""
+        found = self.__dict__.get("_normalizers")
+        if found is None:
+            found = self.__dict__["_normalizers"] = {p: l.normalized for p, l in self.leaves.items() if l.normalizer is not None}
+        return found
+
     # ---- documents ----------------------------------------------------------------------
     def to_tantivy(self, key: str, document: dict[str, Any]) -> tantivy.Document:
         doc = tantivy.Document()
