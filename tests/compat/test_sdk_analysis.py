@@ -231,3 +231,32 @@ def test_unsupported_component_is_400_naming_it(server):
              "tokenFilters": [{"name": "ph", "@odata.type": "#Microsoft.Azure.Search.PhoneticTokenFilter"}]}
     r = httpx.post(f"{server.endpoint}/indexes?api-version={API_VERSION}", headers=h, json=index)
     assert r.status_code == 400 and "PhoneticTokenFilter" in r.json()["error"]["message"]
+
+
+def test_index_updates_follow_azures_analysis_rules(index_client, server):
+    fields = [SearchField(name="title", type=SearchFieldDataType.String, searchable=True, index_analyzer_name="standard.lucene",
+                          search_analyzer_name="standard.lucene")]
+    client = _index(index_client, server, fields, [{"title": "Fancy Stay"}])
+    name = client.weft_index
+    try:
+        index = index_client.get_index(name)
+        index.analyzers = [CustomAnalyzer(name="kw_lower", tokenizer_name="keyword_v2", token_filters=["lowercase"])]
+        with pytest.raises(HttpResponseError) as exc:
+            index_client.create_or_update_index(index)
+        assert exc.value.status_code == 400 and "allowIndexDowntime" in str(exc.value)
+        index_client.create_or_update_index(index, allow_index_downtime=True)
+        assert _ids(client, '"fancy stay"') == {"0"}
+        # searchAnalyzer may change on an existing field, and the next query uses it
+        index = index_client.get_index(name)
+        index.fields[1].search_analyzer_name = "kw_lower"
+        index_client.create_or_update_index(index)
+        assert _ids(client, "fancy") == {"0"}
+        assert _ids(client, '"fancy stay"') == set()  # now one keyword token, which was never indexed
+        # analyzer / indexAnalyzer may not
+        index = index_client.get_index(name)
+        index.fields[1].index_analyzer_name = "kw_lower"
+        with pytest.raises(HttpResponseError) as exc:
+            index_client.create_or_update_index(index, allow_index_downtime=True)
+        assert exc.value.status_code == 400 and "title" in str(exc.value)
+    finally:
+        index_client.delete_index(name)

@@ -210,6 +210,7 @@ def build_router(service: SearchService, keys: KeyChecker) -> APIRouter:
         rendered, created = await run(
             service.create_or_update_index, name, body,
             if_match=request.headers.get("if-match"), if_none_match=request.headers.get("if-none-match"),
+            allow_index_downtime=request.query_params.get("allowIndexDowntime", "").lower() == "true",
         )
         if "return=minimal" in request.headers.get("prefer", ""):
             return Response(status_code=204, headers=_headers({"ETag": rendered.get("@odata.etag", "")}))

@@ -47,3 +47,39 @@ def validate_analysis(definition: Any) -> None:
         normalizer = f.extra.get("normalizer")
         if normalizer is not None:
             analysis.resolve_normalizer(definition, normalizer)
+
+
+_SECTIONS = ("analyzers", "tokenizers", "tokenFilters", "charFilters", "normalizers")
+DOWNTIME_MESSAGE = (
+    "Index update not allowed because it would cause downtime. In order to add new analyzers, tokenizers, token filters, "
+    "or character filters to an existing index, set the 'allowIndexDowntime' query parameter to 'true' in the index "
+    "update request. Note that this operation will put your index offline for at least a few seconds, causing your "
+    "indexing and query requests to fail."
+)
+
+
+def _components(definition: Any) -> dict[tuple[str, str], Any]:
+    out = {}
+    for section in _SECTIONS:
+        for item in definition.members.get(section) or []:
+            out[(section, item["name"])] = item
+    return out
+
+
+def check_analysis_update(old: Any, new: Any, allow_downtime: bool) -> bool:
+    """Azure's rules for analysis changes on an existing index: adding (or changing) analyzers, tokenizers,
+    token filters, char filters or normalizers takes the index offline, so it needs ``allowIndexDowntime=true``.
+    Returns True when the change needs the index rebuilt from its documents."""
+    before, after = _components(old), _components(new)
+    added = [k for k in after if k not in before]
+    changed = [k for k in after if k in before and after[k] != before[k]]
+    if (added or changed) and not allow_downtime:
+        raise InvalidInput(DOWNTIME_MESSAGE, code="OperationNotAllowed")
+    return bool(changed)
+
+
+def analysis_signature(definition: Any) -> tuple:
+    """What, besides the fields, decides the indexed tokens: the custom components' definitions."""
+    import json
+
+    return tuple(sorted((s, n, json.dumps(v, sort_keys=True)) for (s, n), v in _components(definition).items()))

@@ -19,6 +19,7 @@ from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search.catalog import Catalog
 from weft.search.synonyms_service import SynonymMapService
+from weft.search.schema_analysis import check_analysis_update
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.engine.tantivy_engine import TantivyEngine
@@ -151,7 +152,8 @@ class SearchService:
             self._definitions[definition.name] = definition
         return definition.to_json()
 
-    def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+    def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None,
+                               allow_index_downtime: bool = False) -> tuple[dict, bool]:
         definition = parse_index_definition(body, name_from_path=name)
         self.synonym_maps.check_references(definition)
         with self._lock:
@@ -164,6 +166,7 @@ class SearchService:
                 self._definitions[name] = definition
                 return definition.to_json(), True
             check_compatible_update(existing, definition)
+            check_analysis_update(existing, definition, allow_index_downtime)
             self.engine.update_index(existing, definition)
             self.catalog.put(name, _stored(definition), definition.etag)
             self._definitions[name] = definition

@@ -29,6 +29,7 @@ from weft.errors import InvalidInput, Unavailable
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search.analysis.legacy import register_legacy
+from weft.search.schema_analysis import analysis_signature
 from weft.search.documents import (
     Action,
     ItemResult,
@@ -291,7 +292,7 @@ class TantivyEngine:
             handle = self._handles[old.name]
             if _layout_signature(old) == _layout_signature(new):
                 handle.definition = new
-                handle.layout.definition = new
+                handle.layout = Layout(new)  # same tantivy fields; analyzers (e.g. a changed searchAnalyzer) resolved anew
                 return
             # The tantivy schema changes (fields were added): rebuild from the stored documents.
             path = self._dir(new.name)
@@ -368,14 +369,15 @@ class TantivyEngine:
 
 def _layout_signature(definition: IndexDefinition) -> list[tuple]:
     fields = [
-        (l.path, l.type, l.field.searchable, l.field.filterable, l.field.sortable, l.field.facetable, l.field.effective_analyzer)
+        (l.path, l.type, l.field.searchable, l.field.filterable, l.field.sortable, l.field.facetable, l.field.effective_analyzer,
+         l.field.extra.get("normalizer"))
         for l in definition.leaves()
     ]
     vectors = []
     for f in definition.vector_fields():
         settings = definition.vector_settings(f.name)
         vectors.append((f.name, settings["dimensions"], settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"]))
-    return fields + vectors
+    return fields + vectors + [("analysis",) + analysis_signature(definition)]
 
 
 class _Search:
