@@ -35,7 +35,7 @@ PREDEFINED_TOKENIZERS: dict[str, Callable] = {
     "microsoft_language_stemming_tokenizer": T.standard,
     "nGram": T.ngram(1, 2, []),
     "path_hierarchy_v2": T.path_hierarchy(),
-    "pattern": T.pattern(regex.compile(r"\W+")),
+    "pattern": T.pattern(regex.compile(r"\W+", regex.ASCII)),
     "standard_v2": T.standard,
     "uax_url_email": T.uax_url_email,
     "whitespace": T.whitespace,

@@ -113,7 +113,8 @@ class Params:
     def compile_value(self, member: str, pattern: str, flags: str | None = None):
         value, literal = regex_flags(flags)
         try:
-            return regex.compile(regex.escape(pattern) if literal else pattern, value)
+            # Java regex semantics: \w, \d, \s and \b are ASCII unless asked otherwise
+            return regex.compile(regex.escape(pattern) if literal else pattern, value | regex.ASCII)
         except regex.error as exc:
             raise self._fail(member, f"is not a valid regular expression ({exc})")
 

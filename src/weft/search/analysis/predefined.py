@@ -11,6 +11,7 @@ import functools
 from weft.search.analysis import filters as F
 from weft.search.analysis import stemmers as S
 from weft.search.analysis import tokenizers as T
+from weft.search.analysis.native import BUILDERS as NATIVE
 from weft.search.analysis.stopwords import load as stopwords
 from weft.search.analysis.tokens import Analyzer
 
@@ -40,7 +41,7 @@ def _build(name: str) -> Analyzer:
         "simple": (T.letter, [lc]),
         "stop": (T.letter, [lc, _stop("english")]),
         "whitespace": (T.whitespace, []),
-        "pattern": (T.pattern(__import__("regex").compile(r"\W+")), [lc]),
+        "pattern": (T.pattern(__import__("regex").compile(r"\W+", __import__("regex").ASCII)), [lc]),
         # Lucene language analyzers
         "ar.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), F.stem_with(S.arabic_light)]),
         "hy.lucene": (st, [lc, F.snowball("armenian")]),
@@ -81,11 +82,11 @@ def _build(name: str) -> Analyzer:
     if name in table:
         tok, filters = table[name]
         chars = [_persian_char_filter] if name == "fa.lucene" else []
-        return Analyzer(name, tok, [f for f in filters if f is not None], chars)
+        return Analyzer(name, tok, [f for f in filters if f is not None], chars, native=name if name in NATIVE else None)
     target = MICROSOFT_STAND_INS[name]
     if target in table:
         a = _build(target)
-        return Analyzer(name, a.tokenizer, a.filters, a.char_filters)
+        return Analyzer(name, a.tokenizer, a.filters, a.char_filters, native=a.native)
     algorithm = target.split(":", 1)[1] if target.startswith("snowball:") else None
     return Analyzer(name, st, [lc] + ([F.snowball(algorithm)] if algorithm else []))
 

@@ -39,10 +39,19 @@ class Analyzer:
     tokenizer: Tokenizer
     filters: list[TokenFilter] = field(default_factory=list)
     char_filters: list[Callable[[str], tuple[str, Callable[[int], int]]]] = field(default_factory=list)
-    # "native" if tantivy runs it on its own, "python" if weft runs it (see docs/analysis.md)
-    path: str = "python"
+    # the name of a tantivy-native pipeline (weft.search.analysis.native) that does exactly this, if any:
+    # tantivy then tokenizes documents itself, and queries use the same pipeline
+    native: str | None = None
+
+    @property
+    def path(self) -> str:
+        return "native" if self.native else "python"
 
     def tokens(self, text: str) -> list[Tok]:
+        if self.native is not None:
+            from weft.search.analysis.native import text_analyzer
+
+            return [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in text_analyzer(self.native).pre_tokenize(text).tokens]
         corrections = []
         for cf in self.char_filters:
             text, correct = cf(text)

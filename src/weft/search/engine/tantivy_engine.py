@@ -29,6 +29,7 @@ from weft.errors import InvalidInput, Unavailable
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search.analysis.legacy import register_legacy
+from weft.search.analysis.native import register as register_native
 from weft.search.schema_analysis import analysis_signature
 from weft.search.documents import (
     Action,
@@ -76,6 +77,7 @@ class _IndexHandle:
         # between requests and `skip` paging over equal scores repeats some and misses others.
         self.index.config_reader(reload_policy="Manual")
         register_legacy(self.index)  # indexes written before analysis moved to Python name these tokenizers
+        register_native(self.index)  # the analyzers tantivy runs itself (same names as before for those)
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
         self._missing_cache: dict[str, int] = {}
@@ -278,7 +280,16 @@ class TantivyEngine:
             for leftover in (old, rebuild):
                 if leftover.exists():
                     shutil.rmtree(leftover)
-            self._handles[definition.name] = _IndexHandle(path, definition)
+            try:
+                self._handles[definition.name] = _IndexHandle(path, definition)
+            except ValueError as exc:
+                if "schema does not match" not in str(exc):
+                    raise
+                # Written by an earlier weft whose analysis laid fields out differently: rebuild from _source.
+                previous = tantivy.Index.open(str(path))
+                register_legacy(previous)
+                register_native(previous)
+                self._rebuild(path, definition, previous.searcher())
 
     def create_index(self, definition: IndexDefinition) -> None:
         with self._lock:
@@ -295,12 +306,16 @@ class TantivyEngine:
                 handle.layout = Layout(new)  # same tantivy fields; analyzers (e.g. a changed searchAnalyzer) resolved anew
                 return
             # The tantivy schema changes (fields were added): rebuild from the stored documents.
-            path = self._dir(new.name)
+            searcher = handle.searcher()
+            self._rebuild(self._dir(new.name), new, searcher, handle)
+
+    def _rebuild(self, path: Path, new: IndexDefinition, searcher, handle: "_IndexHandle | None" = None) -> None:
+        """Write every stored document into a fresh index laid out for ``new``, then swap directories."""
+        with self._lock:
             rebuild = path.with_name(path.name + ".rebuild")
             if rebuild.exists():
                 shutil.rmtree(rebuild)
             fresh = _IndexHandle(rebuild, new)
-            searcher = handle.searcher()
             n = searcher.num_docs
             if n:
                 result = searcher.search(Query.all_query(), limit=n, count=False)
@@ -311,7 +326,8 @@ class TantivyEngine:
             fresh.writer.commit()
             fresh.close()
             shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
-            handle.close()
+            if handle is not None:
+                handle.close()
             old_path = path.with_name(path.name + ".old")
             path.rename(old_path)
             rebuild.rename(path)

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import tantivy
 
 from weft.search import analysis
+from weft.search.analysis.native import tokenizer_name as native_tokenizer_name
 from weft.search.analysis.normalizers import normalize
 from weft.search.documents import datetime_to_micros, double_value, parse_geo_point
 from weft.search.schema import IndexDefinition, LeafField
@@ -94,10 +95,12 @@ class Layout:
             index_chain = search_chain = normalizer = None
             if f.searchable:
                 text = f"s{i}"
-                # Analysis runs in Python (weft.search.analysis); tantivy gets the tokens pre-tokenized.
-                builder.add_text_field(text, stored=False, tokenizer_name="raw", index_option="position")
                 index_chain = analysis.resolve(definition, f.effective_analyzer)
                 search_chain = analysis.resolve(definition, f.effective_search_analyzer)
+                # tantivy runs the native analyzers itself; the others run in Python (weft.search.analysis) and
+                # tantivy gets their tokens pre-tokenized.
+                tokenizer = native_tokenizer_name(index_chain.native) if index_chain.native else "raw"
+                builder.add_text_field(text, stored=False, tokenizer_name=tokenizer, index_option="position")
             if f.extra.get("normalizer"):
                 normalizer = analysis.resolve_normalizer(definition, f.extra["normalizer"])
             t = leaf.type
@@ -155,7 +158,9 @@ class Layout:
     def _add(doc: tantivy.Document, layout: LeafLayout, v: Any) -> None:
         t = layout.type
         if t == "Edm.String":
-            if layout.text:
+            if layout.text and layout.index_chain.native:
+                doc.add_text(layout.text, v)
+            elif layout.text:
                 toks = layout.index_chain.tokens(v)
                 doc.add_pre_tokenized_text(
                     layout.text, tantivy.PreTokenizedString(v, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in toks])
