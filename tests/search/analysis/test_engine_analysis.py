@@ -45,7 +45,8 @@ def test_native_standard_agrees_on_random_word_text():
 
 def test_native_and_python_paths_are_reported():
     assert analysis.get("standard.lucene").path == "native"
-    assert analysis.get("en.lucene").path == "python"
+    assert analysis.get("en.lucene").path == "fast"
+    assert analysis.get("zh-Hans.lucene").path == "python"
 
 
 def test_index_with_an_older_layout_is_rebuilt_on_open(tmp_path):

@@ -13,27 +13,52 @@ import regex
 import Stemmer
 import tantivy
 
+from typing import Callable
+
 from weft.search.analysis.tokens import Tok, TokenFilter
 from weft.search.analysis.tokenizers import script_of
 
 
-def lowercase(toks: list[Tok]) -> list[Tok]:
-    for t in toks:
-        t.term = t.term.lower()
-    return toks
+class TermMap:
+    """A filter that maps each token's term on its own (to a new term, or to None to drop the token) and never
+    moves positions. Chains of them compose into one cached function (the analyzers' fast path)."""
+
+    __slots__ = ("fn",)
+    stems = False  # stemmers leave keyword-marked tokens alone
+
+    def __init__(self, fn: Callable[[str], str | None]):
+        self.fn = fn
+
+    def __call__(self, toks: list[Tok]) -> list[Tok]:
+        fn, stems = self.fn, self.stems
+        out = []
+        for t in toks:
+            if stems and t.keyword:
+                out.append(t)
+                continue
+            term = fn(t.term)
+            if term is not None:
+                t.term = term
+                out.append(t)
+        return out
 
 
-def uppercase(toks: list[Tok]) -> list[Tok]:
-    for t in toks:
-        t.term = t.term.upper()
-    return toks
+class Stemmer_(TermMap):
+    """A stemming term map: tokens marked as keywords pass unchanged."""
+
+    __slots__ = ()
+    stems = True
+
+
+lowercase = TermMap(str.lower)
+uppercase = TermMap(str.upper)
 
 
 def stop(words: frozenset[str], ignore_case: bool = False) -> TokenFilter:
     if ignore_case:
         lowered = frozenset(w.lower() for w in words)
-        return lambda toks: [t for t in toks if t.term.lower() not in lowered]
-    return lambda toks: [t for t in toks if t.term not in words]
+        return TermMap(lambda t: None if t.lower() in lowered else t)
+    return TermMap(lambda t: None if t in words else t)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -50,6 +75,9 @@ def fold_text(text: str) -> str:
 
 
 def asciifolding(preserve_original: bool = False) -> TokenFilter:
+    if not preserve_original:
+        return TermMap(lambda t: t if t.isascii() else fold_text(t))
+
     def run(toks: list[Tok]) -> list[Tok]:
         out = []
         for t in toks:
@@ -71,35 +99,36 @@ _APOSTROPHES = ("'", "\u2019")
 def elision(articles: frozenset[str]) -> TokenFilter:
     """Lucene's ElisionFilter: ``l'avion`` -> ``avion`` when ``l`` is an article (compared case-insensitively)."""
 
-    def run(toks: list[Tok]) -> list[Tok]:
-        for t in toks:
-            term = t.term
-            for i, ch in enumerate(term):
-                if ch in _APOSTROPHES:
-                    if term[:i].lower() in articles:
-                        t.term = term[i + 1 :]
-                    break
-        return toks
+    def fn(term: str) -> str:
+        for i, ch in enumerate(term):
+            if ch in _APOSTROPHES:
+                if term[:i].lower() in articles:
+                    return term[i + 1 :]
+                break
+        return term
 
-    return run
+    return TermMap(fn)
 
 
-def english_possessive(toks: list[Tok]) -> list[Tok]:
-    for t in toks:
-        term = t.term
-        if len(term) >= 2 and term[-1] in "sS" and term[-2] in ("'", "\u2019", "\uff07"):
-            t.term = term[:-2]
-    return toks
+def _possessive(term: str) -> str:
+    if len(term) >= 2 and term[-1] in "sS" and term[-2] in ("'", "\u2019", "\uff07"):
+        return term[:-2]
+    return term
 
 
-def apostrophe(toks: list[Tok]) -> list[Tok]:
-    """Lucene's ApostropheFilter (Turkish): drop everything from the first apostrophe on."""
-    for t in toks:
-        for a in _APOSTROPHES:
-            i = t.term.find(a)
-            if i >= 0:
-                t.term = t.term[:i]
-    return toks
+english_possessive = TermMap(_possessive)
+
+
+def _apostrophe(term: str) -> str:
+    for a in _APOSTROPHES:
+        i = term.find(a)
+        if i >= 0:
+            term = term[:i]
+    return term
+
+
+# Lucene's ApostropheFilter (Turkish): drop everything from the first apostrophe on.
+apostrophe = TermMap(_apostrophe)
 
 
 @functools.lru_cache(maxsize=None)
@@ -110,25 +139,16 @@ def _stemmer(algorithm: str) -> Stemmer.Stemmer:
 
 
 def snowball(algorithm: str) -> TokenFilter:
-    stemmer = _stemmer(algorithm)
-
-    def run(toks: list[Tok]) -> list[Tok]:
-        for t in toks:
-            if not t.keyword:
-                t.term = stemmer.stemWord(t.term)
-        return toks
-
-    return run
+    return Stemmer_(_stemmer(algorithm).stemWord)
 
 
 def stem_with(function) -> TokenFilter:
-    def run(toks: list[Tok]) -> list[Tok]:
-        for t in toks:
-            if not t.keyword:
-                t.term = function(t.term)
-        return toks
+    return Stemmer_(function)
 
-    return run
+
+def term_map(function) -> TokenFilter:
+    """A per-term normalization that applies to keyword-marked tokens too."""
+    return TermMap(function)
 
 
 def keyword_marker(words: frozenset[str], ignore_case: bool = False) -> TokenFilter:
@@ -154,15 +174,14 @@ def stemmer_override(rules: dict[str, str]) -> TokenFilter:
     return run
 
 
-_DIGITS = {i: None for i in range(0)}
+def _decimal(term: str) -> str:
+    if not term.isascii() and any(ch.isdecimal() for ch in term):
+        return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in term)
+    return term
 
 
-def decimal_digit(toks: list[Tok]) -> list[Tok]:
-    """Any Unicode decimal digit to 0-9 (Lucene's DecimalDigitFilter)."""
-    for t in toks:
-        if not t.term.isascii() and any(ch.isdecimal() for ch in t.term):
-            t.term = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in t.term)
-    return toks
+# Any Unicode decimal digit to 0-9 (Lucene's DecimalDigitFilter).
+decimal_digit = TermMap(_decimal)
 
 
 def cjk_width(toks: list[Tok]) -> list[Tok]:
@@ -234,24 +253,11 @@ def limit(max_count: int = 1) -> TokenFilter:
 
 
 def truncate(n: int = 300) -> TokenFilter:
-    def run(toks: list[Tok]) -> list[Tok]:
-        for t in toks:
-            t.term = t.term[:n]
-        return toks
-
-    return run
+    return TermMap(lambda t: t[:n])
 
 
-def trim(toks: list[Tok]) -> list[Tok]:
-    for t in toks:
-        t.term = t.term.strip()
-    return toks
-
-
-def reverse(toks: list[Tok]) -> list[Tok]:
-    for t in toks:
-        t.term = t.term[::-1]
-    return toks
+trim = TermMap(str.strip)
+reverse = TermMap(lambda t: t[::-1])
 
 
 def unique(only_on_same_position: bool = False) -> TokenFilter:

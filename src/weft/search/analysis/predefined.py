@@ -23,7 +23,12 @@ DUTCH_STEM_OVERRIDES = {"fiets": "fiets", "bromfiets": "bromfiets", "ei": "eier"
 
 
 def _map(fn):
-    return F.stem_with(fn)
+    return F.term_map(fn)
+
+
+def _dutch(term: str) -> str:
+    # Lucene's DutchAnalyzer: a small stem override dictionary, then Snowball (original Dutch algorithm)
+    return DUTCH_STEM_OVERRIDES.get(term) or F._stemmer("dutch_porter").stemWord(term)
 
 
 def _stop(name: str | None):
@@ -47,21 +52,23 @@ def _build(name: str) -> Analyzer:
         "hy.lucene": (st, [lc, F.snowball("armenian")]),
         "eu.lucene": (st, [lc, F.snowball("basque")]),
         "bg.lucene": (st, [lc]),
-        "ca.lucene": (st, [F.elision(CATALAN_ARTICLES), lc, F.snowball("catalan")]),
+        "ca.lucene": (st, [lc, F.elision(CATALAN_ARTICLES), F.snowball("catalan")]),
         "cs.lucene": (st, [lc, F.snowball("czech")]),
         "da.lucene": (st, [lc, _stop("danish"), F.snowball("danish")]),
-        "nl.lucene": (st, [lc, _stop("dutch"), F.stemmer_override(DUTCH_STEM_OVERRIDES), F.snowball("dutch_porter")]),
-        "en.lucene": (st, [F.english_possessive, lc, _stop("english"), F.snowball("porter")]),
+        "nl.lucene": (st, [lc, _stop("dutch"), F.stem_with(_dutch)]),
+        # (Lucene runs the possessive filter and elision before lower-casing; both ignore case, so the order
+        # lower case first gives the same terms and lets the chain take the fast path)
+        "en.lucene": (st, [lc, F.english_possessive, _stop("english"), F.snowball("porter")]),
         "fi.lucene": (st, [lc, _stop("finnish"), F.snowball("finnish")]),
-        "fr.lucene": (st, [F.elision(FRENCH_ARTICLES), lc, _stop("french"), F.stem_with(S.french_light)]),
+        "fr.lucene": (st, [lc, F.elision(FRENCH_ARTICLES), _stop("french"), F.stem_with(S.french_light)]),
         "gl.lucene": (st, [lc]),
         "de.lucene": (st, [lc, _stop("german"), _map(S.german_normalize), F.stem_with(S.german_light)]),
-        "el.lucene": (st, [_map(S.greek_lower), F.snowball("greek")]),
+        "el.lucene": (st, [lc, _map(S.greek_lower), F.snowball("greek")]),
         "hi.lucene": (st, [lc, F.decimal_digit, _map(S.hindi_normalize), F.snowball("hindi")]),
         "hu.lucene": (st, [lc, _stop("hungarian"), F.snowball("hungarian")]),
         "id.lucene": (st, [lc, _stop("indonesian"), F.snowball("indonesian")]),
         "ga.lucene": (st, [F.stop(frozenset("h n t".split())), F.elision(IRISH_ARTICLES), _map(S.irish_lower), _stop("irish"), F.snowball("irish")]),
-        "it.lucene": (st, [F.elision(ITALIAN_ARTICLES), lc, _stop("italian"), F.stem_with(S.italian_light)]),
+        "it.lucene": (st, [lc, F.elision(ITALIAN_ARTICLES), _stop("italian"), F.stem_with(S.italian_light)]),
         "lv.lucene": (st, [lc]),
         "no.lucene": (st, [lc, _stop("norwegian"), F.snowball("norwegian")]),
         "fa.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), _map(S.persian_normalize)]),
@@ -94,6 +101,9 @@ def _build(name: str) -> Analyzer:
 def _persian_char_filter(text: str):
     # Lucene's PersianCharFilter: the zero-width non-joiner becomes a space (offsets unchanged).
     return text.replace("\u200c", " "), lambda i: i
+
+
+_persian_char_filter.native_neutral = True  # tantivy's standard tokenizer already splits at ZWNJ
 
 
 # xx.microsoft -> the weft analyzer that serves it: an xx.lucene name, "standard.lucene", or

@@ -240,7 +240,10 @@ def path_hierarchy(delimiter: str = "/", replacement: str = "/", max_len: int = 
 def cjk_aware_standard(text: str, max_len: int = 255) -> list[Tok]:
     """``standard`` whose CJK characters come one per token (Katakana and Hangul runs too), so that
     ``cjk_bigram`` can pair neighbours, as Lucene's CJKBigramFilter does with StandardTokenizer's CJK types."""
-    toks = standard(text, max_len)
+    from weft.search.analysis.native import text_analyzer
+
+    # tantivy's standard tokenizer (it also lower-cases, which the CJK chains do next anyway)
+    toks = [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in text_analyzer("standard.lucene").pre_tokenize(text).tokens]
     if not any(_CJK_CHAR.search(t.term) for t in toks):
         return toks
     out: list[Tok] = []

@@ -43,15 +43,42 @@ class Analyzer:
     # tantivy then tokenizes documents itself, and queries use the same pipeline
     native: str | None = None
 
+    def __post_init__(self):
+        self._fast = None if self.native else _fast_path(self)
+
     @property
     def path(self) -> str:
-        return "native" if self.native else "python"
+        """native: tantivy runs it; fast: tantivy tokenizes and lower-cases, one cached Python function maps each
+        term; python: weft runs every step in Python."""
+        return "native" if self.native else "fast" if self._fast else "python"
+
+    def pre_tokenized(self, text: str):
+        """The tokens as tantivy's PreTokenizedString, for indexing."""
+        import tantivy
+
+        if self._fast is not None:
+            fn = self._fast
+            toks = []
+            for t in _native_tokens(text):
+                term = fn(t.text)
+                if term is not None:
+                    toks.append(tantivy.Token(term, t.position, t.char_offset_from, t.char_offset_to))
+            return tantivy.PreTokenizedString(text, toks)
+        return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
 
     def tokens(self, text: str) -> list[Tok]:
         if self.native is not None:
             from weft.search.analysis.native import text_analyzer
 
             return [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in text_analyzer(self.native).pre_tokenize(text).tokens]
+        if self._fast is not None:
+            fn = self._fast
+            out = []
+            for t in _native_tokens(text):
+                term = fn(t.text)
+                if term is not None:
+                    out.append(Tok(term, t.char_offset_from, t.char_offset_to, t.position))
+            return out
         corrections = []
         for cf in self.char_filters:
             text, correct = cf(text)
@@ -71,3 +98,36 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         return [t.term for t in self.tokens(text)]
+
+
+def _native_tokens(text: str):
+    from weft.search.analysis.native import text_analyzer
+
+    return text_analyzer("standard.lucene").pre_tokenize(text).tokens
+
+
+def _fast_path(analyzer: "Analyzer"):
+    """One cached function for chains of the form: standard tokenizer, lower case, then only term maps."""
+    import functools
+
+    from weft.search.analysis import filters as F
+    from weft.search.analysis import tokenizers as T
+
+    if analyzer.tokenizer is not T.standard or not analyzer.filters or analyzer.filters[0] is not F.lowercase:
+        return None
+    if any(not getattr(cf, "native_neutral", False) for cf in analyzer.char_filters):
+        return None
+    rest = analyzer.filters[1:]
+    if not all(isinstance(f, F.TermMap) for f in rest):
+        return None
+    fns = [f.fn for f in rest]
+
+    @functools.lru_cache(maxsize=65536)
+    def fn(term: str):
+        for f in fns:
+            term = f(term)
+            if term is None:
+                return None
+        return term
+
+    return fn

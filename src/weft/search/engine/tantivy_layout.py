@@ -161,10 +161,7 @@ class Layout:
             if layout.text and layout.index_chain.native:
                 doc.add_text(layout.text, v)
             elif layout.text:
-                toks = layout.index_chain.tokens(v)
-                doc.add_pre_tokenized_text(
-                    layout.text, tantivy.PreTokenizedString(v, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in toks])
-                )
+                doc.add_pre_tokenized_text(layout.text, layout.index_chain.pre_tokenized(v))
             if layout.raw:
                 doc.add_text(layout.raw, layout.normalized(v) if layout.normalizer is not None else v)
         elif t in ("Edm.Int32", "Edm.Int64"):
