@@ -47,6 +47,19 @@ def validate_analysis(definition: Any) -> None:
         normalizer = f.extra.get("normalizer")
         if normalizer is not None:
             analysis.resolve_normalizer(definition, normalizer)
+    # Suggester source fields: standard.lucene or a language analyzer only (prefixes are built at indexing).
+    for s in definition.members.get("suggesters") or []:
+        for src in (s.get("sourceFields") or []) if isinstance(s, dict) else []:
+            leaf = definition.leaf(src) if isinstance(src, str) else None
+            if leaf is None:
+                continue
+            name = leaf.field.effective_analyzer
+            canonical = predefined.canonical(name)
+            if canonical != "standard.lucene" and canonical not in predefined.LANGUAGE_ANALYZERS:
+                raise InvalidInput(
+                    f"The suggester '{s.get('name')}' uses the field '{src}', whose analyzer '{name}' is neither "
+                    "'standard.lucene' nor a language analyzer; suggester fields cannot use other analyzers."
+                )
 
 
 _SECTIONS = ("analyzers", "tokenizers", "tokenFilters", "charFilters", "normalizers")

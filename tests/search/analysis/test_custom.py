@@ -148,3 +148,23 @@ def test_random_definitions_never_crash(sections, text):
         for t in a.tokens(text):
             assert isinstance(t.term, str)
             assert 0 <= t.start <= t.end <= len(text) + 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(_definition(), _NAMES, st.one_of(st.none(), _NAMES), st.text(max_size=30))
+def test_random_index_definitions_never_crash(sections, analyzer, normalizer, text):
+    """A whole index definition with random analysis sections: a 400 or a working index definition."""
+    from weft.search.schema import parse_index_definition
+    from weft.search.engine.tantivy_layout import Layout
+
+    field = {"name": "body", "type": "Edm.String", "searchable": True, "filterable": True, "analyzer": analyzer}
+    if normalizer is not None:
+        field["normalizer"] = normalizer
+    body = {"name": "idx", "fields": [{"name": "id", "type": "Edm.String", "key": True}, field], **sections}
+    try:
+        definition = parse_index_definition(body)
+    except InvalidInput:
+        return
+    layout = Layout(definition)
+    doc = layout.to_tantivy("1", {"id": "1", "body": text})
+    assert doc is not None

@@ -57,12 +57,8 @@ class Analyzer:
         import tantivy
 
         if self._fast is not None:
-            fn = self._fast
-            toks = []
-            for t in _native_tokens(text):
-                term = fn(t.text)
-                if term is not None:
-                    toks.append(tantivy.Token(term, t.position, t.char_offset_from, t.char_offset_to))
+            fn, Token = self._fast, tantivy.Token
+            toks = [Token(term, t.position, t.char_offset_from, t.char_offset_to) for t in _native_tokens(text) if (term := fn(t.text)) is not None]
             return tantivy.PreTokenizedString(text, toks)
         return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
 
