@@ -109,6 +109,11 @@ def sdk_results(tmp_path_factory):
                 detail = (el.get("message") or "")[:300]
         results[nodeid] = ("failed" if failed else "skipped" if skipped else "passed", detail)
         durations[nodeid] = float(case.get("time") or 0)
+    states = [state for state, _ in results.values()]
+    print(f"SDK live tests: {states.count('passed')} passed, {states.count('failed')} failed, {states.count('skipped')} skipped")
+    for nodeid, (state, detail) in sorted(results.items()):
+        if state != "passed":
+            print(f"  {state:8} {nodeid}  [{_listed(nodeid) or detail[:120]}]")
     for nodeid, seconds in sorted(durations.items(), key=lambda kv: -kv[1])[:8]:
         print(f"{seconds:7.1f}s {results[nodeid][0]:8} {nodeid}")
     return results, proc.stdout[-5000:]

@@ -57,8 +57,13 @@ class Analyzer:
         import tantivy
 
         if self._fast is not None:
+            # tantivy's standard tokenizer numbers its tokens 0, 1, 2...; the index keeps positions, not offsets
+            # (highlighting re-analyzes the stored text), so the cheaper string-only call is enough here
+            from weft.search.analysis.native import text_analyzer
+
             fn, Token = self._fast, tantivy.Token
-            toks = [Token(term, t.position, t.char_offset_from, t.char_offset_to) for t in _native_tokens(text) if (term := fn(t.text)) is not None]
+            terms = text_analyzer("standard.lucene").analyze(text)
+            toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
             return tantivy.PreTokenizedString(text, toks)
         return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
 
