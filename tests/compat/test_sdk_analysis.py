@@ -163,6 +163,7 @@ def test_synonyms_through_the_sdk(index_client, server):
     try:
         assert _ids(client, "USA") == {"0"}
         assert _ids(client, '"united states"') == {"0"}
+        assert _ids(client, '"visiting the USA"') == {"0"}  # a left side inside a phrase
         assert _ids(client, "Wash.") == {"1"}
         # update the map: the next query uses it, without reindexing
         current = index_client.get_synonym_map(map_name)

@@ -45,6 +45,9 @@ def test_expansions_use_the_field_analyzer():
     assert expansions(r, std, ["united", "states"]) == [("usa",), ("united", "states")]
     assert expansions(r, std, ["wash"]) == [("wa",)]
     assert expansions(r, std, ["seattle"]) is None
+    # inside a phrase: every combination of the alternatives
+    assert expansions(r, std, ["visit", "usa", "now"]) == [("visit", "usa", "now"), ("visit", "united", "states", "now")]
+    assert expansions(r, std, ["visit", "seattle"]) is None
 
 
 @given(st.text(max_size=200))

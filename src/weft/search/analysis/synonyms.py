@@ -163,10 +163,39 @@ def _analyzed_cached(rules: Rules, analyzer) -> dict:
 def expansions(rules: Rules, analyzer, terms: list[str]) -> list[tuple[str, ...]] | None:
     """The alternatives a query clause (its analyzed terms) expands to, or None if no rule applies.
 
-    A rule applies when the clause's whole term sequence is a left side: one word for a plain term, several for
-    a quoted phrase (Azure expands multi-word left sides only inside phrases)."""
+    A plain term expands when it is a left side. A quoted phrase expands where a left side occurs in it (longest
+    first, left to right; multi-word left sides trigger only inside phrases, as Azure documents): every
+    combination of the alternatives, at most ``MAX_COMBINATIONS`` of them."""
     mapping = _analyzed_cached(rules, analyzer)
-    alts = mapping.get(tuple(terms))
-    if not alts:
+    if not mapping:
         return None
-    return list(alts)
+    whole = mapping.get(tuple(terms))
+    if whole:
+        return list(whole)
+    if len(terms) < 2:
+        return None
+    longest = rules.__dict__.get("_longest")
+    if longest is None:
+        longest = rules.__dict__["_longest"] = max(len(k) for k in mapping)
+    pieces: list[list[tuple[str, ...]]] = []
+    i, matched = 0, False
+    while i < len(terms):
+        for n in range(min(longest, len(terms) - i), 0, -1):
+            alts = mapping.get(tuple(terms[i : i + n]))
+            if alts:
+                pieces.append(alts)
+                i += n
+                matched = True
+                break
+        else:
+            pieces.append([(terms[i],)])
+            i += 1
+    if not matched:
+        return None
+    import itertools
+
+    combos = itertools.islice(itertools.product(*pieces), MAX_COMBINATIONS)
+    return [tuple(w for part in combo for w in part) for combo in combos]
+
+
+MAX_COMBINATIONS = 64
