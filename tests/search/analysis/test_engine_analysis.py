@@ -23,7 +23,7 @@ SAMPLES = [
 
 
 def _python_standard(text):
-    return [(t.term.lower(), t.start, t.end) for t in tokenizers.standard(text)]
+    return [(t.term.lower(), t.start, t.end) for t in tokenizers.standard_uax29(text)]
 
 
 def _native_standard(text):

@@ -43,6 +43,8 @@ def _letters(stop: bool) -> tantivy.TextAnalyzer:
 
 BUILDERS = {
     "standard.lucene": lambda: _standard(),
+    # the bare tokenizer (no lower case, no length limit) for Python-path chains
+    "standard_tokenizer": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(STANDARD_PATTERN)).build(),
     "standardasciifolding.lucene": lambda: _standard(fold=True),
     "simple": lambda: _letters(False),
     "stop": lambda: _letters(True),

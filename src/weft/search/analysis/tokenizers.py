@@ -8,6 +8,8 @@ than ``max_len`` are split into pieces of ``max_len`` characters.
 """
 from __future__ import annotations
 
+import functools
+
 import regex
 
 from weft.search.analysis.tokens import Tok
@@ -42,6 +44,24 @@ def _standard_span(text: str, base: int, end_at: int, max_len: int, out: list[To
 
 
 def standard(text: str, max_len: int = 255) -> list[Tok]:
+    """The standard tokenizer, run by tantivy (``native.STANDARD_PATTERN``, which agrees with
+    :func:`standard_uax29` on the tested cases and is about twice as fast); tokens over ``max_len`` characters are
+    split as Lucene does."""
+    from weft.search.analysis.native import text_analyzer
+
+    out: list[Tok] = []
+    for t in text_analyzer("standard_tokenizer").pre_tokenize(text).tokens:
+        s, e = t.char_offset_from, t.char_offset_to
+        if e - s > max_len:
+            _emit(out, text, s, e, max_len)
+        else:
+            out.append(Tok(t.text, s, e, len(out)))
+    return out
+
+
+def standard_uax29(text: str, max_len: int = 255) -> list[Tok]:
+    """The standard tokenizer by the ``regex`` module's Unicode word boundaries (UAX #29): the reference the
+    tantivy pattern is tested against."""
     out: list[Tok] = []
     if not text:
         return out
@@ -261,6 +281,7 @@ def is_cjk(term: str) -> bool:
     return len(term) == 1 and _CJK_CHAR.match(term) is not None
 
 
+@functools.lru_cache(maxsize=65536)
 def script_of(ch: str) -> str | None:
     if regex.match(r"\p{Han}", ch):
         return "han"
