@@ -184,6 +184,10 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
             return await pooled(service.search, name, params, timeout=limits.search_timeout)
         return service.search(name, params)
 
+    from weft.http import synonym_routes
+
+    router.include_router(synonym_routes.build_router(service.synonym_maps, keys))
+
     # ---- service ---------------------------------------------------------------------------------------
     @route("GET", "/servicestats", admin=True)
     async def service_stats(request: Request):
@@ -196,7 +200,7 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
         return _json(stats, content_type=MGMT_CONTENT_TYPE)
 
     # Resources weft does not have yet list as empty (the SDK's own test harness lists them all).
-    for collection in ("skillsets", "synonymmaps", "aliases"):
+    for collection in ("skillsets", "aliases"):
 
         def make(collection=collection):
             @route("GET", f"/{collection}", admin=True)
@@ -231,6 +235,7 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
         rendered, created = await run(
             service.create_or_update_index, name, body,
             if_match=request.headers.get("if-match"), if_none_match=request.headers.get("if-none-match"),
+            allow_index_downtime=request.query_params.get("allowIndexDowntime", "").lower() == "true",
         )
         if "return=minimal" in request.headers.get("prefer", ""):
             return Response(status_code=204, headers=_headers({"ETag": rendered.get("@odata.etag", "")}))

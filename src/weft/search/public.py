@@ -52,6 +52,11 @@ class PublicSearch:
         check_definition_endpoints(body)
 
     @property
+    def synonym_maps(self):
+        """Synonym maps belong to the service, not to an index: nothing internal to hide."""
+        return self.service.synonym_maps
+
+    @property
     def reranker(self):
         """What semantic queries rerank with (knowledge bases check it)."""
         return self.service.reranker

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from weft.search.schema_analysis import _check_field_analysis, validate_analysis
 from weft.errors import InvalidInput
 from weft.search.ranking.semantic_config import parse_semantic
 from weft.search.vectorizers import LOCAL_MODELS, local_model_name
@@ -26,7 +27,6 @@ PRIMITIVE_TYPES = (
     "Edm.GeographyPoint",
 )
 COMPLEX_TYPE = "Edm.ComplexType"
-ANALYZERS = ("standard.lucene", "en.lucene", "keyword", "standardasciifolding.lucene", "simple", "whitespace")
 DEFAULT_ANALYZER = "standard.lucene"
 
 INDEX_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|[-_](?![-_]))*$")
@@ -104,6 +104,10 @@ class Field:
     @property
     def effective_analyzer(self) -> str:
         return self.analyzer or self.index_analyzer or DEFAULT_ANALYZER
+
+    @property
+    def effective_search_analyzer(self) -> str:
+        return self.analyzer or self.search_analyzer or DEFAULT_ANALYZER
 
     def to_json(self) -> dict[str, Any]:
         if self.is_complex:
@@ -332,10 +336,8 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
             continue
         if not searchable:
             raise InvalidInput(f"The field '{full}' is not searchable and cannot have an {attribute}.")
-        if not isinstance(value, str) or value not in ANALYZERS:
-            raise InvalidInput(
-                f"The analyzer '{value}' of field '{full}' is not supported. Supported analyzers: {', '.join(ANALYZERS)}."
-            )
+        if not isinstance(value, str) or not value:
+            raise InvalidInput(f"The '{attribute}' of field '{full}' must be an analyzer name.")
     if analyzer is not None and (search_analyzer is not None or index_analyzer is not None):
         raise InvalidInput(f"The field '{full}' cannot set 'analyzer' together with 'searchAnalyzer' or 'indexAnalyzer'.")
     if (search_analyzer is None) != (index_analyzer is None):
@@ -348,6 +350,7 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
         if not retrievable:
             raise InvalidInput(f"The key field '{full}' must be retrievable.")
     extra = {k: raw.get(k) for k in ("normalizer", "synonymMaps") if raw.get(k) is not None}
+    _check_field_analysis(raw, full, type_name, searchable, filterable, sortable, facetable)
     return Field(
         name=name,
         type=type_name,
@@ -440,6 +443,7 @@ def parse_index_definition(body: Any, *, name_from_path: str | None = None) -> I
         if body.get(member) is not None:
             members[member] = copy.deepcopy(body[member])
     definition.members = members
+    validate_analysis(definition)
     _validate_suggesters(definition)
     _validate_scoring_profiles(definition)
     _validate_vector_search(definition)
@@ -569,9 +573,14 @@ def check_compatible_update(old: IndexDefinition, new: IndexDefinition) -> None:
                         f"Existing field '{path}' cannot change its '{attribute}' attribute. Fields can only be added to an existing index.",
                         code="OperationNotAllowed",
                     )
-            if of.effective_analyzer != nf.effective_analyzer or of.search_analyzer != nf.search_analyzer:
+            # Azure: 'analyzer' and 'indexAnalyzer' are fixed once the field exists; 'searchAnalyzer' may change.
+            if of.effective_analyzer != nf.effective_analyzer:
                 raise InvalidInput(
                     f"Existing field '{path}' cannot change its analyzer.", code="OperationNotAllowed"
+                )
+            if of.extra.get("normalizer") != nf.extra.get("normalizer"):
+                raise InvalidInput(
+                    f"Existing field '{path}' cannot change its normalizer.", code="OperationNotAllowed"
                 )
 
     compare(old.fields, new.fields, "")

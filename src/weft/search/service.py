@@ -21,10 +21,13 @@ from weft.search import query_ast as qa
 from weft.search import vectorizer_secrets
 from weft.search.catalog import Catalog
 from weft.secretbox import SecretBox
+from weft.search.synonyms_service import SynonymMapService
+from weft.search.schema_analysis import check_analysis_update
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.engine.tantivy_engine import TantivyEngine
 from weft.search.filter_check import ExpressionChecker
+from weft.search.analysis import resolve as resolve_analyzer
 from weft.search.highlight import collect_terms, highlight_field
 from weft.search.odata import parse_filter, parse_orderby, parse_select
 from weft.search.query import parse_search
@@ -118,6 +121,7 @@ class SearchService:
         # weft's own indexes (conversation search): a property of the index, kept in the catalog; the search
         # API sees them through weft.search.public.PublicSearch, which hides them.
         self._internal: set[str] = self.catalog.internal_names()
+        self.synonym_maps = SynonymMapService(self.catalog)
         for name, raw, etag in self.catalog.list():
             raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
             index_only = tuple(raw.pop(INDEX_ONLY, None) or ())
@@ -193,6 +197,7 @@ class SearchService:
         """``internal`` and ``index_only`` (fields indexed but not stored) are for weft's own indexes."""
         definition = parse_index_definition(body)
         definition.index_only = tuple(index_only)
+        self.synonym_maps.check_references(definition)
         with self._lock:
             if definition.name in self._definitions:
                 message = f"Cannot create index '{definition.name}' because it already exists."
@@ -205,8 +210,10 @@ class SearchService:
                 self._internal.add(definition.name)
         return self._render(definition)
 
-    def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+    def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None,
+                               allow_index_downtime: bool = False) -> tuple[dict, bool]:
         definition = parse_index_definition(body, name_from_path=name)
+        self.synonym_maps.check_references(definition)
         with self._lock:
             existing = self._definitions.get(name)
             _check_preconditions(existing.etag if existing else None, if_match, if_none_match)
@@ -219,6 +226,7 @@ class SearchService:
             check_compatible_update(existing, definition)
             definition.index_only = existing.index_only
             vectorizer_secrets.require_on_update(definition.to_json(), existing.to_json())
+            check_analysis_update(existing, definition, allow_index_downtime)
             self.engine.update_index(existing, definition)
             self.catalog.put(name, self._stored(definition), definition.etag, internal=name in self._internal)
             self._definitions[name] = definition
@@ -261,7 +269,7 @@ class SearchService:
                 "indexersCount": counter(0),
                 "dataSourcesCount": counter(0),
                 "storageSize": counter(size),
-                "synonymMaps": counter(0),
+                "synonymMaps": counter(self.synonym_maps.count()),
                 "skillsetCount": counter(0),
                 "vectorIndexSize": counter(0),
             },
@@ -403,6 +411,7 @@ class SearchService:
             vector_filter_mode="preFilter" if vector_filter_mode == "preFilter" else "postFilter",
             text_given=text_given,
             need_vectors=any(f.retrievable and (select is None or f.name in select) for f in definition.vector_fields()),
+            synonyms=self.synonym_maps.for_query(definition, search_fields),
         )
         results = self.engine.search(definition, query)
         response: dict[str, Any] = {}
@@ -614,8 +623,9 @@ class SearchService:
             for f in fields:
                 leaf = definition.leaf(f)
                 value = hit.document.get(f) if "/" not in f else None
-                if isinstance(value, str) and highlight_field(f, [value], leaf.field.effective_analyzer, terms, "", ""):
-                    text_value = highlight_field(f, [value], leaf.field.effective_analyzer, terms, pre or "", post or "")[0] if (pre or post) else value
+                chain = resolve_analyzer(definition, leaf.field.effective_search_analyzer)
+                if isinstance(value, str) and highlight_field(f, [value], chain, terms, "", ""):
+                    text_value = highlight_field(f, [value], chain, terms, pre or "", post or "")[0] if (pre or post) else value
                     break
             item = {"@search.text": text_value}
             rendered = render_document(definition, hit.document, select if select is not None else [key_name])
@@ -672,15 +682,9 @@ class SearchService:
         return clauses
 
     def analyze(self, name: str, body: Any) -> dict:
-        from weft.search.analysis import ANALYZER_NAMES, analyze_tokens_detailed
+        from weft.search.analysis.api import analyze_request
 
-        self._definition(name)
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            raise InvalidInput("The analyze request needs a 'text' string.")
-        analyzer = body.get("analyzer") or "standard.lucene"
-        if analyzer not in ANALYZER_NAMES:
-            raise InvalidInput(f"The analyzer '{analyzer}' is not supported.")
-        return {"tokens": analyze_tokens_detailed(analyzer, body["text"])}
+        return analyze_request(self._definition(name), body)
 
 
 def _check_fielded(node: qa.Node, checker: ExpressionChecker) -> None:

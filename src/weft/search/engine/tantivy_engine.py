@@ -9,6 +9,8 @@ batches whose commit finished but whose answer was not sent yet), never half a b
 """
 from __future__ import annotations
 
+import dataclasses
+
 import concurrent.futures
 import functools
 import heapq
@@ -29,7 +31,9 @@ from weft import observability
 from weft.errors import InvalidInput, Unavailable
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
-from weft.search.analysis import register_all
+from weft.search.analysis.legacy import register_legacy
+from weft.search.analysis.native import register as register_native
+from weft.search.schema_analysis import analysis_signature
 from weft.search.documents import (
     Action,
     ItemResult,
@@ -45,6 +49,7 @@ from weft.search.engine.base import FacetSpec, Hit, IndexStats, SearchQuery, Sea
 from weft.search.engine.tantivy_layout import KEY, Layout, values_at
 from weft.search.engine.vector_index import VectorIndex
 from weft.search.engine.tantivy_translate import FilterTranslator, TextTranslator, boolean, const_score
+from weft.search.analysis.normalize_filter import normalize_filter, normalized_source
 from weft.search.filter_eval import FilterEvaluator, haversine_km
 from weft.search.highlight import collect_terms, highlight_field
 from weft.search.query import parse_search
@@ -80,7 +85,8 @@ class _IndexHandle:
         # whenever meta.json changes, which includes background segment merges: documents then move
         # between requests and `skip` paging over equal scores repeats some and misses others.
         self.index.config_reader(reload_policy="Manual")
-        register_all(self.index)
+        register_legacy(self.index)  # indexes written before analysis moved to Python name these tokenizers
+        register_native(self.index)  # the analyzers tantivy runs itself (same names as before for those)
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
         self._missing_cache: dict[str, int] = {}
@@ -299,7 +305,16 @@ class TantivyEngine:
             for leftover in (old, rebuild):
                 if leftover.exists():
                     shutil.rmtree(leftover)
-            self._handles[definition.name] = _IndexHandle(path, definition)
+            try:
+                self._handles[definition.name] = _IndexHandle(path, definition)
+            except ValueError as exc:
+                if "schema does not match" not in str(exc):
+                    raise
+                # Written by an earlier weft whose analysis laid fields out differently: rebuild from _source.
+                previous = tantivy.Index.open(str(path))
+                register_legacy(previous)
+                register_native(previous)
+                self._rebuild(path, definition, previous.searcher())
 
     def create_index(self, definition: IndexDefinition) -> None:
         with self._lock:
@@ -313,45 +328,49 @@ class TantivyEngine:
             handle = self._handles[old.name]
             if _layout_signature(old) == _layout_signature(new):
                 handle.definition = new
-                handle.layout.definition = new
+                handle.layout = Layout(new)  # same tantivy fields; analyzers (e.g. a changed searchAnalyzer) resolved anew
                 return
             # The tantivy schema changes (fields were added): rebuild from the stored documents.
-            self._rebuild(handle, new, None)
+            self._rebuild(self._dir(new.name), new, None, handle)
 
     def rewrite(self, definition: IndexDefinition, fill=None) -> None:
         """Writes the index afresh from its live documents and removes the old files: deleted documents, which
         tantivy keeps in their segments until a merge, are then gone from the disk. ``fill(sources)`` gives back
         the documents with their index-only fields (not stored) filled in from where they are kept."""
         with self._lock:
-            self._rebuild(self._handles[definition.name], definition, fill)
+            self._rebuild(self._dir(definition.name), definition, None, self._handles[definition.name], fill)
 
-    def _rebuild(self, handle: "_IndexHandle", new: IndexDefinition, fill) -> None:
-        path = self._dir(new.name)
-        rebuild = path.with_name(path.name + ".rebuild")
-        if rebuild.exists():
-            shutil.rmtree(rebuild)
-        # no write may land in the old files after they are read: writes from here on get a 503 (retry)
-        handle.close()
-        handle.index.reload()
-        fresh = _IndexHandle(rebuild, new)
-        searcher = handle.searcher()
-        n = searcher.num_docs
-        if n:
-            result = searcher.search(Query.all_query(), limit=n, count=False)
-            sources = [Layout.source_of(searcher.doc(address)) for _, address in result.hits]
-            if fill is not None:
-                sources = fill(sources)
-            for source in sources:
-                document = complete_document(new, source)
-                fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
-        fresh.writer.commit()
-        fresh.close()
-        shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
-        old_path = path.with_name(path.name + ".old")
-        path.rename(old_path)
-        rebuild.rename(path)
-        shutil.rmtree(old_path)
-        self._handles[new.name] = _IndexHandle(path, new)
+    def _rebuild(self, path: Path, new: IndexDefinition, searcher, handle: "_IndexHandle | None" = None, fill=None) -> None:
+        """Write every stored document into a fresh index laid out for ``new``, then swap directories. With a
+        ``handle``, its writer is closed first (no write may land in the old files after they are read; writes
+        wait for the swap) and its documents are read; otherwise ``searcher``'s (an index written by an older
+        weft)."""
+        with self._lock:
+            rebuild = path.with_name(path.name + ".rebuild")
+            if rebuild.exists():
+                shutil.rmtree(rebuild)
+            if handle is not None:
+                handle.close()
+                handle.index.reload()
+                searcher = handle.searcher()
+            fresh = _IndexHandle(rebuild, new)
+            n = searcher.num_docs
+            if n:
+                result = searcher.search(Query.all_query(), limit=n, count=False)
+                sources = [Layout.source_of(searcher.doc(address)) for _, address in result.hits]
+                if fill is not None:
+                    sources = fill(sources)
+                for source in sources:
+                    document = complete_document(new, source)
+                    fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
+            fresh.writer.commit()
+            fresh.close()
+            shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
+            old_path = path.with_name(path.name + ".old")
+            path.rename(old_path)
+            rebuild.rename(path)
+            shutil.rmtree(old_path)
+            self._handles[new.name] = _IndexHandle(path, new)
 
     def delete_index(self, name: str) -> None:
         with self._lock:
@@ -420,14 +439,15 @@ class TantivyEngine:
 
 def _layout_signature(definition: IndexDefinition) -> list[tuple]:
     fields = [
-        (l.path, l.type, l.field.searchable, l.field.filterable, l.field.sortable, l.field.facetable, l.field.effective_analyzer)
+        (l.path, l.type, l.field.searchable, l.field.filterable, l.field.sortable, l.field.facetable, l.field.effective_analyzer,
+         l.field.extra.get("normalizer"))
         for l in definition.leaves()
     ]
     vectors = []
     for f in definition.vector_fields():
         settings = definition.vector_settings(f.name)
         vectors.append((f.name, settings["dimensions"], settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"]))
-    return fields + vectors
+    return fields + vectors + [("analysis",) + analysis_signature(definition)]
 
 
 class _Search:
@@ -435,8 +455,12 @@ class _Search:
 
     def __init__(self, handle: _IndexHandle, q: SearchQuery):
         self.handle = handle
-        self.q = q
         self.layout = handle.layout
+        self.normalizers = self.layout.normalizers
+        if self.normalizers and q.filter is not None:
+            # literals compared with normalized fields are normalized too (Azure's normalizers)
+            q = dataclasses.replace(q, filter=normalize_filter(q.filter, self.normalizers))
+        self.q = q
         self.definition = handle.definition
         self.searcher = handle.searcher()
         targets_paths = q.search_fields or tuple(l.path for l in self.definition.searchable_leaves())
@@ -444,15 +468,21 @@ class _Search:
         self.key_name = self.definition.key_field.name
         self.types = {l.path: l.type for l in self.definition.leaves()}
 
+    def _evaluator(self) -> Callable:
+        evaluator = FilterEvaluator(self.types, self._ismatch_eval)
+        if not self.normalizers:
+            return evaluator
+        return lambda expr, source: evaluator(expr, normalized_source(source, self.normalizers))
+
     # ---- query building --------------------------------------------------------------------
     def _text_query(self, node: qa.Node, fields: list | None = None) -> Query | None:
-        translator = TextTranslator(self.layout, fields if fields is not None else self.targets, self.q.field_weights)
+        translator = TextTranslator(self.layout, fields if fields is not None else self.targets, self.q.field_weights, self.q.synonyms)
         return translator.translate(node)
 
     def _ismatch_query(self, e: fa.IsMatch) -> Query | None:
         node = parse_search(e.query, e.query_type or "simple", e.search_mode or "any")
         fields = [self.layout.leaf(f) for f in e.fields] if e.fields else [self.layout.leaf(l.path) for l in self.definition.searchable_leaves()]
-        return TextTranslator(self.layout, fields).translate(node)
+        return TextTranslator(self.layout, fields, synonyms=self.q.synonyms).translate(node)
 
     def build(self) -> tuple[Query, bool]:
         """The tantivy query and whether it is exact (no residual filter to check)."""
@@ -496,7 +526,7 @@ class _Search:
                 facets = self._facets_aggregated(query)
         else:
             candidates = self._all_matches(query)
-            evaluator = FilterEvaluator(self.types, self._ismatch_eval)
+            evaluator = self._evaluator()
             kept = [(s, a, src) for s, a, src in candidates if evaluator(self.q.filter, src)]
             count = len(kept)
             has_more = count > need
@@ -506,7 +536,7 @@ class _Search:
                 kept.sort(key=lambda t: -t[0])
             page = kept[self.q.skip : need]
             if self.q.facets:
-                facets = _facets_python(self.definition, self.q.facets, [src for _, _, src in kept])
+                facets = _facets_python(self.definition, self.q.facets, [normalized_source(src, self.normalizers) for _, _, src in kept])
         hits = []
         terms = collect_terms(self.q.text) if self.q.highlight_fields else None
         for score, address, source in page:
@@ -528,7 +558,7 @@ class _Search:
             filter_q = Query.all_query()
         n = max(1, self.searcher.num_docs)
         hits = self.searcher.search(filter_q, limit=n, count=False).hits
-        evaluator = None if exact else FilterEvaluator(self.types, self._ismatch_eval)
+        evaluator = None if exact else self._evaluator()
         keys = set()
         for _, address in hits:
             source = Layout.source_of(self.searcher.doc(address), vectors=False)
@@ -537,7 +567,7 @@ class _Search:
         return keys
 
     def _passes_filter(self, sources: dict[str, dict]) -> set[str]:
-        evaluator = FilterEvaluator(self.types, self._ismatch_eval)
+        evaluator = self._evaluator()
         return {key for key, source in sources.items() if evaluator(self.q.filter, source)}
 
     def _run_vector(self) -> SearchResults:
@@ -586,7 +616,7 @@ class _Search:
         facets = None
         if q.facets:
             all_sources = self.handle.lookup([key for key, _ in ranked], vectors=False)
-            facets = _facets_python(self.definition, q.facets, list(all_sources.values()))
+            facets = _facets_python(self.definition, q.facets, [normalized_source(src, self.normalizers) for src in all_sources.values()])
         return SearchResults(hits=hits, count=len(ranked) if q.count else None, facets=facets, has_more=len(ranked) > need)
 
     def _highlights(self, terms, source: dict) -> dict[str, list[str]]:
@@ -623,6 +653,9 @@ class _Search:
         kind = self.types.get(t.dotted)
         if value is None:
             return None
+        normalize = self.normalizers.get(t.dotted)
+        if normalize is not None and isinstance(value, str):
+            return normalize(value)
         if kind == "Edm.Double":
             value = double_value(value)
             return None if math.isnan(value) else value

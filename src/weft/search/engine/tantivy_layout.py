@@ -19,7 +19,9 @@ from typing import Any, Iterator
 
 import tantivy
 
-from weft.search.analysis import tokenizer_name
+from weft.search import analysis
+from weft.search.analysis.native import tokenizer_name as native_tokenizer_name
+from weft.search.analysis.normalizers import normalize
 from weft.search.documents import datetime_to_micros, double_value, parse_geo_point
 from weft.search.schema import IndexDefinition, LeafField
 
@@ -36,6 +38,9 @@ class LeafLayout:
     value: str | None  # typed field name
     lon: str | None
     lat: str | None
+    index_chain: "analysis.Analyzer | None" = None  # the field's index-time analyzer
+    search_chain: "analysis.Analyzer | None" = None  # and its query-time analyzer
+    normalizer: "analysis.Analyzer | None" = None  # applied to the raw (filter/sort/facet) value
 
     @property
     def path(self) -> str:
@@ -46,12 +51,20 @@ class LeafLayout:
         return self.leaf.type
 
     @property
-    def analyzer(self) -> str:
-        return self.leaf.field.effective_analyzer
+    def analyzer(self) -> "analysis.Analyzer":
+        return self.index_chain
 
     @property
-    def search_analyzer(self) -> str:
-        return self.leaf.field.search_analyzer or self.analyzer
+    def search_analyzer(self) -> "analysis.Analyzer":
+        return self.search_chain
+
+    @property
+    def synonym_map(self) -> str | None:
+        maps = self.leaf.field.extra.get("synonymMaps") or []
+        return maps[0] if maps else None
+
+    def normalized(self, value: str) -> str:
+        return normalize(self.normalizer, value) if self.normalizer is not None else value
 
     @property
     def field_type(self) -> tantivy.FieldType | None:
@@ -79,9 +92,17 @@ class Layout:
             if f.is_vector:
                 continue  # vectors live in _source and in the vector index
             text = raw = value = lon = lat = None
+            index_chain = search_chain = normalizer = None
             if f.searchable:
                 text = f"s{i}"
-                builder.add_text_field(text, stored=False, tokenizer_name=tokenizer_name(f.effective_analyzer), index_option="position")
+                index_chain = analysis.resolve(definition, f.effective_analyzer)
+                search_chain = analysis.resolve(definition, f.effective_search_analyzer)
+                # tantivy runs the native analyzers itself; the others run in Python (weft.search.analysis) and
+                # tantivy gets their tokens pre-tokenized.
+                tokenizer = native_tokenizer_name(index_chain.native) if index_chain.native else "raw"
+                builder.add_text_field(text, stored=False, tokenizer_name=tokenizer, index_option="position")
+            if f.extra.get("normalizer"):
+                normalizer = analysis.resolve_normalizer(definition, f.extra["normalizer"])
             t = leaf.type
             if t == "Edm.String" and (f.filterable or f.sortable or f.facetable):
                 raw = f"r{i}"
@@ -99,11 +120,19 @@ class Layout:
                 lon, lat = f"lon{i}", f"lat{i}"
                 builder.add_float_field(lon, stored=False, indexed=True, fast=True)
                 builder.add_float_field(lat, stored=False, indexed=True, fast=True)
-            self.leaves[leaf.path] = LeafLayout(leaf, text, raw, value, lon, lat)
+            self.leaves[leaf.path] = LeafLayout(leaf, text, raw, value, lon, lat, index_chain, search_chain, normalizer)
         self.schema = builder.build()
 
     def leaf(self, path: str) -> LeafLayout:
         return self.leaves[path]
+
+    @property
+    def normalizers(self) -> dict:
+        """path -> function normalizing a value, for every field with a normalizer."""
+        found = self.__dict__.get("_normalizers")
+        if found is None:
+            found = self.__dict__["_normalizers"] = {p: l.normalized for p, l in self.leaves.items() if l.normalizer is not None}
+        return found
 
     # ---- documents ----------------------------------------------------------------------
     def to_tantivy(self, key: str, document: dict[str, Any]) -> tantivy.Document:
@@ -132,10 +161,12 @@ class Layout:
     def _add(doc: tantivy.Document, layout: LeafLayout, v: Any) -> None:
         t = layout.type
         if t == "Edm.String":
-            if layout.text:
+            if layout.text and layout.index_chain.native:
                 doc.add_text(layout.text, v)
+            elif layout.text:
+                doc.add_pre_tokenized_text(layout.text, layout.index_chain.pre_tokenized(v))
             if layout.raw:
-                doc.add_text(layout.raw, v)
+                doc.add_text(layout.raw, layout.normalized(v) if layout.normalizer is not None else v)
         elif t in ("Edm.Int32", "Edm.Int64"):
             doc.add_integer(layout.value, int(v))
         elif t == "Edm.DateTimeOffset":

@@ -17,7 +17,7 @@ from tantivy import Occur, Query
 
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
-from weft.search.analysis import analyze
+from weft.search.analysis.synonyms import expansions
 from weft.search.documents import datetime_to_micros
 from weft.search.engine.tantivy_layout import Layout, LeafLayout
 from weft.search.filter_eval import EARTH_RADIUS_KM
@@ -42,11 +42,12 @@ def negate(q: Query) -> Query:
 
 
 class TextTranslator:
-    def __init__(self, layout: Layout, targets: list[LeafLayout], weights: dict[str, float] | None = None):
+    def __init__(self, layout: Layout, targets: list[LeafLayout], weights: dict[str, float] | None = None, synonyms: dict | None = None):
         self.layout = layout
         self.schema = layout.schema
         self.targets = targets
         self.weights = weights or {}
+        self.synonyms = synonyms or {}
 
     def _fields_for(self, field: str | None) -> list[LeafLayout]:
         if field is None:
@@ -134,12 +135,24 @@ class TextTranslator:
         return Query.boost_query(q, boost)
 
     def _terms(self, leaf: LeafLayout, text: str, slop: int) -> Query | None:
-        tokens = analyze(leaf.search_analyzer, text)
-        if not tokens:
+        toks = leaf.search_chain.tokens(text)
+        if not toks:
             return None
-        if len(tokens) == 1:
-            return Query.term_query(self.schema, leaf.text, tokens[0])
-        return Query.phrase_query(self.schema, leaf.text, tokens, slop=slop)
+        rules = self.synonyms.get(leaf.path)
+        if rules is not None:
+            alternatives = expansions(rules, leaf.search_chain, [t.term for t in toks])
+            if alternatives:
+                queries = [self._sequence(leaf, [(i, w) for i, w in enumerate(alt)], slop) for alt in alternatives]
+                return queries[0] if len(queries) == 1 else boolean([(Occur.Should, q) for q in queries])
+        base = toks[0].pos
+        return self._sequence(leaf, [(t.pos - base, t.term) for t in toks], slop)
+
+    def _sequence(self, leaf: LeafLayout, terms: list[tuple[int, str]], slop: int) -> Query:
+        if len(terms) == 1:
+            return Query.term_query(self.schema, leaf.text, terms[0][1])
+        if len({p for p, _ in terms}) == 1:  # tokens at one position (e.g. n-grams of one word): any of them
+            return boolean([(Occur.Should, Query.term_query(self.schema, leaf.text, w)) for _, w in terms])
+        return Query.phrase_query(self.schema, leaf.text, terms, slop=slop)
 
 
 class FilterTranslator:

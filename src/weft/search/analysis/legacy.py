@@ -1,12 +1,7 @@
-"""Analyzers: how text becomes terms, for indexing and for querying.
-
-Each Azure analyzer name maps to a tantivy ``TextAnalyzer`` pipeline. The same
-objects tokenize documents (registered on the tantivy index) and query text
-(through :func:`analyze`), so both sides always agree.
-"""
+"""The tantivy tokenizer pipelines weft used before analysis moved to Python (kept so that indexes written
+then still open). New indexes use pre-tokenized fields; see weft.search.analysis."""
 from __future__ import annotations
 
-import functools
 import re
 
 import tantivy
@@ -73,38 +68,11 @@ _BUILDERS = {
 
 
 def tokenizer_name(analyzer: str) -> str:
-    """The name under which an analyzer is registered on a tantivy index."""
     return "weft_" + re.sub(r"[^a-z0-9]", "_", analyzer.lower())
 
 
-@functools.lru_cache(maxsize=None)
-def text_analyzer(analyzer: str) -> tantivy.TextAnalyzer:
-    return _BUILDERS[analyzer]()
-
-
-def register_all(index: tantivy.Index) -> None:
-    for name in _BUILDERS:
-        index.register_tokenizer(tokenizer_name(name), _BUILDERS[name]())
-
-
-def analyze(analyzer: str, text: str) -> list[str]:
-    return list(text_analyzer(analyzer).analyze(text))
-
-
-def analyze_tokens_detailed(analyzer: str, text: str) -> list[dict]:
-    """The ``search.analyze`` response: tokens with offsets and positions."""
-    tokens = []
-    position = 0
-    for m in WORD_RE.finditer(text) if analyzer not in ("keyword", "whitespace") else _split_raw(analyzer, text):
-        for term in analyze(analyzer, m.group(0)):
-            tokens.append({"token": term, "startOffset": m.start(), "endOffset": m.end(), "position": position})
-            position += 1
-    return tokens
-
-
-def _split_raw(analyzer: str, text: str):
-    if analyzer == "keyword":
-        return [re.match(r"(?s).*", text)]
-    return list(re.finditer(r"\S+", text))
-
-ANALYZER_NAMES = tuple(_BUILDERS)
+def register_legacy(index: tantivy.Index) -> None:
+    """Indexes created before analysis ran in Python name these tantivy tokenizers in their schema; tantivy
+    refuses to open a writer or searcher on them unless the names are registered."""
+    for name, build in _BUILDERS.items():
+        index.register_tokenizer(tokenizer_name(name), build())

@@ -1,0 +1,68 @@
+"""Analyzers tantivy runs natively (measured about 3x faster than the Python path; docs/analysis.md).
+
+``standard.lucene`` and its relatives use a tantivy regex tokenizer that reproduces Lucene's StandardTokenizer
+(UAX #29 word boundaries) on the cases that matter: words keep inner apostrophes and periods between letters
+(``fox's``, ``bar.com``, ``U.S.A``), numbers keep inner ``.`` and ``,`` between digits (``3.14``, ``1,000.5``),
+``_`` joins, each Han and Hiragana character is a token, Katakana, Hangul and Southeast Asian runs stay whole.
+The registered names are those weft used before, so indexes written then still open.
+"""
+from __future__ import annotations
+
+import functools
+
+import tantivy
+
+from weft.search.analysis.stopwords import load as stopwords
+
+_SEPARATE = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
+_LETTER = rf"[\p{{L}}\p{{M}}--[{_SEPARATE}]]"
+STANDARD_PATTERN = (
+    r"[\p{Han}\p{Hiragana}]"
+    r"|[\p{Katakana}ー]+"
+    r"|[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]+"
+    rf"|(?:_*(?:{_LETTER}(?:['’.:]{_LETTER})*|\p{{N}}(?:[.,;'’]\p{{N}})*))+_*"
+)
+# tantivy drops (rather than splits) over-long tokens; Lucene splits tokens over 255 characters.
+MAX_TOKEN_BYTES = 1024
+
+
+def _standard(fold: bool = False) -> tantivy.TextAnalyzer:
+    b = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(STANDARD_PATTERN)).filter(tantivy.Filter.remove_long(MAX_TOKEN_BYTES))
+    b = b.filter(tantivy.Filter.lowercase())
+    if fold:
+        b = b.filter(tantivy.Filter.ascii_fold())
+    return b.build()
+
+
+def _letters(stop: bool) -> tantivy.TextAnalyzer:
+    b = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\p{L}+")).filter(tantivy.Filter.lowercase())
+    if stop:
+        b = b.filter(tantivy.Filter.custom_stopword(sorted(stopwords("english"))))
+    return b.build()
+
+
+BUILDERS = {
+    "standard.lucene": lambda: _standard(),
+    # the bare tokenizer (no lower case, no length limit) for Python-path chains
+    "standard_tokenizer": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(STANDARD_PATTERN)).build(),
+    "standardasciifolding.lucene": lambda: _standard(fold=True),
+    "simple": lambda: _letters(False),
+    "stop": lambda: _letters(True),
+    "whitespace": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\S+")).build(),
+    # Lucene's PatternAnalyzer default: split on Java's \W+ (ASCII word characters), lower case
+    "pattern": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"[A-Za-z0-9_]+")).filter(tantivy.Filter.lowercase()).build(),
+}
+
+
+def tokenizer_name(analyzer: str) -> str:
+    return "weft_" + "".join(c if c.isalnum() else "_" for c in analyzer.lower())
+
+
+@functools.lru_cache(maxsize=None)
+def text_analyzer(name: str) -> tantivy.TextAnalyzer:
+    return BUILDERS[name]()
+
+
+def register(index: tantivy.Index) -> None:
+    for name, build in BUILDERS.items():
+        index.register_tokenizer(tokenizer_name(name), build())

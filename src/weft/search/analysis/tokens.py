@@ -1,0 +1,134 @@
+"""The token stream every analysis step works on, and the analyzer that runs the steps."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+class Tok:
+    """One token: its term, character offsets into the original text (code points, end exclusive), and its
+    absolute position. Filters that drop tokens leave the positions of the others alone, so a removed stop
+    word leaves a gap, as Lucene's position increments do."""
+
+    __slots__ = ("term", "start", "end", "pos", "keyword")
+
+    def __init__(self, term: str, start: int, end: int, pos: int, keyword: bool = False):
+        self.term = term
+        self.start = start
+        self.end = end
+        self.pos = pos
+        self.keyword = keyword  # protected from stemmers (keyword_marker, stemmer_override)
+
+    def with_term(self, term: str) -> "Tok":
+        return Tok(term, self.start, self.end, self.pos, self.keyword)
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Tok({self.term!r}, {self.start}, {self.end}, {self.pos})"
+
+
+CharFilter = Callable[[str], tuple[str, list[tuple[int, int]]]]
+Tokenizer = Callable[[str], list[Tok]]
+TokenFilter = Callable[[list[Tok]], list[Tok]]
+
+
+@dataclass
+class Analyzer:
+    """char filters -> tokenizer -> token filters, as Lucene composes them."""
+
+    name: str
+    tokenizer: Tokenizer
+    filters: list[TokenFilter] = field(default_factory=list)
+    char_filters: list[Callable[[str], tuple[str, Callable[[int], int]]]] = field(default_factory=list)
+    # the name of a tantivy-native pipeline (weft.search.analysis.native) that does exactly this, if any:
+    # tantivy then tokenizes documents itself, and queries use the same pipeline
+    native: str | None = None
+
+    def __post_init__(self):
+        self._fast = None if self.native else _fast_path(self)
+
+    @property
+    def path(self) -> str:
+        """native: tantivy runs it; fast: tantivy tokenizes and lower-cases, one cached Python function maps each
+        term; python: weft runs every step in Python."""
+        return "native" if self.native else "fast" if self._fast else "python"
+
+    def pre_tokenized(self, text: str):
+        """The tokens as tantivy's PreTokenizedString, for indexing."""
+        import tantivy
+
+        if self._fast is not None:
+            # tantivy's standard tokenizer numbers its tokens 0, 1, 2...; the index keeps positions, not offsets
+            # (highlighting re-analyzes the stored text), so the cheaper string-only call is enough here
+            from weft.search.analysis.native import text_analyzer
+
+            fn, Token = self._fast, tantivy.Token
+            terms = text_analyzer("standard.lucene").analyze(text)
+            toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
+            return tantivy.PreTokenizedString(text, toks)
+        return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
+
+    def tokens(self, text: str) -> list[Tok]:
+        if self.native is not None:
+            from weft.search.analysis.native import text_analyzer
+
+            return [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in text_analyzer(self.native).pre_tokenize(text).tokens]
+        if self._fast is not None:
+            fn = self._fast
+            out = []
+            for t in _native_tokens(text):
+                term = fn(t.text)
+                if term is not None:
+                    out.append(Tok(term, t.char_offset_from, t.char_offset_to, t.position))
+            return out
+        corrections = []
+        for cf in self.char_filters:
+            text, correct = cf(text)
+            corrections.append(correct)
+        toks = self.tokenizer(text)
+        for f in self.filters:
+            if not toks:
+                break
+            toks = f(toks)
+        if corrections:
+            for t in toks:
+                s, e = t.start, t.end
+                for correct in reversed(corrections):
+                    s, e = correct(s), correct(e)
+                t.start, t.end = s, e
+        return toks
+
+    def terms(self, text: str) -> list[str]:
+        return [t.term for t in self.tokens(text)]
+
+
+def _native_tokens(text: str):
+    from weft.search.analysis.native import text_analyzer
+
+    return text_analyzer("standard.lucene").pre_tokenize(text).tokens
+
+
+def _fast_path(analyzer: "Analyzer"):
+    """One cached function for chains of the form: standard tokenizer, lower case, then only term maps."""
+    import functools
+
+    from weft.search.analysis import filters as F
+    from weft.search.analysis import tokenizers as T
+
+    if analyzer.tokenizer is not T.standard or not analyzer.filters or analyzer.filters[0] is not F.lowercase:
+        return None
+    if any(not getattr(cf, "native_neutral", False) for cf in analyzer.char_filters):
+        return None
+    rest = analyzer.filters[1:]
+    if not all(isinstance(f, F.TermMap) for f in rest):
+        return None
+    fns = [f.fn for f in rest]
+
+    @functools.lru_cache(maxsize=65536)
+    def fn(term: str):
+        for f in fns:
+            term = f(term)
+            if term is None:
+                return None
+        return term
+
+    return fn
