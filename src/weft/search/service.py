@@ -225,7 +225,7 @@ class SearchService:
                 return self._render(definition), True
             check_compatible_update(existing, definition)
             definition.index_only = existing.index_only
-            vectorizer_secrets.require_on_update(definition.to_json(), existing.to_json())
+            vectorizer_secrets.carry_over({"vectorSearch": definition.members.get("vectorSearch")}, existing.to_json())
             check_analysis_update(existing, definition, allow_index_downtime)
             self.engine.update_index(existing, definition)
             self.catalog.put(name, self._stored(definition), definition.etag, internal=name in self._internal)

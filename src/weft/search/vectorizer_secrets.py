@@ -1,9 +1,10 @@
-"""Vectorizer API keys in index definitions: sealed at rest, never rendered, required again on update.
+"""Vectorizer API keys in index definitions: sealed at rest, never rendered, kept across updates.
 
 Azure returns secrets as ``null`` (as it does for data source connection strings), so GET /indexes shows
-``"apiKey": null``. The reference notes say nothing about Azure keeping a vectorizer key that an update
-omits, so weft does not guess: an update that leaves out the key of a vectorizer that had one is a 400
-naming the member (send the key again, as with a new definition).
+``"apiKey": null``, and the SDK's get -> change -> update round trip sends that ``null`` back. An update that
+leaves out (or nulls) the key of a vectorizer keeps the stored key, as long as the vectorizer keeps its name,
+kind and endpoint; a key is never carried to a changed endpoint (that update must send the key: a 400 names
+the member otherwise), so a stored key cannot be redirected to another server.
 """
 from __future__ import annotations
 
@@ -70,10 +71,19 @@ def unseal(stored: dict[str, Any], box: SecretBox) -> tuple[dict[str, Any], bool
     return out, legacy
 
 
-def require_on_update(new: dict[str, Any], old: dict[str, Any]) -> None:
-    """An update must send again every secret the stored vectorizer of the same name had."""
-    had = {name for name, _, params, secret in _secrets(old) if params.get(secret)}
+ENDPOINT_MEMBERS = ("resourceUri", "baseUrl", "uri", "url", "endpoint", "scoringUri")
+
+
+def carry_over(new: dict[str, Any], old: dict[str, Any]) -> None:
+    """Fill each secret an update leaves out from the stored vectorizer of the same name, kind and endpoint."""
+    stored = {(name, path.rsplit(".", 2)[-2]): params for name, path, params, secret in _secrets(old) if params.get(secret)}
     for name, path, params, secret in _secrets(new):
-        if name in had and not params.get(secret):
-            raise InvalidInput(f"'{path}' is required: the stored key of the vectorizer '{name}' is never returned, "
-                               "so an update must send it again.")
+        if params.get(secret):
+            continue
+        previous = stored.get((name, path.rsplit(".", 2)[-2]))
+        if previous is None:
+            continue
+        if any(params.get(m) != previous.get(m) for m in ENDPOINT_MEMBERS):
+            raise InvalidInput(f"'{path}' is required: the endpoint of the vectorizer '{name}' changed, and its stored key is "
+                               "never sent to another endpoint.")
+        params[secret] = previous[secret]
