@@ -203,3 +203,32 @@ def test_readyz_fails_while_the_threads_database_is_unreachable(tmp_path):
     finally:
         server.stop()
         proxy.close()
+
+
+def test_thread_appends_model_calls_and_audit_request_ids(tmp_path):
+    from tests.threads.fake_llm import FakeChatServer
+
+    llm = FakeChatServer().start()
+    srv = WeftServer(tmp_path / "data", env={"WEFT_LLM_BASE_URL": llm.base_url, "WEFT_LLM_MODEL": "fake-model",
+                                             "WEFT_METRICS": "open"}).start()
+    try:
+        h = {"api-key": srv.admin_key}
+        before = httpx.get(f"{srv.endpoint}/metrics").text
+        conv = httpx.post(f"{srv.endpoint}/v1/conversations", headers={**h, "x-request-id": "req-create-1"},
+                          json={"items": [{"type": "message", "role": "user", "content": "one"},
+                                          {"type": "message", "role": "user", "content": "two"}]})
+        assert conv.status_code == 200 and conv.headers["x-request-id"] == "req-create-1"
+        r = httpx.post(f"{srv.endpoint}/v1/responses", headers={**h, "x-request-id": "req-respond-1"},
+                       json={"model": "fake-model", "input": "hello", "conversation": conv.json()["id"]}, timeout=30)
+        assert r.status_code == 200, r.text
+        after = httpx.get(f"{srv.endpoint}/metrics").text
+        assert metric(after, "weft_thread_items_appended_total") - metric(before, "weft_thread_items_appended_total") >= 4  # 2 + input + output
+        assert metric(after, "weft_model_call_duration_seconds_count", kind="chat", outcome="ok") - \
+            metric(before, "weft_model_call_duration_seconds_count", kind="chat", outcome="ok") == 1
+        audit = httpx.get(f"{srv.endpoint}/audit", headers=h).json()["data"]
+        by_request = {e["request_id"] for e in audit}
+        assert "req-create-1" in by_request and "req-respond-1" in by_request
+        assert all(e["request_id"] for e in audit if e["operation"].startswith("conversation"))
+    finally:
+        srv.stop()
+        llm.httpd.shutdown()

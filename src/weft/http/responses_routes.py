@@ -7,6 +7,7 @@ tenants need; each tenant has at most ``WEFT_MODEL_CONCURRENCY`` responses in fl
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import concurrent.futures
 import functools
 import json
@@ -34,7 +35,8 @@ def build_responses_router(loop: ConversationLoop, auth: TenantAuth, *, model_th
     router.model_pool = pool  # type: ignore[attr-defined]  # shut down by the wiring
 
     async def in_pool(fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
+        # in the request's context (its request id reaches the audit records and the log lines)
+        return await asyncio.get_running_loop().run_in_executor(pool, contextvars.copy_context().run, functools.partial(fn, *args))
 
     def admit(tenant: str) -> None:
         granted, _, _ = in_flight.acquire(tenant)

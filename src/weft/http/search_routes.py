@@ -7,6 +7,7 @@ Every operation is served under both path styles Azure accepts: the friendly one
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import concurrent.futures
 import functools
 import logging
@@ -165,7 +166,7 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
     router.read_pool = read_pool  # type: ignore[attr-defined]
 
     async def pooled(fn, *args, timeout: float | None = None):
-        future = asyncio.get_running_loop().run_in_executor(read_pool, functools.partial(fn, *args))
+        future = asyncio.get_running_loop().run_in_executor(read_pool, contextvars.copy_context().run, functools.partial(fn, *args))
         if not timeout:
             return await future
         try:

@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 import httpx
 
+from weft import observability
 from weft.errors import InvalidInput, Unavailable, WeftError
 from weft.search.endpoints import check_vectorizer_endpoints
 
@@ -164,7 +165,8 @@ def _post_embeddings(vectorizer: dict, url: str, headers: dict, body: dict) -> l
     naming an address is no way to read from it or to tell a closed port from an open one."""
     name = vectorizer.get("name")
     try:
-        response = httpx.post(url, headers=headers, json=body, timeout=TIMEOUT, follow_redirects=False)
+        with observability.model_call("embedding"):
+            response = httpx.post(url, headers=headers, json=body, timeout=TIMEOUT, follow_redirects=False)
         if response.status_code != 200:
             log.warning("vectorizer %r: the endpoint answered %s: %s", name, response.status_code, response.text[:500])
         else:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from weft.observability import current_request_id
 from weft.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, WeftError
 from weft.threads.clock import Clock
 from weft.threads.policy import Principal
@@ -41,7 +42,8 @@ class AuditNote:
 def record_to_json(record: AuditRecord) -> dict:
     return {"id": record.id, "object": "audit.event", "at_ms": record.at_ms, "created_at": record.at_ms // 1000,
             "tenant": record.tenant_id, "key_id": record.key_id, "operation": record.operation, "outcome": record.outcome,
-            "conversation_id": record.conversation_id, "item_ids": record.item_ids, "detail": record.detail}
+            "conversation_id": record.conversation_id, "item_ids": record.item_ids, "detail": record.detail,
+            "request_id": record.request_id}
 
 
 class AuditTrail:
@@ -55,7 +57,8 @@ class AuditTrail:
 
     def build(self, principal: Principal | None, operation: str, outcome: str, note: AuditNote) -> AuditRecord:
         return AuditRecord(self.clock.now_ms(), principal.tenant_id if principal else None, principal.key_id if principal else None,
-                           operation, outcome, note.conversation_id, list(note.item_ids), note.detail)
+                           operation, outcome, note.conversation_id, list(note.item_ids), note.detail,
+                           request_id=current_request_id())
 
     @staticmethod
     def emit(record: AuditRecord) -> None:

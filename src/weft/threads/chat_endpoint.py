@@ -7,6 +7,7 @@ from typing import Iterator
 
 import httpx
 
+from weft import observability
 from weft.errors import InvalidInput, Unavailable
 
 
@@ -44,7 +45,8 @@ class ChatEndpoint:
 
     def complete(self, payload: dict) -> dict:
         try:
-            response = self._client.post(self._url(), json={**payload, "stream": False}, headers=self._headers())
+            with observability.model_call("chat"):
+                response = self._client.post(self._url(), json={**payload, "stream": False}, headers=self._headers())
         except httpx.HTTPError as exc:
             raise UpstreamError(f"The chat endpoint could not be reached: {exc}.") from exc
         if response.status_code >= 400:

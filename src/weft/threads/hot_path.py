@@ -33,13 +33,13 @@ from typing import Callable, Iterator
 
 from weft.threads.records import AuditRecord, ItemRecord, NewItem
 
-AUDIT_COLUMNS = ("at_ms", "tenant_id", "key_id", "operation", "conversation_id", "item_ids", "outcome", "detail")
+AUDIT_COLUMNS = ("at_ms", "tenant_id", "key_id", "operation", "conversation_id", "item_ids", "outcome", "detail", "request_id")
 ITEM_COLUMNS = ("conversation_id", "seq", "id", "tenant_id", "type", "role", "created_at_ms", "body")
 
 
 def audit_row(record: AuditRecord) -> tuple:
     return (record.at_ms, record.tenant_id, record.key_id, record.operation, record.conversation_id,
-            json.dumps(record.item_ids) if record.item_ids else None, record.outcome, record.detail)
+            json.dumps(record.item_ids) if record.item_ids else None, record.outcome, record.detail, record.request_id)
 
 
 class AuditBuffer:
@@ -195,7 +195,7 @@ def postgres_append_sql(tables, held: bool, single: bool) -> str:
         f"WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock} RETURNING next_seq), "
         f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) {rows} RETURNING 1), "
         f"audited AS (INSERT INTO {a} ({', '.join(AUDIT_COLUMNS)}) "
-        f"SELECT %(a0)s, %(a1)s, %(a2)s, %(a3)s, %(a4)s, %(a5)s, %(a6)s, %(a7)s FROM bump WHERE %(audit)s RETURNING 1) "
+        f"SELECT {', '.join(f'%(a{n})s' for n in range(len(AUDIT_COLUMNS)))} FROM bump WHERE %(audit)s RETURNING 1) "
         f"SELECT next_seq FROM bump")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from weft.threads.tables import ThreadTables
@@ -21,8 +21,17 @@ def _v1_initial(conn: Connection, tables: ThreadTables) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v2_audit_request_id(conn: Connection, tables: ThreadTables) -> None:
+    """Audit records keep the id of the HTTP request they were written for (a store made by migration 1 of an
+    older weft has no such column; one made by today's migration 1 has it already)."""
+    columns = {c["name"] for c in inspect(conn).get_columns(tables.audit.name)}
+    if "request_id" not in columns:
+        conn.execute(text(f"ALTER TABLE {tables.audit.name} ADD COLUMN request_id VARCHAR(64)"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection, ThreadTables], None]]] = [
     (1, "tenants, conversations, items, idempotency keys, api keys, audit", _v1_initial),
+    (2, "audit records keep their request id", _v2_audit_request_id),
 ]
 
 

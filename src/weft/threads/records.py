@@ -88,3 +88,4 @@ class AuditRecord:
     item_ids: list[str] = field(default_factory=list)
     detail: str | None = None
     id: int | None = None
+    request_id: str | None = None  # the HTTP request it was written for (weft.observability), when there was one

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from weft import observability
 from weft.errors import InvalidInput, NotFound
 from weft.threads.audit import AuditTrail
 from weft.threads.clock import Clock, SystemClock
@@ -168,6 +169,8 @@ class ThreadService:
             except BaseException:
                 self._index_abandon(intent)
                 raise
+            if not replayed:
+                observability.items_appended(len(stored))
             decoded = [self._item(i) for i in stored]
             if intent is not None and created.id != conversation_id:
                 self._index_abandon(intent)
@@ -279,6 +282,7 @@ class ThreadService:
                 note.detail = "idempotent_replay"
             else:
                 note.stored_with_write = audit
+                observability.items_appended(len(result.items))
             decoded = [self._item(i) for i in result.items]
             if intent is not None:
                 self.index_hooks.after_append(intent, decoded)

@@ -36,7 +36,7 @@ from weft.threads.tables import ThreadTables, build_tables
 
 
 INTERNAL_KINDS = ("binding",)
-_AUDIT_KEYS = ("at_ms", "tenant_id", "key_id", "operation", "conversation_id", "item_ids", "outcome", "detail")  # conversation rows weft uses for its own bookkeeping
+_AUDIT_KEYS = ("at_ms", "tenant_id", "key_id", "operation", "conversation_id", "item_ids", "outcome", "detail", "request_id")  # conversation rows weft uses for its own bookkeeping
 
 
 class ThreadStore(Protocol):
@@ -602,7 +602,7 @@ class SqlThreadStore:
         conn.execute(self._audit_insert, {
             "at_ms": record.at_ms, "tenant_id": record.tenant_id, "key_id": record.key_id, "operation": record.operation,
             "conversation_id": record.conversation_id, "item_ids": json.dumps(record.item_ids) if record.item_ids else None,
-            "outcome": record.outcome, "detail": record.detail})
+            "outcome": record.outcome, "detail": record.detail, "request_id": record.request_id})
 
     def list_audit(self, *, tenant_id, since_ms, until_ms, limit, after_id=None):
         a = self.tables.audit
@@ -619,4 +619,4 @@ class SqlThreadStore:
         with self._read() as conn:
             rows = conn.execute(query.limit(limit)).all()
         return [AuditRecord(r.at_ms, r.tenant_id, r.key_id, r.operation, r.outcome, r.conversation_id,
-                            json.loads(r.item_ids) if r.item_ids else [], r.detail, r.id) for r in rows]
+                            json.loads(r.item_ids) if r.item_ids else [], r.detail, r.id, r.request_id) for r in rows]

@@ -126,6 +126,7 @@ def build_tables(prefix: str = "weft_") -> ThreadTables:
         Column("item_ids", Text, nullable=True),  # JSON list
         Column("outcome", String(32), nullable=False),
         Column("detail", String(300), nullable=True),  # error code, never content
+        Column("request_id", String(ID), nullable=True),  # the x-request-id of the HTTP request (migration 2)
         Index(f"{p}audit_time", "at_ms"),
         Index(f"{p}audit_tenant_time", "tenant_id", "at_ms"),
     )
