@@ -23,6 +23,10 @@ DEMO_INDEX = {
         {"name": "modifiedDate", "type": "Edm.DateTimeOffset", "filterable": True, "sortable": True, "facetable": False},
     ],
     "suggesters": [{"name": "sg", "searchMode": "analyzingInfixMatching", "sourceFields": ["productName"]}],
+    # semantic ranking (queryType=semantic) and knowledge sources over the demo index use this
+    "semantic": {"defaultConfiguration": "products", "configurations": [{"name": "products", "prioritizedFields": {
+        "titleField": {"fieldName": "productName"}, "prioritizedContentFields": [{"fieldName": "description"}],
+        "prioritizedKeywordsFields": [{"fieldName": "tags"}]}}]},
 }
 
 _CATEGORIES = {

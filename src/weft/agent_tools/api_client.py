@@ -57,6 +57,10 @@ class WeftApi:
             return None
         return self._check(response)
 
+    def retrieve(self, knowledge_base: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /knowledgebases/{name}/retrieve` (agentic retrieval, GA shape)."""
+        return self._check(self.client.post(f"/knowledgebases/{segment(knowledge_base)}/retrieve", params={"api-version": API_VERSION}, json=body))
+
     # ---- conversations (OpenAI Conversations API) ------------------------------------------
     def conversation_items(self, conversation_id: str, limit: int = 20, order: str = "desc") -> dict[str, Any]:
         return self._check(self.client.get(f"/v1/conversations/{segment(conversation_id)}/items", params={"limit": limit, "order": order}))

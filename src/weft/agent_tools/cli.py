@@ -18,9 +18,10 @@ tools_app = typer.Typer(help="Agent tools as OpenAI function-calling schemas.", 
 def export(
     index: Optional[str] = typer.Option(None, help="Bind the tools to one index (its name disappears from the arguments)."),
     conversations: bool = typer.Option(False, help="Include the conversation tools."),
+    knowledge_base: Optional[str] = typer.Option(None, "--knowledge-base", help="Include knowledge_base_retrieve over this knowledge base."),
 ) -> None:
     """Print the tools as OpenAI function-calling JSON (the same tools `weft mcp` serves)."""
-    typer.echo(json.dumps(export_openai(build_tools(index, conversations)), indent=2))
+    typer.echo(json.dumps(export_openai(build_tools(index, conversations, knowledge_base)), indent=2))
 
 
 def mcp_command(
@@ -30,6 +31,8 @@ def mcp_command(
     api_key_file: Optional[Path] = typer.Option(None, "--api-key-file", help="File holding the api-key (recommended; or WEFT_TOOLS_KEY_FILE)."),
     index: Optional[str] = typer.Option(None, help="Bind the search tools to one index (no tool can reach another)."),
     conversations: bool = typer.Option(False, help="Also expose the conversation tools (history, append, search over past conversations)."),
+    knowledge_base: Optional[str] = typer.Option(None, "--knowledge-base", help="Also expose knowledge_base_retrieve over this knowledge base "
+                                                 "(agentic retrieval; a query key is enough)."),
     http: bool = typer.Option(False, "--http", help="Serve streamable HTTP instead of stdio (needs a bearer token, see --http-token-file)."),
     host: str = typer.Option("127.0.0.1", help="Address for --http (default: loopback only)."),
     port: int = typer.Option(8765, help="Port for --http."),
@@ -54,7 +57,7 @@ def mcp_command(
     if not keys:
         raise typer.BadParameter("give --api-key-file (or WEFT_TOOLS_KEY_FILE / WEFT_TOOLS_KEY, or --api-key)")
     api = WeftApi(endpoint, keys[0])
-    tools = build_tools(index, conversations)
+    tools = build_tools(index, conversations, knowledge_base)
     try:
         if http:
             token = tokens[0] if tokens else None

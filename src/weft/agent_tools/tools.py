@@ -33,6 +33,8 @@ def _search_tool(bound_index: str | None) -> Tool:
         "filter": {"type": "string", "description": "Optional OData filter, e.g. \"category eq 'Outdoors' and price lt 50\"."},
         "top": {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "description": "How many results (default 5)."},
         "select": {"type": "string", "description": "Optional comma-separated fields to return."},
+        "semantic": {"type": "boolean", "description": "Rerank the best 50 matches by meaning (semantic ranking; the index needs a "
+                                                       "semantic configuration) and return a caption of each."},
     }
     required = ["query"]
     if bound_index is None:
@@ -47,8 +49,16 @@ def _search_tool(bound_index: str | None) -> Tool:
             body["filter"] = args["filter"]
         if args.get("select"):
             body["select"] = args["select"]
+        if args.get("semantic"):
+            body.update(queryType="semantic", captions="extractive|highlight-false")
         result = api.search(index, body)
-        return [{k: v for k, v in doc.items() if k != "@search.highlights"} for doc in result["value"]]
+        out = []
+        for doc in result["value"]:
+            item = {k: v for k, v in doc.items() if k not in ("@search.highlights", "@search.captions")}
+            if doc.get("@search.captions"):
+                item["caption"] = doc["@search.captions"][0]["text"]
+            out.append(item)
+        return out
 
     where = f"the '{bound_index}' index" if bound_index else "a search index"
     return Tool(
@@ -131,8 +141,40 @@ def _conversation_search_tool() -> Tool:
     )
 
 
-def build_tools(index: str | None = None, conversations: bool = False) -> list[Tool]:
+def _retrieve_tool(knowledge_base: str) -> Tool:
+    """Azure's MCP face of a knowledge base names its tool `knowledge_base_retrieve`; so does weft's."""
+
+    def run(api: WeftApi, args: dict[str, Any]) -> Any:
+        queries = args.get("queries") or [args["query"]]
+        if not isinstance(queries, list) or not all(isinstance(q, str) and q.strip() for q in queries):
+            raise ValueError("queries must be a list of non-empty strings")
+        result = api.retrieve(knowledge_base, {"intents": [{"type": "semantic", "search": q} for q in queries[:10]],
+                                               "includeActivity": False})
+        chunks = json.loads(result["response"][0]["content"][0]["text"]) if result.get("response") else []
+        refs = {r["id"]: r for r in result.get("references") or []}
+        for chunk in chunks:
+            ref = refs.get(str(chunk.get("ref_id")))
+            if ref is not None:
+                chunk["doc_key"], chunk["reranker_score"] = ref.get("docKey"), ref.get("rerankerScore")
+        return chunks
+
+    return Tool(
+        name="knowledge_base_retrieve",
+        description=f"Retrieve grounding passages from the '{knowledge_base}' knowledge base: each query runs against every "
+                    "knowledge source, results are reranked by meaning and returned with their document keys.",
+        parameters={"type": "object", "properties": {
+            "query": {"type": "string", "description": "What to look for."},
+            "queries": {"type": "array", "items": {"type": "string"}, "maxItems": 10,
+                        "description": "Several sub-queries at once (instead of query)."},
+        }, "anyOf": [{"required": ["query"]}, {"required": ["queries"]}], "additionalProperties": False},
+        run=run,
+    )
+
+
+def build_tools(index: str | None = None, conversations: bool = False, knowledge_base: str | None = None) -> list[Tool]:
     tools = [_search_tool(index), _lookup_tool(index)]
+    if knowledge_base:
+        tools.append(_retrieve_tool(knowledge_base))
     if conversations:
         tools.extend(_conversation_tools())
         tools.append(_conversation_search_tool())
