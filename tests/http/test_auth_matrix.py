@@ -59,6 +59,7 @@ class World:
     datasource: str = ""
     source: str = ""
     base: str = ""
+    synonyms: str = ""
     indexer: str = ""
     created: list = field(default_factory=list)
 
@@ -98,6 +99,11 @@ class World:
         self.app.state.retrieval.create_source(source_body(name, self.index))
         return name
 
+    def new_synonyms(self) -> str:
+        name = fresh("mxsyn")
+        self.app.state.search.synonym_maps.create(synonym_body(name))
+        return name
+
     def new_base(self) -> str:
         name = fresh("mxkb")
         self.app.state.retrieval.create_base(base_body(name, self.source), API)
@@ -118,6 +124,10 @@ def index_body(name: str) -> dict:
 def datasource_body(name: str) -> dict:
     return {"name": name, "type": "postgresql", "credentials": {"connectionString": "postgresql://postgres@127.0.0.1:5432/test"},
             "container": {"name": "weft_matrix_absent_table"}}
+
+
+def synonym_body(name: str) -> dict:
+    return {"name": name, "format": "solr", "synonyms": "usa, united states"}
 
 
 def source_body(name: str, index: str) -> dict:
@@ -184,7 +194,7 @@ KB = ("knowledgebases", "knowledgeBases", "knowledge-bases")
 ROUTES: dict[tuple[str, str], Route] = {
     # ---- search API: service ----
     ("GET", "/servicestats"): Route("admin"),
-    **{("GET", f"/{c}"): Route("admin") for c in ("skillsets", "synonymmaps", "aliases")},
+    **{("GET", f"/{c}"): Route("admin") for c in ("skillsets", "synonymmaps", "aliases")},  # synonymmaps: a real list
     # ---- knowledge sources and bases (every spelling Azure accepts) ----
     **{("GET", f"/{c}"): Route("admin") for c in KS + KB},
     **{("POST", f"/{c}"): Route("admin", 201, body=lambda w, c: source_body(fresh("mxksnew"), w.index)) for c in KS},
@@ -198,6 +208,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     **{("DELETE", p): Route("admin", 204, params=lambda w, c: {"name": w.new_source()}) for c in KS for p in (f"/{c}/{{name}}", f"/{c}('{{name}}')")},
     **{("POST", p): Route("query", params=lambda w, c: {"name": w.base}, body=lambda w, c: {"intents": [{"type": "semantic", "search": "alpha"}]})
        for c in KB for p in (f"/{c}/{{name}}/retrieve", f"/{c}('{{name}}')/retrieve")},
+    # ---- synonym maps ----
+    ("POST", "/synonymmaps"): Route("admin", 201, body=lambda w, c: synonym_body(fresh("mxsyn"))),
+    **{("GET", p): Route("admin", params=lambda w, c: {"name": w.synonyms}) for p in ("/synonymmaps/{name}", "/synonymmaps('{name}')")},
+    **{("PUT", p): Route("admin", 201, params=lambda w, c: {"name": fresh("mxsynput")}, body=lambda w, c: None)
+       for p in ("/synonymmaps/{name}", "/synonymmaps('{name}')")},
+    **{("DELETE", p): Route("admin", 204, params=lambda w, c: {"name": w.new_synonyms()}) for p in ("/synonymmaps/{name}", "/synonymmaps('{name}')")},
     # ---- operations: health open, metrics behind the admin key ----
     ("GET", "/healthz"): Route("open"),
     ("GET", "/readyz"): Route("open"),
@@ -350,6 +366,7 @@ def world(tmp_path_factory):
     w.indexer = w.new_indexer()
     w.source = w.new_source()
     w.base = w.new_base()
+    w.synonyms = w.new_synonyms()
     yield w
     for close in reversed(app.state.closers):
         close()
@@ -364,6 +381,8 @@ def _body_for(route: Route, method: str, path: str, w: World, caller: str, param
             return index_body(name)
         if path.startswith("/datasources"):
             return datasource_body(name)
+        if path.startswith("/synonymmaps"):
+            return synonym_body(name)
         if path.lower().startswith(("/knowledgesources", "/knowledge-sources")):
             return source_body(name, w.index)
         if path.lower().startswith(("/knowledgebases", "/knowledge-bases")):
