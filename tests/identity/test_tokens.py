@@ -141,3 +141,26 @@ def test_identity_settings_errors(tmp_path):
     (tmp_path / "roles.json").write_text('{"oid": "Reader"}')
     with pytest.raises(ValueError, match="maps object or group ids"):
         IdentitySettings(role_assignments_file=tmp_path / "roles.json").build()
+
+
+def test_validated_tokens_are_cached_until_they_expire(issuer, pki):
+    v = validator(issuer, pki, leeway_seconds=0)
+    token = issuer.token(lifetime=2)
+    first = v.validate(token)
+    assert v.validate(token) is first  # the cached claims: no second signature check
+    assert not v.needs_fetch(token)
+    time.sleep(2.2)
+    with pytest.raises(Unauthenticated, match="expired"):
+        v.validate(token)
+
+
+def test_a_withdrawn_key_empties_the_cache(issuer, pki):
+    v = validator(issuer, pki, refresh_interval=0.0)
+    old_kid = issuer.keys[-1][0]
+    token = issuer.token()
+    v.validate(token)
+    issuer.published.remove(old_kid)  # the issuer withdraws the key (compromised, say) and publishes a new one
+    new_kid = issuer.add_key()
+    v.validate(issuer.token(kid=new_kid))  # an unknown key id: the keys are fetched again, and they changed
+    with pytest.raises(Unauthenticated, match="does not publish"):
+        v.validate(token)

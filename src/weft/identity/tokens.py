@@ -25,6 +25,8 @@ from weft.errors import Unauthenticated
 log = logging.getLogger("weft.identity")
 
 ALGORITHMS = ("RS256", "ES256")
+VALIDATED_CACHE_SECONDS = 300.0
+VALIDATED_CACHE_ENTRIES = 10_000
 SEARCH_AUDIENCES = ("https://search.azure.com",)
 AGENT_AUDIENCES = ("https://ai.azure.com", "https://cognitiveservices.azure.com")
 
@@ -96,6 +98,10 @@ class TokenValidator:
         self.clock = clock
         self._sets: dict[str, _KeySet] = {}
         self._locks: dict[str, threading.Lock] = {i: threading.Lock() for i in self.issuers}
+        # Tokens already validated: token -> (valid until, claims). A client sends the same token for its whole
+        # lifetime, so its signature is checked once; an entry lives until the token's exp (+ leeway) and at most
+        # VALIDATED_CACHE_SECONDS, and the cache is emptied whenever an issuer's signing keys change.
+        self._validated: dict[str, tuple[float, TokenClaims]] = {}
 
     # ---- keys ------------------------------------------------------------------------------------------
     def _http(self, issuer: IssuerConfig) -> httpx.Client:
@@ -137,6 +143,9 @@ class TokenValidator:
     def needs_fetch(self, token: str) -> bool:
         """True when validating `token` would fetch signing keys over the network (callers may do that off
         the event loop)."""
+        hit = self._validated.get(token)
+        if hit is not None and hit[0] > self.clock():
+            return False
         try:
             header = jwt.get_unverified_header(token)
             issuer = self.issuers.get(jwt.decode(token, options={"verify_signature": False}).get("iss"))
@@ -162,7 +171,10 @@ class TokenValidator:
                 current = self._sets.get(issuer.issuer)
                 if current is keyset:  # nobody refreshed it while we waited
                     try:
-                        self._sets[issuer.issuer] = keyset = self._load(issuer)
+                        loaded = self._load(issuer)
+                        if keyset is None or loaded.keys.keys() != keyset.keys.keys():
+                            self._validated = {}  # a key may have been withdrawn: validate every token again
+                        self._sets[issuer.issuer] = keyset = loaded
                     except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
                         log.warning("issuer %s: could not fetch its signing keys: %s", issuer.issuer, exc)
                         if keyset is None:
@@ -178,6 +190,20 @@ class TokenValidator:
 
     # ---- validation -------------------------------------------------------------------------------------
     def validate(self, token: str) -> TokenClaims:
+        now = self.clock()
+        hit = self._validated.get(token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        claims = self._validate(token)
+        exp = claims.claims.get("exp")
+        nbf = claims.claims.get("nbf")
+        if isinstance(exp, (int, float)) and (not isinstance(nbf, (int, float)) or nbf <= now):
+            if len(self._validated) >= VALIDATED_CACHE_ENTRIES:
+                self._validated = {}
+            self._validated[token] = (min(exp + self.leeway, now + VALIDATED_CACHE_SECONDS), claims)
+        return claims
+
+    def _validate(self, token: str) -> TokenClaims:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
