@@ -101,6 +101,14 @@ def test_semantic_over_rest_and_bad_input(local):
     assert body["@odata.count"] >= 2 and len(body["value"]) == 2 and set(body["value"][0]) == {
         "id", "@search.score", "@search.rerankerScore", "@search.captions"}
     assert body["value"][0]["@search.captions"][0]["highlights"] is None
+    # the GET form takes the same parameters
+    r = httpx.get(f"{srv.endpoint}/indexes/sem-docs/docs", headers=h, params={
+        "api-version": "2026-04-01", "search": "keep a cat healthy", "queryType": "semantic", "$select": "id", "$top": "2", "captions": "extractive",
+        "answers": "extractive|count-1,threshold-0.1", "semanticConfiguration": "sem", "semanticMaxWaitInMilliseconds": "5000"})
+    assert r.status_code == 200, r.text
+    assert r.json()["value"][0]["id"] == body["value"][0]["id"] and "@search.answers" in r.json()
+    assert httpx.get(f"{srv.endpoint}/indexes/sem-docs/docs", headers=h,
+                     params={"api-version": "2026-04-01", "search": "x", "queryType": "semantic", "semanticMaxWaitInMilliseconds": "soon"}).status_code == 400
     bad = [
         ({"search": "x", "queryType": "semantic", "orderby": "id"}, "$orderby"),
         ({"search": "x", "queryType": "semantic", "semanticConfiguration": "nope"}, "semanticConfiguration"),

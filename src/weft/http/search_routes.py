@@ -42,6 +42,9 @@ _GET_NAMES = {
     "highlight": "highlight", "highlightPreTag": "highlightPreTag", "highlightPostTag": "highlightPostTag",
     "minimumCoverage": "minimumCoverage", "scoringProfile": "scoringProfile", "sessionId": "sessionId",
     "scoringStatistics": "scoringStatistics", "queryLanguage": "queryLanguage", "speller": "speller",
+    # semantic ranking (weft.search.ranking.semantic)
+    "semanticConfiguration": "semanticConfiguration", "semanticQuery": "semanticQuery", "answers": "answers", "captions": "captions",
+    "semanticErrorHandling": "semanticErrorHandling", "semanticMaxWaitInMilliseconds": "semanticMaxWaitInMilliseconds", "debug": "debug",
 }
 _POST_TO_GET = {v: k for k, v in _GET_NAMES.items()}
 
@@ -93,6 +96,10 @@ def _search_params_from_query(request: Request) -> dict:
             if value.lower() not in ("true", "false"):
                 raise InvalidInput(f"The value '{value}' of '$count' must be true or false.\r\nParameter name: $count")
             body[target] = value.lower() == "true"
+        elif target == "semanticMaxWaitInMilliseconds":
+            if not value.strip().isdigit():
+                raise InvalidInput(f"The value '{value}' of '{name}' must be a non-negative integer.\r\nParameter name: {name}")
+            body[target] = int(value)
         elif target == "minimumCoverage":
             try:
                 body[target] = float(value)
