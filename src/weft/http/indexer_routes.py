@@ -3,46 +3,18 @@
 ``/indexers('x')/search.run``). Admin key and api-version are checked as on the search routes."""
 from __future__ import annotations
 
-import time
-from typing import Callable
-
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from weft.http.auth import KeyChecker, check_api_version
-from weft.identity.roles import DEFINITIONS_READ, MANAGE
+from weft.http.auth import KeyChecker
+from weft.http.routing import conditions, definition_route, resource
 from weft.http.search_routes import MGMT_CONTENT_TYPE, _body, _headers, _json
 from weft.indexers.service import IndexerService
 
 
 def build_router(service: IndexerService, keys: KeyChecker) -> APIRouter:
     router = APIRouter()
-
-    def route(method: str, *paths: str):
-        # tokens: reading definitions and status needs definitions.read, everything else manage
-        permission = DEFINITIONS_READ if method == "GET" else MANAGE
-
-        def decorate(fn: Callable):
-            async def endpoint(request: Request):
-                started = time.perf_counter()
-                check_api_version(request)
-                await keys.authorize(request, admin=True, permission=permission)
-                response = await fn(request, **request.path_params)
-                response.headers["elapsed-time"] = str(int((time.perf_counter() - started) * 1000))
-                return response
-
-            for path in paths:
-                router.add_api_route(path, endpoint, methods=[method], name=f"{fn.__name__}:{path}")
-            return fn
-
-        return decorate
-
-    def resource(body: dict, status: int) -> Response:
-        etag = body.get("@odata.etag")
-        return _json(body, status, MGMT_CONTENT_TYPE, {"ETag": etag} if etag else None)
-
-    def conditions(request: Request) -> dict:
-        return {"if_match": request.headers.get("if-match"), "if_none_match": request.headers.get("if-none-match")}
+    route = definition_route(router, keys)
 
     for collection, create, put, get, listing, delete in (
         ("datasources", service.create_datasource, service.create_or_update_datasource, service.get_datasource,

@@ -2,41 +2,18 @@
 adapter over :class:`weft.search.synonyms_service.SynonymMapService`. Admin key only."""
 from __future__ import annotations
 
-import time
-from typing import Callable
-
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from weft.http.auth import KeyChecker, check_api_version
+from weft.http.auth import KeyChecker
+from weft.http.routing import conditions, definition_route, resource
 from weft.http.search_routes import MGMT_CONTENT_TYPE, _body, _headers, _json
 from weft.search.synonyms_service import SynonymMapService
 
 
 def build_router(service: SynonymMapService, keys: KeyChecker) -> APIRouter:
     router = APIRouter()
-
-    def route(method: str, *paths: str):
-        def decorate(fn: Callable):
-            async def endpoint(request: Request):
-                started = time.perf_counter()
-                check_api_version(request)
-                keys.check(request, admin=True)
-                response = await fn(request, **request.path_params)
-                response.headers["elapsed-time"] = str(int((time.perf_counter() - started) * 1000))
-                return response
-
-            for path in paths:
-                router.add_api_route(path, endpoint, methods=[method], name=f"{fn.__name__}:{path}")
-            return fn
-
-        return decorate
-
-    def resource(body: dict, status: int) -> Response:
-        return _json(body, status, MGMT_CONTENT_TYPE, {"ETag": body["@odata.etag"]})
-
-    def conditions(request: Request) -> dict:
-        return {"if_match": request.headers.get("if-match"), "if_none_match": request.headers.get("if-none-match")}
+    route = definition_route(router, keys)
 
     one = ("/synonymmaps/{name}", "/synonymmaps('{name}')")
 

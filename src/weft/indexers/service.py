@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weft.etags import check_preconditions, new_etag
 from weft import observability
-from weft.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from weft.errors import Conflict, InvalidInput, NotFound
 from weft.indexers import runner
 from weft.indexers.model import DataSource, Indexer, format_time, parse_data_source, parse_indexer
 from weft.indexers.notify import NotifyHub, Wake, conninfo
@@ -35,29 +36,10 @@ from weft.indexers.targets import LocalTarget, RemoteTarget
 log = logging.getLogger("weft.indexers")
 LIMITS = {"maxRunTime": "PT22H", "maxDocumentExtractionSize": 0, "maxDocumentContentCharactersToExtract": 0}
 REPORT_EVERY = 0.5
-PRECONDITION = "The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request."
 NOTIFY_RETRY_FIRST = 1.0  # after a failed run, wake-up driven retries wait 1 s, 2 s, 4 s ... up to 30 s
 NOTIFY_RETRY_MAX = 30.0
 NOTIFY_FENCE_MARGIN = 0.1  # keyset (view/query) sources: run this long after the 1 s timestamp fence has passed
 MAX_UNCOVERED_RERUNS = 3  # runs that started after the ceiling passed the notified id but did not cover it
-
-
-def _new_etag() -> str:
-    from weft.search.service import new_etag
-
-    return new_etag()
-
-
-def _strip(etag: str) -> str:
-    etag = etag.strip()
-    return (etag[2:] if etag.startswith("W/") else etag).strip('"')
-
-
-def check_preconditions(current: str | None, if_match: str | None, if_none_match: str | None) -> None:
-    if if_match is not None and (current is None or (if_match.strip() != "*" and _strip(if_match) != _strip(current))):
-        raise PreconditionFailed(PRECONDITION)
-    if if_none_match is not None and current is not None and (if_none_match.strip() == "*" or _strip(if_none_match) == _strip(current)):
-        raise PreconditionFailed(PRECONDITION)
 
 
 @dataclass
@@ -177,7 +159,7 @@ class IndexerService:
 
     def _put_datasource(self, ds: DataSource) -> dict:
         self._check_path(ds)
-        ds.etag = _new_etag()
+        ds.etag = new_etag()
         self.store.put_definition("datasource", ds.name, ds.raw, self.secrets.seal(ds.connection_string), ds.etag)
         return ds.to_json()
 
@@ -256,7 +238,7 @@ class IndexerService:
         return rendered, existing is None
 
     def _put_indexer(self, ix: Indexer) -> dict:
-        ix.etag = _new_etag()
+        ix.etag = new_etag()
         self.store.put_definition("indexer", ix.name, ix.raw, self.secrets.seal(ix.remote_api_key), ix.etag)
         return ix.to_json()
 

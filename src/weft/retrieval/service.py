@@ -27,28 +27,13 @@ from typing import Any
 from weft.errors import Conflict, InvalidInput, NotFound, WeftError
 from weft.secretbox import SecretBox
 from weft.retrieval import model
-from weft.search.service import new_etag
+from weft.etags import check_preconditions, new_etag
 
-PRECONDITION = "The operation failed because a precondition (If-Match / If-None-Match) was not met."
 DEFAULT_RUNTIME_SECONDS, MAX_RUNTIME_SECONDS = 90, 600
 DEFAULT_OUTPUT_TOKENS = 5000
 CHARS_PER_TOKEN = 4
 MAX_INTENTS = 10
 REFERENCES_PER_QUERY = 50
-
-
-def _strip(etag: str) -> str:
-    etag = etag.strip()
-    return (etag[2:] if etag.startswith("W/") else etag).strip('"')
-
-
-def check_preconditions(current: str | None, if_match: str | None, if_none_match: str | None) -> None:
-    from weft.errors import PreconditionFailed
-
-    if if_match is not None and (current is None or (if_match.strip() != "*" and _strip(if_match) != _strip(current))):
-        raise PreconditionFailed(PRECONDITION)
-    if if_none_match is not None and current is not None and (if_none_match.strip() == "*" or _strip(if_none_match) == _strip(current)):
-        raise PreconditionFailed(PRECONDITION)
 
 
 class RetrievalStore:

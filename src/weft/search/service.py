@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from weft.search.ranking import semantic
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search import vectorizer_secrets
+from weft.etags import check_preconditions as _check_preconditions, new_etag
 from weft.search.catalog import Catalog
 from weft.secretbox import SecretBox
 from weft.search.synonyms_service import SynonymMapService
@@ -55,10 +54,6 @@ _IGNORED_PARAMS = set(semantic.REFUSED_PARAMS) | {"debug"}
 
 
 INDEX_ONLY = "@weft.indexOnlyFields"  # catalog member of weft's own indexes: fields indexed but not stored
-
-
-def new_etag() -> str:
-    return '"0x' + format(time.time_ns() ^ int.from_bytes(os.urandom(4), "big"), "X") + '"'
 
 
 def _as_list(value: Any, name: str) -> list[str] | None:
@@ -705,17 +700,3 @@ def _stored(definition: IndexDefinition) -> dict:
     return rendered
 
 
-def _check_preconditions(current_etag: str | None, if_match: str | None, if_none_match: str | None) -> None:
-    if if_match is not None:
-        if current_etag is None or (if_match.strip() != "*" and _strip_weak(if_match) != _strip_weak(current_etag)):
-            raise PreconditionFailed("The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request.")
-    if if_none_match is not None:
-        if current_etag is not None and (if_none_match.strip() == "*" or _strip_weak(if_none_match) == _strip_weak(current_etag)):
-            raise PreconditionFailed("The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request.")
-
-
-def _strip_weak(etag: str) -> str:
-    etag = etag.strip()
-    if etag.startswith("W/"):
-        etag = etag[2:]
-    return etag.strip('"')

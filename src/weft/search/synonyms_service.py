@@ -9,33 +9,14 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from typing import Any, Iterable
 
+from weft.etags import check_preconditions, new_etag
 from weft.errors import InvalidInput, NotFound, PreconditionFailed
 from weft.search.analysis.synonyms import Rules, parse_rules
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){0,126}[a-z0-9]$|^[a-z0-9]$")
 _MEMBERS = ("name", "format", "synonyms", "encryptionKey", "@odata.etag", "@odata.context")
-
-
-def _etag() -> str:
-    return '"0x' + uuid.uuid4().hex[:15].upper() + '"'
-
-
-def _strip(etag: str) -> str:
-    etag = etag.strip()
-    return (etag[2:] if etag.startswith("W/") else etag).strip('"')
-
-
-def _preconditions(current: str | None, if_match: str | None, if_none_match: str | None) -> None:
-    failed = PreconditionFailed(
-        "The precondition given in one of the request headers evaluated to false. No change was made to the resource from this request."
-    )
-    if if_match is not None and (current is None or (if_match.strip() != "*" and _strip(if_match) != _strip(current))):
-        raise failed
-    if if_none_match is not None and current is not None and (if_none_match.strip() == "*" or _strip(if_none_match) == _strip(current)):
-        raise failed
 
 
 class SynonymMapService:
@@ -75,7 +56,7 @@ class SynonymMapService:
         return {"name": name, "format": "solr", "synonyms": synonyms, "encryptionKey": None}
 
     def _store(self, body: dict) -> dict:
-        etag = _etag()
+        etag = new_etag()
         self.catalog.put_synonym_map(body["name"], body, etag)
         stored = dict(body, **{"@odata.etag": etag})
         self._maps[body["name"]] = stored
@@ -97,7 +78,7 @@ class SynonymMapService:
         parsed = self._parse(body, name_from_path=name)
         with self._lock:
             existing = self._maps.get(name)
-            _preconditions(existing["@odata.etag"] if existing else None, if_match, if_none_match)
+            check_preconditions(existing["@odata.etag"] if existing else None, if_match, if_none_match)
             return self._store(parsed), existing is None
 
     def get(self, name: str) -> dict:
@@ -124,7 +105,7 @@ class SynonymMapService:
                 if if_match is not None:
                     raise PreconditionFailed("The synonym map does not exist, so the If-Match precondition failed.")
                 raise NotFound(f"No synonym map with the name '{name}' was found in service 'weft'.")
-            _preconditions(existing["@odata.etag"], if_match, if_none_match)
+            check_preconditions(existing["@odata.etag"], if_match, if_none_match)
             self.catalog.delete_synonym_map(name)
             del self._maps[name]
             self._rules.pop(name, None)

@@ -1,0 +1,28 @@
+"""ETags and the If-Match / If-None-Match rules every Azure-style definition (indexes, synonym maps, data sources,
+indexers, knowledge sources and bases) follows. Plain Python: the services raise, the HTTP layer maps."""
+from __future__ import annotations
+
+import os
+import time
+
+from weft.errors import PreconditionFailed
+
+PRECONDITION = ("The precondition given in one of the request headers evaluated to false. No change was made to the "
+                "resource from this request.")
+
+
+def new_etag() -> str:
+    return '"0x' + format(time.time_ns() ^ int.from_bytes(os.urandom(4), "big"), "X") + '"'
+
+
+def _strip(etag: str) -> str:
+    etag = etag.strip()
+    return (etag[2:] if etag.startswith("W/") else etag).strip('"')
+
+
+def check_preconditions(current: str | None, if_match: str | None, if_none_match: str | None) -> None:
+    """`current`: the stored ETag, None when the resource does not exist. Raises PreconditionFailed (412)."""
+    if if_match is not None and (current is None or (if_match.strip() != "*" and _strip(if_match) != _strip(current))):
+        raise PreconditionFailed(PRECONDITION)
+    if if_none_match is not None and current is not None and (if_none_match.strip() == "*" or _strip(if_none_match) == _strip(current)):
+        raise PreconditionFailed(PRECONDITION)

@@ -1,0 +1,47 @@
+"""The route decorator and helpers the definition APIs share (data sources, indexers, synonym maps, knowledge
+sources and bases): api-version, the credential with the permission a token needs, the `elapsed-time` header,
+both path styles, ETag responses and the If-Match / If-None-Match headers."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from fastapi import APIRouter, Request, Response
+
+from weft.http.auth import KeyChecker, check_api_version
+from weft.http.search_routes import MGMT_CONTENT_TYPE, _json
+from weft.identity.roles import DEFINITIONS_READ, MANAGE
+
+
+def definition_route(router: APIRouter, keys: KeyChecker) -> Callable:
+    """`@route(method, *paths, admin=True, permission=None)`: by default an admin key, or a token granting
+    definitions.read (GET) or manage (anything else)."""
+
+    def route(method: str, *paths: str, admin: bool = True, permission: str | None = None):
+        needed = permission or (DEFINITIONS_READ if method == "GET" else MANAGE)
+
+        def decorate(fn: Callable):
+            async def endpoint(request: Request):
+                started = time.perf_counter()
+                check_api_version(request)
+                await keys.authorize(request, admin=admin, permission=needed)
+                response = await fn(request, **request.path_params)
+                response.headers["elapsed-time"] = str(int((time.perf_counter() - started) * 1000))
+                return response
+
+            for path in paths:
+                router.add_api_route(path, endpoint, methods=[method], name=f"{fn.__name__}:{path}")
+            return fn
+
+        return decorate
+
+    return route
+
+
+def resource(body: dict, status: int) -> Response:
+    etag = body.get("@odata.etag")
+    return _json(body, status, MGMT_CONTENT_TYPE, {"ETag": etag} if etag else None)
+
+
+def conditions(request: Request) -> dict:
+    return {"if_match": request.headers.get("if-match"), "if_none_match": request.headers.get("if-none-match")}
