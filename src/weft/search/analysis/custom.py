@@ -166,7 +166,7 @@ def _stemmer_filter(language: str):
     functions = {
         "arabic": S.arabic_light, "lightFrench": S.french_light, "lightGerman": S.german_light,
         "lightSpanish": S.spanish_light, "lightItalian": S.italian_light, "minimalEnglish": _minimal_english,
-        "minimalFrench": _minimal_french, "bulgarian": X.bulgarian, "latvian": X.latvian, "galician": rslp.galician,
+        "minimalFrench": _minimal_french, "bulgarian": X.bulgarian, "czech": X.czech, "latvian": X.latvian, "galician": rslp.galician,
         "minimalGalician": rslp.galician_minimal, "portugueseRslp": rslp.portuguese,
         "minimalPortuguese": rslp.portuguese_minimal,
     }

@@ -56,7 +56,7 @@ def _build(name: str) -> Analyzer:
         "eu.lucene": (st, [lc, _stop("basque"), F.snowball("basque")]),
         "bg.lucene": (st, [lc, _stop("bulgarian"), F.stem_with(X.bulgarian)]),
         "ca.lucene": (st, [lc, F.elision(CATALAN_ARTICLES), _stop("catalan"), F.snowball("catalan")]),
-        "cs.lucene": (st, [lc, _stop("czech"), F.snowball("czech")]),
+        "cs.lucene": (st, [lc, _stop("czech"), F.stem_with(X.czech)]),
         "da.lucene": (st, [lc, _stop("danish"), F.snowball("danish")]),
         "nl.lucene": (st, [lc, _stop("dutch"), F.stem_with(_dutch)]),
         # (Lucene runs the possessive filter and elision before lower-casing; both ignore case, so the order
