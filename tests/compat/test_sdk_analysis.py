@@ -229,9 +229,9 @@ def test_analyzer_refusals_are_odata_400s(server, body, member):
 def test_unsupported_component_is_400_naming_it(server):
     h = {"api-key": server.admin_key}
     index = {"name": _name("ref"), "fields": [{"name": "id", "type": "Edm.String", "key": True}],
-             "tokenFilters": [{"name": "ph", "@odata.type": "#Microsoft.Azure.Search.PhoneticTokenFilter"}]}
+             "tokenFilters": [{"name": "ph", "@odata.type": "#Microsoft.Azure.Search.PhoneticTokenFilter", "encoder": "beiderMorse"}]}
     r = httpx.post(f"{server.endpoint}/indexes?api-version={API_VERSION}", headers=h, json=index)
-    assert r.status_code == 400 and "PhoneticTokenFilter" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "beiderMorse" in r.json()["error"]["message"]
 
 
 def test_index_updates_follow_azures_analysis_rules(index_client, server):

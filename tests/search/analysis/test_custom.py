@@ -85,7 +85,7 @@ def test_shingle_word_delimiter_synonym_filters():
         ({"analyzers": [custom(tokenizer="nope")]}, "nope"),
         ({"analyzers": [custom(filters=["nope"])]}, "nope"),
         ({"analyzers": [custom(chars=["nope"])]}, "nope"),
-        ({"analyzers": [custom(filters=["phonetic"])]}, "phonetic"),
+        ({"analyzers": [custom(filters=["common_grams"])]}, "common_grams"),
         ({"analyzers": [custom(name="standard.lucene")]}, "standard.lucene"),
         ({"analyzers": [custom(name="-bad")]}, "-bad"),
         ({"analyzers": [custom(), custom()]}, "a"),
@@ -94,7 +94,10 @@ def test_shingle_word_delimiter_synonym_filters():
         ({"tokenizers": [{"name": "t", "@odata.type": P + "NGramTokenizer", "minGram": 3, "maxGram": 2}]}, "minGram"),
         ({"tokenizers": [{"name": "t", "@odata.type": P + "NGramTokenizer", "tokenChars": ["emoji"]}]}, "tokenChars"),
         ({"tokenizers": [{"name": "t", "@odata.type": P + "StandardTokenizerV2", "colour": 1}]}, "colour"),
-        ({"tokenFilters": [{"name": "f", "@odata.type": P + "PhoneticTokenFilter"}]}, "PhoneticTokenFilter"),
+        ({"tokenFilters": [{"name": "f", "@odata.type": P + "PhoneticTokenFilter", "encoder": "doubleMetaphone"}]}, "doubleMetaphone"),
+        ({"tokenFilters": [{"name": "f", "@odata.type": P + "PhoneticTokenFilter", "encoder": "nope"}]}, "encoder"),
+        ({"tokenFilters": [{"name": "f", "@odata.type": P + "CommonGramTokenFilter"}]}, "commonWords"),
+        ({"tokenFilters": [{"name": "f", "@odata.type": P + "DictionaryDecompounderTokenFilter", "wordList": ["a"], "minSubwordSize": 5, "maxSubwordSize": 3}]}, "minSubwordSize"),
         ({"tokenFilters": [{"name": "f", "@odata.type": P + "SnowballTokenFilter", "language": "lovins"}]}, "lovins"),
         ({"tokenFilters": [{"name": "f", "@odata.type": P + "StemmerTokenFilter", "language": "klingon"}]}, "language"),
         ({"tokenFilters": [{"name": "f", "@odata.type": P + "PatternReplaceTokenFilter", "pattern": "(", "replacement": ""}]}, "pattern"),
@@ -112,14 +115,15 @@ _NAMES = st.sampled_from(["a", "b", "lowercase", "asciifolding", "standard_v2", 
 _KINDS = st.sampled_from([
     "CustomAnalyzer", "StandardAnalyzer", "PatternAnalyzer", "ClassicTokenizer", "EdgeNGramTokenizer", "NGramTokenizer",
     "PathHierarchyTokenizerV2", "PatternTokenizer", "AsciiFoldingTokenFilter", "EdgeNGramTokenFilterV2", "LengthTokenFilter",
-    "ShingleTokenFilter", "StopwordsTokenFilter", "SynonymTokenFilter", "WordDelimiterTokenFilter", "MappingCharFilter",
+    "ShingleTokenFilter", "StopwordsTokenFilter", "PhoneticTokenFilter", "CommonGramTokenFilter", "DictionaryDecompounderTokenFilter", "SynonymTokenFilter", "WordDelimiterTokenFilter", "MappingCharFilter",
     "PatternReplaceCharFilter", "CustomNormalizer", "Nope",
 ])
 _VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 400), st.text(max_size=6), st.lists(st.text(max_size=5), max_size=3),
                     st.lists(_NAMES, max_size=3), _NAMES)
 _PARAMS = st.dictionaries(st.sampled_from(["tokenizer", "tokenFilters", "charFilters", "minGram", "maxGram", "pattern", "replacement",
                                            "mappings", "synonyms", "stopwords", "maxTokenLength", "min", "max", "delimiter", "group",
-                                           "preserveOriginal", "tokenChars", "maxShingleSize"]), _VALUES, max_size=4)
+                                           "preserveOriginal", "tokenChars", "maxShingleSize", "encoder", "replace", "commonWords",
+                                           "queryMode", "wordList", "minSubwordSize", "onlyLongestMatch"]), _VALUES, max_size=4)
 
 
 @st.composite

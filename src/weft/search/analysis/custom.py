@@ -12,9 +12,13 @@ import regex
 
 from weft.errors import InvalidInput
 from weft.search.analysis import charfilters as C
+from weft.search.analysis import compound
 from weft.search.analysis import filters as F
+from weft.search.analysis import phonetic
 from weft.search.analysis import predefined
+from weft.search.analysis import rslp
 from weft.search.analysis import stemmers as S
+from weft.search.analysis import stemmers_extra as X
 from weft.search.analysis import tokenizers as T
 from weft.search.analysis.params import Params, regex_flags
 from weft.search.analysis.stopwords import available as _available_lists, load as _stopwords
@@ -80,6 +84,7 @@ PREDEFINED_FILTERS: dict[str, Callable] = {
     "lowercase": F.lowercase,
     "nGram_v2": F.ngram_filter(1, 2),
     "persian_normalization": F.stem_with(S.persian_normalize),
+    "phonetic": phonetic.phonetic_filter("metaphone"),
     "porter_stem": F.snowball("porter"),
     "reverse": F.reverse,
     "scandinavian_normalization": F.stem_with(S.scandinavian_normalize),
@@ -96,7 +101,6 @@ PREDEFINED_FILTERS: dict[str, Callable] = {
 UNSUPPORTED_FILTERS = {
     "common_grams": "needs a word list",
     "kstem": "the KStem stemmer is not implemented",
-    "phonetic": "phonetic encoders are not implemented",
     "snowball": "a Snowball filter needs a language: define a SnowballTokenFilter",
     "stemmer": "a stemmer filter needs a language: define a StemmerTokenFilter",
     "sorani_normalization": "Sorani normalization is not implemented",
@@ -162,7 +166,9 @@ def _stemmer_filter(language: str):
     functions = {
         "arabic": S.arabic_light, "lightFrench": S.french_light, "lightGerman": S.german_light,
         "lightSpanish": S.spanish_light, "lightItalian": S.italian_light, "minimalEnglish": _minimal_english,
-        "minimalFrench": _minimal_french,
+        "minimalFrench": _minimal_french, "bulgarian": X.bulgarian, "czech": X.czech, "latvian": X.latvian, "galician": rslp.galician,
+        "minimalGalician": rslp.galician_minimal, "portugueseRslp": rslp.portuguese,
+        "minimalPortuguese": rslp.portuguese_minimal,
     }
     if language == "possessiveEnglish":
         return F.english_possessive
@@ -323,8 +329,21 @@ def _token_filter(kind: str, p: Params):
             p.bool("preserveOriginal", False), p.bool("splitOnNumerics", True), p.bool("stemEnglishPossessive", True),
             frozenset(p.str_list("protectedWords")),
         )
-    if kind in ("CommonGramTokenFilter", "DictionaryDecompounderTokenFilter", "PhoneticTokenFilter"):
-        raise _unsupported("token filter kind", PREFIX + kind, "not implemented")
+    if kind == "CommonGramTokenFilter":
+        words = frozenset(p.str_list("commonWords", required=True))
+        return compound.common_grams(words, p.bool("ignoreCase", False), p.bool("queryMode", False))
+    if kind == "DictionaryDecompounderTokenFilter":
+        words = frozenset(p.str_list("wordList", required=True))
+        min_word = p.int("minWordSize", 5, 0, 300)
+        min_sub = p.int("minSubwordSize", 2, 0, 300)
+        max_sub = p.int("maxSubwordSize", 15, 0, 300)
+        p.check(min_sub <= max_sub, "minSubwordSize", "must not be greater than maxSubwordSize")
+        return compound.dictionary_decompounder(words, min_word, max(min_sub, 1), max_sub, p.bool("onlyLongestMatch", False))
+    if kind == "PhoneticTokenFilter":
+        encoder = p.enum("encoder", "metaphone", tuple(phonetic.ENCODERS) + phonetic.NOT_IMPLEMENTED)
+        if encoder in phonetic.NOT_IMPLEMENTED:
+            raise _unsupported("phonetic encoder", encoder, "implemented encoders: " + ", ".join(phonetic.ENCODERS))
+        return phonetic.phonetic_filter(encoder, p.bool("replace", True))
     return None
 
 

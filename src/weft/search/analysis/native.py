@@ -43,6 +43,10 @@ def _letters(stop: bool) -> tantivy.TextAnalyzer:
 
 BUILDERS = {
     "standard.lucene": lambda: _standard(),
+    # tantivy's simple tokenizer (split at anything not alphanumeric), long-token removal and lower case: the same
+    # tokens as "standard.lucene" for ASCII text with no character the standard pattern joins words with
+    # (see ``simple_suffices``), and about ten times cheaper than the regex tokenizer
+    "standard_ascii": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.remove_long(MAX_TOKEN_BYTES)).filter(tantivy.Filter.lowercase()).build(),
     # the bare tokenizer (no lower case, no length limit) for Python-path chains
     "standard_tokenizer": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(STANDARD_PATTERN)).build(),
     "standardasciifolding.lucene": lambda: _standard(fold=True),
@@ -66,3 +70,18 @@ def text_analyzer(name: str) -> tantivy.TextAnalyzer:
 def register(index: tantivy.Index) -> None:
     for name, build in BUILDERS.items():
         index.register_tokenizer(tokenizer_name(name), build())
+
+
+# In ASCII text, the standard pattern differs from "split at non-alphanumerics" only at '_' and where it joins two
+# letters across . : ' or two digits across . , ; '
+_JOINERS = __import__("re").compile(r"_|[A-Za-z][.:'][A-Za-z]|[0-9][.,;'][0-9]")
+
+
+def simple_suffices(text: str) -> bool:
+    """True when tantivy's simple tokenizer gives exactly the standard tokenizer's tokens for ``text``."""
+    return text.isascii() and _JOINERS.search(text) is None
+
+
+def standard_analyzer_for(text: str) -> tantivy.TextAnalyzer:
+    """The cheapest tantivy pipeline that gives "standard.lucene"'s tokens for ``text``."""
+    return text_analyzer("standard_ascii" if simple_suffices(text) else "standard.lucene")

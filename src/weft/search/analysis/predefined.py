@@ -9,7 +9,10 @@ from __future__ import annotations
 import functools
 
 from weft.search.analysis import filters as F
+from weft.search.analysis import rslp
 from weft.search.analysis import stemmers as S
+from weft.search.analysis import stemmers_extra as X
+from weft.search.analysis import thai
 from weft.search.analysis import tokenizers as T
 from weft.search.analysis.native import BUILDERS as NATIVE
 from weft.search.analysis.stopwords import load as stopwords
@@ -48,12 +51,12 @@ def _build(name: str) -> Analyzer:
         "whitespace": (T.whitespace, []),
         "pattern": (T.pattern(__import__("regex").compile(r"\W+", __import__("regex").ASCII)), [lc]),
         # Lucene language analyzers
-        "ar.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), F.stem_with(S.arabic_light)]),
-        "hy.lucene": (st, [lc, F.snowball("armenian")]),
-        "eu.lucene": (st, [lc, F.snowball("basque")]),
-        "bg.lucene": (st, [lc]),
-        "ca.lucene": (st, [lc, F.elision(CATALAN_ARTICLES), F.snowball("catalan")]),
-        "cs.lucene": (st, [lc, F.snowball("czech")]),
+        "ar.lucene": (st, [lc, F.decimal_digit, _stop("arabic"), _map(S.arabic_normalize), F.stem_with(S.arabic_light)]),
+        "hy.lucene": (st, [lc, _stop("armenian"), F.snowball("armenian")]),
+        "eu.lucene": (st, [lc, _stop("basque"), F.snowball("basque")]),
+        "bg.lucene": (st, [lc, _stop("bulgarian"), F.stem_with(X.bulgarian)]),
+        "ca.lucene": (st, [lc, F.elision(CATALAN_ARTICLES), _stop("catalan"), F.snowball("catalan")]),
+        "cs.lucene": (st, [lc, _stop("czech"), F.stem_with(X.czech)]),
         "da.lucene": (st, [lc, _stop("danish"), F.snowball("danish")]),
         "nl.lucene": (st, [lc, _stop("dutch"), F.stem_with(_dutch)]),
         # (Lucene runs the possessive filter and elision before lower-casing; both ignore case, so the order
@@ -61,25 +64,25 @@ def _build(name: str) -> Analyzer:
         "en.lucene": (st, [lc, F.english_possessive, _stop("english"), F.snowball("porter")]),
         "fi.lucene": (st, [lc, _stop("finnish"), F.snowball("finnish")]),
         "fr.lucene": (st, [lc, F.elision(FRENCH_ARTICLES), _stop("french"), F.stem_with(S.french_light)]),
-        "gl.lucene": (st, [lc]),
+        "gl.lucene": (st, [lc, _stop("galician"), F.stem_with(rslp.galician)]),
         "de.lucene": (st, [lc, _stop("german"), _map(S.german_normalize), F.stem_with(S.german_light)]),
-        "el.lucene": (st, [lc, _map(S.greek_lower), F.snowball("greek")]),
-        "hi.lucene": (st, [lc, F.decimal_digit, _map(S.hindi_normalize), F.snowball("hindi")]),
+        "el.lucene": (st, [lc, _map(S.greek_lower), _stop("greek"), F.snowball("greek")]),
+        "hi.lucene": (st, [lc, F.decimal_digit, _map(S.hindi_normalize), _stop("hindi"), F.snowball("hindi")]),
         "hu.lucene": (st, [lc, _stop("hungarian"), F.snowball("hungarian")]),
         "id.lucene": (st, [lc, _stop("indonesian"), F.snowball("indonesian")]),
         "ga.lucene": (st, [F.stop(frozenset("h n t".split())), F.elision(IRISH_ARTICLES), _map(S.irish_lower), _stop("irish"), F.snowball("irish")]),
         "it.lucene": (st, [lc, F.elision(ITALIAN_ARTICLES), _stop("italian"), F.stem_with(S.italian_light)]),
-        "lv.lucene": (st, [lc]),
+        "lv.lucene": (st, [lc, _stop("latvian"), F.stem_with(X.latvian)]),
         "no.lucene": (st, [lc, _stop("norwegian"), F.snowball("norwegian")]),
-        "fa.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), _map(S.persian_normalize)]),
-        "pl.lucene": (st, [lc, F.snowball("polish")]),
+        "fa.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), _map(S.persian_normalize), _stop("persian")]),
+        "pl.lucene": (st, [lc, _stop("polish"), F.snowball("polish")]),
         "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.snowball("portuguese")]),
         "pt-PT.lucene": (st, [lc, _stop("portuguese"), F.snowball("portuguese")]),
         "ro.lucene": (st, [lc, _stop("romanian"), F.snowball("romanian")]),
         "ru.lucene": (st, [lc, _stop("russian"), F.snowball("russian")]),
         "es.lucene": (st, [lc, _stop("spanish"), F.stem_with(S.spanish_light)]),
         "sv.lucene": (st, [lc, _stop("swedish"), F.snowball("swedish")]),
-        "th.lucene": (st, [lc, F.decimal_digit, _stop("thai")]),
+        "th.lucene": (thai.tokenize, [lc, F.decimal_digit, _stop("thai")]),
         "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.snowball("turkish")]),
         "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
         "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),

@@ -59,10 +59,10 @@ class Analyzer:
         if self._fast is not None:
             # tantivy's standard tokenizer numbers its tokens 0, 1, 2...; the index keeps positions, not offsets
             # (highlighting re-analyzes the stored text), so the cheaper string-only call is enough here
-            from weft.search.analysis.native import text_analyzer
+            from weft.search.analysis.native import standard_analyzer_for
 
             fn, Token = self._fast, tantivy.Token
-            terms = text_analyzer("standard.lucene").analyze(text)
+            terms = standard_analyzer_for(text).analyze(text)
             toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
             return tantivy.PreTokenizedString(text, toks)
         return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
@@ -102,9 +102,9 @@ class Analyzer:
 
 
 def _native_tokens(text: str):
-    from weft.search.analysis.native import text_analyzer
+    from weft.search.analysis.native import standard_analyzer_for
 
-    return text_analyzer("standard.lucene").pre_tokenize(text).tokens
+    return standard_analyzer_for(text).pre_tokenize(text).tokens
 
 
 def _fast_path(analyzer: "Analyzer"):

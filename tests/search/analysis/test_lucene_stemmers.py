@@ -1,0 +1,59 @@
+"""Bulgarian, Latvian, Galician and Portuguese (RSLP) stemmers against Lucene 8.7's own output, word by word.
+
+data/lucene_stems.tsv was made by running Lucene's BulgarianStemFilter, LatvianStemFilter, GalicianStemFilter,
+GalicianMinimalStemFilter, CzechStemFilter, PortugueseStemFilter and PortugueseMinimalStemFilter on real words and on generated
+words that cover every rule of each stemmer."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from weft.search.analysis import rslp, stemmers_extra
+from weft.search.analysis.stopwords import load
+
+STEMMERS = {
+    "bg": stemmers_extra.bulgarian, "cs": stemmers_extra.czech, "lv": stemmers_extra.latvian, "gl": rslp.galician, "pt": rslp.portuguese,
+    "gl-minimal": rslp.galician_minimal, "pt-minimal": rslp.portuguese_minimal,
+}
+
+
+def _pairs():
+    out = defaultdict(list)
+    for line in (Path(__file__).parent / "data" / "lucene_stems.tsv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        lang, word, stem = line.split("\t")
+        out[lang].append((word, stem))
+    return out
+
+
+PAIRS = _pairs()
+
+
+@pytest.mark.parametrize("lang", sorted(STEMMERS))
+def test_stemmer_gives_lucenes_stems(lang):
+    pairs = PAIRS[lang]
+    assert len(pairs) >= 800
+    wrong = [(w, s, STEMMERS[lang](w)) for w, s in pairs if STEMMERS[lang](w) != s]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("lang,word,stem", [
+    ("bg", "градове", "град"), ("bg", "кучета", "куч"), ("bg", "учителят", "учител"), ("bg", "професори", "професор"),
+    ("lv", "brāļu", "brāl"), ("lv", "zvaigžņu", "zvaigzn"), ("lv", "grāmatas", "grāmat"), ("lv", "lielajiem", "liel"),
+    ("gl", "felizmente", "feliz"), ("gl", "cansadísimo", "cans"), ("gl", "papéis", "papel"), ("gl", "luces", "luz"),
+    ("pt", "balões", "bal"), ("pt", "meninas", "menin"), ("cs", "pes", "ps"), ("cs", "kočky", "kočk"),
+])
+def test_known_pairs(lang, word, stem):
+    assert STEMMERS[lang](word) == stem
+
+
+def test_lucene_stop_word_lists_have_lucenes_sizes():
+    # the sizes of Lucene 8.7's default stop sets (Latvian and Galician: Lucene also loads the files' comment lines
+    # as words, 9 and 1 of them, which no token can equal)
+    sizes = {"arabic": 119, "armenian": 45, "basque": 98, "bulgarian": 190, "catalan": 218, "czech": 171,
+             "galician": 160, "greek": 75, "hindi": 225, "latvian": 161, "persian": 308, "polish": 182, "sorani": 62,
+             "indonesian": 355}
+    assert {n: len(load(n)) for n in sizes} == sizes
