@@ -95,11 +95,18 @@ export function AuditView({ cred, conversation }) {
   const [conv, setConv] = useState(conversation);
   const [op, setOp] = useState("");
   const [applied, setApplied] = useState({ since: "", until: "" });
-  const [page, error] = useLoad(() => call(cred, "GET", "/audit", { query: { limit: 500, since: applied.since, until: applied.until } }), [applied.since, applied.until]);
+  const [page, error, , reload] = useLoad(async () => {  // oldest first from the API: read on, keep the newest 1,000
+    let data = [], after, more = true;
+    for (let i = 0; more && i < 20; i++) {
+      const r = await call(cred, "GET", "/audit", { query: { limit: 1000, since: applied.since, until: applied.until, after } });
+      data = data.concat(r.data).slice(-1000); more = r.has_more; after = r.last_id;
+    }
+    return { data: data.reverse() };
+  }, [applied.since, applied.until]);
   const rows = (page?.data || []).filter((r) => (!conv || r.conversation_id === conv) && (!op || (r.operation || "").includes(op)));
   return html`<section>
     <h1>Audit log</h1>
-    <form class="row" onSubmit=${(e) => { e.preventDefault(); setApplied({ since, until }); }} aria-label="Filter the audit log">
+    <form class="row" onSubmit=${(e) => { e.preventDefault(); if (since === applied.since && until === applied.until) reload(); else setApplied({ since, until }); }} aria-label="Filter the audit log">
       <div class="field"><label for="audit-since">Since (ISO time)</label><input id="audit-since" value=${since} onInput=${(e) => setSince(e.target.value)}/></div>
       <div class="field"><label for="audit-until">Until (ISO time)</label><input id="audit-until" value=${until} onInput=${(e) => setUntil(e.target.value)}/></div>
       <div class="field"><label for="audit-conv">Conversation</label><input id="audit-conv" value=${conv} onInput=${(e) => setConv(e.target.value)}/></div>
@@ -133,7 +140,7 @@ export function KeysView({ cred }) {
     <h1>Tenant keys</h1>
     <form class="row" onSubmit=${create} aria-label="Create a key">
       <div class="field"><label for="key-scope">Scope</label><select id="key-scope" value=${scopes} onChange=${(e) => setScopes(e.target.value)}>
-        <option>read</option><option>write</option><option>admin</option></select></div>
+        <option value="read">read</option><option value="write">write</option><option value="admin">admin</option></select></div>
       <div class="field"><label for="key-name">Name</label><input id="key-name" value=${name} onInput=${(e) => setName(e.target.value)}/></div>
       <button type="submit">Create key</button>
     </form>

@@ -59,11 +59,13 @@ function FieldsTable({ fields }) {
 export function locate(text, error) {
   const pos = /position (\d+)/.exec(error.message || "");
   if (pos) return [Number(pos[1]), Number(pos[1]) + 1];
+  // each further name the message quotes narrows the place when it follows in the text ('genre' ... 'Edm.Strin')
+  let span = null;
   for (const m of (error.message || "").matchAll(/'([^']+)'/g)) {
-    const at = text.indexOf(`"${m[1]}"`);
-    if (at >= 0) return [at, at + m[1].length + 2];
+    const at = text.indexOf(`"${m[1]}"`, span ? span[0] : 0);
+    if (at >= 0) span = [at, at + m[1].length + 2];
   }
-  return null;
+  return span;
 }
 
 export function DesignerView({ cred, name }) {
@@ -201,7 +203,7 @@ export function DocumentsView({ cred, name }) {
       ${found ? html`<${Json} value=${found} label="The document"/>` : null}
       <div class="upload">
         <div class="field"><label for="doc-action">Action</label><select id="doc-action" value=${action} onChange=${(e) => setAction(e.target.value)}>
-          ${["upload", "mergeOrUpload", "merge", "delete"].map((a) => html`<option>${a}</option>`)}</select></div>
+          ${["upload", "mergeOrUpload", "merge", "delete"].map((a) => html`<option value=${a}>${a}</option>`)}</select></div>
         <div class="field"><label for="doc-file">Upload a JSON or JSON lines file</label><input id="doc-file" type="file" accept=".json,.jsonl,.ndjson,application/json" onChange=${upload}/></div>
         ${progress ? html`<label for="upload-progress">Uploaded ${progress.done} of ${progress.total}</label><progress id="upload-progress" max=${progress.total || 1} value=${progress.done}></progress>` : null}
         <${ErrorBox} error=${uploadError}/>
