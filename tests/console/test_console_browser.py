@@ -198,10 +198,11 @@ def test_upload_documents_with_progress_and_results(browser, weft, tmp_path):
 def test_indexer_run_appears_in_the_chart(browser, weft):
     db = weft.base / "shop.sqlite3"
     with sqlite3.connect(db) as c:
-        c.execute("create table items (id text primary key, title text)")
-        c.executemany("insert into items values (?, ?)", [(str(i), f"item {i}") for i in range(50)])
+        c.execute("create table items (id text primary key, title text, stock text)")  # row 7's stock is no number
+        c.executemany("insert into items values (?, ?, ?)", [(str(i), f"item {i}", "lots" if i == 7 else str(i)) for i in range(50)])
     admin_api(weft, "PUT", "/indexes/console-items", json={"name": "console-items", "fields": [
-        {"name": "id", "type": "Edm.String", "key": True}, {"name": "title", "type": "Edm.String", "searchable": True}]})
+        {"name": "id", "type": "Edm.String", "key": True}, {"name": "title", "type": "Edm.String", "searchable": True},
+        {"name": "stock", "type": "Edm.Int32"}]})
     admin_api(weft, "PUT", "/datasources/shop", json={"name": "shop", "type": "sqlite", "credentials": {"connectionString": str(db)},
                                                       "container": {"name": "items"}})
     admin_api(weft, "PUT", "/indexers/shop-items", json={"name": "shop-items", "dataSourceName": "shop", "targetIndexName": "console-items"})
@@ -214,12 +215,16 @@ def test_indexer_run_appears_in_the_chart(browser, weft):
     page.get_by_role("link", name="shop-items").click()
     chart = page.get_by_test_id("run-chart")
     chart.wait_for()
-    page.wait_for_function("() => document.querySelector('[data-testid=last-status]')?.innerText === 'success'")
+    done = "() => ['success', 'transientFailure'].includes(document.querySelector('[data-testid=last-status]')?.innerText)"
+    page.wait_for_function(done)
     before = int(chart.get_attribute("data-runs"))
     page.get_by_role("button", name="Run now").click()
     page.wait_for_function(f"() => Number(document.querySelector('[data-testid=run-chart]').dataset.runs) > {before}", timeout=20000)
-    page.wait_for_function("() => document.querySelector('[data-testid=last-status]')?.innerText === 'success'", timeout=20000)
+    page.wait_for_function(done, timeout=20000)
     assert page.locator("[data-testid=run-chart] g.run").count() == before + 1
+    assert float(page.locator("[data-testid=run-chart] rect.failed").last.get_attribute("height")) > 0  # the failed item
+    errors = page.get_by_test_id("run-errors").inner_text()  # the newest run's errors, with the document's key
+    assert "7" in errors.split("\n")[1] and "lots" in errors and "Edm.Int32" in errors
     shot(page, "indexer.png")
     assert not page.errors
 
@@ -334,8 +339,9 @@ def test_measure_speed(browser, weft):
         ctx.add_init_script(f"sessionStorage.setItem('weft-console-credential', {json.dumps(cred)})")
         page = ctx.new_page()
         page.goto(weft.endpoint + "/console#/search")
-        ms = page.wait_for_function("() => { const s = document.querySelector('#q-index');"
-                                    " return s && s.options.length && s.value && performance.now(); }").json_value()
+        # the page marks the moment it is painted with an index picked (search.js); polling would add its own delay
+        ms = page.wait_for_function("() => { const m = performance.getEntriesByName('weft-explorer-usable')[0];"
+                                    " return m && document.querySelector('#q-index').value && m.startTime; }").json_value()
         usable.append(ms)
         sizes = page.evaluate("""() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
             .filter(e => new URL(e.name).pathname.startsWith('/console')).map(e => e.encodedBodySize)""")
@@ -374,7 +380,7 @@ def write_results(r: dict) -> None:
         "| --- | --- |",
         f"| console assets, gzip (all files served under /console) | {r['assets_gzip_bytes'] / 1024:.1f} KB ({r['assets_raw_bytes'] / 1024:.1f} KB uncompressed) |",
         f"| bytes the page loads on a cold cache (encoded bodies, {r['requests']:.0f} requests) | {r['transfer_bytes'] / 1024:.1f} KB |",
-        f"| time to a usable explorer, cold cache (navigation start to the index picker filled; median of 5) | {r['usable_median_ms']:.0f} ms |",
+        f"| time to a usable explorer, cold cache (navigation start to the form painted with an index picked; median of 5) | {r['usable_median_ms']:.0f} ms |",
         f"| the 5 runs | {', '.join(f'{x:.0f}' for x in r['usable_ms'])} ms |",
         f"| a search of 1,000 rows, click to the table rendered | {r['thousand_rows_ms']:.0f} ms |",
         f"| a 0 ms timer right after that render fires after | {r['timer_after_render_ms']:.0f} ms |",
@@ -393,3 +399,35 @@ def write_results(r: dict) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     results.write_text(text)
+
+
+def test_bearer_token_sign_in(browser, tmp_path):
+    """A token whose roles only read documents: the explorer works, the management views are not offered."""
+    from tests.support.oidc import Issuer, write_jwks
+    from weft.tls import ensure_auto_certificates
+
+    issuer = Issuer(ensure_auto_certificates(tmp_path / "pki", "127.0.0.1"))  # signs tokens; weft reads its JWKS from a file
+    jwks = write_jwks(issuer, tmp_path / "jwks.json")
+    srv = WeftServer(tmp_path / "data", admin_key=ADMIN, query_key=QUERY,
+                     env={"WEFT_OIDC_ISSUERS": issuer.issuer, "WEFT_OIDC_JWKS_FILE": str(jwks)}).start(timeout=120)
+    try:
+        admin_api(srv, "PUT", "/indexes/tokened", json={"name": "tokened", "fields": [
+            {"name": "id", "type": "Edm.String", "key": True}, {"name": "title", "type": "Edm.String", "searchable": True}]})
+        admin_api(srv, "POST", "/indexes/tokened/docs/index", json={"value": [{"@search.action": "upload", "id": "1", "title": "hello"}]})
+        page = open_page(browser)
+        page.goto(srv.endpoint + "/console")
+        page.get_by_label("a bearer token").check()
+        page.get_by_label("Bearer token", exact=True).fill(issuer.token(roles=["Search Index Data Reader"]))
+        page.get_by_role("button", name="Sign in").click()
+        nav = page.get_by_role("navigation", name="Views")
+        nav.wait_for()
+        assert "Search explorer" in nav.inner_text() and "Indexes" not in nav.inner_text()
+        assert page.get_by_test_id("who").inner_text() == "search: read-only"
+        page.get_by_label("Index").fill("tokened")
+        page.get_by_role("button", name="Search", exact=True).click()
+        assert page.get_by_test_id("summary").inner_text().startswith("1 documents")
+        stored = page.evaluate("sessionStorage.getItem('weft-console-credential')")
+        assert "token" in json.loads(stored) and "token" not in page.url
+        assert not page.errors
+    finally:
+        srv.stop()
