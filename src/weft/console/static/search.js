@@ -48,7 +48,7 @@ function Results({ data, q }) {
     ${data["@search.answers"]?.length ? html`<div class="answers"><h3>Answers</h3>${data["@search.answers"].map((a) => html`<p>${a.text}</p>`)}</div>` : null}
     ${tab === "json" ? html`<${Json} value=${data} label="Search response as JSON"/>` : html`<div class="table-wrap" tabindex="0">
       <table class="grid" data-testid="results-table"><thead><tr><th scope="col">@search.score</th>${cols.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
-      <tbody>${docs.map((d) => html`<tr><td>${d["@search.score"]?.toFixed ? d["@search.score"].toFixed(3) : ""}</td>${cols.map((c) => html`<td>${cell(d[c])}</td>`)}</tr>`)}</tbody></table>
+      <tbody>${docs.map((d) => html`<tr><td>${d["@search.score"]?.toFixed ? d["@search.score"].toFixed(3) : ""}</td>${cols.map((c) => { const v = cell(d[c]); return html`<td class=${v.length > 40 ? "long" : undefined}>${v}</td>`; })}</tr>`)}</tbody></table>
       ${docs.length === 0 ? html`<p class="empty">No documents match.</p>` : null}</div>`}
   </section>`;
 }
