@@ -165,6 +165,24 @@ def test_index_designer_validation_and_create(browser, weft):
     page.get_by_role("button", name="Create index").click()
     page.get_by_role("heading", name="Index console-books").wait_for()
     assert admin_api(weft, "GET", "/indexes/console-books")["fields"][2]["facetable"] is True
+    # an update names the version it edits: a change made meanwhile elsewhere is refused, not overwritten
+    page.wait_for_function("() => document.getElementById('definition').value.includes('console-books')")
+    other = admin_api(weft, "GET", "/indexes/console-books")
+    other["fields"].append({"name": "year", "type": "Edm.Int32", "filterable": True})
+    admin_api(weft, "PUT", "/indexes/console-books", json=other)
+    mine = json.loads(editor.input_value())
+    mine["fields"].append({"name": "pages", "type": "Edm.Int32"})
+    editor.fill(json.dumps(mine, indent=2))
+    page.get_by_role("button", name="Save index").click()
+    assert page.get_by_role("alert").inner_text().startswith("Error 412")
+    page.reload()
+    page.wait_for_function("() => document.getElementById('definition').value.includes('year')")
+    mine = json.loads(editor.input_value())
+    mine["fields"].append({"name": "pages", "type": "Edm.Int32"})
+    editor.fill(json.dumps(mine, indent=2))
+    page.get_by_role("button", name="Save index").click()
+    page.get_by_role("status").wait_for()
+    assert [f["name"] for f in admin_api(weft, "GET", "/indexes/console-books")["fields"]][-2:] == ["year", "pages"]
     assert not page.errors
 
 

@@ -80,7 +80,7 @@ function Shell({ cred, onSignOut }) {
     const first = NAV.find(([, , ok]) => ok(caps));
     view = html`<p>Nothing here for this credential. <a href=${"#" + first[0]}>${first[1]}</a></p>`;
   }
-  const who = [caps.search && `search: ${caps.search === "admin" ? "admin" : "read-only"}`, caps.tenant && `tenant API: ${caps.tenant}`].filter(Boolean).join(" · ");
+  const who = [caps.search && `search: ${caps.search === "admin" ? "admin" : "read-only"}`, caps.tenant && (caps.tenant === "admin" ? "tenant admin" : "tenant key")].filter(Boolean).join(" · ");
   return html`<div class="shell">
     <header>
       <a class="brand" href="#/search">weft</a>

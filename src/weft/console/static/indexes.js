@@ -74,10 +74,14 @@ export function DesignerView({ cred, name }) {
   const [error, setError] = useState(null);
   const [saved, setSaved] = useState(null);
   const [where, setWhere] = useState(null);
+  const [etag, setEtag] = useState(null);  // an update names the version it edits: someone else's save is a 412, not lost
   const area = useRef(null);
   useEffect(() => {
     if (creating) return;
-    call(cred, "GET", `/indexes/${enc(name)}`).then((d) => { const { "@odata.etag": _, "@odata.context": __, ...rest } = d; setText(JSON.stringify(rest, null, 2)); }, setError);
+    call(cred, "GET", `/indexes/${enc(name)}`).then((d) => {
+      const { "@odata.etag": tag, "@odata.context": _, ...rest } = d;
+      setEtag(tag); setText(JSON.stringify(rest, null, 2));
+    }, setError);
   }, [name]);
   let parsed = null;
   try { parsed = JSON.parse(text); } catch { /* shown on save */ }
@@ -94,7 +98,9 @@ export function DesignerView({ cred, name }) {
     const target = creating ? body.name : name;
     if (!target) { show({ message: "The index needs a 'name'." }); return; }
     try {
-      const r = await call(cred, "PUT", `/indexes/${enc(target)}`, { body, headers: creating ? { "If-None-Match": "*" } : {} });
+      const headers = creating ? { "If-None-Match": "*" } : etag ? { "If-Match": etag } : {};
+      const r = await call(cred, "PUT", `/indexes/${enc(target)}`, { body, headers });
+      setEtag(r["@odata.etag"]);
       setSaved(`Saved '${r.name}'.`);
       if (creating) go("/indexes/" + enc(r.name));
     } catch (e) { show(e); }
