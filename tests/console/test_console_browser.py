@@ -125,6 +125,20 @@ def test_search_filter_facet_paging_and_errors(browser, weft):
     page.wait_for_function("() => document.querySelector('[data-testid=summary]').innerText.includes('showing 11–')")
     assert page.locator("[data-testid=results-table] tbody tr").first.inner_text() != first_page
     assert page.get_by_label("$skip").input_value() == "10"
+    # the other parameters are in the form too, and in both code panels
+    page.get_by_text("Scoring, semantic and vector options").click()
+    page.get_by_label("vector text query").fill("warm tent")
+    page.get_by_label("k", exact=True).fill("5")
+    page.get_by_label("semanticConfiguration").fill("default")
+    page.get_by_label("scoringParameters (one per line)").fill("tags-sale,new")
+    python = page.get_by_test_id("python-call").inner_text()
+    assert 'vector_queries=[VectorizableTextQuery(text="warm tent", k_nearest_neighbors=5)]' in python
+    assert 'semantic_configuration_name="default"' in python and 'scoring_parameters=["tags-sale,new"]' in python
+    page.get_by_role("tab", name="REST").click()
+    rest = json.loads(page.get_by_test_id("rest-request").inner_text().split("\n\n", 1)[1])
+    assert rest["vectorQueries"] == [{"kind": "text", "text": "warm tent", "k": 5}] and rest["semanticConfiguration"] == "default"
+    for name, value in (("vector text query", ""), ("k", ""), ("semanticConfiguration", ""), ("scoringParameters (one per line)", "")):
+        page.get_by_label(name, exact=name == "k").fill(value)
     # the server's own message for a bad filter
     page.get_by_label("$filter").fill("price gt")
     page.get_by_role("button", name="Search", exact=True).click()
