@@ -3,7 +3,7 @@
 import { html, useEffect, useState } from "./vendor/htm-preact-standalone.js";
 import { call } from "./api.js";
 import { EMPTY_QUERY, buildBody, restRequest, pythonCall, facetClause } from "./codegen.js";
-import { ErrorBox, Json } from "./ui.js";
+import { ErrorBox, Json, tabKeys } from "./ui.js";
 
 function Input({ q, set, name, label, type = "text", placeholder, list }) {
   const id = "q-" + name;
@@ -41,7 +41,7 @@ function Results({ data, q }) {
   const docs = data.value || [];
   const cols = columnsOf(docs, q.select);
   return html`<section class="results" aria-label="Results">
-    <div class="tabs" role="tablist">
+    <div class="tabs" role="tablist" onKeyDown=${tabKeys}>
       <button role="tab" aria-selected=${tab === "table"} onClick=${() => setTab("table")}>Table</button>
       <button role="tab" aria-selected=${tab === "json"} onClick=${() => setTab("json")}>JSON</button>
     </div>
@@ -182,7 +182,7 @@ export function SearchView({ cred, initialIndex }) {
       </details>
     </form>
     <section class="code" aria-label="The same request in code">
-      <div class="tabs" role="tablist">
+      <div class="tabs" role="tablist" onKeyDown=${tabKeys}>
         <button role="tab" aria-selected=${codeTab === "rest"} onClick=${() => setCodeTab("rest")}>REST</button>
         <button role="tab" aria-selected=${codeTab === "python"} onClick=${() => setCodeTab("python")}>Python SDK</button>
       </div>

@@ -57,3 +57,12 @@ export function useLoad(fn, deps) {
 export function Field({ label, id, children, hint }) {
   return html`<div class="field"><label for=${id}>${label}</label>${children}${hint ? html`<small id=${id + "-hint"}>${hint}</small>` : null}</div>`;
 }
+
+// A tab list's arrow keys move to (and open) the previous or next tab.
+export function tabKeys(e) {
+  if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+  const tabs = [...e.currentTarget.querySelectorAll("[role=tab]")];
+  const i = tabs.indexOf(document.activeElement);
+  const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+  e.preventDefault(); next.focus(); next.click();
+}
