@@ -102,6 +102,10 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
 
     app.include_router(build_ops_router(keys, health=config.get("server.health"), metrics=config.get("server.metrics")))
     app.add_middleware(ObserveMiddleware, metrics=config.get("server.metrics") != "off")
+    if config.get("server.console") == "on":
+        from weft.http.console_routes import build_console_router
+
+        app.include_router(build_console_router())  # /console: public files; data only through the APIs above
     from weft.http import openapi_docs
 
     openapi_docs.install(app)  # app.openapi() describes every route's parameters and bodies

@@ -54,6 +54,7 @@ OPTIONS: tuple[Option, ...] = (
     _o("server", "allowed_model_endpoints", "WEFT_ALLOWED_MODEL_ENDPOINTS", "list", (),
        help="URL prefixes or hosts that vectorizers and rerankers defined through the API may call"),
     _o("server", "api_docs", "WEFT_API_DOCS", default="off", choices=("off", "admin", "on"), help="/_docs and /_openapi.json"),
+    _o("server", "console", "WEFT_CONSOLE", default="on", choices=("on", "off"), help="the web console at /console (and / redirecting browsers there)"),
     _o("server", "demo", "WEFT_DEMO", "bool", False, help="create the demo products-index"),
     _o("server", "log_level", "WEFT_LOG_LEVEL", default="info", choices=("debug", "info", "warning", "error", "critical")),
     _o("server", "log_format", "WEFT_LOG_FORMAT", default="text", choices=("text", "json")),

@@ -301,6 +301,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/v1/chat/messages"): Route("tenant", scope="write", other="own",
                                          body=lambda w, c: {"channel": "c1", "participants": ["a", "b"], "text": "hi"}),
     ("GET", "/v1/chat/conversations/{conversation_id}/decisions"): Route("tenant", params=conv),
+    # ---- the console (public files, no data; WEFT_CONSOLE=off removes them). `/` is 404 for API clients, a
+    # redirect to /console for a browser (tests/console/test_console_routes.py) ----
+    ("GET", "/"): Route("open", 404),
+    ("GET", "/console"): Route("open"),
+    ("GET", "/console/{asset:path}"): Route("open", params=lambda w, c: {"asset:path": "app.js"}),
     # ---- API docs (off by default) ----
     ("GET", "/_openapi.json"): Route("docs"),
     ("GET", "/_docs"): Route("docs"),
