@@ -385,13 +385,16 @@ def test_scoring_statistics_both_values_serve(shop):
 def test_get_with_repeated_scoring_parameter(server, shop):
     url = f"{server.endpoint}/indexes/{shop._config.index_name}/docs"
     params = [("api-version", "2025-09-01"), ("search", "widget"), ("scoringProfile", "agg_sum"), ("$top", "1000"),
-              ("scoringParameter", "wanted-" + ",".join(TAGS)), ("scoringParameter", f"here-{HOME[0]},{HOME[1]}")]
+              ("scoringParameter", "wanted-" + TAGS[0]), ("scoringParameter", "here-1,2")]
+    r = httpx.get(url, params=params, headers={"api-key": server.admin_key})  # two: 'here' is not the profile's
+    assert r.status_code == 400 and "'here' is not used" in r.json()["error"]["message"]
+    params = params[:-2] + [("scoringParameter", "wanted-" + ",".join(TAGS))]
     r = httpx.get(url, params=params, headers={"api-key": server.admin_key})
-    assert r.status_code == 200
+    assert r.status_code == 200, r.text
     posted = list(shop.search(search_text="widget", scoring_profile="agg_sum", scoring_parameters=_params(AGG_FUNCTIONS), top=1000))
     assert [v["id"] for v in r.json()["value"]] == [v["id"] for v in posted]
     assert [v["@search.score"] for v in r.json()["value"]] == pytest.approx([v["@search.score"] for v in posted], rel=1e-6)
-    bad = httpx.get(url, params=params[:-2], headers={"api-key": server.admin_key})
+    bad = httpx.get(url, params=params[:-1], headers={"api-key": server.admin_key})
     assert bad.status_code == 400 and set(bad.json()["error"]) >= {"code", "message"}
 
 
