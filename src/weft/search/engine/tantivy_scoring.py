@@ -17,7 +17,7 @@ import numpy as np
 from weft.search.engine.tantivy_layout import Layout, values_at
 from weft.search.ranking.scoring import ScoringPlan, multipliers_array
 
-FIRST_WINDOW = 64
+FIRST_WINDOW = 256
 
 
 def _columns(search, plan: ScoringPlan, addresses: list, sources: list | None) -> list:
@@ -26,13 +26,15 @@ def _columns(search, plan: ScoringPlan, addresses: list, sources: list | None) -
     for function in plan.functions:
         leaf = layout.leaf(function.field)
         if function.type in ("magnitude", "freshness"):
-            values = searcher.fast_field_values(leaf.value, addresses) if addresses else []
-            columns.append(np.array([np.nan if v is None else v for v in values], dtype=float))
+            # None (no value) becomes NaN
+            columns.append(np.array(searcher.fast_field_values(leaf.value, addresses), dtype=float) if addresses else np.zeros(0))
         elif function.type == "distance":
-            lons = searcher.fast_field_values(leaf.lon, addresses) if addresses else []
-            lats = searcher.fast_field_values(leaf.lat, addresses) if addresses else []
-            columns.append(np.array([(np.nan, np.nan) if a is None or b is None else (a, b) for a, b in zip(lons, lats)],
-                                    dtype=float).reshape(-1, 2))
+            if not addresses:
+                columns.append(np.zeros((0, 2)))
+                continue
+            lons = np.array(searcher.fast_field_values(leaf.lon, addresses), dtype=float)
+            lats = np.array(searcher.fast_field_values(leaf.lat, addresses), dtype=float)
+            columns.append(np.column_stack((lons, lats)))
         else:
             if sources is None:
                 sources = [Layout.source_of(searcher.doc(a), vectors=False) for a in addresses]
@@ -44,37 +46,35 @@ def _columns(search, plan: ScoringPlan, addresses: list, sources: list | None) -
     return columns
 
 
+def _finals(search, bases: np.ndarray, addresses: list, sources: list | None) -> np.ndarray:
+    plan = search.q.scoring
+    return bases * multipliers_array(plan, _columns(search, plan, addresses, sources))
+
+
 def rescore(search, scored: list[tuple[float, Any, Any]]) -> list[tuple[float, Any, Any]]:
     """(text score, address, source or None) -> (final score, address, source), same order."""
     if not scored:
         return []
-    plan = search.q.scoring
-    addresses = [a for _, a, _ in scored]
     sources = [s for _, _, s in scored]
-    have_sources = all(s is not None for s in sources)
-    m = multipliers_array(plan, _columns(search, plan, addresses, sources if have_sources else None))
-    return [(float(base) * float(mult), a, s) for (base, a, s), mult in zip(scored, m)]
-
-
-def _order(finals: list[tuple[float, Any, Any]], bases: list[float]) -> list[int]:
-    # final score descending, then text score descending, then index order (stable between requests)
-    return sorted(range(len(finals)), key=lambda i: (-finals[i][0], -bases[i], finals[i][1].segment_ord, finals[i][1].doc))
+    finals = _finals(search, np.array([b for b, _, _ in scored], dtype=float), [a for _, a, _ in scored],
+                     sources if all(s is not None for s in sources) else None)
+    return [(float(f), a, s) for f, (_, a, s) in zip(finals.tolist(), scored)]
 
 
 def top_scored(search, query, k: int) -> list[tuple[float, Any, Any]]:
-    """The exact k best (final score, address, None) of ``query`` under the plan's functions."""
-    plan = search.q.scoring
-    upper = plan.upper
+    """The exact k best (final score, address, None) of ``query`` under the plan's functions; equal final
+    scores keep tantivy's order (text score, then index order)."""
+    upper = search.q.scoring.upper
     limit = max(k, FIRST_WINDOW)
     while True:
         hits = search.searcher.search(query, limit=limit, count=False).hits
-        scored = [(s, a, None) for s, a in hits]
-        finals = rescore(search, scored)
-        bases = [s for s, _ in hits]
-        order = _order(finals, bases)
+        addresses = [a for _, a in hits]
+        bases = np.array([s for s, _ in hits], dtype=float)
+        finals = _finals(search, bases, addresses, None)
+        order = np.argsort(-finals, kind="stable")[:k]
         if len(hits) < limit:
             break  # every match has been seen
-        if len(order) >= k and finals[order[k - 1]][0] > hits[-1][0] * upper:
-            break  # no unseen document can reach the k-th place
+        if len(order) >= k and finals[order[k - 1]] > bases[-1] * upper:
+            break  # no unseen document (text score <= the last one's) can reach the k-th place
         limit *= 4
-    return [finals[i] for i in order[:k]]
+    return [(float(finals[i]), addresses[i], None) for i in order.tolist()]

@@ -243,7 +243,12 @@ def scoring_for(definition, body: dict, now_micros: int | None = None) -> tuple[
             raise InvalidInput("scoringParameters were given, but the query names no scoring profile and the index has no "
                                "defaultScoringProfile." + _P)
         return {}, None
-    profiles = parse_profiles(definition.members, definition.leaf)
+    raw = definition.members.get("scoringProfiles")
+    cached = definition.__dict__.get("_parsed_scoring_profiles")
+    if cached is None or cached[0] is not raw:  # parsed once per definition object
+        cached = (raw, parse_profiles(definition.members, definition.leaf))
+        definition.__dict__["_parsed_scoring_profiles"] = cached
+    profiles = cached[1]
     profile = profiles.get(name)
     if profile is None:
         raise InvalidInput(f"Unknown scoring profile '{name}'.\r\nParameter name: scoringProfile")
@@ -254,6 +259,45 @@ def scoring_for(definition, body: dict, now_micros: int | None = None) -> tuple[
     return dict(profile.weights), build_plan(profile, parameters, now_micros)
 
 
+def _shares_array(plan: ScoringPlan, function: Function, column, n: int):
+    """:func:`share` over an array: NaN where the function does not apply."""
+    import numpy as np
+
+    if function.type == "tag":
+        return np.where(np.asarray(column, dtype=bool), 1.0, np.nan)
+    beyond = None
+    if function.type == "magnitude":
+        x = (np.asarray(column, dtype=float) - function.range_start) / (function.range_end - function.range_start)
+        t = 1.0 - x
+        if function.constant_beyond_range:
+            beyond = x > 1.0
+    elif function.type == "freshness":
+        t = (plan.now_micros - np.asarray(column, dtype=float)) * (1e-6 / function.duration_seconds)
+    else:
+        from weft.search.filter_eval import EARTH_RADIUS_KM
+
+        lon0, lat0 = plan.references[function.reference_parameter]
+        pts = np.radians(np.asarray(column, dtype=float).reshape(-1, 2))
+        rlon, rlat = math.radians(lon0), math.radians(lat0)
+        h = np.sin((rlat - pts[:, 1]) / 2) ** 2 + np.cos(pts[:, 1]) * math.cos(rlat) * np.sin((rlon - pts[:, 0]) / 2) ** 2
+        t = (2 * EARTH_RADIUS_KM / function.boosting_distance_km) * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    inside = (t >= 0.0) & (t <= 1.0)  # NaN (no value) compares False
+    interpolation = function.interpolation
+    if interpolation == "constant":
+        s = np.where(inside, 1.0, np.nan)
+    else:
+        t = np.where(inside, t, np.nan)
+        if interpolation == "quadratic":
+            s = (1.0 - t) ** 2
+        elif interpolation == "logarithmic":
+            s = 1.0 - np.log10(1.0 + 9.0 * t)
+        else:
+            s = 1.0 - t
+    if beyond is not None:
+        s = np.where(beyond, 1.0, s)
+    return s
+
+
 def multipliers_array(plan: ScoringPlan, columns: Sequence[Any]):
     """:meth:`ScoringPlan.multipliers` over numpy arrays (the engine's fast path; the same arithmetic, tested
     against the scalar form). ``columns[i]``: float array (NaN: no value) for magnitude and freshness
@@ -261,47 +305,24 @@ def multipliers_array(plan: ScoringPlan, columns: Sequence[Any]):
     import numpy as np
 
     n = len(columns[0]) if len(columns) else 0
-    ms = []  # per function: multiplier array, NaN where the function does not apply
-    for function, column in zip(plan.functions, columns):
-        if function.type == "tag":
-            s = np.where(np.asarray(column, dtype=bool), 1.0, np.nan)
-        else:
-            if function.type == "magnitude":
-                x = (np.asarray(column, dtype=float) - function.range_start) / (function.range_end - function.range_start)
-                beyond = x > 1.0
-                t = np.where((x >= 0.0) & (x <= 1.0), 1.0 - x, np.nan)
-            elif function.type == "freshness":
-                t = (plan.now_micros - np.asarray(column, dtype=float)) / 1e6 / function.duration_seconds
-                beyond = np.zeros(n, dtype=bool)
-            else:
-                lon0, lat0 = plan.references[function.reference_parameter]
-                pts = np.asarray(column, dtype=float).reshape(-1, 2)
-                lon, lat = np.radians(pts[:, 0]), np.radians(pts[:, 1])
-                rlon, rlat = math.radians(lon0), math.radians(lat0)
-                h = np.sin((rlat - lat) / 2) ** 2 + np.cos(lat) * math.cos(rlat) * np.sin((rlon - lon) / 2) ** 2
-                from weft.search.filter_eval import EARTH_RADIUS_KM
-
-                t = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))) / function.boosting_distance_km
-                beyond = np.zeros(n, dtype=bool)
-            with np.errstate(invalid="ignore"):
-                t = np.where((t >= 0.0) & (t <= 1.0), t, np.nan)
-            if function.interpolation == "constant":
-                s = np.where(np.isnan(t), np.nan, 1.0)
-            elif function.interpolation == "quadratic":
-                s = (1.0 - t) ** 2
-            elif function.interpolation == "logarithmic":
-                s = 1.0 - np.log10(1.0 + 9.0 * t)
-            else:
-                s = 1.0 - t
-            if function.type == "magnitude" and function.constant_beyond_range:
-                s = np.where(beyond, 1.0, s)
-        ms.append(1.0 + (function.boost - 1.0) * s)
-    if not ms:
-        return np.ones(n)
-    m = np.vstack(ms)  # functions x documents
-    applies = ~np.isnan(m)
-    any_applies = applies.any(axis=0)
     agg = plan.profile.aggregation
+    if agg in ("sum", "product"):  # a function that does not apply adds 0 (sum) or multiplies by 1 (product)
+        out = None
+        for function, column in zip(plan.functions, columns):
+            excess = np.nan_to_num(_shares_array(plan, function, column, n) * (function.boost - 1.0), nan=0.0)
+            if out is None:
+                out = excess if agg == "sum" else 1.0 + excess
+            elif agg == "sum":
+                out = out + excess
+            else:
+                out = out * (1.0 + excess)
+        if out is None:
+            return np.ones(n)
+        return np.maximum(0.0, 1.0 + out) if agg == "sum" else out
+    if not plan.functions:
+        return np.ones(n)
+    m = np.vstack([1.0 + (f.boost - 1.0) * _shares_array(plan, f, c, n) for f, c in zip(plan.functions, columns)])
+    applies = ~np.isnan(m)
     with np.errstate(invalid="ignore"):
         if agg == "average":
             out = np.nansum(m, axis=0) / np.maximum(1, applies.sum(axis=0))
@@ -309,11 +330,6 @@ def multipliers_array(plan: ScoringPlan, columns: Sequence[Any]):
             out = np.min(np.where(applies, m, np.inf), axis=0)
         elif agg == "maximum":
             out = np.max(np.where(applies, m, -np.inf), axis=0)
-        elif agg == "firstMatching":
-            first = np.argmax(applies, axis=0)
-            out = m[first, np.arange(n)]
-        elif agg == "product":
-            out = np.prod(np.where(applies, m, 1.0), axis=0)
-        else:
-            out = np.maximum(0.0, 1.0 + np.nansum(m - 1.0, axis=0))
-    return np.where(any_applies, out, 1.0)
+        else:  # firstMatching
+            out = m[np.argmax(applies, axis=0), np.arange(n)]
+    return np.where(applies.any(axis=0), out, 1.0)
