@@ -259,6 +259,12 @@ def test_duplicate_profiles_and_dangling_default():
         _index([{"name": "sp"}, {"name": "sp"}])
     with pytest.raises(InvalidInput, match="defaultScoringProfile"):
         _index([{"name": "sp"}], defaultScoringProfile="other")
+    with pytest.raises(InvalidInput, match="defaultScoringProfile"):
+        _index([{"name": "sp"}], defaultScoringProfile=["sp"])
+    for bad in ([{"name": "sp", "text": []}], [{"name": "sp", "functions": [{"type": ["tag"]}]}], [{"name": "sp", "functions": "x"}],
+                [{"name": "sp", "functionAggregation": ["sum"]}], [{"name": "sp", "functions": [_fn(interpolation={"a": 1})]}], "x"):
+        with pytest.raises(InvalidInput):
+            _index(bad)
 
 
 # ---- similarity -------------------------------------------------------------------------------------

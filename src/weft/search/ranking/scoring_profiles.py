@@ -112,7 +112,7 @@ def parse_profiles(members: dict[str, Any], leaf) -> dict[str, Profile]:
             raise InvalidInput(f"The scoring profile name '{profile.name}' is used more than once.")
         profiles[profile.name] = profile
     default = members.get("defaultScoringProfile")
-    if default is not None and default not in profiles:
+    if default is not None and (not isinstance(default, str) or default not in profiles):
         raise InvalidInput(f"The default scoring profile '{default}' is not defined in the index.\r\nParameter name: defaultScoringProfile")
     return profiles
 
