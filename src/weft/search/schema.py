@@ -15,6 +15,8 @@ from typing import Any, Iterator
 from weft.search.schema_analysis import _check_field_analysis, validate_analysis
 from weft.errors import InvalidInput
 from weft.search.ranking.semantic_config import parse_semantic
+from weft.search.ranking.scoring_profiles import parse_profiles
+from weft.search.ranking.similarity import check_similarity
 from weft.search.vectorizers import LOCAL_MODELS, local_model_name
 
 PRIMITIVE_TYPES = (
@@ -448,11 +450,7 @@ def parse_index_definition(body: Any, *, name_from_path: str | None = None) -> I
     _validate_scoring_profiles(definition)
     _validate_vector_search(definition)
     parse_semantic(members.get("semantic"), definition)
-    similarity = members.get("similarity")
-    if similarity is not None:
-        odata_type = similarity.get("@odata.type") if isinstance(similarity, dict) else None
-        if odata_type != "#Microsoft.Azure.Search.BM25Similarity":
-            raise InvalidInput("Only '#Microsoft.Azure.Search.BM25Similarity' is supported as the index similarity.")
+    check_similarity(members.get("similarity"))
     return definition
 
 
@@ -526,22 +524,7 @@ def _validate_suggesters(definition: IndexDefinition) -> None:
 
 
 def _validate_scoring_profiles(definition: IndexDefinition) -> None:
-    profiles = definition.members.get("scoringProfiles") or []
-    if not isinstance(profiles, list):
-        raise InvalidInput("'scoringProfiles' must be an array.")
-    names = set()
-    for p in profiles:
-        if not isinstance(p, dict) or not isinstance(p.get("name"), str):
-            raise InvalidInput("Each scoring profile must have a name.")
-        names.add(p["name"])
-        weights = ((p.get("text") or {}).get("weights")) or {}
-        for fname in weights:
-            leaf = definition.leaf(fname)
-            if leaf is None or not leaf.field.searchable:
-                raise InvalidInput(f"The scoring profile '{p['name']}' weights '{fname}', which is not a searchable field.")
-    default = definition.members.get("defaultScoringProfile")
-    if default is not None and default not in names:
-        raise InvalidInput(f"The default scoring profile '{default}' is not defined in the index.")
+    parse_profiles(definition.members, definition.leaf)  # weft.search.ranking.scoring_profiles: every rule, 400s
 
 
 def check_compatible_update(old: IndexDefinition, new: IndexDefinition) -> None:

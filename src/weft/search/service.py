@@ -14,6 +14,7 @@ from typing import Any
 
 from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
 from weft.search.ranking import semantic
+from weft.search.ranking.scoring import scoring_for
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search import vectorizer_secrets
@@ -380,7 +381,7 @@ class SearchService:
         coverage = body.get("minimumCoverage")
         if coverage is not None and (isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not 0 <= coverage <= 100):
             raise InvalidInput("minimumCoverage must be a number between 0 and 100.\r\nParameter name: minimumCoverage")
-        weights = self._weights(definition, body.get("scoringProfile"))
+        weights, scoring = scoring_for(definition, body)
         top_for_k = top
         vector_queries = self._vector_queries(definition, body.get("vectorQueries"), top_for_k)
         vector_filter_mode = body.get("vectorFilterMode") or "preFilter"
@@ -402,6 +403,7 @@ class SearchService:
             highlight_pre_tag=body.get("highlightPreTag") or "<em>",
             highlight_post_tag=body.get("highlightPostTag") or "</em>",
             field_weights=weights,
+            scoring=scoring,
             vector_queries=vector_queries,
             vector_filter_mode="preFilter" if vector_filter_mode == "preFilter" else "postFilter",
             text_given=text_given,
@@ -501,18 +503,6 @@ class SearchService:
         if len(vector) != dimensions:
             raise InvalidInput(f"The vectorizer '{vectorizer.get('name')}' produced {len(vector)} dimensions; the field has {dimensions}.")
         return vector
-
-    @staticmethod
-    def _weights(definition: IndexDefinition, profile_name: Any) -> dict[str, float]:
-        profiles = definition.members.get("scoringProfiles") or []
-        name = profile_name or definition.members.get("defaultScoringProfile")
-        if not name:
-            return {}
-        profile = next((p for p in profiles if p.get("name") == name), None)
-        if profile is None:
-            raise InvalidInput(f"Unknown scoring profile '{name}'.\r\nParameter name: scoringProfile")
-        weights = (profile.get("text") or {}).get("weights") or {}
-        return {k: float(v) for k, v in weights.items()}
 
     @staticmethod
     def _facet(definition: IndexDefinition, expression: Any) -> FacetSpec:

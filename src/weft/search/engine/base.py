@@ -45,6 +45,7 @@ class SearchQuery:
     highlight_pre_tag: str = "<em>"
     highlight_post_tag: str = "</em>"
     field_weights: dict[str, float] = field(default_factory=dict)
+    scoring: Any = None  # weft.search.ranking.scoring.ScoringPlan: the profile's functions, applied to text scores
     vector_queries: tuple[VectorQuerySpec, ...] = ()
     vector_filter_mode: str = "preFilter"  # preFilter | postFilter
     text_given: bool = False  # a hybrid query: the text arm takes part in the fusion

@@ -48,6 +48,7 @@ from weft.search.documents import (
 from weft.search.engine.base import FacetSpec, Hit, IndexStats, SearchQuery, SearchResults
 from weft.search.engine.tantivy_layout import KEY, Layout, values_at
 from weft.search.engine.vector_index import VectorIndex
+from weft.search.engine import tantivy_scoring
 from weft.search.engine.tantivy_translate import FilterTranslator, TextTranslator, boolean, const_score
 from weft.search.analysis.normalize_filter import normalize_filter, normalized_source
 from weft.search.filter_eval import FilterEvaluator, haversine_km
@@ -513,7 +514,12 @@ class _Search:
         if exact:
             # One more than the page tells whether more results follow; counting every match
             # (which defeats tantivy's top-k pruning) happens only when $count asks for it.
-            if self.q.orderby and not _is_default_order(self.q.orderby):
+            if self.q.scoring is not None:  # the profile's functions (weft.search.engine.tantivy_scoring)
+                if self.q.orderby and not _is_default_order(self.q.orderby):
+                    ranked = sorted(tantivy_scoring.rescore(self, self._all_matches(query)), key=functools.cmp_to_key(self._comparator()))
+                else:
+                    ranked = tantivy_scoring.top_scored(self, query, need + 1)
+            elif self.q.orderby and not _is_default_order(self.q.orderby):
                 ranked = self._ordered(query, need + 1)
             else:
                 result = self.searcher.search(query, limit=need + 1, count=False)
@@ -528,6 +534,8 @@ class _Search:
             candidates = self._all_matches(query)
             evaluator = self._evaluator()
             kept = [(s, a, src) for s, a, src in candidates if evaluator(self.q.filter, src)]
+            if self.q.scoring is not None:
+                kept = tantivy_scoring.rescore(self, kept)
             count = len(kept)
             has_more = count > need
             if self.q.orderby and not _is_default_order(self.q.orderby):
@@ -588,7 +596,7 @@ class _Search:
         text_hits: dict[str, tuple[float, dict]] = {}
         if q.text_given:
             text_q = SearchQuery(text=q.text, search_fields=q.search_fields, filter=q.filter, top=max(50, need),
-                                 field_weights=q.field_weights, need_vectors=False)
+                                 field_weights=q.field_weights, scoring=q.scoring, need_vectors=False)
             text_results = _Search(self.handle, text_q).run()
             ranked_text = []
             for hit in text_results.hits:
