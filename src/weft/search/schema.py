@@ -16,6 +16,7 @@ from weft.search.schema_analysis import _check_field_analysis, validate_analysis
 from weft.errors import InvalidInput
 from weft.search.ranking.semantic_config import parse_semantic
 from weft.search.vectorizers import LOCAL_MODELS, local_model_name
+from weft.search import vector_options
 
 PRIMITIVE_TYPES = (
     "Edm.String",
@@ -95,7 +96,7 @@ class Field:
 
     @functools.cached_property
     def is_vector(self) -> bool:
-        return self.type == "Collection(Edm.Single)"
+        return self.type in vector_options.VECTOR_TYPES
 
     @property
     def dimensions(self) -> int | None:
@@ -118,7 +119,7 @@ class Field:
             "searchable": self.searchable,
             "filterable": self.filterable,
             "retrievable": self.retrievable,
-            "stored": True,
+            "stored": self.extra.get("stored", True),
             "sortable": self.sortable,
             "facetable": self.facetable,
             "key": self.key,
@@ -223,6 +224,7 @@ class IndexDefinition:
             "efSearch": params.get("efSearch") or 500,
             "vectorizer": vectorizer,
             "dimensions": f.dimensions,
+            "storage": vector_options.storage_of(f, profile, config),
         }
 
     def suggesters(self) -> list[dict[str, Any]]:
@@ -275,10 +277,8 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
     if not isinstance(type_name, str):
         raise InvalidInput(f"The field '{full}' must have a type.")
     elem = element_type(type_name)
-    if elem == "Edm.Single":
+    if elem in vector_options.ELEMENT_DTYPES:
         return _parse_vector_field(raw, name, full, type_name, top_level)
-    if elem in ("Edm.Half", "Edm.Int16", "Edm.SByte", "Edm.Byte"):
-        raise InvalidInput(f"The field '{full}' has type '{type_name}'; weft supports vector fields of type Collection(Edm.Single).")
     if elem not in PRIMITIVE_TYPES and elem != COMPLEX_TYPE:
         raise InvalidInput(f"The field '{full}' has an invalid type '{type_name}'.")
     if is_collection(type_name) and is_collection(elem):
@@ -302,6 +302,7 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
     if raw.get("fields"):
         raise InvalidInput(f"The field '{full}' of type '{type_name}' cannot have sub-fields.")
     collection = is_collection(type_name)
+    vector_options.check_stored_attribute(raw, full)
     key = bool(_bool(raw.get("key"), full, "key"))
     hidden = _bool(raw.get("hidden"), full, "hidden")
     retrievable = _bool(raw.get("retrievable"), full, "retrievable")
@@ -371,8 +372,8 @@ MAX_VECTOR_DIMENSIONS = 4096
 
 
 def _parse_vector_field(raw: dict, name: str, full: str, type_name: str, top_level: bool) -> Field:
-    if type_name != "Collection(Edm.Single)":
-        raise InvalidInput(f"The field '{full}' has type '{type_name}'; vector fields must be Collection(Edm.Single).")
+    if type_name not in vector_options.VECTOR_TYPES:
+        raise InvalidInput(f"The field '{full}' has type '{type_name}'; vector fields are collections ({', '.join(sorted(vector_options.VECTOR_TYPES))}).")
     if not top_level:
         raise InvalidInput(f"The vector field '{full}' must be a top-level field.")
     dims = raw.get("dimensions")
@@ -394,8 +395,7 @@ def _parse_vector_field(raw: dict, name: str, full: str, type_name: str, top_lev
     if retrievable is None:
         retrievable = not hidden if hidden is not None else True
     extra = {"dimensions": dims, "vectorSearchProfile": profile}
-    if raw.get("vectorEncoding") is not None:
-        extra["vectorEncoding"] = raw["vectorEncoding"]
+    extra.update(vector_options.parse_vector_storage(raw, full, type_name, retrievable))
     return Field(name=name, type=type_name, retrievable=retrievable, searchable=True, extra=extra)
 
 
@@ -456,7 +456,7 @@ def parse_index_definition(body: Any, *, name_from_path: str | None = None) -> I
     return definition
 
 
-VECTOR_METRICS = ("cosine", "dotProduct", "euclidean")
+VECTOR_METRICS = ("cosine", "dotProduct", "euclidean", "hamming")
 VECTOR_ALGORITHMS = ("hnsw", "exhaustiveKnn")
 
 
@@ -506,6 +506,7 @@ def _validate_vector_search(definition: IndexDefinition) -> None:
             if f.dimensions != LOCAL_MODELS[model]:
                 raise InvalidInput(f"The vector field '{f.name}' has {f.dimensions} dimensions, but its vectorizer "
                                    f"'{vectorizer['name']}' ({model}) produces {LOCAL_MODELS[model]}.")
+    vector_options.validate_compressions(config, profiles, algorithms, definition.vector_fields())
 
 
 def _validate_suggesters(definition: IndexDefinition) -> None:
@@ -567,6 +568,8 @@ def check_compatible_update(old: IndexDefinition, new: IndexDefinition) -> None:
                 continue
             if of.is_vector and of.dimensions != nf.dimensions:
                 raise InvalidInput(f"Existing vector field '{path}' cannot change its dimensions.", code="OperationNotAllowed")
+            if of.is_vector:
+                vector_options.check_storage_update(path, old.vector_settings(path)["storage"], new.vector_settings(path)["storage"])
             for attribute in ("searchable", "filterable", "sortable", "facetable"):
                 if getattr(of, attribute) != getattr(nf, attribute):
                     raise InvalidInput(
