@@ -93,7 +93,7 @@ def _recall(client, **kw) -> float:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = WeftServer(tmp_path_factory.mktemp("weft") / "data").start()
+    srv = WeftServer(tmp_path_factory.mktemp("weft") / "data").start(timeout=120)  # a busy shared machine: starts can be slow
     yield srv
     srv.stop()
 
