@@ -333,3 +333,18 @@ def test_narrow_types(server):
     assert "Edm.Byte" in _error(lambda: bc.upload_documents([{"id": "x", "vec": [256] + [0] * 7}]))
     for name in (half, bits):
         ic.delete_index(name)
+
+
+def test_rescoring_options_change_on_a_live_field(server):
+    ic = SearchIndexClient(server.endpoint, _key(server))
+    name = f"live-{uuid.uuid4().hex[:4]}"
+    ic.create_index(_index(name, [BinaryQuantizationCompression(compression_name="c", rescoring_options=RescoringOptions(
+        enable_rescoring=False))], compression="c", stored=False, hidden=True))
+    client = SearchClient(server.endpoint, name, _key(server))
+    _upload(client, _docs())
+    before = _recall(client)
+    ic.create_or_update_index(_index(name, [BinaryQuantizationCompression(compression_name="c", rescoring_options=RescoringOptions(
+        enable_rescoring=True, default_oversampling=20))], compression="c", stored=False, hidden=True))
+    after = _recall(client)
+    assert after > before + 0.2 and after >= 0.9, (before, after)
+    ic.delete_index(name)

@@ -337,6 +337,8 @@ class TantivyEngine:
                 handle.definition = new
                 handle.layout = Layout(new)  # same tantivy fields; analyzers (e.g. a changed searchAnalyzer) resolved anew
                 handle.layout.columns.share_codecs(handle.vectors)
+                for name, vi in handle.vectors.items():  # rescoring and oversampling may change on a live field
+                    vi.storage = new.vector_settings(name)["storage"]
                 return
             # The tantivy schema changes (fields were added): rebuild from the stored documents.
             self._rebuild(self._dir(new.name), new, None, handle)
