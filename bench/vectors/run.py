@@ -3,6 +3,9 @@
     .venv/bin/python bench/vectors/run.py --sizes 100000,1000000     # full run, ~1 h on the 2-core VM
     .venv/bin/python bench/vectors/run.py --sizes 20000              # smoke run, ~3 min (writes RESULTS-smoke.md)
 
+Compression (scalar/binary quantization, rescoring, recall@10 and memory against float32) is measured by
+``bench/vectors/quantization.py`` (one command, its own section of bench/RESULTS.md).
+
 The full run is long; run it in the background and follow the progress log, e.g.
 ``nohup .venv/bin/python bench/vectors/run.py --sizes 100000,1000000 > /tmp/vectors.log 2>&1 &``. Of the
 hour, the 1M build takes ~35 min (both sides), gaussian 100k ~7 min, and the first run of the real set

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from weft.errors import InvalidInput, PayloadTooLarge
 from weft.search.schema import COMPLEX_TYPE, Field, IndexDefinition
+from weft.search.vector_options import check_values as check_vector_values
 
 MAX_ACTIONS = 1000
 MAX_BATCH_BYTES = 16 * 1024 * 1024
@@ -124,15 +125,24 @@ def normalize_value(field: Field, value: Any, path: str, index: int) -> Any:
 def _normalize_vector(field: Field, value: list, path: str, index: int) -> list[float] | None:
     if not value:
         return None  # an empty vector is no vector
-    if len(value) != field.dimensions:
+    element = field.element_type
+    length = field.dimensions // 8 if element == "Edm.Byte" else field.dimensions  # packedBit: dimensions counts bits
+    if len(value) != length:
         raise InvalidInput(
-            f"The request is invalid. Details: actions : {index}: The vector field '{path}' expects {field.dimensions} dimensions; got {len(value)}."
+            f"The request is invalid. Details: actions : {index}: The vector field '{path}' expects {length} "
+            f"{'bytes' if element == 'Edm.Byte' else 'dimensions'}; got {len(value)}."
         )
     for v in value:
         t = type(v)
         if (t is not float and t is not int) or v != v or v in (math.inf, -math.inf):
-            raise _type_error(v, "Edm.Single", path, index)
-    return [float(v) for v in value]
+            raise _type_error(v, element, path, index)
+    if element == "Edm.Single":
+        return [float(v) for v in value]
+
+    def refuse(v, why):
+        raise InvalidInput(f"The request is invalid. Details: actions : {index}: The value {v!r} of vector field '{path}' {why}.")
+
+    return check_vector_values(element, value, refuse)
 
 
 def _normalize_element(field: Field, value: Any, path: str, index: int) -> Any:

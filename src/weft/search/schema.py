@@ -18,6 +18,7 @@ from weft.search.ranking.semantic_config import parse_semantic
 from weft.search.ranking.scoring_profiles import parse_profiles
 from weft.search.ranking.similarity import check_similarity
 from weft.search.vectorizers import LOCAL_MODELS, local_model_name
+from weft.search import vector_options
 
 PRIMITIVE_TYPES = (
     "Edm.String",
@@ -97,7 +98,7 @@ class Field:
 
     @functools.cached_property
     def is_vector(self) -> bool:
-        return self.type == "Collection(Edm.Single)"
+        return self.type in vector_options.VECTOR_TYPES
 
     @property
     def dimensions(self) -> int | None:
@@ -120,7 +121,7 @@ class Field:
             "searchable": self.searchable,
             "filterable": self.filterable,
             "retrievable": self.retrievable,
-            "stored": True,
+            "stored": self.extra.get("stored", True),
             "sortable": self.sortable,
             "facetable": self.facetable,
             "key": self.key,
@@ -225,6 +226,7 @@ class IndexDefinition:
             "efSearch": params.get("efSearch") or 500,
             "vectorizer": vectorizer,
             "dimensions": f.dimensions,
+            "storage": vector_options.storage_of(f, profile, config),
         }
 
     def suggesters(self) -> list[dict[str, Any]]:
@@ -277,10 +279,8 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
     if not isinstance(type_name, str):
         raise InvalidInput(f"The field '{full}' must have a type.")
     elem = element_type(type_name)
-    if elem == "Edm.Single":
+    if elem in vector_options.ELEMENT_DTYPES:
         return _parse_vector_field(raw, name, full, type_name, top_level)
-    if elem in ("Edm.Half", "Edm.Int16", "Edm.SByte", "Edm.Byte"):
-        raise InvalidInput(f"The field '{full}' has type '{type_name}'; weft supports vector fields of type Collection(Edm.Single).")
     if elem not in PRIMITIVE_TYPES and elem != COMPLEX_TYPE:
         raise InvalidInput(f"The field '{full}' has an invalid type '{type_name}'.")
     if is_collection(type_name) and is_collection(elem):
@@ -304,6 +304,7 @@ def _parse_field(raw: Any, *, top_level: bool, path: str) -> Field:
     if raw.get("fields"):
         raise InvalidInput(f"The field '{full}' of type '{type_name}' cannot have sub-fields.")
     collection = is_collection(type_name)
+    vector_options.check_stored_attribute(raw, full)
     key = bool(_bool(raw.get("key"), full, "key"))
     hidden = _bool(raw.get("hidden"), full, "hidden")
     retrievable = _bool(raw.get("retrievable"), full, "retrievable")
@@ -373,8 +374,8 @@ MAX_VECTOR_DIMENSIONS = 4096
 
 
 def _parse_vector_field(raw: dict, name: str, full: str, type_name: str, top_level: bool) -> Field:
-    if type_name != "Collection(Edm.Single)":
-        raise InvalidInput(f"The field '{full}' has type '{type_name}'; vector fields must be Collection(Edm.Single).")
+    if type_name not in vector_options.VECTOR_TYPES:
+        raise InvalidInput(f"The field '{full}' has type '{type_name}'; vector fields are collections ({', '.join(sorted(vector_options.VECTOR_TYPES))}).")
     if not top_level:
         raise InvalidInput(f"The vector field '{full}' must be a top-level field.")
     dims = raw.get("dimensions")
@@ -396,8 +397,7 @@ def _parse_vector_field(raw: dict, name: str, full: str, type_name: str, top_lev
     if retrievable is None:
         retrievable = not hidden if hidden is not None else True
     extra = {"dimensions": dims, "vectorSearchProfile": profile}
-    if raw.get("vectorEncoding") is not None:
-        extra["vectorEncoding"] = raw["vectorEncoding"]
+    extra.update(vector_options.parse_vector_storage(raw, full, type_name, retrievable))
     return Field(name=name, type=type_name, retrievable=retrievable, searchable=True, extra=extra)
 
 
@@ -454,7 +454,7 @@ def parse_index_definition(body: Any, *, name_from_path: str | None = None) -> I
     return definition
 
 
-VECTOR_METRICS = ("cosine", "dotProduct", "euclidean")
+VECTOR_METRICS = ("cosine", "dotProduct", "euclidean", "hamming")
 VECTOR_ALGORITHMS = ("hnsw", "exhaustiveKnn")
 
 
@@ -504,6 +504,7 @@ def _validate_vector_search(definition: IndexDefinition) -> None:
             if f.dimensions != LOCAL_MODELS[model]:
                 raise InvalidInput(f"The vector field '{f.name}' has {f.dimensions} dimensions, but its vectorizer "
                                    f"'{vectorizer['name']}' ({model}) produces {LOCAL_MODELS[model]}.")
+    vector_options.validate_compressions(config, profiles, algorithms, definition.vector_fields())
 
 
 def _validate_suggesters(definition: IndexDefinition) -> None:
@@ -550,6 +551,8 @@ def check_compatible_update(old: IndexDefinition, new: IndexDefinition) -> None:
                 continue
             if of.is_vector and of.dimensions != nf.dimensions:
                 raise InvalidInput(f"Existing vector field '{path}' cannot change its dimensions.", code="OperationNotAllowed")
+            if of.is_vector:
+                vector_options.check_storage_update(path, old.vector_settings(path)["storage"], new.vector_settings(path)["storage"])
             for attribute in ("searchable", "filterable", "sortable", "facetable"):
                 if getattr(of, attribute) != getattr(nf, attribute):
                     raise InvalidInput(

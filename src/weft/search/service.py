@@ -25,6 +25,7 @@ from weft.search.synonyms_service import SynonymMapService
 from weft.search.schema_analysis import check_analysis_update
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
+from weft.search.vector_options import query_oversampling
 from weft.search.engine.tantivy_engine import TantivyEngine
 from weft.search.filter_check import ExpressionChecker
 from weft.search.analysis import resolve as resolve_analyzer
@@ -243,16 +244,17 @@ class SearchService:
 
     def index_stats(self, name: str) -> dict:
         stats = self.engine.stats(self._definition(name))
-        return {"documentCount": stats.document_count, "storageSize": stats.storage_size, "vectorIndexSize": 0}
+        return {"documentCount": stats.document_count, "storageSize": stats.storage_size, "vectorIndexSize": stats.vector_index_size}
 
     def service_stats(self, *, include_internal: bool = True) -> dict:
         docs = 0
-        size = 0
+        size = vector_size = 0
         definitions = [d for d in self._definitions.values() if include_internal or d.name not in self._internal]
         for d in definitions:
             s = self.engine.stats(d)
             docs += s.document_count
             size += s.storage_size
+            vector_size += s.vector_index_size
 
         def counter(usage, quota=None):
             return {"usage": usage, "quota": quota}
@@ -267,7 +269,7 @@ class SearchService:
                 "storageSize": counter(size),
                 "synonymMaps": counter(self.synonym_maps.count()),
                 "skillsetCount": counter(0),
-                "vectorIndexSize": counter(0),
+                "vectorIndexSize": counter(vector_size),
             },
             "limits": {
                 "maxFieldsPerIndex": 1000,
@@ -472,14 +474,19 @@ class SearchService:
             exhaustive = item.get("exhaustive") or False
             if not isinstance(exhaustive, bool):
                 raise InvalidInput(f"vectorQueries[{i}].exhaustive must be true or false." + p)
+            oversampling = None
+            for f in fields:
+                oversampling = query_oversampling(item.get("oversampling"), definition.vector_settings(f.name)["storage"], f.name, i)
             if kind == "vector":
                 vector = item.get("vector")
                 if not isinstance(vector, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vector):
                     raise InvalidInput(f"vectorQueries[{i}].vector must be an array of numbers." + p)
                 for f in fields:
-                    if len(vector) != f.dimensions:
-                        raise InvalidInput(f"vectorQueries[{i}] has {len(vector)} dimensions; the field '{f.name}' has {f.dimensions}." + p)
-                out.append(VectorQuerySpec(tuple(float(v) for v in vector), tuple(f.name for f in fields), k, exhaustive, float(weight)))
+                    length = definition.vector_settings(f.name)["storage"].length
+                    if len(vector) != length:
+                        raise InvalidInput(f"vectorQueries[{i}] has {len(vector)} dimensions; the field '{f.name}' has {length}." + p)
+                out.append(VectorQuerySpec(tuple(float(v) for v in vector), tuple(f.name for f in fields), k, exhaustive, float(weight),
+                                           oversampling))
             elif kind == "text":
                 text = item.get("text")
                 if not isinstance(text, str) or not text.strip():
@@ -491,7 +498,7 @@ class SearchService:
                             f"The field '{f.name}' has no vectorizer in its vector search profile, so text vector queries cannot be used on it." + p
                         )
                     vector = self.vectorize(vectorizer, text, f.dimensions)
-                    out.append(VectorQuerySpec(tuple(vector), (f.name,), k, exhaustive, float(weight)))
+                    out.append(VectorQuerySpec(tuple(vector), (f.name,), k, exhaustive, float(weight), oversampling))
             else:
                 raise InvalidInput(f"vectorQueries[{i}].kind '{kind}' is not supported; use 'vector' or 'text'." + p)
         return tuple(out)

@@ -29,6 +29,7 @@ class VectorQuerySpec:
     k: int = 50
     exhaustive: bool = False
     weight: float = 1.0
+    oversampling: float | None = None  # candidates per result on a compressed field (implies rescoring)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class SearchResults:
 class IndexStats:
     document_count: int
     storage_size: int
+    vector_index_size: int = 0  # bytes of the ANN indexes (vectors as held there, and the graph)
 
 
 class Engine(Protocol):

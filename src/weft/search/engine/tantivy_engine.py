@@ -49,6 +49,7 @@ from weft.search.engine.base import FacetSpec, Hit, IndexStats, SearchQuery, Sea
 from weft.search.engine.tantivy_layout import KEY, Layout, values_at
 from weft.search.engine.vector_index import VectorIndex
 from weft.search.engine import tantivy_scoring
+from weft.search.engine.vector_columns import originals_reader
 from weft.search.engine.tantivy_translate import FilterTranslator, TextTranslator, boolean, const_score
 from weft.search.analysis.normalize_filter import normalize_filter, normalized_source
 from weft.search.filter_eval import FilterEvaluator, haversine_km
@@ -112,12 +113,14 @@ class _IndexHandle:
         missing = []
         for f in fields:
             settings = self.definition.vector_settings(f.name)
-            vi = VectorIndex(f.dimensions, settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"])
+            vi = VectorIndex(f.dimensions, settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"],
+                             settings["storage"])
             if vi.load(self.vector_dir, f.name, opstamp):
                 VectorIndex.discard(self.vector_dir, f.name)  # valid for this opening only; saved again on close
             else:
                 missing.append(f.name)
             self.vectors[f.name] = vi
+        self.layout.columns.share_codecs(self.vectors)
         if missing:
             self._rebuild_vectors(missing)
 
@@ -128,8 +131,12 @@ class _IndexHandle:
             return
         key_name = self.definition.key_field.name
         pending: dict[str, list] = {name: [] for name in names}
+        unstored = set(self.layout.columns.unstored)
         for _, address in searcher.search(Query.all_query(), limit=n, count=False).hits:
-            source = Layout.source_of(searcher.doc(address))
+            doc = searcher.doc(address)
+            source = Layout.source_of(doc)
+            if unstored:
+                source.update(Layout.ann_of(doc))  # stored:false vectors: from the column backing the ANN index
             for name in names:
                 if source.get(name):
                     pending[name].append((source[key_name], source[name]))
@@ -330,6 +337,9 @@ class TantivyEngine:
             if _layout_signature(old) == _layout_signature(new):
                 handle.definition = new
                 handle.layout = Layout(new)  # same tantivy fields; analyzers (e.g. a changed searchAnalyzer) resolved anew
+                handle.layout.columns.share_codecs(handle.vectors)
+                for name, vi in handle.vectors.items():  # rescoring and oversampling may change on a live field
+                    vi.storage = new.vector_settings(name)["storage"]
                 return
             # The tantivy schema changes (fields were added): rebuild from the stored documents.
             self._rebuild(self._dir(new.name), new, None, handle)
@@ -358,12 +368,14 @@ class TantivyEngine:
             n = searcher.num_docs
             if n:
                 result = searcher.search(Query.all_query(), limit=n, count=False)
-                sources = [Layout.source_of(searcher.doc(address)) for _, address in result.hits]
+                docs = [searcher.doc(address) for _, address in result.hits]
+                sources = [Layout.source_of(doc) for doc in docs]
+                anns = [Layout.ann_column(doc) for doc in docs]  # stored:false vectors exist only there: carried over
                 if fill is not None:
                     sources = fill(sources)
-                for source in sources:
+                for source, ann in zip(sources, anns):
                     document = complete_document(new, source)
-                    fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document))
+                    fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document, ann if fresh.layout.columns.unstored else None))
             fresh.writer.commit()
             fresh.close()
             shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
@@ -413,7 +425,8 @@ class TantivyEngine:
     def stats(self, definition: IndexDefinition) -> IndexStats:
         handle = self._handle(definition)
         size = sum(p.stat().st_size for p in handle.path.glob("*") if p.is_file())
-        return IndexStats(handle.searcher().num_docs, size)
+        vector_size = sum(vi.size_bytes for vi in handle.vectors.values())
+        return IndexStats(handle.searcher().num_docs, size + vector_size, vector_size)
 
     def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[str]:
         handle = self._handle(definition)
@@ -447,7 +460,8 @@ def _layout_signature(definition: IndexDefinition) -> list[tuple]:
     vectors = []
     for f in definition.vector_fields():
         settings = definition.vector_settings(f.name)
-        vectors.append((f.name, settings["dimensions"], settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"]))
+        vectors.append((f.name, settings["dimensions"], settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"])
+                       + settings["storage"].signature())
     return fields + vectors + [("analysis",) + analysis_signature(definition)]
 
 
@@ -588,7 +602,8 @@ class _Search:
             for name in vq.fields:
                 vi = self.handle.vectors[name]
                 exhaustive = vq.exhaustive or self.definition.vector_settings(name)["kind"] == "exhaustiveKnn"
-                found = vi.search(list(vq.vector), vq.k, exact=exhaustive, allowed=allowed)
+                found = vi.search(list(vq.vector), vq.k, exact=exhaustive, allowed=allowed, oversampling=vq.oversampling,
+                                  originals=originals_reader(self.handle, name))
                 if q.filter is not None and not pre:
                     passing = self._passes_filter(self.handle.lookup([key for key, _ in found], vectors=False))
                     found = [(key, sc) for key, sc in found if key in passing]

@@ -9,9 +9,7 @@ plus ``_key`` (raw, fast) and ``_source`` (the whole stored document as JSON byt
 """
 from __future__ import annotations
 
-import base64
 
-import numpy as np
 import orjson
 import math
 from dataclasses import dataclass
@@ -24,10 +22,12 @@ from weft.search.analysis.native import tokenizer_name as native_tokenizer_name
 from weft.search.analysis.normalizers import normalize
 from weft.search.documents import datetime_to_micros, double_value, parse_geo_point
 from weft.search.schema import IndexDefinition, LeafField
+from weft.search.engine.vector_columns import VectorColumns, unpack_ann, unpack_vectors
 
 KEY = "_key"
 SOURCE = "_source"
-VECTORS = "_vectors"  # vector fields, packed float32, kept out of _source so reading a document stays cheap
+VECTORS = "_vectors"  # stored vector fields, packed, kept out of _source so reading a document stays cheap
+ANN = "_ann"  # what backs the ANN index of stored:false vector fields (engine/vector_columns.py)
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,12 @@ class Layout:
         builder.add_text_field(KEY, stored=False, fast=True, tokenizer_name="raw", index_option="basic")
         builder.add_bytes_field(SOURCE, stored=True, indexed=False, fast=False)
         self.vector_fields = [f.name for f in definition.vector_fields()]
+        self.columns = VectorColumns({f.name: (definition.vector_settings(f.name)["storage"], definition.vector_settings(f.name)["metric"])
+                                      for f in definition.vector_fields()})
         if self.vector_fields:
             builder.add_bytes_field(VECTORS, stored=True, indexed=False, fast=False)
+        if self.columns.unstored:
+            builder.add_bytes_field(ANN, stored=True, indexed=False, fast=False)
         for i, leaf in enumerate(definition.leaves()):
             f = leaf.field
             if f.is_vector:
@@ -135,17 +139,15 @@ class Layout:
         return found
 
     # ---- documents ----------------------------------------------------------------------
-    def to_tantivy(self, key: str, document: dict[str, Any]) -> tantivy.Document:
+    def to_tantivy(self, key: str, document: dict[str, Any], ann: bytes | None = None) -> tantivy.Document:
+        """``ann``: an ``_ann`` column read from another index (a rebuild), kept as it is."""
         doc = tantivy.Document()
         doc.add_text(KEY, key)
         if self.vector_fields:
-            packed = {}
-            for name in self.vector_fields:
-                vector = document.get(name)
-                if vector is not None:
-                    packed[name] = base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode("ascii")
-            doc.add_bytes(VECTORS, orjson.dumps(packed))
-            document = {k: (None if k in packed else v) for k, v in document.items()}
+            packed, own_ann, document = self.columns.pack(document)
+            doc.add_bytes(VECTORS, packed)
+            if ann is not None or own_ann is not None:
+                doc.add_bytes(ANN, ann if ann is not None else own_ann)
         stored = document
         if self.definition.index_only:
             stored = {k: (None if k in self.definition.index_only else v) for k, v in document.items()}
@@ -188,11 +190,18 @@ class Layout:
         """The stored document; with ``vectors=False`` vector fields are left out (None), which is cheaper."""
         source = orjson.loads(bytes(tantivy_doc.get_first(SOURCE)))
         if vectors:
-            packed = tantivy_doc.get_first(VECTORS)
-            if packed:
-                for name, b64 in orjson.loads(bytes(packed)).items():
-                    source[name] = np.frombuffer(base64.b64decode(b64), dtype=np.float32).tolist()
+            source.update(unpack_vectors(tantivy_doc.get_first(VECTORS)))
         return source
+
+    @staticmethod
+    def ann_column(tantivy_doc: tantivy.Document) -> bytes | None:
+        raw = tantivy_doc.get_first(ANN)
+        return bytes(raw) if raw else None
+
+    @staticmethod
+    def ann_of(tantivy_doc: tantivy.Document) -> dict:
+        """The stored:false vectors backing the ANN index (originals, or ``Codes``)."""
+        return unpack_ann(tantivy_doc.get_first(ANN))
 
 
 def values_at(document: Any, parts: list[str]) -> Iterator[Any]:

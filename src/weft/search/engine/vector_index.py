@@ -1,7 +1,9 @@
 """Nearest-neighbour index of one vector field (usearch HNSW, with exact search on demand).
 
 The tantivy index is the source of truth: every vector is also in the document's stored
-``_source``. This index is kept in memory, updated after each durable commit, saved on a
+``_vectors`` (or, for ``stored: false`` fields, in the ``_ann`` column that backs this index: the originals,
+or the codes when the compression discards them). How a field's vectors are held (float32, float16, int8,
+bits, scalar or binary quantization, truncation) is ``vector_codec.Codec``. This index is kept in memory, updated after each durable commit, saved on a
 clean shutdown together with the tantivy commit opstamp it reflects, and rebuilt from the
 stored documents whenever that opstamp does not match (after a crash), so vectors and
 documents always agree.
@@ -9,24 +11,30 @@ documents always agree.
 from __future__ import annotations
 
 import json
-import math
 import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 from usearch.index import Index
 
-_METRICS = {"cosine": "cos", "euclidean": "l2sq", "dotProduct": "ip"}
+from weft.search.engine.vector_codec import Codec, Codes
+from weft.search.vector_options import VectorStorage
+
+# (key, float32 vector of the full dimensions) for the keys asked, from where the originals are kept
+Originals = Callable[[list[str]], dict[str, np.ndarray]]
 
 
 class VectorIndex:
-    def __init__(self, dimensions: int, metric: str = "cosine", m: int = 4, ef_construction: int = 400, ef_search: int = 500):
+    def __init__(self, dimensions: int, metric: str = "cosine", m: int = 4, ef_construction: int = 400, ef_search: int = 500,
+                 storage: VectorStorage | None = None):
         self.dimensions = dimensions
         self.metric = metric
         self.m = m
         self.ef_construction = ef_construction
         self.ef_search = ef_search
+        self.storage = storage or VectorStorage("Edm.Single", dimensions)
+        self.codec = Codec(self.storage, metric)
         self.index = self._new_index()
         self.labels: dict[str, int] = {}
         self.keys: dict[int, str] = {}
@@ -35,9 +43,9 @@ class VectorIndex:
 
     def _new_index(self) -> Index:
         return Index(
-            ndim=self.dimensions,
-            metric=_METRICS[self.metric],
-            dtype="f32",
+            ndim=self.codec.ndim,
+            metric=self.codec.usearch_metric,
+            dtype=self.codec.dtype,
             connectivity=max(4, self.m * 2),
             expansion_add=self.ef_construction,
             expansion_search=self.ef_search,
@@ -46,35 +54,43 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self.labels)
 
-    # ---- writes (called by the index writer after a durable commit) ---------------------------------
-    def upsert(self, key: str, vector: list[float] | None) -> None:
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of the ANN index (vectors as the index holds them, and the graph): its serialized length."""
         with self.lock:
-            self._remove(key)
-            if vector is None:
-                return
-            label = self.next_label
-            self.next_label += 1
-            self.index.add(label, np.asarray(vector, dtype=np.float32))
-            self.labels[key] = label
-            self.keys[label] = key
+            return int(self.index.serialized_length) if len(self.labels) else 0
 
-    def upsert_many(self, items: list[tuple[str, list[float] | None]]) -> None:
-        """Apply a group's changes at once (usearch adds a batch on several threads)."""
+    # ---- writes (called by the index writer after a durable commit) ---------------------------------
+    def upsert(self, key: str, vector: "list[float] | Codes | None") -> None:
+        self.upsert_many([(key, vector)])
+
+    def upsert_many(self, items: list) -> None:
+        """Apply a group's changes at once (usearch adds a batch on several threads). A vector is a list of
+        numbers (encoded here) or ``Codes`` already encoded."""
         with self.lock:
-            keys, vectors = [], []
+            keys, vectors, coded_keys, coded = [], [], [], []
             for key, vector in items:
                 self._remove(key)
-                if vector is not None:
+                if vector is None:
+                    continue
+                if isinstance(vector, Codes):
+                    coded_keys.append(key)
+                    coded.append(self.codec.adopt(vector))
+                else:
                     keys.append(key)
                     vectors.append(vector)
-            if not keys:
-                return
-            labels = np.arange(self.next_label, self.next_label + len(keys), dtype=np.uint64)
-            self.next_label += len(keys)
-            self.index.add(labels, np.asarray(vectors, dtype=np.float32))
-            for key, label in zip(keys, labels.tolist()):
-                self.labels[key] = label
-                self.keys[label] = key
+            if keys:
+                self._add(keys, self.codec.encode(vectors))
+            if coded_keys:
+                self._add(coded_keys, np.asarray(coded))
+
+    def _add(self, keys: list[str], encoded: np.ndarray) -> None:
+        labels = np.arange(self.next_label, self.next_label + len(keys), dtype=np.uint64)
+        self.next_label += len(keys)
+        self.index.add(labels, encoded)
+        for key, label in zip(keys, labels.tolist()):
+            self.labels[key] = label
+            self.keys[label] = key
 
     def delete(self, key: str) -> None:
         with self.lock:
@@ -89,33 +105,64 @@ class VectorIndex:
     # ---- reads --------------------------------------------------------------------------------------------
     def score(self, distance: float) -> float:
         """Azure-style similarity score from a usearch distance."""
-        if self.metric == "cosine":
-            return 1.0 / (1.0 + float(distance))
-        if self.metric == "euclidean":
-            return 1.0 / (1.0 + math.sqrt(max(0.0, float(distance))))
-        return 1.0 - float(distance)  # dotProduct: usearch reports 1 - dot
+        return self.codec.score(distance)
 
-    def search(self, vector: list[float], k: int, *, exact: bool = False, allowed: set[str] | None = None) -> list[tuple[str, float]]:
-        """Top-k (key, score), best first. ``allowed`` restricts results to those keys (pre-filtering)."""
+    def search(self, vector: list[float], k: int, *, exact: bool = False, allowed: set[str] | None = None,
+               oversampling: float | None = None, originals: Originals | None = None) -> list[tuple[str, float]]:
+        """Top-k (key, score), best first. ``allowed`` restricts results to those keys (pre-filtering).
+
+        On a compressed field ``k * oversampling`` candidates are found (the profile's defaultOversampling when
+        rescoring is on, or the query's ``oversampling``, which turns rescoring on) and the best k are kept after
+        rescoring them against the originals (``originals``) or, for binary codes without originals, the dot
+        product with the ±1 codes."""
         query = np.asarray(vector, dtype=np.float32)
+        storage = self.storage
+        rescore = storage.compression is not None and (storage.rescoring or oversampling is not None)
+        want = k
+        if rescore:
+            want = max(k, int(np.ceil(k * (oversampling or storage.oversampling))))
         with self.lock:
             n = len(self.labels)
             if n == 0 or k <= 0:
                 return []
             if allowed is not None:
                 if exact or len(allowed) <= 50_000 or len(allowed) * 4 <= n:
-                    return self._exact_over(query, k, [self.labels[key] for key in allowed if key in self.labels])
-                want = k * 4
-                while True:
-                    found = self._ann(query, min(want, n), exact)
-                    kept = [(key, s) for key, s in found if key in allowed]
-                    if len(kept) >= k or want >= n:
-                        return kept[:k]
-                    want *= 4
-            return self._ann(query, min(k, n), exact)
+                    found = self._exact_over(query, want, [self.labels[key] for key in allowed if key in self.labels])
+                else:
+                    ask = want * 4
+                    while True:
+                        found = self._ann(query, min(ask, n), exact)
+                        found = [(key, s) for key, s in found if key in allowed]
+                        if len(found) >= want or ask >= n:
+                            break
+                        ask *= 4
+                    found = found[:want]
+            else:
+                found = self._ann(query, min(want, n), exact)
+        if rescore:
+            found = self._rescore(query, found, originals)
+        return found[:k]
+
+    def _rescore(self, query: np.ndarray, found: list[tuple[str, float]], originals: Originals | None) -> list[tuple[str, float]]:
+        if not found:
+            return found
+        if self.storage.preserve_originals and originals is not None:
+            vectors = originals([key for key, _ in found])
+            keys = [key for key, _ in found if key in vectors]
+            if not keys:
+                return found
+            distances = self.codec.distances(query, np.stack([vectors[key] for key in keys]))
+            rescored = [(keys[i], self.codec.score(distances[i])) for i in range(len(keys))]
+        else:
+            rescored = found  # binary codes: candidates were already scored against the ±1 codes
+        rescored.sort(key=lambda item: -item[1])
+        return rescored
 
     def _ann(self, query: np.ndarray, k: int, exact: bool) -> list[tuple[str, float]]:
-        matches = self.index.search(query, k, exact=exact)
+        matches = self.index.search(self.codec.encode_query(query), k, exact=exact)
+        if self.codec.scores_candidates:
+            labels = [int(label) for label in matches.keys if int(label) in self.keys]
+            return self._exact_over(query, k, labels)
         out = []
         for label, distance in zip(matches.keys, matches.distances):
             key = self.keys.get(int(label))
@@ -126,17 +173,12 @@ class VectorIndex:
     def _exact_over(self, query: np.ndarray, k: int, labels: list[int]) -> list[tuple[str, float]]:
         if not labels:
             return []
-        vectors = np.asarray(self.index.get(np.asarray(labels, dtype=np.uint64)), dtype=np.float32).reshape(len(labels), self.dimensions)
-        if self.metric == "cosine":
-            qn = query / (np.linalg.norm(query) or 1.0)
-            norms = np.linalg.norm(vectors, axis=1)
-            norms[norms == 0] = 1.0
-            distances = 1.0 - (vectors @ qn) / norms
-        elif self.metric == "euclidean":
-            diff = vectors - query
-            distances = np.einsum("ij,ij->i", diff, diff)
+        stored = np.asarray(self.index.get(np.asarray(labels, dtype=np.uint64), dtype=self.codec.dtype))
+        stored = stored.reshape(len(labels), -1)
+        if self.codec.metric == "hamming":  # packed bits compared as they are
+            distances = self.codec.distances(query, stored)
         else:
-            distances = 1.0 - vectors @ query
+            distances = self.codec.distances(query, self.codec.decode(stored))
         order = np.argsort(distances, kind="stable")[:k]
         return [(self.keys[labels[i]], self.score(distances[i])) for i in order]
 
@@ -145,7 +187,8 @@ class VectorIndex:
             present = [(key, self.labels[key]) for key in keys if key in self.labels]
             if not present:
                 return {}
-            arr = np.asarray(self.index.get(np.asarray([l for _, l in present], dtype=np.uint64)), dtype=np.float32)
+            arr = np.asarray(self.index.get(np.asarray([l for _, l in present], dtype=np.uint64), dtype=self.codec.dtype))
+            arr = self.codec.decode(arr.reshape(len(present), -1))
             return {key: arr[i] for i, (key, _) in enumerate(present)}
 
     # ---- persistence ----------------------------------------------------------------------------------------
@@ -158,7 +201,8 @@ class VectorIndex:
             self.index.save(str(tmp))
             tmp.replace(index_path)
             meta = {"opstamp": opstamp, "next_label": self.next_label, "labels": self.labels,
-                    "dimensions": self.dimensions, "metric": self.metric, "m": self.m}
+                    "dimensions": self.dimensions, "metric": self.metric, "m": self.m,
+                    "storage": list(self.storage.signature()), "scale": self.codec.scale}
             tmp_meta = meta_path.with_suffix(".json.tmp")
             tmp_meta.write_text(json.dumps(meta))
             tmp_meta.replace(meta_path)
@@ -173,6 +217,8 @@ class VectorIndex:
             meta = json.loads(meta_path.read_text())
             if meta.get("opstamp") != opstamp or meta.get("dimensions") != self.dimensions or meta.get("metric") != self.metric or meta.get("m") != self.m:
                 return False
+            if meta.get("storage", list(VectorStorage("Edm.Single", self.dimensions).signature())) != list(self.storage.signature()):
+                return False
             index = self._new_index()
             index.load(str(index_path))
         except Exception:
@@ -182,6 +228,7 @@ class VectorIndex:
             self.labels = {k: int(v) for k, v in meta["labels"].items()}
             self.keys = {v: k for k, v in self.labels.items()}
             self.next_label = int(meta["next_label"])
+            self.codec.scale = meta.get("scale")
         return True
 
     @staticmethod
