@@ -286,3 +286,15 @@ def test_a_definition_read_back_is_accepted_unchanged(client):
     got = client.get(f"/indexes('strict')?{V}").json()
     r = client.put(f"/indexes('strict')?{V}", json=got)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/indexes('strict')/docs('1')"), ("GET", "/indexes('strict')/docs/$count"), ("GET", "/indexes/strict/docs?search=*"),
+    ("POST", "/knowledgebases('any')/retrieve"),
+])
+def test_document_level_access_header_is_refused_on_every_read(client, method, path):
+    sep = "&" if "?" in path else "?"
+    r = client.request(method, f"{path}{sep}{V}", json={"intents": [{"type": "semantic", "search": "x"}]} if method == "POST" else None,
+                       headers={"x-ms-query-source-authorization": "Bearer x"})
+    assert "x-ms-query-source-authorization" in error_400(r)
+    assert client.get(f"/indexes('strict')/docs('1')?{V}").status_code == 200  # without the header: served
