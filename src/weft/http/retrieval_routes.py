@@ -11,6 +11,7 @@ from weft.http.routing import conditions, definition_route, resource
 from weft.http.search_routes import MGMT_CONTENT_TYPE, _body, _headers, _json
 from weft.identity.roles import DOCUMENTS_READ
 from weft.retrieval.service import RetrievalService
+from weft.search.strict import check_headers
 
 SOURCES = ("knowledgesources", "knowledgeSources", "knowledge-sources")
 BASES = ("knowledgebases", "knowledgeBases", "knowledge-bases")
@@ -94,6 +95,7 @@ def build_retrieval_router(service: RetrievalService, keys: KeyChecker) -> APIRo
     # retrieve reads documents: a query key or the Search Index Data Reader role may call it
     @route("POST", *_one(BASES, "/retrieve"), admin=False, permission=DOCUMENTS_READ)
     async def retrieve(request: Request, name: str):
+        check_headers(request.headers)  # per-user trimming (x-ms-query-source-authorization) is refused, not dropped
         body, _ = await _body(request)
         result, status = await run_in_threadpool(service.retrieve, name, body, request.query_params.get("api-version"))
         return _json(result, status, MGMT_CONTENT_TYPE)

@@ -29,6 +29,7 @@ from weft.http.limits import LimitSettings
 from weft.identity.roles import DEFINITIONS_READ, DOCUMENTS_WRITE
 from weft.search.cost import looks_expensive
 from weft.search.service import SearchService
+from weft.search.strict import check_headers
 
 DOC_CONTENT_TYPE = "application/json; odata.metadata=none; odata.streaming=true; charset=utf-8"
 MGMT_CONTENT_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
@@ -142,6 +143,8 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
                 started = time.perf_counter()
                 check_api_version(request)
                 await keys.authorize(request, admin=admin, permission=permission)
+                if not admin:  # query routes: preview headers weft does not implement are refused (weft.search.members)
+                    check_headers(request.headers)
                 try:
                     response = await fn(request, **request.path_params)
                 except WeftError:

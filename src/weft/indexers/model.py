@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from weft import encryption_keys
 from weft.errors import InvalidInput
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*$")
@@ -127,7 +128,7 @@ class DataSource:
         body["container"] = {"name": self.container_name, "query": self.container_query}
         body["dataChangeDetectionPolicy"] = out.get("dataChangeDetectionPolicy")
         body["dataDeletionDetectionPolicy"] = out.get("dataDeletionDetectionPolicy")
-        body["encryptionKey"] = out.get("encryptionKey")
+        body["encryptionKey"] = encryption_keys.redact(out.get("encryptionKey"))
         body["identity"] = out.get("identity")
         if self.notify is not None:  # weft's extension, only when set: Azure's shape is unchanged otherwise
             body[NOTIFY] = {"channel": self.notify.channel}
@@ -141,6 +142,7 @@ def parse_data_source(body: Any, *, name_from_path: str | None = None, existing_
     if name_from_path is not None and name != name_from_path:
         raise InvalidInput(f"The data source name '{name}' in the body does not match '{name_from_path}' in the URL.")
     validate_name(name, "data source")
+    encryption_keys.refuse(body, "data source")
     kind = body.get("type")
     if kind not in SOURCE_TYPES:
         raise InvalidInput(f"Data source type '{kind}' is not supported; use one of: {', '.join(SOURCE_TYPES)}.")
@@ -281,7 +283,7 @@ class Indexer:
         body["parameters"] = parameters
         body["fieldMappings"] = raw.get("fieldMappings") or []
         body["outputFieldMappings"] = raw.get("outputFieldMappings") or []
-        body["encryptionKey"] = raw.get("encryptionKey")
+        body["encryptionKey"] = encryption_keys.redact(raw.get("encryptionKey"))
         body["cache"] = raw.get("cache")
         return body
 
@@ -301,6 +303,7 @@ def parse_indexer(body: Any, *, name_from_path: str | None = None, existing_api_
     if name_from_path is not None and name != name_from_path:
         raise InvalidInput(f"The indexer name '{name}' in the body does not match '{name_from_path}' in the URL.")
     validate_name(name, "indexer")
+    encryption_keys.refuse(body, "indexer")
     source, target = body.get("dataSourceName"), body.get("targetIndexName")
     if not isinstance(source, str) or not source:
         raise InvalidInput("The indexer needs 'dataSourceName'.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from weft import encryption_keys
 from weft.errors import InvalidInput
 
 HOSTED_KINDS = {
@@ -66,8 +67,7 @@ def parse_source(body: Any, *, name_from_path: str | None = None) -> dict:
     unknown = set(body) - SOURCE_MEMBERS
     if unknown:
         raise InvalidInput(f"The knowledge source has an unknown member '{sorted(unknown)[0]}'.")
-    if body.get("encryptionKey") is not None:
-        raise InvalidInput("encryptionKey (customer-managed keys) is not supported on knowledge sources; weft encrypts at rest with its own envelope keys.")
+    encryption_keys.refuse(body, "knowledge source")
     params = body.get("searchIndexParameters")
     if not isinstance(params, dict) or not isinstance(params.get("searchIndexName"), str) or not params["searchIndexName"]:
         raise InvalidInput("A 'searchIndex' knowledge source needs searchIndexParameters.searchIndexName.")
@@ -103,8 +103,7 @@ def parse_base(body: Any, *, api_version: str | None, name_from_path: str | None
         if member in PREVIEW_BASE_MEMBERS:
             raise InvalidInput(f"'{member}' is a preview member of knowledge bases: it needs api-version 2025-11-01-preview.")
         raise InvalidInput(f"The knowledge base has an unknown member '{member}'.")
-    if body.get("encryptionKey") is not None:
-        raise InvalidInput("encryptionKey (customer-managed keys) is not supported on knowledge bases; weft encrypts at rest with its own envelope keys.")
+    encryption_keys.refuse(body, "knowledge base")
     sources = body.get("knowledgeSources")
     if not isinstance(sources, list) or not sources or not all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in sources):
         raise InvalidInput("A knowledge base needs 'knowledgeSources': an array of {\"name\": ...}.")

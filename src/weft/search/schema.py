@@ -36,7 +36,7 @@ INDEX_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|[-_](?![-_]))*$")
 FIELD_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_FIELDS = 1000
 
-# Index-level members Azure returns; those weft does not act on are stored and echoed.
+# Index-level members Azure returns. Each is effective or refused (weft.search.members; checked by weft.search.strict).
 _INDEX_MEMBERS = (
     "description",
     "defaultScoringProfile",
@@ -82,7 +82,7 @@ class Field:
     search_analyzer: str | None = None
     index_analyzer: str | None = None
     fields: list["Field"] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)  # echoed members weft does not act on
+    extra: dict[str, Any] = field(default_factory=dict)  # normalizer, synonymMaps, vector properties
 
     @functools.cached_property
     def element_type(self) -> str:

@@ -17,7 +17,7 @@ from weft.search.ranking import semantic
 from weft.search.ranking.scoring import scoring_for
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
-from weft.search import vectorizer_secrets
+from weft.search import strict, vectorizer_secrets
 from weft.etags import check_preconditions as _check_preconditions, new_etag
 from weft.search.catalog import Catalog
 from weft.secretbox import SecretBox
@@ -42,18 +42,6 @@ MAX_FACET_VALUES = 1_000  # weft's own bound on the ranges of one 'values:' face
 MAX_FACETS = 100  # weft's own bound on the facets of one query
 MAX_ORDERBY = 32  # Azure: at most 32 clauses in $orderby (service limits, "API request limits")
 FACET_INTERVALS = ("minute", "hour", "day", "week", "month", "quarter", "year")
-
-# Search parameters weft accepts; the second set is accepted and has no effect here.
-_SEARCH_PARAMS = {
-    "search", "queryType", "searchMode", "searchFields", "filter", "orderby", "select", "top", "skip", "count",
-    "facets", "highlight", "highlightPreTag", "highlightPostTag", "minimumCoverage", "scoringProfile",
-    "scoringParameters", "sessionId", "scoringStatistics",
-}
-_SEARCH_PARAMS |= {"vectorQueries", "vectorFilterMode"}
-_SEARCH_PARAMS |= set(semantic.SEMANTIC_PARAMS)
-# Parameters Azure defines that weft refuses with a 400 naming them (weft.search.ranking.semantic.check_parameters).
-_IGNORED_PARAMS = set(semantic.REFUSED_PARAMS) | {"debug"}
-
 
 INDEX_ONLY = "@weft.indexOnlyFields"  # catalog member of weft's own indexes: fields indexed but not stored
 
@@ -192,6 +180,7 @@ class SearchService:
 
     def create_index(self, body: Any, *, internal: bool = False, index_only: tuple[str, ...] = ()) -> dict:
         """``internal`` and ``index_only`` (fields indexed but not stored) are for weft's own indexes."""
+        strict.check_index_body(body)
         definition = parse_index_definition(body)
         definition.index_only = tuple(index_only)
         self.synonym_maps.check_references(definition)
@@ -209,6 +198,7 @@ class SearchService:
 
     def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None,
                                allow_index_downtime: bool = False) -> tuple[dict, bool]:
+        strict.check_index_body(body)
         definition = parse_index_definition(body, name_from_path=name)
         self.synonym_maps.check_references(definition)
         with self._lock:
@@ -318,11 +308,7 @@ class SearchService:
         adds ``@odata.nextLink``.
         """
         definition = self._definition(name)
-        if not isinstance(body, dict):
-            raise InvalidInput("The request body must be a JSON object of search parameters.")
-        unknown = set(body) - _SEARCH_PARAMS - _IGNORED_PARAMS
-        if unknown:
-            raise InvalidInput(f"The parameter '{sorted(unknown)[0]}' is not a valid search parameter.")
+        strict.check_request(body, "SearchRequest")  # every parameter effective or refused (weft.search.members)
         checker = ExpressionChecker(definition)
         query_type = body.get("queryType") or "simple"
         semantic.check_parameters(body, query_type == "semantic")
@@ -387,7 +373,7 @@ class SearchService:
         top_for_k = top
         vector_queries = self._vector_queries(definition, body.get("vectorQueries"), top_for_k)
         vector_filter_mode = body.get("vectorFilterMode") or "preFilter"
-        if vector_filter_mode not in ("preFilter", "postFilter", "strictPostFilter"):
+        if vector_filter_mode not in ("preFilter", "postFilter"):
             raise InvalidInput(f"Invalid vectorFilterMode '{vector_filter_mode}'.\r\nParameter name: vectorFilterMode")
         if vector_queries and orderby:
             raise InvalidInput("$orderby is not supported together with vector queries; results are ranked by similarity.\r\nParameter name: $orderby")
@@ -589,6 +575,7 @@ class SearchService:
 
     def suggest(self, name: str, body: dict) -> dict:
         definition = self._definition(name)
+        strict.check_request(body, "SuggestRequest")
         suggester = self._suggester(definition, body.get("suggesterName"))
         text = body.get("search")
         if not isinstance(text, str) or not 1 <= len(text) <= 100:
@@ -630,6 +617,7 @@ class SearchService:
 
     def autocomplete(self, name: str, body: dict) -> dict:
         definition = self._definition(name)
+        strict.check_request(body, "AutocompleteRequest")
         suggester = self._suggester(definition, body.get("suggesterName"))
         text = body.get("search")
         if not isinstance(text, str) or not 1 <= len(text) <= 100:

@@ -11,6 +11,7 @@ import re
 import threading
 from typing import Any, Iterable
 
+from weft import encryption_keys
 from weft.etags import check_preconditions, new_etag
 from weft.errors import InvalidInput, NotFound, PreconditionFailed
 from weft.search.analysis.synonyms import Rules, parse_rules
@@ -50,8 +51,7 @@ class SynonymMapService:
         synonyms = body.get("synonyms")
         if not isinstance(synonyms, str):
             raise InvalidInput("The synonym map needs 'synonyms': the rules, one per line.")
-        if body.get("encryptionKey") is not None:
-            raise InvalidInput("'encryptionKey' (customer-managed keys in Azure Key Vault) is not supported by weft.")
+        encryption_keys.refuse(body, "synonym map")
         parse_rules(synonyms)  # a 400 for an invalid rule
         return {"name": name, "format": "solr", "synonyms": synonyms, "encryptionKey": None}
 
@@ -65,7 +65,7 @@ class SynonymMapService:
     @staticmethod
     def _render(stored: dict) -> dict:
         return {"@odata.etag": stored["@odata.etag"], "name": stored["name"], "format": stored["format"],
-                "synonyms": stored["synonyms"], "encryptionKey": stored.get("encryptionKey")}
+                "synonyms": stored["synonyms"], "encryptionKey": encryption_keys.redact(stored.get("encryptionKey"))}
 
     def create(self, body: Any) -> dict:
         parsed = self._parse(body)
