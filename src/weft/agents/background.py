@@ -49,7 +49,8 @@ class BackgroundRuns:
             with self._guard:
                 if not self._still_wanted(principal, response_id):
                     return
-                self.records.update(principal, {**queued, "status": "in_progress"}, owner=self.owner)
+                stored = self.records.get(principal, response_id)
+                self.records.update(principal, stored, {**queued, "status": "in_progress"}, owner=self.owner)
 
             def before_store(response: dict) -> bool:
                 # called with the output ready, before anything is appended: under the guard, so a cancel
@@ -65,7 +66,7 @@ class BackgroundRuns:
             try:
                 response = run(before_store)
                 if before_store.held:  # type: ignore[attr-defined]
-                    self.records.update(principal, response, owner=self.owner)
+                    self.records.update(principal, stored, response, owner=self.owner)
             finally:
                 if before_store.held:  # type: ignore[attr-defined]
                     self._guard.release()
@@ -77,7 +78,8 @@ class BackgroundRuns:
             try:
                 with self._guard:
                     if self._still_wanted(principal, response_id):
-                        self.records.update(principal, failed({**error, "code": error["code"] or "server_error"}), owner=self.owner)
+                        self.records.update(principal, self.records.get(principal, response_id),
+                                            failed({**error, "code": error["code"] or "server_error"}), owner=self.owner)
             except Exception:
                 log.exception("could not store the failure of background response %s", response_id)
         finally:
@@ -88,12 +90,13 @@ class BackgroundRuns:
         if not response.get("background"):
             raise invalid("Only responses created with background=true can be cancelled.", "response_id", None)
         with self._guard:
-            current = self.records.get(principal, response["id"]).response
+            latest = self.records.get(principal, response["id"])
+            current = latest.response
             if current.get("status") not in RUNNING:
                 return current
             self._cancelled.add(response["id"])
             cancelled = {**current, "status": "cancelled"}
-            self.records.update(principal, cancelled, owner=stored.owner)
+            self.records.update(principal, latest, cancelled, owner=stored.owner)
             return cancelled
 
     def current(self, principal: Principal, stored: StoredResponse) -> dict:
@@ -103,7 +106,7 @@ class BackgroundRuns:
                 and self.records.service.clock.now_ms() - stored.updated_at_ms > self.stale_after_ms):
             failed = {**response, "status": "failed", "error": {
                 "code": "server_error", "message": "The server running this response stopped before it finished."}}
-            self.records.update(principal, failed, owner=stored.owner)
+            self.records.update(principal, stored, failed, owner=stored.owner)
             return failed
         return response
 

@@ -30,7 +30,7 @@ def load_chain(records: ResponseRecords, principal: Principal, previous_response
     cursor: str | None = previous_response_id
     while cursor and len(responses) < MAX_CHAIN:
         try:
-            stored = records.get(principal, cursor, with_inputs=True)
+            stored = records.get(principal, cursor)
         except NotFound:
             if cursor == previous_response_id:
                 raise invalid(f"Previous response with id '{previous_response_id}' not found.", "previous_response_id",
