@@ -141,7 +141,7 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     from weft.http.tenant_auth import TenantAuth
     from weft.http.threads_admin_routes import build_threads_admin_router
     from weft.http.threads_routes import build_threads_router
-    from weft.threads.conversation import ConversationLoop
+    from weft.agents.responses import ResponsesService
     from weft.threads.factory import build_service
     from weft.threads.retention import RetentionJob
     from weft.threads.search_index import ConversationIndex, ConversationSearchSettings
@@ -156,7 +156,8 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     failures = FailedAuthLog(service.audit)
     auth = TenantAuth(service, settings.admin_keys, threads_settings.default_tenant, settings.identity, failures=failures,
                       tenant_limiter=Limiter(limits.tenant_rate, limits.tenant_burst, 0))
-    loop = ConversationLoop(service, threads_settings)
+    loop = ResponsesService(service, threads_settings)
+    app.state.responses = loop  # the /v1/responses loop (Foundry's agent_reference reuses it)
     app.state.auth_failures = failures
     app.state.threads = service
     # Search over past conversations: before the conversations router, so /v1/conversations/search is not

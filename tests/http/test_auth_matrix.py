@@ -80,6 +80,16 @@ class World:
         conv, items = self.app.state.threads.create_conversation(Principal.library("acme"), items=[{"role": "user", "content": "x"}])
         return conv.id, items[0].id
 
+    def new_response(self, *, background: bool = False) -> str:
+        from weft.threads.items import new_id
+        from weft.threads.service import PendingItem
+
+        response = {"id": new_id("resp"), "object": "response", "status": "queued" if background else "completed",
+                    "background": background, "output": [], "metadata": {"k": MARKER}}
+        ask = PendingItem("message", "user", {"type": "message", "role": "user", "content": [{"type": "input_text", "text": MARKER}]})
+        self.app.state.responses.records.save(Principal.library("acme"), response, [ask])
+        return response["id"]
+
     def new_key(self) -> str:
         admin = Principal("acme", frozenset({"admin"}), key_id="t", server_admin=True)
         return self.app.state.threads.create_api_key(admin, "acme", ["read"]).record.id
@@ -298,6 +308,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", "/v1/tenants/{tenant_id}/data-key"): Route("tenant", scope="admin", other="403", params=acme, order=2),
     # ---- responses, chat continuity ----
     ("POST", "/v1/responses"): Route("tenant", 400, scope="write", other="own", body=lambda w, c: {"model": "m", "input": "hi"}),  # no model configured
+    ("GET", "/v1/responses/{response_id}"): Route("tenant", params=lambda w, c: {"response_id": w.new_response()}),
+    ("DELETE", "/v1/responses/{response_id}"): Route("tenant", scope="write", params=lambda w, c: {"response_id": w.new_response()}),
+    ("POST", "/v1/responses/{response_id}/cancel"): Route("tenant", scope="write",
+                                                          params=lambda w, c: {"response_id": w.new_response(background=True)}),
+    ("GET", "/v1/responses/{response_id}/input_items"): Route("tenant", params=lambda w, c: {"response_id": w.new_response()}),
     ("POST", "/v1/chat/messages"): Route("tenant", scope="write", other="own",
                                          body=lambda w, c: {"channel": "c1", "participants": ["a", "b"], "text": "hi"}),
     ("GET", "/v1/chat/conversations/{conversation_id}/decisions"): Route("tenant", params=conv),

@@ -18,6 +18,7 @@ class FakeChatServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stall)
 
             def log_message(self, *args):  # quiet
                 pass
@@ -55,18 +56,31 @@ class FakeChatServer:
         last_user = next((m for m in reversed(body["messages"]) if m["role"] in ("user", "tool")), None)
         text = (last_user or {}).get("content") or ""
         if last_user and last_user["role"] == "user" and "weather" in text and body.get("tools"):
-            return None, [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}]
+            name = body["tools"][0]["function"]["name"]
+            calls = [{"id": f"call_{len(body['messages'])}", "type": "function", "function": {"name": name, "arguments": json.dumps({"city": "Paris"})}}]
+            if "two cities" in text:  # two calls in one turn
+                calls.append({"id": f"call_{len(body['messages'])}b", "type": "function",
+                              "function": {"name": name, "arguments": json.dumps({"city": "Rome"})}})
+            return None, calls
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") == "json_schema":
+            return json.dumps(sample(fmt["json_schema"]["schema"], fmt["json_schema"]["schema"])), []
+        if fmt.get("type") == "json_object":
+            return json.dumps({"echo": text}), []
         return f"echo: {text}", []
 
     def respond(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
         text, calls = self.reply_for(body)
+        finish = "tool_calls" if calls else "stop"
+        if text and body.get("max_tokens") and len(text.split(" ")) > body["max_tokens"]:  # one word, one token
+            text, finish = " ".join(text.split(" ")[:body["max_tokens"]]), "length"
         usage = {"prompt_tokens": sum(len(str(m.get("content") or "")) // 4 + 1 for m in body["messages"]), "completion_tokens": 5}
         if not body.get("stream"):
             message = {"role": "assistant", "content": text}
             if calls:
                 message["tool_calls"] = calls
             payload = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
-                                  "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+                                  "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                                   "usage": {**usage, "total_tokens": usage["prompt_tokens"] + 5}}).encode()
             handler.send_response(200)
             handler.send_header("content-type", "application/json")
@@ -87,9 +101,30 @@ class FakeChatServer:
         if text:
             for word in text.split(" "):
                 send({**base, "choices": [{"index": 0, "delta": {"content": word + " " if word != text.split(" ")[-1] else word}}]})
-        for n, call in enumerate(calls):
-            send({**base, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": n, **call}]}}]})
-        send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        for n, call in enumerate(calls):  # the name first, then the arguments in pieces, as OpenAI streams them
+            arguments = call["function"]["arguments"]
+            send({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
+                {"index": n, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}]}}]})
+            for start in range(0, len(arguments), 5):
+                send({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
+                    {"index": n, "function": {"arguments": arguments[start:start + 5]}}]}}]})
+        send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         send({**base, "choices": [], "usage": {**usage, "total_tokens": usage["prompt_tokens"] + 5}})
         send("[DONE]")
         handler.close_connection = True
+
+
+def sample(schema: dict, root: dict):
+    """A value that fits a JSON schema (structured-output replies)."""
+    if "$ref" in schema:
+        schema = root.get("$defs", {}).get(schema["$ref"].rsplit("/", 1)[-1], {})
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "anyOf" in schema:
+        return sample(schema["anyOf"][0], root)
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: sample(sub, root) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [sample(schema.get("items") or {"type": "string"}, root)]
+    return {"string": "sample", "integer": 7, "number": 1.5, "boolean": True, "null": None}.get(kind, "sample")

@@ -16,7 +16,7 @@ class ThreadsServer(WeftServer):
         super().__init__(data_dir, **kwargs)
         self.env = dict(env or {})
 
-    def start(self, timeout: float = 30.0) -> "ThreadsServer":
+    def start(self, timeout: float = 90.0) -> "ThreadsServer":  # a loaded 2-core CI box needs more than 30 s
         self.port = free_port() if self.proc is not None else self.port
         args = [sys.executable, "-m", "weft.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--data-dir", str(self.data_dir), "--log-level", "warning"]

@@ -49,12 +49,13 @@ def test_function_calls_round_trip(sdk, fake_llm):
     tools = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]
     asked = sdk.responses.create(model="fake-model", conversation=conv.id, input="what's the weather?", tools=tools)
     call = asked.output[0]
-    assert call.type == "function_call" and call.name == "get_weather" and call.call_id == "call_1"
+    assert call.type == "function_call" and call.name == "get_weather" and call.call_id.startswith("call_")
     answered = sdk.responses.create(model="fake-model", conversation=conv.id, tools=tools,
-                                    input=[{"type": "function_call_output", "call_id": "call_1", "output": "{\"temp\": 21}"}])
+                                    input=[{"type": "function_call_output", "call_id": call.call_id, "output": "{\"temp\": 21}"}])
     assert answered.output_text == "echo: {\"temp\": 21}"
     sent = fake_llm.requests[-1]["body"]["messages"]
-    assert sent[-2]["tool_calls"][0]["id"] == "call_1" and sent[-1] == {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp\": 21}"}
+    assert sent[-2]["tool_calls"][0]["id"] == call.call_id
+    assert sent[-1] == {"role": "tool", "tool_call_id": call.call_id, "content": "{\"temp\": 21}"}
     kinds = [i.type for i in sdk.conversations.items.list(conv.id, order="asc").data]
     assert kinds == ["message", "function_call", "function_call_output", "message"]
 
@@ -63,7 +64,7 @@ def test_history_is_truncated_oldest_first_keeping_system(sdk, fake_llm):
     conv = sdk.conversations.create(items=[{"type": "message", "role": "system", "content": "SYSTEM RULES"}])
     for n in range(12):  # the live server's budget is 400 tokens; each message is ~55
         sdk.conversations.items.create(conv.id, items=[{"type": "message", "role": "user", "content": f"old-{n} " + "x" * 200}])
-    sdk.responses.create(model="fake-model", conversation=conv.id, input="latest question")
+    sdk.responses.create(model="fake-model", conversation=conv.id, input="latest question", truncation="auto")
     sent = fake_llm.requests[-1]["body"]["messages"]
     assert sent[0] == {"role": "system", "content": "SYSTEM RULES"}
     assert sent[-1]["content"] == "latest question"
@@ -73,7 +74,8 @@ def test_history_is_truncated_oldest_first_keeping_system(sdk, fake_llm):
 
 def test_concurrent_requests_on_one_conversation_are_refused_not_interleaved(tmp_path):
     slow = FakeChatServer(delay=1.0).start()
-    server = ThreadsServer(tmp_path / "data", env={"WEFT_LLM_BASE_URL": slow.base_url, "WEFT_LLM_MODEL": "slow"}).start()
+    server = ThreadsServer(tmp_path / "data", env={"WEFT_LLM_BASE_URL": slow.base_url, "WEFT_LLM_MODEL": "slow",
+                                                   "WEFT_CONVERSATION_LOCK_MODE": "refuse"}).start()
     try:
         client = openai.OpenAI(base_url=f"{server.endpoint}/v1", api_key=server.admin_key, max_retries=0)
         conv = client.conversations.create()
@@ -82,7 +84,8 @@ def test_concurrent_requests_on_one_conversation_are_refused_not_interleaved(tmp
         def ask(n: int) -> None:
             try:
                 outcomes.append(client.responses.create(model="slow", conversation=conv.id, input=f"q{n}").output_text)
-            except openai.ConflictError as exc:
+            except openai.BadRequestError as exc:  # OpenAI's status and code (a 409 would be retried by the SDK)
+                assert exc.param == "conversation"
                 outcomes.append(exc.code)
 
         threads = [threading.Thread(target=ask, args=(n,)) for n in range(3)]
@@ -121,9 +124,8 @@ def test_unknown_conversation_and_missing_model_config(sdk):
 
 
 def test_wait_mode_serializes_concurrent_requests(tmp_path):
-    slow = FakeChatServer(delay=0.5).start()
-    server = ThreadsServer(tmp_path / "data", env={"WEFT_LLM_BASE_URL": slow.base_url, "WEFT_LLM_MODEL": "slow",
-                                                   "WEFT_CONVERSATION_LOCK_MODE": "wait"}).start()
+    slow = FakeChatServer(delay=0.5).start()  # the default mode: wait
+    server = ThreadsServer(tmp_path / "data", env={"WEFT_LLM_BASE_URL": slow.base_url, "WEFT_LLM_MODEL": "slow"}).start()
     try:
         client = openai.OpenAI(base_url=f"{server.endpoint}/v1", api_key=server.admin_key, max_retries=0, timeout=30)
         conv = client.conversations.create()

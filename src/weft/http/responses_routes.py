@@ -1,8 +1,8 @@
-"""`POST /v1/responses`: the conversation loop over HTTP, JSON or Server-Sent Events.
+"""`/v1/responses`: create (JSON, Server-Sent Events, background), retrieve, delete, cancel, input items.
 
-The loop waits on the upstream model for seconds at a time, so it runs in its own bounded pool
-(``WEFT_MODEL_THREADS``), never in the request threadpool that key checks and reads of other
-tenants need; each tenant has at most ``WEFT_MODEL_CONCURRENCY`` responses in flight (429 beyond).
+The model calls wait on the upstream model for seconds at a time, so they run in their own bounded pool
+(``WEFT_MODEL_THREADS``), never in the request threadpool that key checks and reads of other tenants
+need; each tenant has at most ``WEFT_MODEL_CONCURRENCY`` responses in flight (429 beyond).
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from weft.agents.response_request import invalid
+from weft.agents.responses import ResponsesService
 from weft.errors import TooManyRequests
 from weft.http.tenant_auth import TenantAuth
-from weft.http.threads_http import call, json_body, ok
-from weft.ratelimit import Limiter
-from weft.threads.conversation import ConversationLoop
+from weft.http.threads_http import call, json_body, ok, paging
 
 _DONE = object()
 
@@ -28,9 +28,16 @@ def _sse(event) -> str:
     return f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
 
 
-def build_responses_router(loop: ConversationLoop, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16) -> APIRouter:
+def _page(page) -> dict:
+    return {"object": "list", "data": [{"id": i.id, **i.body} for i in page.data], "first_id": page.first_id,
+            "last_id": page.last_id, "has_more": page.has_more}
+
+
+def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16) -> APIRouter:
     router = APIRouter()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, model_threads), thread_name_prefix="weft-model")
+    from weft.ratelimit import Limiter
+
     in_flight = Limiter(0, 1, model_concurrency)
     router.model_pool = pool  # type: ignore[attr-defined]  # shut down by the wiring
 
@@ -47,16 +54,16 @@ def build_responses_router(loop: ConversationLoop, auth: TenantAuth, *, model_th
     @router.post("/v1/responses")
     async def create_response(request: Request):
         principal = await call(auth.principal, request)
-        body = await json_body(request)
+        body = await json_body(request, required=False)
         tenant = principal.tenant_id
         admit(tenant)
         if not body.get("stream"):
             try:
-                return ok(await in_pool(loop.create, principal, body))
+                return ok(await in_pool(responses.create, principal, body))
             finally:
                 in_flight.release(tenant)
         try:
-            events = await in_pool(loop.prepare_stream, principal, body)
+            events = await in_pool(responses.prepare_stream, principal, body)
         except BaseException:
             in_flight.release(tenant)
             raise
@@ -73,5 +80,30 @@ def build_responses_router(loop: ConversationLoop, auth: TenantAuth, *, model_th
                 in_flight.release(tenant)
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+
+    @router.get("/v1/responses/{response_id}")
+    async def get_response(response_id: str, request: Request):
+        principal = await call(auth.principal, request)
+        if request.query_params.get("stream") in ("true", "1"):
+            raise invalid("Resuming a response stream is not supported by this server; poll GET /v1/responses/{id}.", "stream",
+                          "unsupported_parameter")
+        return ok(await call(responses.retrieve, principal, response_id))
+
+    @router.delete("/v1/responses/{response_id}")
+    async def delete_response(response_id: str, request: Request):
+        principal = await call(auth.principal, request)
+        return ok(await call(responses.delete, principal, response_id))
+
+    @router.post("/v1/responses/{response_id}/cancel")
+    async def cancel_response(response_id: str, request: Request):
+        principal = await call(auth.principal, request)
+        return ok(await call(responses.cancel, principal, response_id))
+
+    @router.get("/v1/responses/{response_id}/input_items")
+    async def list_input_items(response_id: str, request: Request):
+        principal = await call(auth.principal, request)
+        limit, order, after, before = paging(request, default_order="desc")
+        page = await call(responses.input_items, principal, response_id, limit=limit, order=order, after=after, before=before)
+        return ok(_page(page))
 
     return router

@@ -11,7 +11,8 @@
 | ``WEFT_HISTORY_TOKEN_BUDGET`` | history tokens sent upstream before oldest-first truncation | 8000 |
 | ``WEFT_RETENTION_INTERVAL`` | seconds between purge passes of the in-process retention job (0: off) | 60 |
 | ``WEFT_AUDIT_READS`` | ``off`` records only writes and failures in the audit trail | ``on`` |
-| ``WEFT_CONVERSATION_LOCK_MODE`` | ``refuse`` (409 conversation_locked) or ``wait`` (serialize) | ``refuse`` |
+| ``WEFT_CONVERSATION_LOCK_MODE`` | ``wait`` (serialize, up to the wait) or ``refuse`` (at once): then 400 conversation_locked | ``wait`` |
+| ``WEFT_CONVERSATION_LOCK_WAIT`` | seconds a response waits for its conversation before the refusal | 30 |
 | ``WEFT_CONVERSATION_LOCK_SECONDS`` | lease of a response's conversation lock (a crashed server's lock expires then) | 600 |
 """
 from __future__ import annotations
@@ -37,7 +38,7 @@ class ThreadsSettings:
     llm_model: str | None = None
     history_token_budget: int = 8000
     retention_interval_seconds: float = 60.0
-    lock_mode: str = "refuse"
+    lock_mode: str = "wait"
     lock_wait_seconds: float = 30.0
     audit_reads: bool = True
     lock_lease_seconds: float = 600.0
@@ -51,7 +52,7 @@ class ThreadsSettings:
         encryption = master is not None and encryption_flag not in ("off", "0", "false", "no")
         if encryption_flag in ("on", "1", "true", "yes") and master is None:
             raise InvalidInput("WEFT_THREADS_ENCRYPTION=on needs a master key (WEFT_MASTER_KEY_FILE or WEFT_MASTER_KEY).")
-        lock_mode = env.get("WEFT_CONVERSATION_LOCK_MODE", "refuse").lower()
+        lock_mode = env.get("WEFT_CONVERSATION_LOCK_MODE", "wait").lower()
         if lock_mode not in ("refuse", "wait"):
             raise InvalidInput("WEFT_CONVERSATION_LOCK_MODE must be 'refuse' or 'wait'.")
         return cls(
@@ -66,6 +67,7 @@ class ThreadsSettings:
             history_token_budget=int(env.get("WEFT_HISTORY_TOKEN_BUDGET", "8000")),
             retention_interval_seconds=float(env.get("WEFT_RETENTION_INTERVAL", "60")),
             lock_mode=lock_mode,
+            lock_wait_seconds=float(env.get("WEFT_CONVERSATION_LOCK_WAIT", "30")),
             lock_lease_seconds=float(env.get("WEFT_CONVERSATION_LOCK_SECONDS", "600")),
             audit_reads=env.get("WEFT_AUDIT_READS", "on").lower() not in ("off", "0", "false", "no"),
         )

@@ -1,0 +1,114 @@
+"""``background: true``: the response is stored ``queued`` at once, runs in a small pool, and is polled.
+
+Status moves ``queued`` -> ``in_progress`` -> ``completed`` | ``incomplete`` | ``failed``, or
+``cancelled`` by ``POST /v1/responses/{id}/cancel``. A cancel and the run's end are serialized here,
+and the run re-reads the stored status before it stores its output, so a cancel from another process
+wins too (nothing is appended to the conversation of a cancelled response).
+
+A process that stops mid-run leaves the record ``in_progress``; once it has not moved for the lease
+(``WEFT_CONVERSATION_LOCK_SECONDS``) and its owner is not this process, reading it marks it
+``failed`` (``server_error``): it is never resumed, and never half-stored.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import secrets
+import threading
+from typing import Callable
+
+from weft.agents.response_request import invalid
+from weft.agents.responses_store import ResponseRecords, StoredResponse
+from weft.errors import WeftError
+from weft.threads.policy import Principal
+
+log = logging.getLogger("weft.agents.background")
+RUNNING = ("queued", "in_progress")
+
+
+class BackgroundRuns:
+    def __init__(self, records: ResponseRecords, workers: int, *, stale_after_seconds: float):
+        self.records = records
+        self.owner = f"proc_{secrets.token_hex(8)}"
+        self.stale_after_ms = int(stale_after_seconds * 1000)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="weft-background")
+        self._guard = threading.Lock()  # a cancel and a run's end, one at a time
+        self._cancelled: set[str] = set()
+
+    def start(self, principal: Principal, queued: dict, context, run: Callable, failed: Callable[[dict], dict]) -> None:
+        self._pool.submit(context.run, self._run, principal, queued, run, failed)
+
+    def _still_wanted(self, principal: Principal, response_id: str) -> bool:
+        if response_id in self._cancelled:
+            return False
+        return self.records.get(principal, response_id).response.get("status") in RUNNING
+
+    def _run(self, principal: Principal, queued: dict, run: Callable, failed: Callable[[dict], dict]) -> None:
+        response_id = queued["id"]
+        try:
+            with self._guard:
+                if not self._still_wanted(principal, response_id):
+                    return
+                stored = self.records.get(principal, response_id)
+                self.records.update(principal, stored, {**queued, "status": "in_progress"}, owner=self.owner)
+
+            def before_store(response: dict) -> bool:
+                # called with the output ready, before anything is appended: under the guard, so a cancel
+                # either came first (nothing stored) or comes after (the response is already final)
+                self._guard.acquire()
+                if not self._still_wanted(principal, response_id):
+                    self._guard.release()
+                    return False
+                before_store.held = True  # type: ignore[attr-defined]
+                return True
+
+            before_store.held = False  # type: ignore[attr-defined]
+            try:
+                response = run(before_store)
+                if before_store.held:  # type: ignore[attr-defined]
+                    self.records.update(principal, stored, response, owner=self.owner)
+            finally:
+                if before_store.held:  # type: ignore[attr-defined]
+                    self._guard.release()
+        except Exception as exc:
+            error = {"code": getattr(exc, "code", None) if isinstance(exc, WeftError) else "server_error",
+                     "message": exc.message if isinstance(exc, WeftError) else "The response failed; the server log has the details."}
+            if not isinstance(exc, WeftError):
+                log.exception("background response %s failed", response_id)
+            try:
+                with self._guard:
+                    if self._still_wanted(principal, response_id):
+                        self.records.update(principal, self.records.get(principal, response_id),
+                                            failed({**error, "code": error["code"] or "server_error"}), owner=self.owner)
+            except Exception:
+                log.exception("could not store the failure of background response %s", response_id)
+        finally:
+            self._cancelled.discard(response_id)
+
+    def cancel(self, principal: Principal, stored: StoredResponse) -> dict:
+        response = stored.response
+        if not response.get("background"):
+            raise invalid("Only responses created with background=true can be cancelled.", "response_id", None)
+        with self._guard:
+            latest = self.records.get(principal, response["id"])
+            current = latest.response
+            if current.get("status") not in RUNNING:
+                return current
+            self._cancelled.add(response["id"])
+            cancelled = {**current, "status": "cancelled"}
+            self.records.update(principal, latest, cancelled, owner=stored.owner)
+            return cancelled
+
+    def current(self, principal: Principal, stored: StoredResponse) -> dict:
+        """The response as polled; one whose process stopped mid-run is marked failed."""
+        response = stored.response
+        if (response.get("status") in RUNNING and stored.owner != self.owner
+                and self.records.service.clock.now_ms() - stored.updated_at_ms > self.stale_after_ms):
+            failed = {**response, "status": "failed", "error": {
+                "code": "server_error", "message": "The server running this response stopped before it finished."}}
+            self.records.update(principal, stored, failed, owner=stored.owner)
+            return failed
+        return response
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,233 @@
+"""ResponsesService: ``/v1/responses`` — create (plain, streamed, background), retrieve, delete, cancel, input items.
+
+``create(principal, body)`` and ``prepare_stream(principal, body)`` take a Responses request body as
+the API does; other faces (Foundry ``agent_reference``) build a body and call them. A turn:
+
+1. with a ``conversation``, wait for the conversation (turn_lock.py), load its history;
+   with a ``previous_response_id``, load the chain (response_chain.py) and check its tool outputs;
+2. fit the context to the window (``WEFT_HISTORY_TOKEN_BUDGET``): ``truncation: "disabled"`` (the
+   default, as OpenAI) refuses with ``context_length_exceeded``, ``"auto"`` drops the oldest items;
+3. call the chat endpoint; 4. append input and output to the conversation (under the lease token)
+   and, unless ``store: false``, keep the response (responses_store.py).
+
+Knows nothing of HTTP; raises ``weft.errors``.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+import time
+from typing import Any, Iterator
+
+from weft.agents.background import BackgroundRuns
+from weft.agents.response_chain import check_tool_outputs, load_chain
+from weft.agents.response_request import ResponseRequest, chat_payload, invalid, parse_request
+from weft.agents.response_stream import StreamAssembler, finish_status, output_from_message, rendered, usage_of
+from weft.agents.responses_store import POLLING_RETENTION_SECONDS, ResponseRecords
+from weft.agents.turn_lock import TurnLocks
+from weft.threads.chat_endpoint import ChatEndpoint
+from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
+from weft.threads.items import item_id_for, new_id
+from weft.threads.policy import Principal
+from weft.threads.service import Page, PendingItem, ThreadService
+from weft.threads.settings import ThreadsSettings
+
+WORK_SLOTS = 4
+CONTEXT_MESSAGE = "Your input exceeds the context window of this model. Please adjust your input and try again."
+
+
+class ResponsesService:
+    def __init__(self, service: ThreadService, settings: ThreadsSettings, endpoint: ChatEndpoint | None = None, *,
+                 background_workers: int = 8):
+        self.service = service
+        self.settings = settings
+        self.endpoint = endpoint or ChatEndpoint(settings.llm_base_url, settings.llm_api_key)
+        self.records = ResponseRecords(service)
+        wait = settings.lock_wait_seconds if settings.lock_mode == "wait" else 0.0
+        self.locks = TurnLocks(service, wait_seconds=wait, lease_seconds=settings.lock_lease_seconds)
+        self.background = BackgroundRuns(self.records, background_workers, stale_after_seconds=settings.lock_lease_seconds)
+        # The Python work around a model call is let through a few threads at a time (see ConversationLoop).
+        self._work = threading.BoundedSemaphore(WORK_SLOTS)
+
+    # ---- the context the model sees ----------------------------------------------------------------------
+    def _context(self, principal: Principal, request: ResponseRequest) -> list[dict]:
+        budget = self.settings.history_token_budget
+        history: list[HistoryEntry] = []
+        if request.conversation_id:
+            loaded = self.service.recent_history(principal, request.conversation_id, budget,
+                                                 lambda item: entry_tokens(HistoryEntry(item.type, item.role, item.body)))
+            history = [HistoryEntry(i.type, i.role, i.body) for i in loaded]
+        elif request.previous_response_id:
+            history = load_chain(self.records, principal, request.previous_response_id)
+            check_tool_outputs(history, request.input_items)
+        new = [HistoryEntry(p.type, p.role, p.body) for p in request.input_items]
+        if request.truncation == "disabled":
+            if sum(entry_tokens(e) for e in history + new) > budget:
+                raise invalid(CONTEXT_MESSAGE, "input", "context_length_exceeded")
+            kept = history
+        else:
+            kept, _dropped = truncate(history, new, budget)
+            if sum(entry_tokens(e) for e in kept + new) > budget:  # the new input alone is too long
+                raise invalid(CONTEXT_MESSAGE, "input", "context_length_exceeded")
+        return to_chat_messages(kept + new, request.instructions)
+
+    def _payload(self, request: ResponseRequest, messages: list[dict]) -> dict:
+        return chat_payload(request, messages, [t for t in request.tools if t["type"] == "function"])
+
+    # ---- the Response object --------------------------------------------------------------------------------
+    @staticmethod
+    def response_object(response_id: str, created_at: int, request: ResponseRequest, status: str, output: list[dict],
+                        usage: dict | None, incomplete: Any = None, error: dict | None = None) -> dict:
+        return {
+            "id": response_id, "object": "response", "created_at": created_at, "status": status, "background": request.background,
+            "model": request.model, "output": output, "error": error, "incomplete_details": incomplete,
+            "instructions": request.instructions, "metadata": request.metadata, "parallel_tool_calls": request.parallel_tool_calls,
+            "temperature": request.passed.get("temperature"), "top_p": request.passed.get("top_p"),
+            "tool_choice": request.tool_choice, "tools": request.tools, "max_output_tokens": request.max_output_tokens,
+            "max_tool_calls": request.max_tool_calls, "previous_response_id": request.previous_response_id,
+            "conversation": {"id": request.conversation_id} if request.conversation_id else None,
+            "text": request.text, "truncation": request.truncation, "usage": usage, "store": request.store,
+            "reasoning": {"effort": (request.reasoning or {}).get("effort"), "summary": (request.reasoning or {}).get("summary")},
+            "service_tier": request.passed.get("service_tier", "default"), "user": request.passed.get("user"),
+            "prompt_cache_key": request.passed.get("prompt_cache_key"), "safety_identifier": request.passed.get("safety_identifier"),
+            "completed_at": int(time.time()) if status == "completed" else None,
+        }
+
+    # ---- storing a finished turn --------------------------------------------------------------------------
+    def _append(self, principal: Principal, request: ResponseRequest, token: str | None, output: list[PendingItem]) -> None:
+        if not request.conversation_id:
+            return
+        inputs = [PendingItem(p.type, p.role, p.body, item_id_for(p.type)) for p in request.input_items]
+        if inputs or output:  # an empty input stores nothing
+            self.service.append_items(principal, request.conversation_id, None, pending=inputs + output, lock_token=token,
+                                      operation="response.create")
+
+    def _keep(self, principal: Principal, request: ResponseRequest, response: dict) -> None:
+        if request.store:
+            self.records.save(principal, response, request.input_items)
+
+    @contextlib.contextmanager
+    def _turn(self, principal: Principal, request: ResponseRequest) -> Iterator[str | None]:
+        if not request.conversation_id:
+            yield None
+            return
+        with self.locks.hold(principal.tenant_id, request.conversation_id) as token:
+            yield token
+
+    def _complete(self, principal: Principal, request: ResponseRequest, response_id: str, created_at: int, *,
+                  before_store=None) -> dict:
+        """One non-streamed turn; ``before_store`` (background) may veto storing (a cancel came first)."""
+        with self._turn(principal, request) as token:
+            with self._work:
+                messages = self._context(principal, request)
+            completion = self.endpoint.complete(self._payload(request, messages))
+            with self._work:
+                choice = (completion.get("choices") or [{}])[0]
+                output = output_from_message(choice.get("message") or {})
+                status, incomplete = finish_status(choice.get("finish_reason"))
+                response = self.response_object(response_id, created_at, request, status, rendered(output),
+                                                usage_of(completion.get("usage")), incomplete)
+                if before_store is not None and not before_store(response):
+                    return response
+                self._append(principal, request, token, output)
+                return response
+
+    # ---- entry points --------------------------------------------------------------------------------------
+    def parse(self, body: dict) -> ResponseRequest:
+        return parse_request(body, self.settings.llm_model)
+
+    def create(self, principal: Principal, body: dict) -> dict:
+        """A Responses request body -> the Response object (completed, or queued for ``background: true``)."""
+        principal.require("write")
+        request = self.parse(body)
+        if request.stream:
+            raise invalid("use prepare_stream() for streamed responses", "stream")
+        response_id, created_at = new_id("resp"), int(time.time())
+        if request.background:
+            return self._start_background(principal, request, response_id, created_at)
+        response = self._complete(principal, request, response_id, created_at)
+        self._keep(principal, request, response)
+        return response
+
+    def _start_background(self, principal: Principal, request: ResponseRequest, response_id: str, created_at: int) -> dict:
+        if request.previous_response_id:
+            check_tool_outputs(load_chain(self.records, principal, request.previous_response_id), request.input_items)
+        queued = self.response_object(response_id, created_at, request, "queued", [], None)
+        self.records.save(principal, queued, request.input_items, owner=self.background.owner,
+                          retention_seconds=None if request.store else POLLING_RETENTION_SECONDS)
+
+        def run(before_store) -> dict:
+            return self._complete(principal, request, response_id, created_at, before_store=before_store)
+
+        def failed(error: dict) -> dict:
+            return self.response_object(response_id, created_at, request, "failed", [], None, error=error)
+
+        self.background.start(principal, queued, contextvars.copy_context(), run, failed)
+        return queued
+
+    def prepare_stream(self, principal: Principal, body: dict) -> Iterator[dict]:
+        """Validates, waits for the conversation and builds the context now (so errors are plain HTTP errors);
+        returns the iterator of streaming events."""
+        principal.require("write")
+        request = self.parse(body)
+        turn = self._turn(principal, request)
+        token = turn.__enter__()
+        try:
+            messages = self._context(principal, request)
+        except BaseException as exc:
+            turn.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self._stream_events(principal, request, turn, token, messages)
+
+    def _stream_events(self, principal, request: ResponseRequest, turn, token, messages) -> Iterator[dict]:
+        response_id, created_at = new_id("resp"), int(time.time())
+        sequence = 0
+
+        def event(kind: str, **fields: Any) -> dict:
+            nonlocal sequence
+            sequence += 1
+            return {"type": kind, "sequence_number": sequence - 1, **fields}
+
+        try:
+            start = self.response_object(response_id, created_at, request, "in_progress", [], None)
+            yield event("response.created", response=start)
+            yield event("response.in_progress", response=start)
+            assembler = StreamAssembler(event)
+            for chunk in self.endpoint.stream(self._payload(request, messages)):
+                yield from assembler.feed(chunk)
+            output = assembler.output()
+            status, incomplete = finish_status(assembler.finish_reason)
+            final = self.response_object(response_id, created_at, request, status, rendered(output), usage_of(assembler.usage), incomplete)
+            with self._work:  # durable before the stream says so
+                self._append(principal, request, token, output)
+                self._keep(principal, request, final)
+            yield from assembler.done_events(output)
+            yield event("response.completed" if status == "completed" else "response.incomplete", response=final)
+        except GeneratorExit:
+            raise
+        except Exception as exc:  # reported in-band: the HTTP status is already sent
+            error = {"code": getattr(exc, "code", None) or "server_error", "message": getattr(exc, "message", None) or str(exc)}
+            yield event("response.failed", response=self.response_object(response_id, created_at, request, "failed", [], None,
+                                                                         error=error))
+        finally:
+            turn.__exit__(None, None, None)
+
+    def retrieve(self, principal: Principal, response_id: str) -> dict:
+        return self.background.current(principal, self.records.get(principal, response_id))
+
+    def delete(self, principal: Principal, response_id: str) -> dict:
+        self.records.delete(principal, response_id)
+        return {"id": response_id, "object": "response.deleted", "deleted": True}
+
+    def cancel(self, principal: Principal, response_id: str) -> dict:
+        principal.require("write")
+        return self.background.cancel(principal, self.records.get(principal, response_id))
+
+    def input_items(self, principal: Principal, response_id: str, *, limit: int = 20, order: str = "desc",
+                    after: str | None = None, before: str | None = None) -> Page:
+        return self.records.input_items(principal, response_id, limit=limit, order=order, after=after, before=before)
+
+    def close(self) -> None:
+        self.background.close()
+        self.endpoint.close()
