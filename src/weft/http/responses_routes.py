@@ -28,7 +28,9 @@ def _sse(event) -> str:
     return f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
 
 
-def build_responses_router(loop: ConversationLoop, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16) -> APIRouter:
+def build_responses_router(loop: ConversationLoop, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16,
+                           prepare=None) -> APIRouter:
+    """``prepare(principal, body) -> body``: a rewrite before the loop (weft.agents.definitions: ``agent_reference``)."""
     router = APIRouter()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, model_threads), thread_name_prefix="weft-model")
     in_flight = Limiter(0, 1, model_concurrency)
@@ -48,6 +50,8 @@ def build_responses_router(loop: ConversationLoop, auth: TenantAuth, *, model_th
     async def create_response(request: Request):
         principal = await call(auth.principal, request)
         body = await json_body(request)
+        if prepare is not None:
+            body = await call(prepare, principal, body)
         tenant = principal.tenant_id
         admit(tenant)
         if not body.get("stream"):

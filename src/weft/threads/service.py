@@ -24,7 +24,8 @@ from weft.threads.store import ThreadStore
 
 UNSET: Any = ...
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000  # a retry with the same Idempotency-Key within a day is a no-op
-_KIND_PREFIX = {"conversation": "conv", "thread": "thread", "binding": "bind"}  # binding: internal (chat ids)
+_KIND_PREFIX = {"conversation": "conv", "thread": "thread", "binding": "bind",  # binding: internal (chat ids)
+                "assistant": "asst", "run": "run", "agent": "agent"}  # weft.agents state: internal kinds
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,8 @@ class ThreadService:
     # ---- conversations ----------------------------------------------------------------------------------
     def create_conversation(self, principal: Principal, *, metadata: Any = None, items: Any = None, kind: str = "conversation",
                             extra: dict | None = None, retention_seconds: int | None = None,
-                            idempotency_key: str | None = None, pending: list[PendingItem] | None = None) -> tuple[Conversation, list[Item]]:
+                            idempotency_key: str | None = None, pending: list[PendingItem] | None = None,
+                            record_id: str | None = None) -> tuple[Conversation, list[Item]]:
         with self.audit.operation(principal, f"{kind}.create") as note:
             principal.require("write")
             clean_metadata = validate_metadata(metadata)
@@ -151,7 +153,7 @@ class ThreadService:
             retention = validate_retention(retention_seconds)
             self._tenant(principal.tenant_id)
             tenant = principal.tenant_id
-            conversation_id = new_id(_KIND_PREFIX[kind])
+            conversation_id = record_id or new_id(_KIND_PREFIX[kind])  # record_id: weft.agents names its records
             now = self.clock.now_ms()
             record = ConversationRecord(
                 conversation_id, tenant, kind, now, now,
