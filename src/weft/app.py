@@ -195,6 +195,7 @@ def _attach_agents(app: FastAPI, service, auth, loop, threads_settings):
                 lease_seconds=threads_settings.run_lease_seconds, lock_wait_seconds=threads_settings.lock_wait_seconds)
     definitions = AgentDefinitions(service)
     app.state.runs = runs
+    app.state.agent_definitions = definitions
     app.include_router(build_assistants_router(assistants, auth))
     app.include_router(build_runs_router(runs, auth))
     app.include_router(build_agent_definitions_router(definitions, auth))
