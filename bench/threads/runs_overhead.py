@@ -40,15 +40,19 @@ def backend(url: str):
     return store, service
 
 
-def one_backend(url: str, endpoint: ChatEndpoint, turns: int) -> list[float]:
+def one_backend(url: str, endpoint: ChatEndpoint, turns: int) -> tuple[list[float], list[float]]:
     store, service = backend(url)
     principal = Principal.library("bench")
     runs = Runs(service, Assistants(service), endpoint, history_token_budget=8000)
     try:
         agent = runs.assistants.create(principal, {"model": "fake-model", "instructions": "Answer briefly."})["id"]
         thread, _ = service.create_conversation(principal, kind="thread")
-        overheads = []
+        overheads, appends = [], []
+        side, _ = service.create_conversation(principal)
         for n in range(turns + 5):
+            t0 = time.perf_counter()  # one committed append on the same backend: the unit a turn's cost is made of
+            service.append_items(principal, side.id, [{"role": "user", "content": QUESTION}])
+            append = (time.perf_counter() - t0) * 1000
             payload = {"model": "fake-model", "messages": [{"role": "system", "content": "Answer briefly."},
                                                            {"role": "user", "content": QUESTION}]}
             t0 = time.perf_counter()
@@ -62,7 +66,8 @@ def one_backend(url: str, endpoint: ChatEndpoint, turns: int) -> list[float]:
             assert runs.get(principal, thread.id, run["id"])["status"] == "completed"
             if n >= 5:  # warm-up turns are not counted
                 overheads.append((elapsed - model) * 1000)
-        return overheads
+                appends.append(append)
+        return overheads, appends
     finally:
         runs.close()
         service.close()
@@ -88,12 +93,15 @@ def main() -> None:
     if not args.no_postgresql:
         urls["PostgreSQL"] = PG_URL
     results: dict[str, list[list[float]]] = {name: [] for name in urls}
+    commits: dict[str, list[list[float]]] = {name: [] for name in urls}
     loads = []
     with __import__("tempfile").TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             loads.append(os.getloadavg()[0])
             for name, url in urls.items():
-                results[name].append(one_backend(url or f"sqlite:///{Path(tmp) / f'runs-{r}.sqlite3'}", endpoint, args.turns))
+                overheads, appends = one_backend(url or f"sqlite:///{Path(tmp) / f'runs-{r}.sqlite3'}", endpoint, args.turns)
+                results[name].append(overheads)
+                commits[name].append(appends)
                 print(f"round {r + 1} {name}: p50 overhead {statistics.median(results[name][-1]):.2f} ms", file=sys.stderr)
     endpoint.close()
     llm.stop()
@@ -102,14 +110,20 @@ def main() -> None:
              f"Python {platform.python_version()}: `python -m bench.threads.runs_overhead --rounds {args.rounds} --turns {args.turns} "
              f"--latency-ms {args.latency_ms:g}`. Fake model at {args.latency_ms:g} ms; in process; each turn minus its paired direct "
              f"model call. Load average {min(loads):.1f}-{max(loads):.1f} (a shared machine).", "",
-             "| backend | p50 overhead per turn, ms (median of rounds) | p90, ms | rounds' p50 | target |", "| --- | --- | --- | --- | --- |"]
+             "| backend | p50 overhead per turn, ms (median of rounds) | p90, ms | rounds' p50 | one committed append, p50 ms | overhead / append | target |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, rounds in results.items():
         p50s = [statistics.median(v) for v in rounds]
         p90s = [pct(v, 0.9) for v in rounds]
+        append = statistics.median(statistics.median(v) for v in commits[name])
         lines.append(f"| {name} | {statistics.median(p50s):.2f} | {statistics.median(p90s):.2f} | "
-                     f"{', '.join(f'{v:.2f}' for v in p50s)} | <= 5 |")
-    lines += ["", "A turn writes: the user's message and the run record (create), the run's status twice, the assistant "
-              "message (one atomic append with its audit row) and takes and releases the thread's lock.", END]
+                     f"{', '.join(f'{v:.2f}' for v in p50s)} | {append:.2f} | {statistics.median(p50s) / append:.1f}x | <= 5 |")
+    lines += ["", "A turn commits six times: the user's message and the run record (create), the run's status at start and "
+              "end, the assistant message (one atomic append with its audit row), and the thread lock's take and release "
+              "(released in the same way as the responses loop's). Its overhead is therefore about six commits of the backend "
+              "(the 'one committed append' column, measured in the same round) plus the reads of the thread's history and "
+              "the run record: the 5 ms target holds only where a commit costs under 1 ms (a disk whose fsync is fast, "
+              "or PostgreSQL with synchronous_commit off), not on this machine's disk.", END]
     section = "\n".join(lines)
     text = RESULTS.read_text() if RESULTS.exists() else "# Thread store benchmark\n"
     if BEGIN in text:
