@@ -7,7 +7,7 @@ from weft.agents.assistants import Assistants
 from weft.agents.runs import Runs
 from weft.threads.chat_endpoint import ChatEndpoint
 from weft.threads.policy import Principal
-from weft.threads.service import PendingItem
+from weft.threads.service import PendingItem, ThreadService
 
 P = Principal.library("acme")
 
@@ -26,7 +26,8 @@ def _cut_off(runs, run_id, status="in_progress"):
     runs.records.mutate(P, run_id, change)
 
 
-def test_cut_off_runs_end_by_what_was_written(service):
+def test_cut_off_runs_end_by_what_was_written(any_store):
+    service = ThreadService(any_store)  # SQLite, PostgreSQL and MariaDB where they run
     runs, agent, thread = _setup(service)
     written = runs.create(P, thread, {"assistant_id": agent}, [])
     _cut_off(runs, written["id"])
