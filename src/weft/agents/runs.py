@@ -55,6 +55,8 @@ class Runs:
         self.lease_ms = int(lease_seconds * 1000)
         self.lock_wait = lock_wait_seconds
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="weft-run")
+        self._live: dict[str, dict] = {}  # runs whose turn this process is running: their in-memory "in_progress"
+        self._live_lock = threading.Lock()
 
     # ---- validation -------------------------------------------------------------------------------------
     def thread(self, principal: Principal, thread_id: str):
@@ -133,7 +135,13 @@ class Runs:
         record = self.records.get(principal, run_id)
         if record.extra.get("run", {}).get("thread_id") != thread_id:
             raise NotFound(f"No run found with id '{run_id}'.", code="not_found")
-        return self._recovered(principal, run_id, record.extra)
+        return self._overlay(run_id, self._recovered(principal, run_id, record.extra))
+
+    def _overlay(self, run_id: str, state: dict) -> dict:
+        live = self._live.get(run_id)
+        if live is not None and state["run"]["status"] == "queued":
+            return {**state, "run": dict(live)}
+        return state
 
     def _recovered(self, principal: Principal, run_id: str, state: dict) -> dict:
         """Ends a run cut off by a crash (module docstring) and a `requires_action` run past its expiry."""
@@ -187,7 +195,7 @@ class Runs:
     def list(self, principal: Principal, thread_id: str, *, limit: int, order: str, after: str | None, before: str | None) -> Page:
         self.thread(principal, thread_id)
         page = self.records.list(principal, limit=limit, order=order, after=after, before=before, tags={"thread_id": thread_id})
-        return Page([self._recovered(principal, r.id, r.extra)["run"] for r in page.data], page.has_more)
+        return Page([self._overlay(r.id, self._recovered(principal, r.id, r.extra))["run"] for r in page.data], page.has_more)
 
     def update(self, principal: Principal, thread_id: str, run_id: str, body: dict) -> dict:
         unknown = sorted(set(body) - {"metadata"})
@@ -223,7 +231,7 @@ class Runs:
 
         def change(state: dict) -> None:
             run = state["run"]
-            if run["status"] == "in_progress":
+            if run["status"] == "in_progress" or (run["status"] == "queued" and run_id in self._live):
                 run["status"] = "cancelling"
             elif run["status"] in ("queued", "requires_action"):
                 for step in state["steps"]:
@@ -350,19 +358,19 @@ class Runs:
         """One turn of a queued run: the model's answer becomes a message (run completed) or tool calls (requires_action)."""
         emit = emit or (lambda name, data: None)
 
-        def begin(state: dict) -> bool:
-            run = state["run"]
-            if run["status"] != "queued":
-                return False
-            run["status"], state["owner"], state["lease_until_ms"] = "in_progress", BOOT_ID, self._lease()
-            run["started_at"] = run["started_at"] or shapes.now_s()
-            return True
-
-        state, began = self.records.mutate(principal, run_id, begin)
-        run = state["run"]
+        # "in_progress" lives in this process only (readers here see it, `_live`); the stored run stays "queued" with
+        # this process as owner and a lease the heartbeat renews: one commit less a turn, the same outcome after a crash
+        state = dict(self.records.get(principal, run_id).extra)
+        run = dict(state["run"])
+        with self._live_lock:
+            began = run["status"] == "queued" and run_id not in self._live
+            if began:
+                run["status"], run["started_at"] = "in_progress", run["started_at"] or shapes.now_s()
+                self._live[run_id] = run
         if not began:
             emit(f"thread.run.{run['status']}", run)
             return
+        state["run"] = run
         emit("thread.run.in_progress", run)
         thread_id = run["thread_id"]
         message_id = item_id_for("message")
@@ -374,17 +382,25 @@ class Runs:
                 finally:
                     self.service.store.release_lock(thread_id, token)
         except WeftError as exc:
-            error = {"code": exc.code or "server_error", "message": exc.message}
+            self._fail(principal, run_id, exc, emit)
+        finally:
+            with self._live_lock:
+                self._live.pop(run_id, None)
 
-            def fail(s: dict) -> None:
-                if s["run"]["status"] in ("in_progress", "cancelling"):
-                    for step in s["steps"]:
-                        if step["status"] == "in_progress":
-                            shapes.finish_step(step, "failed", error)
-                    shapes.finish_run(s["run"], "cancelled" if s["run"]["status"] == "cancelling" else "failed", error)
+    def _fail(self, principal: Principal, run_id: str, exc: WeftError, emit: Emit) -> None:
+        error = {"code": exc.code or "server_error", "message": exc.message}
 
-            ended = self.records.mutate(principal, run_id, fail)[0]["run"]
-            emit(f"thread.run.{ended['status']}", ended)
+        def fail(s: dict) -> None:
+            if s["run"]["status"] in shapes.ACTIVE:
+                for step in s["steps"]:
+                    if step["status"] == "in_progress":
+                        shapes.finish_step(step, "failed", error)
+                live = self._live.get(run_id) or {}
+                s["run"]["started_at"] = s["run"]["started_at"] or live.get("started_at")
+                shapes.finish_run(s["run"], "cancelled" if s["run"]["status"] == "cancelling" else "failed", error)
+
+        ended = self.records.mutate(principal, run_id, fail)[0]["run"]
+        emit(f"thread.run.{ended['status']}", ended)
 
     def _payload(self, run: dict, messages: list[dict]) -> dict:
         payload: dict[str, Any] = {"model": run["model"], "messages": messages}
@@ -456,7 +472,8 @@ class Runs:
         def finish(s: dict) -> tuple[str, list]:
             r = s["run"]
             shapes.add_usage(r, usage)
-            if r["status"] == "cancelling":
+            r["started_at"] = r["started_at"] or run.get("started_at")
+            if r["status"] in ("cancelling", "cancelled"):
                 for step in s["steps"]:
                     if step["status"] == "in_progress":
                         shapes.finish_step(step, "cancelled")
