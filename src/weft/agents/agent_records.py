@@ -3,8 +3,8 @@ the threads store: tenant-scoped, encrypted (the state is the record's encrypted
 tenant's retention, and never listed by the conversations or threads APIs (``INTERNAL_KINDS``).
 
 A record is changed read-modify-write under a lock of this process (one of a few striped locks): one commit per
-change. Across weft processes sharing one PostgreSQL database the record is last-writer-wins; what a run writes
-into a thread carries an idempotency key per turn, so two processes acting on one run never write a message twice.
+change. Across weft processes sharing one PostgreSQL database the record is last-writer-wins; a run's tool outputs
+carry an idempotency key per turn, so two processes never both take a turn of one run (weft.agents.runs).
 """
 from __future__ import annotations
 

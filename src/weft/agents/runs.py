@@ -3,7 +3,8 @@
 
 A run's turn calls the configured chat endpoint (the one `/v1/responses` uses) with the thread's history under
 the same conversation lock the responses loop takes, and writes its output through the same atomic append path
-(`ThreadService.append_items`, one call with an idempotency key per turn). A function call is stored in the thread
+(`ThreadService.append_items`: one append per turn; submitted outputs carry an idempotency key, so a second submit
+of the same turn, from any process, is refused and starts no second turn). A function call is stored in the thread
 only with its output (both items in one append, when the outputs are submitted): the thread's history never holds
 a call without its answer, and the Foundry messages list shows neither (they are run steps).
 
@@ -55,6 +56,8 @@ class Runs:
         self.lease_ms = int(lease_seconds * 1000)
         self.lock_wait = lock_wait_seconds
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="weft-run")
+        # streamed runs: a reader waits on each stream's queue; never in `pool`, whose threads run the turns it waits for
+        self.stream_pool = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="weft-run-stream")
         self._live: dict[str, dict] = {}  # runs whose turn this process is running: their in-memory "in_progress"
         self._live_lock = threading.Lock()
 
@@ -275,8 +278,10 @@ class Runs:
             items += [PendingItem("function_call_output", None, {"type": "function_call_output", "call_id": c["id"], "output": given[c["id"]],
                                                                  "status": "completed", "run_id": run_id}, item_id_for("function_call_output"))
                       for c in calls]
-            self.service.append_items(principal, thread_id, None, pending=items, idempotency_key=f"{run_id}:outputs:{state['turn']}",
-                                      operation="run.tool_outputs")
+            stored = self.service.append_items(principal, thread_id, None, pending=items, idempotency_key=f"{run_id}:outputs:{state['turn']}",
+                                               operation="run.tool_outputs")
+            if [i.id for i in stored] != [i.id for i in items]:  # a replay: another process took these outputs first
+                raise InvalidInput("These tool outputs were already submitted.", code="invalid_value")
             for step in state["steps"]:
                 if step["type"] == "tool_calls" and step["status"] == "in_progress":
                     for call in step["step_details"]["tool_calls"]:
@@ -488,8 +493,9 @@ class Runs:
                 r["expires_at"] = now // 1000 + shapes.REQUIRES_ACTION_SECONDS
                 return "requires_action", [step]
             item = PendingItem("message", "assistant", self._message_body(r, text, "completed"), message_id)
-            self.service.append_items(principal, r["thread_id"], None, pending=[item], lock_token=token,
-                                      idempotency_key=f"{run_id}:message:{s['turn']}", operation="run.message")
+            # the hot append path (no idempotency key): a turn runs once — outputs are taken once (their key), a
+            # run is never resumed — and the message id is fixed at the turn's start
+            self.service.append_items(principal, r["thread_id"], None, pending=[item], lock_token=token, operation="run.message")
             step = streaming_message[0] if streaming_message else shapes.message_step(r, message_id)
             shapes.finish_step(step, "completed")
             s["steps"].append(step)
@@ -521,3 +527,4 @@ class Runs:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.stream_pool.shutdown(wait=False, cancel_futures=True)

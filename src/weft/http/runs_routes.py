@@ -41,7 +41,7 @@ def build_runs_router(runs: Runs, auth: TenantAuth) -> APIRouter:
     service = runs.service
 
     async def in_pool(fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(runs.pool, contextvars.copy_context().run, functools.partial(fn, *args))
+        return await asyncio.get_running_loop().run_in_executor(runs.stream_pool, contextvars.copy_context().run, functools.partial(fn, *args))
 
     def streamed(events) -> StreamingResponse:
         async def body():
