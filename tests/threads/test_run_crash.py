@@ -10,7 +10,7 @@ from tests.threads.fake_llm import FakeChatServer
 from tests.threads.live import ThreadsServer
 
 
-def _wait(fn, until, timeout=30.0):
+def _wait(fn, until, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = fn()
@@ -24,7 +24,7 @@ def test_run_in_flight_at_a_crash_ends_failed(tmp_path):
     slow = FakeChatServer(delay=4.0).start()
     env = {"WEFT_LLM_BASE_URL": slow.base_url, "WEFT_LLM_MODEL": "fake-model", "WEFT_RUN_LEASE_SECONDS": "1",
            "WEFT_CONVERSATION_LOCK_MODE": "wait"}
-    server = ThreadsServer(tmp_path / "data", env=env).start()
+    server = ThreadsServer(tmp_path / "data", env=env).start(timeout=120)  # a loaded CI machine starts slowly
     try:
         h = server.headers()
         base = server.endpoint
@@ -35,7 +35,7 @@ def test_run_in_flight_at_a_crash_ends_failed(tmp_path):
         _wait(get, lambda r: r["status"] == "in_progress")
         _wait(lambda: len(slow.requests), lambda n: n >= 1)  # the model call is under way
         server.kill()
-        server.start()
+        server.start(timeout=120)
         ended = _wait(get, lambda r: r["status"] not in ("queued", "in_progress"))
         assert ended["status"] == "failed" and ended["last_error"]["code"] == "server_error", ended
         messages = httpx.get(f"{server.endpoint}/threads/{thread['id']}/messages?order=asc", headers=server.headers()).json()
