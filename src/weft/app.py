@@ -168,9 +168,11 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     app.state.conversation_index = index
     app.include_router(build_conversation_search_router(index, auth))
     app.include_router(build_conversations_router(service, auth))
+    definitions = _attach_agents(app, service, auth, loop, threads_settings)  # before the threads router: /threads/runs
     app.include_router(build_threads_router(service, auth))
     app.include_router(build_threads_admin_router(service, auth))
-    responses = build_responses_router(loop, auth, model_threads=limits.model_threads, model_concurrency=limits.model_concurrency)
+    responses = build_responses_router(loop, auth, model_threads=limits.model_threads, model_concurrency=limits.model_concurrency,
+                                       prepare=definitions.apply_reference)
     app.include_router(responses)
     job = RetentionJob(service, threads_settings.retention_interval_seconds).start()
     app.state.threads_retention = job
@@ -182,6 +184,29 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     app.state.closers.append(failures.close)  # closers run in reverse: the counts are written before the store closes
     app.state.closers.append(index.stop)  # closers run in reverse: the index stops before the store closes
     return auth
+
+
+def _attach_agents(app: FastAPI, service, auth, loop, threads_settings):
+    """Foundry agents over the threads store: classic assistants and runs, agent definitions, project paths."""
+    from weft.agents.assistants import Assistants
+    from weft.agents.definitions import AgentDefinitions
+    from weft.agents.runs import Runs
+    from weft.http.assistants_routes import build_assistants_router
+    from weft.http.project_routes import ProjectPaths, build_agent_definitions_router
+    from weft.http.runs_routes import build_runs_router
+
+    assistants = Assistants(service, threads_settings.llm_model)
+    runs = Runs(service, assistants, loop.endpoint, history_token_budget=threads_settings.history_token_budget,
+                lease_seconds=threads_settings.run_lease_seconds, lock_wait_seconds=threads_settings.lock_wait_seconds)
+    definitions = AgentDefinitions(service)
+    app.state.runs = runs
+    app.state.agent_definitions = definitions
+    app.include_router(build_assistants_router(assistants, auth))
+    app.include_router(build_runs_router(runs, auth))
+    app.include_router(build_agent_definitions_router(definitions, auth))
+    app.add_middleware(ProjectPaths)
+    app.state.closers.append(runs.close)
+    return definitions
 
 
 def _attach_chat(app: FastAPI, config, auth) -> None:

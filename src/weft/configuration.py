@@ -105,6 +105,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("threads", "tenant_rate", "WEFT_TENANT_RATE", "float", 1000.0, help="requests a second per tenant on the threads routes"),
     _o("threads", "tenant_burst", "WEFT_TENANT_BURST", "float", 2000.0),
     _o("threads", "conversation_lock_seconds", "WEFT_CONVERSATION_LOCK_SECONDS", "float", 600.0),
+    _o("threads", "run_lease_seconds", "WEFT_RUN_LEASE_SECONDS", "float", 30.0,
+       help="a classic run cut off by a crash ends 'failed' once this lease (renewed while it runs) is over"),
     _o("threads", "search_tenants", "WEFT_CONVERSATION_SEARCH_TENANTS", "list", (), help="tenants whose conversations are searchable"),
     _o("threads", "search_embeddings", "WEFT_CONVERSATION_EMBEDDINGS", help="vectorizer JSON for conversation search"),
     _o("threads", "search_embedding_dimensions", "WEFT_CONVERSATION_EMBEDDING_DIMENSIONS", "int"),

@@ -61,6 +61,9 @@ class World:
     base: str = ""
     synonyms: str = ""
     indexer: str = ""
+    assistant: str = ""
+    run: str = ""
+    agent: str = ""
     created: list = field(default_factory=list)
 
     def headers(self, caller: str) -> dict[str, str]:
@@ -89,6 +92,22 @@ class World:
         ask = PendingItem("message", "user", {"type": "message", "role": "user", "content": [{"type": "input_text", "text": MARKER}]})
         self.app.state.responses.records.save(Principal.library("acme"), response, [ask])
         return response["id"]
+    # Foundry agents: made through the services (a run made so is queued and never started: no model here)
+    def new_thread(self) -> str:
+        thread, _ = self.app.state.threads.create_conversation(Principal.library("acme"), kind="thread", items=[{"role": "user", "content": "q"}])
+        return thread.id
+
+    def new_assistant(self) -> str:
+        return self.app.state.runs.assistants.create(Principal.library("acme"), {"model": "m"})["id"]
+
+    def new_run(self) -> tuple[str, str]:
+        thread = self.new_thread()
+        return thread, self.app.state.runs.create(Principal.library("acme"), thread, {"assistant_id": self.assistant}, [])["id"]
+
+    def new_agent(self) -> str:
+        name = fresh("mxagent")
+        self.app.state.agent_definitions.create_version(Principal.library("acme"), name, {"definition": {"kind": "prompt", "model": "m"}})
+        return name
 
     def new_key(self) -> str:
         admin = Principal("acme", frozenset({"admin"}), key_id="t", server_admin=True)
@@ -299,6 +318,36 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/threads/{thread_id}/messages/{message_id}"): Route("tenant", params=conv_item),
     ("POST", "/threads/{thread_id}/messages/{message_id}"): Route("tenant", scope="write", params=conv_item,
                                                                   body=lambda w, c: {"metadata": {"a": "b"}}),
+    # ---- Foundry agents: classic assistants and runs, agent definitions (weft.agents) ----
+    ("POST", "/assistants"): Route("tenant", scope="write", other="own", body=lambda w, c: {"model": "m", "name": "x"}),
+    ("GET", "/assistants"): Route("tenant", other="own"),
+    ("GET", "/assistants/{assistant_id}"): Route("tenant", params=lambda w, c: {"assistant_id": w.assistant}),
+    ("POST", "/assistants/{assistant_id}"): Route("tenant", scope="write", params=lambda w, c: {"assistant_id": w.assistant},
+                                                  body=lambda w, c: {"name": "renamed"}),
+    ("DELETE", "/assistants/{assistant_id}"): Route("tenant", scope="write", params=lambda w, c: {"assistant_id": w.new_assistant()}),
+    ("POST", "/threads/runs"): Route("tenant", scope="write", body=lambda w, c: {"assistant_id": w.assistant,
+                                                                                 "thread": {"messages": [{"role": "user", "content": "hi"}]}}),
+    ("POST", "/threads/{thread_id}/runs"): Route("tenant", scope="write", params=lambda w, c: {"thread_id": w.new_thread()},
+                                                 body=lambda w, c: {"assistant_id": w.assistant}),
+    ("GET", "/threads/{thread_id}/runs"): Route("tenant", params=lambda w, c: {"thread_id": w.thread}),
+    ("GET", "/threads/{thread_id}/runs/{run_id}"): Route("tenant", params=lambda w, c: {"thread_id": w.thread, "run_id": w.run}),
+    ("POST", "/threads/{thread_id}/runs/{run_id}"): Route("tenant", scope="write", params=lambda w, c: {"thread_id": w.thread, "run_id": w.run},
+                                                          body=lambda w, c: {"metadata": {"a": "b"}}),
+    ("POST", "/threads/{thread_id}/runs/{run_id}/cancel"): Route("tenant", scope="write", params=lambda w, c: dict(zip(("thread_id", "run_id"), w.new_run()))),
+    ("POST", "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"): Route(  # a queued run takes no outputs: 400
+        "tenant", 400, scope="write", params=lambda w, c: {"thread_id": w.thread, "run_id": w.run},
+        body=lambda w, c: {"tool_outputs": [{"tool_call_id": "call_1", "output": "x"}]}),
+    ("GET", "/threads/{thread_id}/runs/{run_id}/steps"): Route("tenant", params=lambda w, c: {"thread_id": w.thread, "run_id": w.run}),
+    ("GET", "/threads/{thread_id}/runs/{run_id}/steps/{step_id}"): Route("tenant", 404, params=lambda w, c: {  # no steps yet
+        "thread_id": w.thread, "run_id": w.run, "step_id": "step_none"}),
+    ("POST", "/agents/{name}/versions"): Route("tenant", scope="write", other="own", params=lambda w, c: {"name": fresh("mxagent")},
+                                               body=lambda w, c: {"definition": {"kind": "prompt", "model": "m"}}),
+    ("GET", "/agents"): Route("tenant", other="own"),
+    ("GET", "/agents/{name}"): Route("tenant", params=lambda w, c: {"name": w.agent}),
+    ("DELETE", "/agents/{name}"): Route("tenant", scope="write", params=lambda w, c: {"name": w.new_agent()}),
+    ("GET", "/agents/{name}/versions"): Route("tenant", params=lambda w, c: {"name": w.agent}),
+    ("GET", "/agents/{name}/versions/{version}"): Route("tenant", params=lambda w, c: {"name": w.agent, "version": "1"}),
+    ("DELETE", "/agents/{name}/versions/{version}"): Route("tenant", scope="write", params=lambda w, c: {"name": w.new_agent(), "version": "1"}),
     # ---- admin of the tenant API ----
     ("GET", "/audit"): Route("tenant", scope="admin", other="own"),
     ("POST", "/v1/keys"): Route("tenant", scope="admin", other="own", body=lambda w, c: {"scopes": ["read"]}),
@@ -380,6 +429,9 @@ def world(tmp_path_factory):
     w.conversation, w.item = conv_.id, items[0].id
     thread, msgs = threads.create_conversation(Principal.library("acme"), kind="thread", items=[{"role": "user", "content": "m"}])
     w.thread, w.message = thread.id, msgs[0].id
+    w.assistant = w.new_assistant()
+    w.run = app.state.runs.create(Principal.library("acme"), w.thread, {"assistant_id": w.assistant}, [])["id"]
+    w.agent = w.new_agent()
     app.state.search.create_index(index_body(w.index))
     app.state.search.apply_batch(w.index, {"value": [{"@search.action": "upload", "id": "1", "title": "alpha"}]})
     w.datasource = w.new_datasource()

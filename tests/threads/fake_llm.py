@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeChatServer:
     """Answers ``echo: <last user text>``; asks for the ``get_weather`` tool when the user says 'weather'
-    and tools were offered. ``delay`` seconds of latency make concurrent requests overlap."""
+    and tools were offered; answers 500 when the user says 'fail-upstream'. ``delay`` seconds of latency make concurrent requests overlap."""
 
     def __init__(self, delay: float = 0.0):
         self.delay = delay
@@ -34,6 +34,15 @@ class FakeChatServer:
                     return
                 if owner.delay:
                     time.sleep(owner.delay)
+                last = next((m for m in reversed(body.get("messages") or []) if m.get("role") == "user"), {})
+                if "fail-upstream" in str(last.get("content") or ""):  # an upstream error, for the error paths
+                    payload = b'{"error": {"message": "the model is overloaded", "type": "server_error"}}'
+                    self.send_response(500)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 owner.respond(self, body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -20,7 +20,7 @@ def odata_error(status: int, message: str, code: str = "", details: list | None 
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
-OPENAI_PREFIXES = ("/v1/", "/threads", "/audit")
+OPENAI_PREFIXES = ("/v1/", "/threads", "/audit", "/assistants", "/agents", "/api/projects/", "/openai/")
 _OPENAI_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error", 404: "invalid_request_error",
                  409: "invalid_request_error", 412: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error"}
 

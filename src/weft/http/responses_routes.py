@@ -33,7 +33,9 @@ def _page(page) -> dict:
             "last_id": page.last_id, "has_more": page.has_more}
 
 
-def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16) -> APIRouter:
+def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16,
+                           prepare=None) -> APIRouter:
+    """``prepare(principal, body) -> body``: a rewrite before the loop (weft.agents.definitions: ``agent_reference``)."""
     router = APIRouter()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, model_threads), thread_name_prefix="weft-model")
     from weft.ratelimit import Limiter
@@ -55,6 +57,8 @@ def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, mod
     async def create_response(request: Request):
         principal = await call(auth.principal, request)
         body = await json_body(request, required=False)
+        if prepare is not None:
+            body = await call(prepare, principal, body)
         tenant = principal.tenant_id
         admit(tenant)
         if not body.get("stream"):

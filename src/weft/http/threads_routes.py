@@ -7,7 +7,8 @@ from fastapi import APIRouter, Request
 from weft.errors import InvalidInput
 from weft.http.tenant_auth import TenantAuth
 from weft.http.threads_http import call, json_body, metadata_filter, ok, paging
-from weft.http.threads_shapes import foundry_message_to_item, list_json, message_json, thread_json
+from weft.errors import NotFound
+from weft.http.threads_shapes import foundry_message_to_item, is_thread_message, list_json, message_json, thread_json
 from weft.threads.items import MAX_ITEMS_PER_REQUEST, validate_metadata
 from weft.threads.service import UNSET, PendingItem, ThreadService
 
@@ -88,13 +89,25 @@ def build_threads_router(service: ThreadService, auth: TenantAuth) -> APIRouter:
     async def list_messages(request: Request, thread_id: str):
         principal = await call(auth.principal, request)
         limit, order, after, before = paging(request, default_order="desc")
-        page = await call(service.list_items, principal, thread_id, limit=limit, order=order, after=after, before=before)
-        return ok(list_json([message_json(i) for i in page.data], page.has_more))
+        run_id = request.query_params.get("run_id") or None
+        shown, has_more = [], True
+        while has_more and len(shown) < limit:  # tool calls and outputs are run steps, not messages: skip them
+            page = await call(service.list_items, principal, thread_id, limit=limit, order=order, after=after, before=before)
+            shown += [i for i in page.data if is_thread_message(i) and (run_id is None or i.body.get("run_id") == run_id)]
+            has_more = page.has_more
+            after = page.last_id  # the next page, in the listing's order; `before` stays the far bound
+            if not page.data:
+                break
+        more = has_more or len(shown) > limit
+        return ok(list_json([message_json(i) for i in shown[:limit]], more))
 
     @router.get("/threads/{thread_id}/messages/{message_id}")
     async def get_message(request: Request, thread_id: str, message_id: str):
         principal = await call(auth.principal, request)
-        return ok(message_json(await call(service.get_item, principal, thread_id, message_id)))
+        item = await call(service.get_item, principal, thread_id, message_id)
+        if not is_thread_message(item):
+            raise NotFound(f"No message found with id '{message_id}'.", code="not_found")
+        return ok(message_json(item))
 
     @router.post("/threads/{thread_id}/messages/{message_id}")
     async def update_message(request: Request, thread_id: str, message_id: str):

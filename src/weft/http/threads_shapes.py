@@ -5,7 +5,7 @@ from typing import Any
 
 from weft.threads.service import Conversation, Item, Page
 
-_FOUNDRY_ONLY = ("metadata", "attachments")
+_FOUNDRY_ONLY = ("metadata", "attachments", "run_id", "assistant_id")
 
 
 def conversation_json(conversation: Conversation) -> dict:
@@ -43,15 +43,20 @@ def _foundry_part(part: dict) -> dict:
     return part
 
 
+def is_thread_message(item: Item) -> bool:
+    """What the Foundry messages API shows: messages. A tool call and its output are run steps there, never
+    messages (they stay items of the conversation, as the Responses face shows them)."""
+    return item.type == "message"
+
+
 def message_json(item: Item) -> dict:
-    content = item.body.get("content") if item.type == "message" else None
-    if content is None:  # a non-message item seen through the threads API
-        content = [{"type": "text", "text": {"value": str(item.body.get("output") or item.body.get("arguments") or ""), "annotations": []}}]
+    content = item.body.get("content") or []
+    status = item.body.get("status") if item.body.get("status") in ("in_progress", "incomplete") else "completed"
     return {
         "id": item.id, "object": "thread.message", "created_at": item.created_at, "thread_id": item.conversation_id,
-        "status": "completed", "incomplete_details": None, "completed_at": item.created_at, "incomplete_at": None,
-        "role": item.role if item.role in ("user", "assistant") else (item.role or "assistant"),
-        "content": [_foundry_part(p) for p in content], "assistant_id": None, "run_id": None,
+        "status": status, "incomplete_details": None, "completed_at": item.created_at if status == "completed" else None,
+        "incomplete_at": None, "role": item.role if item.role in ("user", "assistant") else "assistant",
+        "content": [_foundry_part(p) for p in content], "assistant_id": item.body.get("assistant_id"), "run_id": item.body.get("run_id"),
         "attachments": item.body.get("attachments") or [], "metadata": item.body.get("metadata") or {},
     }
 

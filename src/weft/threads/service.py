@@ -24,7 +24,8 @@ from weft.threads.store import ThreadStore
 
 UNSET: Any = ...
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000  # a retry with the same Idempotency-Key within a day is a no-op
-_KIND_PREFIX = {"conversation": "conv", "thread": "thread", "binding": "bind", "response": "resp"}  # binding, response: internal
+_KIND_PREFIX = {"conversation": "conv", "thread": "thread", "binding": "bind",  # binding: internal (chat ids)
+                "response": "resp", "assistant": "asst", "run": "run", "agent": "agent"}  # weft.agents state: internal kinds
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class ThreadService:
             retention = validate_retention(retention_seconds)
             self._tenant(principal.tenant_id)
             tenant = principal.tenant_id
-            conversation_id = conversation_id or new_id(_KIND_PREFIX[kind])  # a given id: stored responses (weft.agents)
+            conversation_id = conversation_id or new_id(_KIND_PREFIX[kind])  # a given id: weft.agents names its records
             now = self.clock.now_ms()
             record = ConversationRecord(
                 conversation_id, tenant, kind, now, now,

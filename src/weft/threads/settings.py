@@ -42,6 +42,7 @@ class ThreadsSettings:
     lock_wait_seconds: float = 30.0
     audit_reads: bool = True
     lock_lease_seconds: float = 600.0
+    run_lease_seconds: float = 30.0  # a classic run's worker lease (weft.agents.runs): after a crash it ends this much later
 
     @classmethod
     def from_env(cls, data_dir: Path, environ: dict[str, str] | None = None) -> "ThreadsSettings":
@@ -69,6 +70,7 @@ class ThreadsSettings:
             lock_mode=lock_mode,
             lock_wait_seconds=float(env.get("WEFT_CONVERSATION_LOCK_WAIT", "30")),
             lock_lease_seconds=float(env.get("WEFT_CONVERSATION_LOCK_SECONDS", "600")),
+            run_lease_seconds=float(env.get("WEFT_RUN_LEASE_SECONDS", "30")),
             audit_reads=env.get("WEFT_AUDIT_READS", "on").lower() not in ("off", "0", "false", "no"),
         )
 

@@ -35,7 +35,7 @@ from weft.threads.records import (
 from weft.threads.tables import ThreadTables, build_tables
 
 
-INTERNAL_KINDS = ("binding", "response")
+INTERNAL_KINDS = ("binding", "response", "assistant", "run", "agent")  # never listed as conversations or threads
 _AUDIT_KEYS = ("at_ms", "tenant_id", "key_id", "operation", "conversation_id", "item_ids", "outcome", "detail", "request_id")  # conversation rows weft uses for its own bookkeeping
 
 

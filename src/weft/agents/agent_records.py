@@ -1,0 +1,66 @@
+"""Agent state (assistants, runs, agent definitions) kept as item-less records of internal conversation kinds in
+the threads store: tenant-scoped, encrypted (the state is the record's encrypted ``extra`` body), audited, under the
+tenant's retention, and never listed by the conversations or threads APIs (``INTERNAL_KINDS``).
+
+A record is changed read-modify-write under a lock of this process (one of a few striped locks): one commit per
+change. Across weft processes sharing one PostgreSQL database the record is last-writer-wins; a run's tool outputs
+carry an idempotency key per turn, so two processes never both take a turn of one run (weft.agents.runs).
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from weft.errors import NotFound
+from weft.threads.policy import Principal
+from weft.threads.service import Conversation, Page, ThreadService
+
+_STRIPES = [threading.Lock() for _ in range(64)]
+
+NOUN = {"assistant": "assistant", "run": "run", "agent": "agent"}
+
+
+class AgentRecords:
+    def __init__(self, service: ThreadService, kind: str):
+        self.service = service
+        self.kind = kind
+
+    def _missing(self, record_id: str) -> NotFound:
+        return NotFound(f"No {NOUN[self.kind]} found with id '{record_id}'.", code="not_found")
+
+    def create(self, principal: Principal, state: dict, tags: dict[str, str] | None = None, record_id: str | None = None) -> Conversation:
+        record, _ = self.service.create_conversation(principal, kind=self.kind, metadata=tags or {}, extra=state, conversation_id=record_id)
+        return record
+
+    def get(self, principal: Principal, record_id: str) -> Conversation:
+        try:
+            record = self.service.get_conversation(principal, record_id)
+        except NotFound:
+            raise self._missing(record_id) from None
+        if record.kind != self.kind:
+            raise self._missing(record_id)
+        return record
+
+    def list(self, principal: Principal, *, limit: int, order: str, after: str | None = None, before: str | None = None,
+             tags: dict[str, str] | None = None) -> Page:
+        return self.service.list_conversations(principal, limit=limit, order=order, after=after, before=before,
+                                               metadata=tags or None, kind=self.kind)
+
+    def delete(self, principal: Principal, record_id: str) -> None:
+        self.get(principal, record_id)
+        self.service.delete_conversation(principal, record_id)
+
+    @contextmanager
+    def locked(self, principal: Principal, record_id: str) -> Iterator[None]:
+        with _STRIPES[hash(record_id) % len(_STRIPES)]:
+            yield
+
+    def mutate(self, principal: Principal, record_id: str, change: Callable[[dict], Any]) -> tuple[dict, Any]:
+        """Reads the state, applies ``change`` (which edits the dict in place and may return a value), writes it
+        back: one read-modify-write under the record's lock."""
+        with self.locked(principal, record_id):
+            state = dict(self.get(principal, record_id).extra)
+            result = change(state)
+            self.service.update_conversation(principal, record_id, extra=state)
+        return state, result

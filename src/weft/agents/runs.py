@@ -1,0 +1,530 @@
+"""Classic runs on threads (`azure-ai-agents` 1.x `/threads/{id}/runs`): the status lifecycle, tool calls through
+`requires_action` and `submit_tool_outputs`, run steps, and the events a streamed run sends.
+
+A run's turn calls the configured chat endpoint (the one `/v1/responses` uses) with the thread's history under
+the same conversation lock the responses loop takes, and writes its output through the same atomic append path
+(`ThreadService.append_items`: one append per turn; submitted outputs carry an idempotency key, so a second submit
+of the same turn, from any process, is refused and starts no second turn). A function call is stored in the thread
+only with its output (both items in one append, when the outputs are submitted): the thread's history never holds
+a call without its answer, and the Foundry messages list shows neither (they are run steps).
+
+After a crash: a run that was ``queued``, ``in_progress`` or ``cancelling`` in a process that is gone (its lease,
+``WEFT_RUN_LEASE_SECONDS``, kept fresh by a heartbeat while the turn runs, has run out) ends ``failed`` with
+``server_error`` when it is next read, unless its message was already appended, in which case it ends
+``completed`` (the append and the run's state are two writes; the message is the truth). A run is never resumed,
+so the model is never asked twice and no message is written twice. A run in ``requires_action`` survives a
+restart unchanged: its tool outputs can be submitted to the new process.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import queue
+import secrets
+import threading
+import time
+import uuid
+from typing import Any, Callable, Iterator
+
+from weft.agents import run_shapes as shapes
+from weft.agents.agent_records import AgentRecords
+from weft.agents.assistants import Assistants, check_number, check_response_format, check_tools
+from weft.errors import Conflict, InvalidInput, NotFound, WeftError
+from weft.threads.chat_endpoint import ChatEndpoint
+from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
+from weft.threads.items import item_id_for, validate_metadata
+from weft.threads.policy import Principal
+from weft.threads.service import Item, Page, PendingItem, ThreadService
+
+BOOT_ID = uuid.uuid4().hex  # this process; a run owned by another whose lease ran out was cut off by a crash
+THREAD_KINDS = ("thread", "conversation")
+MODEL_LEASE_MS = 130_000  # the thread's lock during a turn: the chat endpoint's timeout and a margin
+_RUN_FIELDS = ("assistant_id", "model", "instructions", "additional_instructions", "additional_messages", "tools", "temperature",
+               "top_p", "max_prompt_tokens", "max_completion_tokens", "truncation_strategy", "tool_choice", "response_format",
+               "parallel_tool_calls", "metadata", "stream", "tool_resources")
+Emit = Callable[[str, Any], None]
+
+
+class Runs:
+    def __init__(self, service: ThreadService, assistants: Assistants, endpoint: ChatEndpoint, *, history_token_budget: int = 8000,
+                 lease_seconds: float = 30.0, lock_wait_seconds: float = 30.0, workers: int = 16):
+        self.service = service
+        self.assistants = assistants
+        self.endpoint = endpoint
+        self.records = AgentRecords(service, "run")
+        self.budget = history_token_budget
+        self.lease_ms = int(lease_seconds * 1000)
+        self.lock_wait = lock_wait_seconds
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="weft-run")
+        # streamed runs: a reader waits on each stream's queue; never in `pool`, whose threads run the turns it waits for
+        self.stream_pool = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="weft-run-stream")
+        self._live: dict[str, dict] = {}  # runs whose turn this process is running: their in-memory "in_progress"
+        self._live_lock = threading.Lock()
+
+    # ---- validation -------------------------------------------------------------------------------------
+    def thread(self, principal: Principal, thread_id: str):
+        try:
+            conversation = self.service.get_conversation(principal, thread_id)
+        except NotFound:
+            raise NotFound(f"No thread found with id '{thread_id}'.", code="not_found") from None
+        if conversation.kind not in THREAD_KINDS:
+            raise NotFound(f"No thread found with id '{thread_id}'.", code="not_found")
+        return conversation
+
+    @staticmethod
+    def check_body(body: dict) -> None:
+        unknown = sorted(set(body) - set(_RUN_FIELDS))
+        if unknown:
+            raise InvalidInput(f"Unknown parameter '{unknown[0]}'.", code="unknown_parameter")
+        if not isinstance(body.get("assistant_id"), str) or not body["assistant_id"]:
+            raise InvalidInput("assistant_id is required.", code="invalid_value")
+        for key in ("model", "instructions", "additional_instructions"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                raise InvalidInput(f"{key} must be a string.", code="invalid_value")
+        check_number(body.get("temperature"), "temperature", 0, 2)
+        check_number(body.get("top_p"), "top_p", 0, 1)
+        for key in ("max_prompt_tokens", "max_completion_tokens"):
+            value = body.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InvalidInput(f"{key} must be a positive integer.", code="invalid_value")
+        if body.get("max_prompt_tokens") is not None:
+            raise InvalidInput("max_prompt_tokens is not supported; weft keeps the history within WEFT_HISTORY_TOKEN_BUDGET.",
+                               code="invalid_value")
+        strategy = body.get("truncation_strategy")
+        if strategy is not None and (not isinstance(strategy, dict) or strategy.get("type") != "auto"):
+            raise InvalidInput("truncation_strategy: only {\"type\": \"auto\"} is supported.", code="invalid_value")
+        check_response_format(body.get("response_format"))
+        if body.get("parallel_tool_calls") is not None and not isinstance(body["parallel_tool_calls"], bool):
+            raise InvalidInput("parallel_tool_calls must be a boolean.", code="invalid_value")
+        choice = body.get("tool_choice")
+        if choice is not None and choice not in ("auto", "none", "required") and not (
+                isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("function"), dict)):
+            raise InvalidInput("tool_choice must be auto, none, required or {\"type\": \"function\", \"function\": {\"name\"}}.",
+                               code="invalid_value")
+        validate_metadata(body.get("metadata"))
+        from weft.agents.assistants import check_tool_resources
+
+        check_tool_resources(body.get("tool_resources"))
+
+    # ---- create, read, change -----------------------------------------------------------------------------
+    def create(self, principal: Principal, thread_id: str, body: dict, additional: list[PendingItem]) -> dict:
+        principal.require("write")
+        self.check_body(body)
+        self.thread(principal, thread_id)
+        assistant = self.assistants.state(principal, body["assistant_id"])
+        tools = check_tools(body["tools"]) if body.get("tools") is not None else assistant.get("tools") or []
+        busy = self._open_run(principal, thread_id)
+        if busy:
+            raise InvalidInput(f"Thread {thread_id} already has an active run {busy}.", code="thread_busy")
+        run = shapes.new_run(thread_id, body["assistant_id"], assistant, body, tools)
+        if additional:
+            self.service.append_items(principal, thread_id, None, pending=additional, operation="run.messages")
+        self.records.create(principal, {"run": run, "steps": [], "owner": BOOT_ID, "lease_until_ms": self._lease(), "turn": 0},
+                            tags={"thread_id": thread_id}, record_id=run["id"])
+        return run
+
+    def _lease(self) -> int:
+        return self.service.clock.now_ms() + self.lease_ms
+
+    def _open_run(self, principal: Principal, thread_id: str) -> str | None:
+        page = self.records.list(principal, limit=5, order="desc", tags={"thread_id": thread_id})
+        for record in page.data:
+            state = self._recovered(principal, record.id, record.extra)
+            if state["run"]["status"] in shapes.OPEN:
+                return record.id
+        return None
+
+    def _state(self, principal: Principal, thread_id: str, run_id: str) -> dict:
+        record = self.records.get(principal, run_id)
+        if record.extra.get("run", {}).get("thread_id") != thread_id:
+            raise NotFound(f"No run found with id '{run_id}'.", code="not_found")
+        return self._overlay(run_id, self._recovered(principal, run_id, record.extra))
+
+    def _overlay(self, run_id: str, state: dict) -> dict:
+        live = self._live.get(run_id)
+        if live is not None and state["run"]["status"] == "queued":
+            return {**state, "run": dict(live)}
+        return state
+
+    def _recovered(self, principal: Principal, run_id: str, state: dict) -> dict:
+        """Ends a run cut off by a crash (module docstring) and a `requires_action` run past its expiry."""
+        run = state["run"]
+        now = self.service.clock.now_ms()
+        cut_off = run["status"] in shapes.ACTIVE and state.get("owner") != BOOT_ID and now > state.get("lease_until_ms", 0)
+        expired = run["status"] == "requires_action" and run.get("expires_at") and now // 1000 > run["expires_at"]
+        if not (cut_off or expired):
+            return state
+        if principal.allows("write"):
+            return self.records.mutate(principal, run_id, lambda s: self._end_cut_off(principal, s))[0]
+        ended = {**state, "run": dict(run)}
+        self._end_cut_off(principal, ended)  # a reader sees the outcome; the next writer stores it
+        return ended
+
+    def _end_cut_off(self, principal: Principal, state: dict) -> None:
+        run = state["run"]
+        if run["status"] == "requires_action":
+            if run.get("expires_at") and self.service.clock.now_ms() // 1000 > run["expires_at"]:
+                for step in state["steps"]:
+                    if step["status"] == "in_progress":
+                        shapes.finish_step(step, "expired")
+                shapes.finish_run(run, "expired")
+            return
+        if run["status"] not in shapes.ACTIVE or (state.get("owner") == BOOT_ID and self.service.clock.now_ms() <= state.get("lease_until_ms", 0)):
+            return
+        written = self._message_of(principal, run["thread_id"], run["id"])
+        for step in state["steps"]:
+            if step["status"] == "in_progress":
+                if written is not None and step["type"] == "message_creation":
+                    shapes.finish_step(step, "completed")
+                else:
+                    shapes.finish_step(step, "failed", {"code": "server_error", "message": "weft restarted during this step."})
+        if written is not None:
+            if not any(s["type"] == "message_creation" for s in state["steps"]):
+                state["steps"].append(shapes.message_step(run, written.id, "completed"))
+            shapes.finish_run(run, "completed")
+        elif run["status"] == "cancelling":
+            shapes.finish_run(run, "cancelled")
+        else:
+            shapes.finish_run(run, "failed", {"code": "server_error",
+                                              "message": "weft restarted while this run was in progress; nothing of its output was stored."})
+
+    def _message_of(self, principal: Principal, thread_id: str, run_id: str) -> Item | None:
+        page = self.service.list_items(principal, thread_id, limit=50, order="desc")
+        return next((i for i in page.data if i.type == "message" and i.body.get("run_id") == run_id), None)
+
+    def get(self, principal: Principal, thread_id: str, run_id: str) -> dict:
+        return self._state(principal, thread_id, run_id)["run"]
+
+    def list(self, principal: Principal, thread_id: str, *, limit: int, order: str, after: str | None, before: str | None) -> Page:
+        self.thread(principal, thread_id)
+        page = self.records.list(principal, limit=limit, order=order, after=after, before=before, tags={"thread_id": thread_id})
+        return Page([self._overlay(r.id, self._recovered(principal, r.id, r.extra))["run"] for r in page.data], page.has_more)
+
+    def update(self, principal: Principal, thread_id: str, run_id: str, body: dict) -> dict:
+        unknown = sorted(set(body) - {"metadata"})
+        if unknown:
+            raise InvalidInput(f"Unknown parameter '{unknown[0]}': only metadata can be updated.", code="unknown_parameter")
+        metadata = validate_metadata(body.get("metadata"))
+        self._state(principal, thread_id, run_id)
+        return self.records.mutate(principal, run_id, lambda s: s["run"].__setitem__("metadata", metadata))[0]["run"]
+
+    def steps(self, principal: Principal, thread_id: str, run_id: str, *, limit: int, order: str, after: str | None,
+              before: str | None) -> tuple[list[dict], bool]:
+        steps = list(self._state(principal, thread_id, run_id)["steps"])
+        if order == "desc":
+            steps.reverse()
+        ids = [s["id"] for s in steps]
+        for cursor, keep in ((after, lambda n, at: n > at), (before, lambda n, at: n < at)):
+            if cursor:
+                if cursor not in ids:
+                    raise InvalidInput(f"No run step with id '{cursor}' in this run.", code="invalid_value")
+                at = ids.index(cursor)
+                steps = [s for s in steps if keep(ids.index(s["id"]), at)]
+        return steps[:limit], len(steps) > limit
+
+    def step(self, principal: Principal, thread_id: str, run_id: str, step_id: str) -> dict:
+        for step in self._state(principal, thread_id, run_id)["steps"]:
+            if step["id"] == step_id:
+                return step
+        raise NotFound(f"No run step found with id '{step_id}'.", code="not_found")
+
+    def cancel(self, principal: Principal, thread_id: str, run_id: str) -> dict:
+        principal.require("write")
+        self._state(principal, thread_id, run_id)
+
+        def change(state: dict) -> None:
+            run = state["run"]
+            if run["status"] == "in_progress" or (run["status"] == "queued" and run_id in self._live):
+                run["status"] = "cancelling"
+            elif run["status"] in ("queued", "requires_action"):
+                for step in state["steps"]:
+                    if step["status"] == "in_progress":
+                        shapes.finish_step(step, "cancelled")
+                shapes.finish_run(run, "cancelled")
+            elif run["status"] != "cancelling":
+                raise InvalidInput(f"Cannot cancel run with status '{run['status']}'.", code="invalid_value")
+
+        return self.records.mutate(principal, run_id, change)[0]["run"]
+
+    def submit_tool_outputs(self, principal: Principal, thread_id: str, run_id: str, body: dict) -> dict:
+        principal.require("write")
+        unknown = sorted(set(body) - {"tool_outputs", "stream"})
+        if unknown:
+            raise InvalidInput(f"Unknown parameter '{unknown[0]}'.", code="unknown_parameter")
+        outputs = body.get("tool_outputs")
+        if not isinstance(outputs, list) or not outputs:
+            raise InvalidInput("tool_outputs must be a non-empty list of {tool_call_id, output}.", code="invalid_value")
+        given: dict[str, str] = {}
+        for n, out in enumerate(outputs):
+            if not isinstance(out, dict) or not isinstance(out.get("tool_call_id"), str):
+                raise InvalidInput(f"tool_outputs[{n}].tool_call_id is required.", code="invalid_value")
+            value = out.get("output")
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"tool_outputs[{n}].output must be a string.", code="invalid_value")
+            given[out["tool_call_id"]] = value or ""
+        self._state(principal, thread_id, run_id)
+
+        def change(state: dict) -> None:
+            run = state["run"]
+            if run["status"] != "requires_action":
+                raise InvalidInput(f"Runs in status '{run['status']}' do not accept tool outputs.", code="invalid_value")
+            calls = state.get("pending") or []
+            wanted = [c["id"] for c in calls]
+            if sorted(given) != sorted(wanted):
+                raise InvalidInput(f"Expected tool outputs for call ids {wanted}, got {sorted(given)}.", code="invalid_value")
+            items = [PendingItem("function_call", None, {"type": "function_call", "call_id": c["id"], "name": c["function"]["name"],
+                                                         "arguments": c["function"]["arguments"], "status": "completed", "run_id": run_id},
+                                 item_id_for("function_call")) for c in calls]
+            items += [PendingItem("function_call_output", None, {"type": "function_call_output", "call_id": c["id"], "output": given[c["id"]],
+                                                                 "status": "completed", "run_id": run_id}, item_id_for("function_call_output"))
+                      for c in calls]
+            stored = self.service.append_items(principal, thread_id, None, pending=items, idempotency_key=f"{run_id}:outputs:{state['turn']}",
+                                               operation="run.tool_outputs")
+            if [i.id for i in stored] != [i.id for i in items]:  # a replay: another process took these outputs first
+                raise InvalidInput("These tool outputs were already submitted.", code="invalid_value")
+            for step in state["steps"]:
+                if step["type"] == "tool_calls" and step["status"] == "in_progress":
+                    for call in step["step_details"]["tool_calls"]:
+                        call["function"]["output"] = given.get(call["id"])
+                    shapes.finish_step(step, "completed")
+            run["status"], run["required_action"], run["expires_at"] = "queued", None, None
+            state["pending"], state["turn"] = [], state["turn"] + 1
+            state["owner"], state["lease_until_ms"] = BOOT_ID, self._lease()
+
+        return self.records.mutate(principal, run_id, change)[0]["run"]
+
+    # ---- execution ----------------------------------------------------------------------------------------
+    def start(self, principal: Principal, run_id: str) -> None:
+        self.pool.submit(self._advance_quietly, principal, run_id)
+
+    def _advance_quietly(self, principal: Principal, run_id: str) -> None:
+        try:
+            self.advance(principal, run_id, None)
+        except Exception:  # the run's own state records model failures; this is a storage failure: the lease ends it
+            import logging
+
+            logging.getLogger("weft.agents").exception("run %s could not advance", run_id)
+
+    def stream(self, principal: Principal, run_id: str, first: list[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+        """The events of a run's turn, as it happens (the turn runs in the pool; its events come through a queue)."""
+        events: queue.Queue = queue.Queue()
+        done = object()
+
+        def work() -> None:
+            try:
+                self.advance(principal, run_id, lambda name, data: events.put((name, data)), streaming=True)
+            except WeftError as exc:
+                events.put(("error", {"error": {"code": exc.code or "server_error", "message": exc.message}}))
+            except Exception as exc:  # noqa: BLE001 - reported in-band, the status line is sent
+                events.put(("error", {"error": {"code": "server_error", "message": str(exc)}}))
+            finally:
+                events.put(done)
+
+        yield from first
+        self.pool.submit(work)
+        while True:
+            event = events.get()
+            if event is done:
+                return
+            yield event
+
+    @contextlib.contextmanager
+    def _heartbeat(self, principal: Principal, run_id: str) -> Iterator[None]:
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.lease_ms / 3000):
+                try:
+                    self.records.mutate(principal, run_id, lambda s: s.__setitem__("lease_until_ms", self._lease()))
+                except Exception:  # noqa: BLE001 - a missed beat only shortens the lease
+                    pass
+
+        beater = threading.Thread(target=beat, daemon=True, name="weft-run-heartbeat")
+        beater.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beater.join()
+
+    def _lock_thread(self, principal: Principal, thread_id: str) -> str:
+        store, clock = self.service.store, self.service.clock
+        token = secrets.token_hex(16)
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            now = clock.now_ms()
+            if store.try_lock(principal.tenant_id, thread_id, token, now, now + MODEL_LEASE_MS):
+                return token
+            if time.monotonic() >= deadline:
+                raise Conflict("Another response or run is in progress on this thread. Please try again later.", code="conversation_locked")
+            time.sleep(0.05)
+
+    def advance(self, principal: Principal, run_id: str, emit: Emit | None, streaming: bool = False) -> None:
+        """One turn of a queued run: the model's answer becomes a message (run completed) or tool calls (requires_action)."""
+        emit = emit or (lambda name, data: None)
+
+        # "in_progress" lives in this process only (readers here see it, `_live`); the stored run stays "queued" with
+        # this process as owner and a lease the heartbeat renews: one commit less a turn, the same outcome after a crash
+        state = dict(self.records.get(principal, run_id).extra)
+        run = dict(state["run"])
+        with self._live_lock:
+            began = run["status"] == "queued" and run_id not in self._live
+            if began:
+                run["status"], run["started_at"] = "in_progress", run["started_at"] or shapes.now_s()
+                self._live[run_id] = run
+        if not began:
+            emit(f"thread.run.{run['status']}", run)
+            return
+        state["run"] = run
+        emit("thread.run.in_progress", run)
+        thread_id = run["thread_id"]
+        message_id = item_id_for("message")
+        try:
+            with self._heartbeat(principal, run_id):
+                token = self._lock_thread(principal, thread_id)
+                try:
+                    self._turn(principal, run_id, state, message_id, token, emit, streaming)
+                finally:
+                    self.service.store.release_lock(thread_id, token)
+        except WeftError as exc:
+            self._fail(principal, run_id, exc, emit)
+        finally:
+            with self._live_lock:
+                self._live.pop(run_id, None)
+
+    def _fail(self, principal: Principal, run_id: str, exc: WeftError, emit: Emit) -> None:
+        error = {"code": exc.code or "server_error", "message": exc.message}
+
+        def fail(s: dict) -> None:
+            if s["run"]["status"] in shapes.ACTIVE:
+                for step in s["steps"]:
+                    if step["status"] == "in_progress":
+                        shapes.finish_step(step, "failed", error)
+                live = self._live.get(run_id) or {}
+                s["run"]["started_at"] = s["run"]["started_at"] or live.get("started_at")
+                shapes.finish_run(s["run"], "cancelled" if s["run"]["status"] == "cancelling" else "failed", error)
+
+        ended = self.records.mutate(principal, run_id, fail)[0]["run"]
+        emit(f"thread.run.{ended['status']}", ended)
+
+    def _payload(self, run: dict, messages: list[dict]) -> dict:
+        payload: dict[str, Any] = {"model": run["model"], "messages": messages}
+        for key, target in (("temperature", "temperature"), ("top_p", "top_p"), ("max_completion_tokens", "max_tokens")):
+            if run.get(key) is not None:
+                payload[target] = run[key]
+        if run.get("tools"):
+            payload["tools"] = run["tools"]
+            payload["parallel_tool_calls"] = run.get("parallel_tool_calls", True)
+            choice = shapes.chat_tool_choice(run.get("tool_choice"))
+            if choice is not None:
+                payload["tool_choice"] = choice
+        if isinstance(run.get("response_format"), dict):
+            payload["response_format"] = run["response_format"]
+        return payload
+
+    def _history(self, principal: Principal, run: dict) -> list[dict]:
+        loaded = self.service.recent_history(principal, run["thread_id"], self.budget,
+                                             lambda item: entry_tokens(HistoryEntry(item.type, item.role, item.body)))
+        kept, _ = truncate([HistoryEntry(i.type, i.role, i.body) for i in loaded], [], self.budget)
+        return to_chat_messages(kept, run.get("instructions") or None)
+
+    def _model(self, payload: dict, on_text: Callable[[str], None] | None) -> tuple[str, list[dict], dict | None]:
+        if on_text is None:
+            completion = self.endpoint.complete(payload)
+            message = ((completion.get("choices") or [{}])[0]).get("message") or {}
+            return message.get("content") or "", message.get("tool_calls") or [], completion.get("usage")
+        text: list[str] = []
+        calls: dict[int, dict] = {}
+        usage = None
+        for chunk in self.endpoint.stream(payload):
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") or {}
+                if delta.get("content"):
+                    text.append(delta["content"])
+                    on_text(delta["content"])
+                for call in delta.get("tool_calls") or []:
+                    slot = calls.setdefault(call.get("index", 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+                    slot["id"] = call.get("id") or slot["id"]
+                    function = call.get("function") or {}
+                    slot["function"]["name"] += function.get("name") or ""
+                    slot["function"]["arguments"] += function.get("arguments") or ""
+        return "".join(text), [calls[k] for k in sorted(calls)], usage
+
+    def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, token: str, emit: Emit, streaming: bool) -> None:
+        run = state["run"]
+        payload = self._payload(run, self._history(principal, run))
+        streaming_message: list[dict] = []
+
+        def on_text(delta: str) -> None:
+            if not streaming_message:  # the message and its step exist from the first token on
+                step = shapes.message_step(run, message_id)
+                streaming_message.append(step)
+                emit("thread.run.step.created", step)
+                emit("thread.run.step.in_progress", step)
+                draft = self._message_item(run, message_id, [], "in_progress")
+                emit("thread.message.created", draft)
+                emit("thread.message.in_progress", draft)
+            emit("thread.message.delta", {"id": message_id, "object": "thread.message.delta",
+                                          "delta": {"role": "assistant", "content": [{"index": 0, "type": "text", "text": {"value": delta}}]}})
+
+        text, calls, usage = self._model(payload, on_text if streaming else None)
+        for call in calls:
+            call["id"] = call.get("id") or f"call_{secrets.token_hex(12)}"
+            call["type"] = "function"
+        now = self.service.clock.now_ms()
+
+        def finish(s: dict) -> tuple[str, list]:
+            r = s["run"]
+            shapes.add_usage(r, usage)
+            r["started_at"] = r["started_at"] or run.get("started_at")
+            if r["status"] in ("cancelling", "cancelled"):
+                for step in s["steps"]:
+                    if step["status"] == "in_progress":
+                        shapes.finish_step(step, "cancelled")
+                shapes.finish_run(r, "cancelled")
+                return "cancelled", []
+            if calls:
+                step = shapes.tool_calls_step(r, calls)
+                s["steps"].append(step)
+                s["pending"] = calls
+                r["status"] = "requires_action"
+                r["required_action"] = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
+                r["expires_at"] = now // 1000 + shapes.REQUIRES_ACTION_SECONDS
+                return "requires_action", [step]
+            item = PendingItem("message", "assistant", self._message_body(r, text, "completed"), message_id)
+            # the hot append path (no idempotency key): a turn runs once — outputs are taken once (their key), a
+            # run is never resumed — and the message id is fixed at the turn's start
+            self.service.append_items(principal, r["thread_id"], None, pending=[item], lock_token=token, operation="run.message")
+            step = streaming_message[0] if streaming_message else shapes.message_step(r, message_id)
+            shapes.finish_step(step, "completed")
+            s["steps"].append(step)
+            shapes.finish_run(r, "completed")
+            return "completed", [step]
+
+        state, (outcome, steps) = self.records.mutate(principal, run_id, finish)
+        run = state["run"]
+        if outcome == "requires_action":
+            emit("thread.run.step.created", steps[0])
+            emit("thread.run.requires_action", run)
+            return
+        if outcome == "completed":
+            if not streaming_message:
+                emit("thread.run.step.created", {**steps[0], "status": "in_progress", "completed_at": None})
+                emit("thread.message.created", self._message_item(run, message_id, [], "in_progress"))
+            emit("thread.message.completed", self._message_item(run, message_id, self._message_body(run, text, "completed")["content"], "completed"))
+            emit("thread.run.step.completed", steps[0])
+        emit(f"thread.run.{run['status']}", run)
+
+    @staticmethod
+    def _message_body(run: dict, text: str, status: str) -> dict:
+        return {"type": "message", "role": "assistant", "status": status, "run_id": run["id"], "assistant_id": run["assistant_id"],
+                "content": [{"type": "output_text", "text": text, "annotations": []}] if text else []}
+
+    def _message_item(self, run: dict, message_id: str, content: list, status: str) -> Item:
+        body = {**self._message_body(run, "", status), "content": content}
+        return Item(message_id, run["thread_id"], 0, "message", "assistant", shapes.now_s(), body)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.stream_pool.shutdown(wait=False, cancel_futures=True)

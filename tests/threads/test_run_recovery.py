@@ -1,0 +1,81 @@
+"""How a classic run ends after a crash (weft.agents.runs module docstring), in process: a run whose worker is gone
+ends `completed` when its message was written, `failed` when not, `cancelled` when it was being cancelled; a run
+waiting for tool outputs past its expiry ends `expired`. And a model error ends a run `failed`, in-band."""
+from __future__ import annotations
+
+from weft.agents.assistants import Assistants
+from weft.agents.runs import Runs
+from weft.threads.chat_endpoint import ChatEndpoint
+from weft.threads.policy import Principal
+from weft.threads.service import PendingItem, ThreadService
+
+P = Principal.library("acme")
+
+
+def _setup(service, base_url=None):
+    runs = Runs(service, Assistants(service), ChatEndpoint(base_url, None), lease_seconds=1)
+    agent = runs.assistants.create(P, {"model": "m"})["id"]
+    thread, _ = service.create_conversation(P, kind="thread", items=[{"role": "user", "content": "q"}])
+    return runs, agent, thread.id
+
+
+def _cut_off(runs, run_id, status="in_progress"):
+    def change(state):
+        state["run"]["status"], state["owner"], state["lease_until_ms"] = status, "a-dead-process", 0
+
+    runs.records.mutate(P, run_id, change)
+
+
+def test_cut_off_runs_end_by_what_was_written(any_store):
+    service = ThreadService(any_store)  # SQLite, PostgreSQL and MariaDB where they run
+    runs, agent, thread = _setup(service)
+    written = runs.create(P, thread, {"assistant_id": agent}, [])
+    _cut_off(runs, written["id"])
+    body = {"type": "message", "role": "assistant", "status": "completed", "run_id": written["id"], "assistant_id": agent,
+            "content": [{"type": "output_text", "text": "done", "annotations": []}]}
+    [message] = service.append_items(P, thread, None, pending=[PendingItem("message", "assistant", body)])
+    ended = runs.get(P, thread, written["id"])
+    assert ended["status"] == "completed" and ended["last_error"] is None
+    steps, _ = runs.steps(P, thread, written["id"], limit=20, order="asc", after=None, before=None)
+    assert [(s["type"], s["step_details"]["message_creation"]["message_id"]) for s in steps] == [("message_creation", message.id)]
+
+    lost = runs.create(P, thread, {"assistant_id": agent}, [])
+    _cut_off(runs, lost["id"])
+    ended = runs.get(P, thread, lost["id"])
+    assert ended["status"] == "failed" and ended["last_error"]["code"] == "server_error"
+    assert ended["failed_at"] is not None
+    assert runs.get(P, thread, lost["id"])["status"] == "failed"  # stored, not recomputed
+
+    cancelling = runs.create(P, thread, {"assistant_id": agent}, [])
+    _cut_off(runs, cancelling["id"], "cancelling")
+    assert runs.get(P, thread, cancelling["id"])["status"] == "cancelled"
+    # a reader sees the outcome without the write scope
+    reader = Principal("acme", frozenset({"read"}), key_id="r")
+    queued = runs.create(P, thread, {"assistant_id": agent}, [])
+    _cut_off(runs, queued["id"], "queued")
+    assert runs.get(reader, thread, queued["id"])["status"] == "failed"
+
+
+def test_requires_action_past_its_expiry_is_expired(service):
+    runs, agent, thread = _setup(service)
+    run = runs.create(P, thread, {"assistant_id": agent}, [])
+
+    def waiting(state):
+        state["run"].update(status="requires_action", expires_at=1,
+                            required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": []}})
+
+    runs.records.mutate(P, run["id"], waiting)
+    ended = runs.get(P, thread, run["id"])
+    assert ended["status"] == "expired" and ended["required_action"] is None
+
+
+def test_model_error_fails_the_run(service, fake_llm):
+    runs, agent, _ = _setup(service, fake_llm.base_url)
+    thread, _ = service.create_conversation(P, kind="thread", items=[{"role": "user", "content": "fail-upstream please"}])
+    run = runs.create(P, thread.id, {"assistant_id": agent}, [])
+    events = []
+    runs.advance(P, run["id"], lambda name, data: events.append(name))
+    ended = runs.get(P, thread.id, run["id"])
+    assert ended["status"] == "failed" and ended["last_error"]["code"] == "upstream_error"
+    assert events == ["thread.run.in_progress", "thread.run.failed"]
+    assert [i.role for i in service.list_items(P, thread.id).data] == ["user"]  # nothing written
