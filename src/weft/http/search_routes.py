@@ -192,9 +192,10 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
             return await pooled(service.search, name, params, timeout=limits.search_timeout)
         return service.search(name, params)
 
-    from weft.http import synonym_routes
+    from weft.http import alias_routes, synonym_routes
 
     router.include_router(synonym_routes.build_router(service.synonym_maps, keys))
+    router.include_router(alias_routes.build_router(service.aliases, keys))
 
     # ---- service ---------------------------------------------------------------------------------------
     @route("GET", "/servicestats", admin=True)
@@ -208,7 +209,7 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
         return _json(stats, content_type=MGMT_CONTENT_TYPE)
 
     # Resources weft does not have yet list as empty (the SDK's own test harness lists them all).
-    for collection in ("skillsets", "aliases"):
+    for collection in ("skillsets",):
 
         def make(collection=collection):
             @route("GET", f"/{collection}", admin=True)

@@ -21,6 +21,7 @@ from weft.etags import check_preconditions as _check_preconditions, new_etag
 from weft.search.catalog import Catalog
 from weft.secretbox import SecretBox
 from weft.search.synonyms_service import SynonymMapService
+from weft.search.aliases import MAX_ALIASES, AliasService
 from weft.search.schema_analysis import check_analysis_update
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
@@ -117,6 +118,7 @@ class SearchService:
         # API sees them through weft.search.public.PublicSearch, which hides them.
         self._internal: set[str] = self.catalog.internal_names()
         self.synonym_maps = SynonymMapService(self.catalog)
+        self.aliases = AliasService(self.catalog, lambda n: n in self._definitions and n not in self._internal, self._lock)
         for name, raw, etag in self.catalog.list():
             raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
             index_only = tuple(raw.pop(INDEX_ONLY, None) or ())
@@ -197,6 +199,7 @@ class SearchService:
             if definition.name in self._definitions:
                 message = f"Cannot create index '{definition.name}' because it already exists."
                 raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingIndex", "message": message}])
+            self.aliases.check_index_name(definition.name)
             definition.etag = new_etag()
             self.engine.create_index(definition)
             self.catalog.put(definition.name, self._stored(definition), definition.etag, internal=internal)
@@ -214,6 +217,7 @@ class SearchService:
             _check_preconditions(existing.etag if existing else None, if_match, if_none_match)
             definition.etag = new_etag()
             if existing is None:
+                self.aliases.check_index_name(name)
                 self.engine.create_index(definition)
                 self.catalog.put(name, self._stored(definition), definition.etag)
                 self._definitions[name] = definition
@@ -235,6 +239,7 @@ class SearchService:
                     raise PreconditionFailed("The index does not exist, so the If-Match precondition failed.")
                 raise NotFound(f"The index '{name}' for service 'weft' was not found.")
             _check_preconditions(existing.etag, if_match, if_none_match)
+            self.aliases.check_index_deletable(name)
             self.catalog.delete(name)  # durable first: a crash after this leaves only a stray directory
             del self._definitions[name]
             self._internal.discard(name)
@@ -258,7 +263,7 @@ class SearchService:
 
         return {
             "counters": {
-                "aliasesCount": counter(0),
+                "aliasesCount": counter(self.aliases.count(), MAX_ALIASES),
                 "documentCount": counter(docs),
                 "indexesCount": counter(len(definitions)),
                 "indexersCount": counter(0),
