@@ -102,6 +102,9 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
 
     app.include_router(build_ops_router(keys, health=config.get("server.health"), metrics=config.get("server.metrics")))
     app.add_middleware(ObserveMiddleware, metrics=config.get("server.metrics") != "off")
+    from weft.http.cors import CorsMiddleware
+
+    app.add_middleware(CorsMiddleware, cors_options=public.cors_options)  # outermost: errors carry the headers too
     from weft.http import openapi_docs
 
     openapi_docs.install(app)  # app.openapi() describes every route's parameters and bodies
