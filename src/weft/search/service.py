@@ -27,6 +27,7 @@ from weft.search.documents import ItemResult, parse_batch, parse_datetime, rende
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.engine.tantivy_engine import TantivyEngine
 from weft.search.filter_check import ExpressionChecker
+from weft.search.facet_options import parse_time_offset
 from weft.search.analysis import resolve as resolve_analyzer
 from weft.search.highlight import collect_terms, highlight_field
 from weft.search.odata import parse_filter, parse_orderby, parse_select
@@ -530,7 +531,7 @@ class SearchService:
             raise InvalidInput(f"Invalid expression: Could not find a property named '{name}' on type 'search.document'.\r\nParameter name: facets")
         if not leaf.field.facetable:
             raise InvalidInput(f"The field '{name}' is not facetable. Only facetable fields can be used in facets.\r\nParameter name: facets")
-        count, sort, interval, values = 10, "count", None, None
+        count, sort, interval, values, offset = 10, "count", None, None, None
         for option in parts[1:]:
             key, _, value = option.partition(":")
             key, value = key.strip(), value.strip()
@@ -581,12 +582,15 @@ class SearchService:
                 else:
                     raise InvalidInput(f"Range facets need a numeric or date field; '{name}' is {leaf.type}.\r\nParameter name: facets")
             elif key == "timeoffset":
-                continue
+                offset = parse_time_offset(value, expression)
             else:
                 raise InvalidInput(f"Unknown facet option '{key}' in '{expression}'.\r\nParameter name: facets")
         if leaf.type == "Edm.GeographyPoint":
             raise InvalidInput(f"The field '{name}' cannot be faceted.\r\nParameter name: facets")
-        return FacetSpec(field=name, count=count, sort=sort, interval=interval, values=values)
+        if offset is not None and not (leaf.type == "Edm.DateTimeOffset" and isinstance(interval, str)):
+            raise InvalidInput(f"The timeoffset in '{expression}' needs the interval option on an Edm.DateTimeOffset field."
+                               "\r\nParameter name: facets")
+        return FacetSpec(field=name, count=count, sort=sort, interval=interval, values=values, time_offset=offset or 0)
 
     # ---- suggest / autocomplete ----------------------------------------------------------------------
     def _suggester(self, definition: IndexDefinition, name: Any) -> dict:

@@ -20,6 +20,7 @@ class FacetSpec:
     sort: str = "count"  # count | -count | value | -value
     interval: float | str | None = None  # number, or minute/hour/day/week/month/quarter/year
     values: tuple[Any, ...] | None = None  # boundaries for range buckets
+    time_offset: int = 0  # minutes east of UTC that calendar intervals start at (the facet's timeoffset)
 
 
 @dataclass(frozen=True)
