@@ -335,6 +335,8 @@ def _suggest_params(request: Request) -> dict:
                 raise InvalidInput("$top must be an integer.\r\nParameter name: $top")
             body[target] = int(value)
         elif target == "fuzzy":
+            if value.lower() not in ("true", "false"):
+                raise InvalidInput(f"The value '{value}' of 'fuzzy' must be true or false.\r\nParameter name: fuzzy")
             body[target] = value.lower() == "true"
         elif target == "minimumCoverage":
             try:

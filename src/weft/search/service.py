@@ -641,28 +641,10 @@ class SearchService:
         return response
 
     def autocomplete(self, name: str, body: dict) -> dict:
-        definition = self._definition(name)
-        suggester = self._suggester(definition, body.get("suggesterName"))
-        text = body.get("search")
-        if not isinstance(text, str) or not 1 <= len(text) <= 100:
-            raise InvalidInput("The search text of an autocomplete request must be 1 to 100 characters.\r\nParameter name: search")
-        mode = body.get("autocompleteMode") or "oneTerm"
-        if mode not in ("oneTerm", "twoTerms", "oneTermWithContext"):
-            raise InvalidInput(f"Invalid autocompleteMode '{mode}'.\r\nParameter name: autocompleteMode")
-        fields = _as_list(body.get("searchFields"), "searchFields") or list(suggester["sourceFields"])
-        top = _int_param(body, "top", 1, 100) or 5
-        words = text.split()
-        prefix = (words[-1] if words else text).lower()
-        head = " ".join(words[:-1])
-        counts: dict[str, int] = {}
-        for f in fields:
-            for term in self.engine.suggest_terms(definition, f, prefix, 50):
-                counts[term] = counts.get(term, 0) + 1
-        ordered = sorted(counts, key=lambda t: (-counts[t], t))[:top]
-        values = [{"text": t, "queryPlusText": f"{head} {t}".strip()} for t in ordered]
-        response: dict[str, Any] = {"value": values}
-        response["@search.coverage"] = 100.0 if body.get("minimumCoverage") is not None else None
-        return response
+        """Azure's autocomplete modes, fuzzy, filter and highlighting: weft.search.autocomplete."""
+        from weft.search import autocomplete
+
+        return autocomplete.run(self, self._definition(name), body)
 
     def _parse_filter(self, definition: IndexDefinition, text: Any):
         if not text:

@@ -95,7 +95,8 @@ class Engine(Protocol):
 
     def search(self, definition: IndexDefinition, query: SearchQuery) -> SearchResults: ...
 
-    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[str]: ...
+    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Index terms of a field beginning with `prefix`, with their document frequencies, most frequent first."""
 
     def stats(self, definition: IndexDefinition) -> IndexStats: ...
 

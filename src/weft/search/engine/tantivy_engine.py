@@ -414,12 +414,12 @@ class TantivyEngine:
         size = sum(p.stat().st_size for p in handle.path.glob("*") if p.is_file())
         return IndexStats(handle.searcher().num_docs, size)
 
-    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[str]:
+    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[tuple[str, int]]:
         handle = self._handle(definition)
         leaf = handle.layout.leaves.get(field_path)
         if leaf is None or leaf.text is None:
             return []
-        return [t for t, _ in handle.searcher().terms_with_prefix(leaf.text, prefix, limit=limit)]
+        return [(t, int(n)) for t, n in handle.searcher().terms_with_prefix(leaf.text, prefix, limit=limit)]
 
     # ---- search ---------------------------------------------------------------------------------
     def search(self, definition: IndexDefinition, q: SearchQuery) -> SearchResults:
