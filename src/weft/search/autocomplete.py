@@ -217,6 +217,7 @@ def run(service, definition, body: Any) -> dict:
     from weft.search.engine.base import SearchQuery
 
     analyzers = {f: resolve_analyzer(definition, definition.leaf(f).field.effective_analyzer) for f in request.fields}
+    plain = {f for f in request.fields if definition.leaf(f).field.effective_analyzer in ("standard.lucene", "standard")}
     context = None
     last: qa.Node = qa.Fuzzy(request.partial, 1, prefix=True) if request.fuzzy else qa.Prefix(request.partial)
     clauses: tuple = (last,)
@@ -231,7 +232,9 @@ def run(service, definition, body: Any) -> dict:
     def streams(document: dict):
         for f in request.fields:
             for value in _values(document, f.split("/")):
-                if isinstance(value, str):
+                # with the standard analyzer (lower-casing only), a value that does not hold the typed prefix holds no
+                # term beginning with it: skip tokenising it
+                if isinstance(value, str) and (request.fuzzy or f not in plain or request.partial in value.lower()):
                     yield [(t.term, t.pos) for t in analyzers[f].tokens(value)]
 
     counts = count_candidates((streams(h.document) for h in hits), request.mode, request.partial, request.fuzzy, context)
