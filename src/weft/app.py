@@ -106,6 +106,9 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
         from weft.http.console_routes import build_console_router
 
         app.include_router(build_console_router())  # /console: public files; data only through the APIs above
+    from weft.http.cors import CorsMiddleware
+
+    app.add_middleware(CorsMiddleware, cors_options=public.cors_options)  # outermost: errors carry the headers too
     from weft.http import openapi_docs
 
     openapi_docs.install(app)  # app.openapi() describes every route's parameters and bodies

@@ -64,6 +64,7 @@ class World:
     assistant: str = ""
     run: str = ""
     agent: str = ""
+    alias: str = ""
     created: list = field(default_factory=list)
 
     def headers(self, caller: str) -> dict[str, str]:
@@ -133,6 +134,11 @@ class World:
         self.app.state.search.synonym_maps.create(synonym_body(name))
         return name
 
+    def new_alias(self) -> str:
+        name = fresh("mxal")
+        self.app.state.search.aliases.create(alias_body(name, self.index))
+        return name
+
     def new_base(self) -> str:
         name = fresh("mxkb")
         self.app.state.retrieval.create_base(base_body(name, self.source), API)
@@ -157,6 +163,10 @@ def datasource_body(name: str) -> dict:
 
 def synonym_body(name: str) -> dict:
     return {"name": name, "format": "solr", "synonyms": "usa, united states"}
+
+
+def alias_body(name: str, index: str) -> dict:
+    return {"name": name, "indexes": [index]}
 
 
 def source_body(name: str, index: str) -> dict:
@@ -223,7 +233,13 @@ KB = ("knowledgebases", "knowledgeBases", "knowledge-bases")
 ROUTES: dict[tuple[str, str], Route] = {
     # ---- search API: service ----
     ("GET", "/servicestats"): Route("admin"),
-    **{("GET", f"/{c}"): Route("admin") for c in ("skillsets", "synonymmaps", "aliases")},  # synonymmaps: a real list
+    **{("GET", f"/{c}"): Route("admin") for c in ("skillsets", "synonymmaps", "aliases")},  # synonymmaps, aliases: real lists
+    # ---- index aliases (the index routes' permissions) ----
+    ("POST", "/aliases"): Route("admin", 201, body=lambda w, c: alias_body(fresh("mxalnew"), w.index)),
+    **{("GET", p): Route("admin", params=lambda w, c: {"name": w.alias}) for p in ("/aliases/{name}", "/aliases('{name}')")},
+    **{("PUT", p): Route("admin", 201, params=lambda w, c: {"name": fresh("mxalput")}, body=lambda w, c: None)
+       for p in ("/aliases/{name}", "/aliases('{name}')")},
+    **{("DELETE", p): Route("admin", 204, params=lambda w, c: {"name": w.new_alias()}) for p in ("/aliases/{name}", "/aliases('{name}')")},
     # ---- knowledge sources and bases (every spelling Azure accepts) ----
     **{("GET", f"/{c}"): Route("admin") for c in KS + KB},
     **{("POST", f"/{c}"): Route("admin", 201, body=lambda w, c: source_body(fresh("mxksnew"), w.index)) for c in KS},
@@ -439,6 +455,7 @@ def world(tmp_path_factory):
     w.source = w.new_source()
     w.base = w.new_base()
     w.synonyms = w.new_synonyms()
+    w.alias = w.new_alias()
     yield w
     for close in reversed(app.state.closers):
         close()
@@ -455,6 +472,8 @@ def _body_for(route: Route, method: str, path: str, w: World, caller: str, param
             return datasource_body(name)
         if path.startswith("/synonymmaps"):
             return synonym_body(name)
+        if path.startswith("/aliases"):
+            return alias_body(name, w.index)
         if path.lower().startswith(("/knowledgesources", "/knowledge-sources")):
             return source_body(name, w.index)
         if path.lower().startswith(("/knowledgebases", "/knowledge-bases")):

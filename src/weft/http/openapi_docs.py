@@ -45,6 +45,7 @@ SEARCH = obj(search=S, searchFields=S, searchMode={"type": "string", "enum": ["a
              scoringParameters=STRS, sessionId=S, scoringStatistics=S, vectorQueries={"type": "array", "items": {"type": "object"}})
 SUGGEST = obj(("search", "suggesterName"), search=S, suggesterName=S, filter=S, orderby=S, select=S, top=I, fuzzy=B,
               searchFields=S, highlightPreTag=S, highlightPostTag=S, minimumCoverage=N, autocompleteMode=S)
+ALIAS = obj(("name", "indexes"), name=S, indexes={"type": "array", "items": S, "minItems": 1, "maxItems": 1})
 BATCH = obj(("value",), value={"type": "array", "items": {"type": "object", "properties": {"@search.action": {
     "type": "string", "enum": ["upload", "merge", "mergeOrUpload", "delete"]}}}})
 ANALYZE = obj(("text",), text=S, analyzer=S, tokenizer=S, tokenFilters=STRS, charFilters=STRS)
@@ -77,7 +78,7 @@ SEARCH_GET = [("search", S), ("searchFields", S), ("searchMode", S), ("queryType
               ("$select", S), ("$top", I), ("$skip", I), ("$count", B), ("facet", STRS), ("highlight", S), ("minimumCoverage", N),
               ("scoringProfile", S), ("scoringParameter", STRS), ("sessionId", S)]
 SUGGEST_GET = [("search", S), ("suggesterName", S), ("$filter", S), ("$orderby", S), ("$select", S), ("$top", I), ("fuzzy", B),
-               ("searchFields", S), ("minimumCoverage", N), ("autocompleteMode", S)]
+               ("searchFields", S), ("minimumCoverage", N), ("autocompleteMode", S), ("highlightPreTag", S), ("highlightPostTag", S)]
 
 # (method, path pattern) -> (body schema or None, [(query name, schema)])
 _ROUTES: list[tuple[str, str, dict | None, list]] = [
@@ -91,6 +92,9 @@ _ROUTES: list[tuple[str, str, dict | None, list]] = [
     ("POST", r"/indexes.*(suggest|autocomplete)", SUGGEST, []),
     ("GET", r"/indexes.*(suggest|autocomplete)", None, SUGGEST_GET),
     ("GET", r"/indexes.*docs(/\{key\}|\('\{key\}'\))", None, [("$select", S)]),
+    ("POST", r"/aliases", ALIAS, []),
+    ("PUT", r"/aliases(/\{name\}|\('\{name\}'\))", ALIAS, []),
+    ("GET", r"/aliases", None, [("$select", S)]),
     ("POST", r"/datasources", DATASOURCE, []),
     ("PUT", r"/datasources.*", DATASOURCE, []),
     ("POST", r"/indexers", INDEXER, []),

@@ -195,9 +195,10 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
             return await pooled(service.search, name, params, timeout=limits.search_timeout)
         return service.search(name, params)
 
-    from weft.http import synonym_routes
+    from weft.http import alias_routes, synonym_routes
 
     router.include_router(synonym_routes.build_router(service.synonym_maps, keys))
+    router.include_router(alias_routes.build_router(service.aliases, keys))
 
     # ---- service ---------------------------------------------------------------------------------------
     @route("GET", "/servicestats", admin=True)
@@ -211,7 +212,7 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
         return _json(stats, content_type=MGMT_CONTENT_TYPE)
 
     # Resources weft does not have yet list as empty (the SDK's own test harness lists them all).
-    for collection in ("skillsets", "aliases"):
+    for collection in ("skillsets",):
 
         def make(collection=collection):
             @route("GET", f"/{collection}", admin=True)
@@ -337,6 +338,8 @@ def _suggest_params(request: Request) -> dict:
                 raise InvalidInput("$top must be an integer.\r\nParameter name: $top")
             body[target] = int(value)
         elif target == "fuzzy":
+            if value.lower() not in ("true", "false"):
+                raise InvalidInput(f"The value '{value}' of 'fuzzy' must be true or false.\r\nParameter name: fuzzy")
             body[target] = value.lower() == "true"
         elif target == "minimumCoverage":
             try:

@@ -1,4 +1,4 @@
-"""The service catalog: index definitions, synonym maps and their ETags, in a small SQLite database.
+"""The service catalog: index definitions, synonym maps, index aliases and their ETags, in a small SQLite database.
 
 WAL mode with ``synchronous=FULL``: a definition change is durable when the call returns.
 """
@@ -31,6 +31,7 @@ class Catalog:
             # weft's own indexes (conversation search): never reachable through the search API
             self._conn.execute("ALTER TABLE indexes ADD COLUMN internal INTEGER NOT NULL DEFAULT 0")
         self._conn.execute("CREATE TABLE IF NOT EXISTS synonym_maps (name TEXT PRIMARY KEY, definition TEXT NOT NULL, etag TEXT NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS aliases (name TEXT PRIMARY KEY, definition TEXT NOT NULL, etag TEXT NOT NULL)")
 
     def list(self) -> list[tuple[str, dict, str]]:
         with self._lock:
@@ -91,6 +92,25 @@ class Catalog:
     def delete_synonym_map(self, name: str) -> bool:
         with self._lock:
             cur = self._conn.execute("DELETE FROM synonym_maps WHERE name = ?", (name,))
+        return cur.rowcount > 0
+
+    # ---- index aliases (weft.search.aliases) ---------------------------------------------------------
+    def list_aliases(self) -> list[tuple[str, dict, str]]:
+        with self._lock:
+            rows = self._conn.execute("SELECT name, definition, etag FROM aliases ORDER BY name").fetchall()
+        return [(name, json.loads(definition), etag) for name, definition, etag in rows]
+
+    def put_alias(self, name: str, definition: dict, etag: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO aliases(name, definition, etag) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, etag = excluded.etag",
+                (name, json.dumps(definition), etag),
+            )
+
+    def delete_alias(self, name: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM aliases WHERE name = ?", (name,))
         return cur.rowcount > 0
 
     def close(self) -> None:

@@ -45,6 +45,11 @@ class PublicSearch:
             raise NotFound(f"The index '{name}' for service 'weft' was not found.")
         return name
 
+    def _target(self, name: str) -> str:
+        """An index name, or an alias resolved to its index (weft.search.aliases): what document operations and
+        reading or updating a definition accept."""
+        return self._visible(self.service.aliases.resolve(name) or name)
+
     def _creatable(self, body: Any, name: Any) -> None:
         if is_reserved_name(name):
             raise InvalidInput(f"The index name '{name}' is in the namespace weft reserves for its own indexes "
@@ -55,6 +60,18 @@ class PublicSearch:
     def synonym_maps(self):
         """Synonym maps belong to the service, not to an index: nothing internal to hide."""
         return self.service.synonym_maps
+
+    @property
+    def aliases(self):
+        """Index aliases (they map only to indexes this facade shows: weft.search.aliases)."""
+        return self.service.aliases
+
+    def cors_options(self, name: str) -> dict | None:
+        """The ``corsOptions`` of an index or of an alias's index; None when it has none or does not exist here."""
+        try:
+            return self.service.definition(self._target(name)).members.get("corsOptions")
+        except NotFound:
+            return None
 
     @property
     def reranker(self):
@@ -72,13 +89,19 @@ class PublicSearch:
         return [d for d in self.service.list_indexes(select, include_internal=False, **kwargs) if not is_reserved_name(d.get("name"))]
 
     def get_index(self, name: str, **kwargs) -> dict:
-        return self.service.get_index(self._visible(name), **kwargs)
+        return self.service.get_index(self._target(name), **kwargs)
 
     def create_index(self, body: Any, **kwargs) -> dict:
         self._creatable(body, body.get("name") if isinstance(body, dict) else None)
         return self.service.create_index(body, **kwargs)
 
     def create_or_update_index(self, name: str, body: Any, **kwargs) -> tuple[dict, bool]:
+        target = self.service.aliases.resolve(name)
+        if target is not None:  # updating an index through its alias: the body names the alias or the index
+            self._visible(target)
+            if isinstance(body, dict) and body.get("name") in (None, name):
+                body = dict(body, name=target)
+            name = target
         self._creatable(body, name)  # a body naming another index is refused by the parser
         return self.service.create_or_update_index(name, body, **kwargs)
 
@@ -96,19 +119,19 @@ class PublicSearch:
 
     # ---- documents ---------------------------------------------------------------------------------------
     def apply_batch(self, name: str, body: Any, **kwargs):
-        return self.service.apply_batch(self._visible(name), body, **kwargs)
+        return self.service.apply_batch(self._target(name), body, **kwargs)
 
     def lookup(self, name: str, key: str, *args, **kwargs) -> dict | None:
-        return self.service.lookup(self._visible(name), key, *args, **kwargs)
+        return self.service.lookup(self._target(name), key, *args, **kwargs)
 
     def count(self, name: str, **kwargs) -> int:
-        return self.service.count(self._visible(name), **kwargs)
+        return self.service.count(self._target(name), **kwargs)
 
     def search(self, name: str, body: dict, **kwargs) -> dict:
-        return self.service.search(self._visible(name), body, **kwargs)
+        return self.service.search(self._target(name), body, **kwargs)
 
     def suggest(self, name: str, body: dict, **kwargs) -> dict:
-        return self.service.suggest(self._visible(name), body, **kwargs)
+        return self.service.suggest(self._target(name), body, **kwargs)
 
     def autocomplete(self, name: str, body: dict, **kwargs) -> dict:
-        return self.service.autocomplete(self._visible(name), body, **kwargs)
+        return self.service.autocomplete(self._target(name), body, **kwargs)

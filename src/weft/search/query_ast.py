@@ -70,6 +70,7 @@ class Fuzzy:
     distance: int = 2
     field: str | None = None
     boost: float = 1.0
+    prefix: bool = False  # autocomplete: the distance applies to a beginning of the term
 
 
 @dataclass(frozen=True)

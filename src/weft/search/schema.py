@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from weft.search.schema_analysis import _check_field_analysis, validate_analysis
 from weft.errors import InvalidInput
+from weft.search.cors_options import check_cors_options
 from weft.search.ranking.semantic_config import parse_semantic
 from weft.search.ranking.scoring_profiles import parse_profiles
 from weft.search.ranking.similarity import check_similarity
@@ -449,6 +450,7 @@ def parse_index_definition(body: Any, *, name_from_path: str | None = None) -> I
     _validate_suggesters(definition)
     _validate_scoring_profiles(definition)
     _validate_vector_search(definition)
+    check_cors_options(members.get("corsOptions"))
     parse_semantic(members.get("semantic"), definition)
     check_similarity(members.get("similarity"))
     return definition

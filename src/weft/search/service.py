@@ -22,12 +22,14 @@ from weft.etags import check_preconditions as _check_preconditions, new_etag
 from weft.search.catalog import Catalog
 from weft.secretbox import SecretBox
 from weft.search.synonyms_service import SynonymMapService
+from weft.search.aliases import MAX_ALIASES, AliasService
 from weft.search.schema_analysis import check_analysis_update
 from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
 from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
 from weft.search.vector_options import query_oversampling
 from weft.search.engine.tantivy_engine import TantivyEngine
 from weft.search.filter_check import ExpressionChecker
+from weft.search.facet_options import parse_time_offset
 from weft.search.analysis import resolve as resolve_analyzer
 from weft.search.highlight import collect_terms, highlight_field
 from weft.search.odata import parse_filter, parse_orderby, parse_select
@@ -107,6 +109,7 @@ class SearchService:
         # API sees them through weft.search.public.PublicSearch, which hides them.
         self._internal: set[str] = self.catalog.internal_names()
         self.synonym_maps = SynonymMapService(self.catalog)
+        self.aliases = AliasService(self.catalog, lambda n: n in self._definitions and n not in self._internal, self._lock)
         for name, raw, etag in self.catalog.list():
             raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
             index_only = tuple(raw.pop(INDEX_ONLY, None) or ())
@@ -188,6 +191,7 @@ class SearchService:
             if definition.name in self._definitions:
                 message = f"Cannot create index '{definition.name}' because it already exists."
                 raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingIndex", "message": message}])
+            self.aliases.check_index_name(definition.name)
             definition.etag = new_etag()
             self.engine.create_index(definition)
             self.catalog.put(definition.name, self._stored(definition), definition.etag, internal=internal)
@@ -206,6 +210,7 @@ class SearchService:
             _check_preconditions(existing.etag if existing else None, if_match, if_none_match)
             definition.etag = new_etag()
             if existing is None:
+                self.aliases.check_index_name(name)
                 self.engine.create_index(definition)
                 self.catalog.put(name, self._stored(definition), definition.etag)
                 self._definitions[name] = definition
@@ -227,6 +232,7 @@ class SearchService:
                     raise PreconditionFailed("The index does not exist, so the If-Match precondition failed.")
                 raise NotFound(f"The index '{name}' for service 'weft' was not found.")
             _check_preconditions(existing.etag, if_match, if_none_match)
+            self.aliases.check_index_deletable(name)
             self.catalog.delete(name)  # durable first: a crash after this leaves only a stray directory
             del self._definitions[name]
             self._internal.discard(name)
@@ -251,7 +257,7 @@ class SearchService:
 
         return {
             "counters": {
-                "aliasesCount": counter(0),
+                "aliasesCount": counter(self.aliases.count(), MAX_ALIASES),
                 "documentCount": counter(docs),
                 "indexesCount": counter(len(definitions)),
                 "indexersCount": counter(0),
@@ -508,7 +514,7 @@ class SearchService:
             raise InvalidInput(f"Invalid expression: Could not find a property named '{name}' on type 'search.document'.\r\nParameter name: facets")
         if not leaf.field.facetable:
             raise InvalidInput(f"The field '{name}' is not facetable. Only facetable fields can be used in facets.\r\nParameter name: facets")
-        count, sort, interval, values = 10, "count", None, None
+        count, sort, interval, values, offset = 10, "count", None, None, None
         for option in parts[1:]:
             key, _, value = option.partition(":")
             key, value = key.strip(), value.strip()
@@ -559,12 +565,15 @@ class SearchService:
                 else:
                     raise InvalidInput(f"Range facets need a numeric or date field; '{name}' is {leaf.type}.\r\nParameter name: facets")
             elif key == "timeoffset":
-                continue
+                offset = parse_time_offset(value, expression)
             else:
                 raise InvalidInput(f"Unknown facet option '{key}' in '{expression}'.\r\nParameter name: facets")
         if leaf.type == "Edm.GeographyPoint":
             raise InvalidInput(f"The field '{name}' cannot be faceted.\r\nParameter name: facets")
-        return FacetSpec(field=name, count=count, sort=sort, interval=interval, values=values)
+        if offset is not None and not (leaf.type == "Edm.DateTimeOffset" and isinstance(interval, str)):
+            raise InvalidInput(f"The timeoffset in '{expression}' needs the interval option on an Edm.DateTimeOffset field."
+                               "\r\nParameter name: facets")
+        return FacetSpec(field=name, count=count, sort=sort, interval=interval, values=values, time_offset=offset or 0)
 
     # ---- suggest / autocomplete ----------------------------------------------------------------------
     def _suggester(self, definition: IndexDefinition, name: Any) -> dict:
@@ -616,29 +625,12 @@ class SearchService:
         return response
 
     def autocomplete(self, name: str, body: dict) -> dict:
+        """Azure's autocomplete modes, fuzzy, filter and highlighting: weft.search.autocomplete."""
+        from weft.search import autocomplete
+
         definition = self._definition(name)
         strict.check_request(body, "AutocompleteRequest")
-        suggester = self._suggester(definition, body.get("suggesterName"))
-        text = body.get("search")
-        if not isinstance(text, str) or not 1 <= len(text) <= 100:
-            raise InvalidInput("The search text of an autocomplete request must be 1 to 100 characters.\r\nParameter name: search")
-        mode = body.get("autocompleteMode") or "oneTerm"
-        if mode not in ("oneTerm", "twoTerms", "oneTermWithContext"):
-            raise InvalidInput(f"Invalid autocompleteMode '{mode}'.\r\nParameter name: autocompleteMode")
-        fields = _as_list(body.get("searchFields"), "searchFields") or list(suggester["sourceFields"])
-        top = _int_param(body, "top", 1, 100) or 5
-        words = text.split()
-        prefix = (words[-1] if words else text).lower()
-        head = " ".join(words[:-1])
-        counts: dict[str, int] = {}
-        for f in fields:
-            for term in self.engine.suggest_terms(definition, f, prefix, 50):
-                counts[term] = counts.get(term, 0) + 1
-        ordered = sorted(counts, key=lambda t: (-counts[t], t))[:top]
-        values = [{"text": t, "queryPlusText": f"{head} {t}".strip()} for t in ordered]
-        response: dict[str, Any] = {"value": values}
-        response["@search.coverage"] = 100.0 if body.get("minimumCoverage") is not None else None
-        return response
+        return autocomplete.run(self, definition, body)
 
     def _parse_filter(self, definition: IndexDefinition, text: Any):
         if not text:

@@ -20,6 +20,7 @@ class FacetSpec:
     sort: str = "count"  # count | -count | value | -value
     interval: float | str | None = None  # number, or minute/hour/day/week/month/quarter/year
     values: tuple[Any, ...] | None = None  # boundaries for range buckets
+    time_offset: int = 0  # minutes east of UTC that calendar intervals start at (the facet's timeoffset)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ class Engine(Protocol):
 
     def search(self, definition: IndexDefinition, query: SearchQuery) -> SearchResults: ...
 
-    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[str]: ...
+    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Index terms of a field beginning with `prefix`, with their document frequencies, most frequent first."""
 
     def stats(self, definition: IndexDefinition) -> IndexStats: ...
 

@@ -428,12 +428,12 @@ class TantivyEngine:
         vector_size = sum(vi.size_bytes for vi in handle.vectors.values())
         return IndexStats(handle.searcher().num_docs, size + vector_size, vector_size)
 
-    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[str]:
+    def suggest_terms(self, definition: IndexDefinition, field_path: str, prefix: str, limit: int) -> list[tuple[str, int]]:
         handle = self._handle(definition)
         leaf = handle.layout.leaves.get(field_path)
         if leaf is None or leaf.text is None:
             return []
-        return [t for t, _ in handle.searcher().terms_with_prefix(leaf.text, prefix, limit=limit)]
+        return [(t, int(n)) for t, n in handle.searcher().terms_with_prefix(leaf.text, prefix, limit=limit)]
 
     # ---- search ---------------------------------------------------------------------------------
     def search(self, definition: IndexDefinition, q: SearchQuery) -> SearchResults:
@@ -899,7 +899,7 @@ class _Search:
             if not stats.get("count"):
                 return []
             lo, hi = int(stats["min"]), int(stats["max"])
-            starts = _calendar_starts(spec.interval, lo, hi)
+            starts = _calendar_starts(spec.interval, lo, hi, spec.time_offset)
             ranges = [{"from": float(a), "to": float(b)} for a, b in zip(starts, starts[1:])]
             buckets = self.searcher.aggregate(query, {"f": {"range": {"field": fast, "ranges": ranges}}})["f"]["buckets"]
             # tantivy adds open-ended buckets for values outside the ranges; keep only ours
@@ -984,9 +984,12 @@ def _range_buckets(t: str, values: tuple) -> list[tuple[dict, dict]]:
     return out
 
 
-def _calendar_starts(unit: str, lo_micros: int, hi_micros: int) -> list[int]:
+def _calendar_starts(unit: str, lo_micros: int, hi_micros: int, offset_minutes: int = 0) -> list[int]:
+    """Bucket starts (UTC microseconds) covering [lo, hi]; with an offset the calendar is that zone's, the starts UTC."""
     import datetime as dt
 
+    shift = offset_minutes * 60_000_000
+    lo_micros, hi_micros = lo_micros + shift, hi_micros + shift
     lo = micros_to_datetime(lo_micros)
     if unit == "minute":
         start = lo.replace(second=0, microsecond=0)
@@ -1019,7 +1022,7 @@ def _calendar_starts(unit: str, lo_micros: int, hi_micros: int) -> list[int]:
         starts.append(datetime_to_micros(d))
         if len(starts) > 10000:
             raise InvalidInput("The date interval facet would produce more than 10,000 buckets; use a larger interval.")
-    return starts
+    return [s - shift for s in starts]
 
 
 def _facets_python(definition: IndexDefinition, specs, sources: list[dict]) -> dict[str, list[dict]]:
@@ -1056,7 +1059,7 @@ def _facets_python(definition: IndexDefinition, specs, sources: list[dict]) -> d
                 if spec.interval is not None:
                     if t == "Edm.DateTimeOffset":
                         m = datetime_to_micros(v)
-                        starts = _calendar_starts(spec.interval, m, m)
+                        starts = _calendar_starts(spec.interval, m, m, spec.time_offset)
                         keys.add(format_datetime(micros_to_datetime(starts[0])))
                     else:
                         step = float(spec.interval)

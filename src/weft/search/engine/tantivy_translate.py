@@ -101,7 +101,8 @@ class TextTranslator:
             return self._boost(
                 self._per_field(
                     node.field,
-                    lambda leaf: Query.fuzzy_term_query(self.schema, leaf.text, node.text.lower(), distance=min(2, max(0, node.distance))),
+                    lambda leaf: Query.fuzzy_term_query(self.schema, leaf.text, node.text.lower(), distance=min(2, max(0, node.distance)),
+                                                       prefix=node.prefix),
                     True,
                 ),
                 node.boost,
