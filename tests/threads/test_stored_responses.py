@@ -207,3 +207,17 @@ def test_responses_are_tenant_scoped(live, sdk):
     mine = sdk.responses.create(model="fake-model", input="private")
     other = httpx.get(f"{live.endpoint}/v1/responses/{mine.id}", headers=live.headers(tenant="other-tenant"))
     assert other.status_code == 404 and other.json()["error"]["message"] == f"Response with id '{mine.id}' not found."
+
+
+def test_a_stored_response_is_not_reachable_as_a_conversation_or_thread(sdk, live):
+    created = sdk.responses.create(model="fake-model", input="kept to myself")
+    headers = {"api-key": live.admin_key}
+    for path in (f"/v1/conversations/{created.id}", f"/v1/conversations/{created.id}/items", f"/threads/{created.id}",
+                 f"/threads/{created.id}/messages"):
+        answer = httpx.get(f"{live.endpoint}{path}", headers=headers)
+        assert answer.status_code == 404, (path, answer.status_code, answer.text)
+        assert "kept to myself" not in answer.text
+    answer = httpx.post(f"{live.endpoint}/v1/conversations/{created.id}/items", headers=headers,
+                        json={"items": [{"type": "message", "role": "user", "content": "smuggled"}]})
+    assert answer.status_code == 404
+    assert [i.content[0].text for i in sdk.responses.input_items.list(created.id)] == ["kept to myself"]

@@ -47,7 +47,7 @@ class ResponsesService:
         wait = settings.lock_wait_seconds if settings.lock_mode == "wait" else 0.0
         self.locks = TurnLocks(service, wait_seconds=wait, lease_seconds=settings.lock_lease_seconds)
         self.background = BackgroundRuns(self.records, background_workers, stale_after_seconds=settings.lock_lease_seconds)
-        # The Python work around a model call is let through a few threads at a time (see ConversationLoop).
+        # The Python work around a model call is let through a few threads at a time (a bounded semaphore).
         self._work = threading.BoundedSemaphore(WORK_SLOTS)
 
     # ---- the context the model sees ----------------------------------------------------------------------

@@ -2,16 +2,16 @@
 lacks (`GET /v1/conversations`): a thin adapter over ThreadService."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from weft.http.tenant_auth import TenantAuth
-from weft.http.threads_http import call, json_body, metadata_filter, ok, paging
+from weft.http.threads_http import call, json_body, metadata_filter, ok, paging, public_record
 from weft.http.threads_shapes import conversation_json, item_json, item_page_json, list_json
 from weft.threads.service import UNSET, ThreadService
 
 
 def build_conversations_router(service: ThreadService, auth: TenantAuth) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(public_record)])  # internal records are not conversations
 
     @router.post("/v1/conversations")
     async def create_conversation(request: Request):

@@ -7,7 +7,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from weft.errors import InvalidInput, PayloadTooLarge
+from weft.errors import InvalidInput, NotFound, PayloadTooLarge
 from weft.http.body import parse_json
 from weft.threads.items import check_paging
 
@@ -51,3 +51,16 @@ async def call(fn, *args, **kwargs) -> Any:
 
 def ok(body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status)
+
+
+# ids of the records weft.agents and weft.mail keep in the thread store for themselves (stored responses,
+# assistants, runs, agent definitions, chat bindings): never reachable through /v1/conversations or /threads
+_INTERNAL_ID_PREFIXES = ("resp_", "asst_", "run_", "agent_", "bind_")
+
+
+def public_record(request: Request) -> None:
+    """A router dependency: a path's conversation or thread id naming an internal record is a 404, as a missing one is."""
+    for name in ("conversation_id", "thread_id"):
+        value = request.path_params.get(name)
+        if isinstance(value, str) and value.startswith(_INTERNAL_ID_PREFIXES):
+            raise NotFound(f"Conversation with id '{value}' not found.")

@@ -2,11 +2,11 @@
 `api-version` is accepted and ignored."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from weft.errors import InvalidInput
 from weft.http.tenant_auth import TenantAuth
-from weft.http.threads_http import call, json_body, metadata_filter, ok, paging
+from weft.http.threads_http import call, json_body, metadata_filter, ok, paging, public_record
 from weft.errors import NotFound
 from weft.http.threads_shapes import foundry_message_to_item, is_thread_message, list_json, message_json, thread_json
 from weft.threads.items import MAX_ITEMS_PER_REQUEST, validate_metadata
@@ -36,7 +36,7 @@ def _pending_messages(service: ThreadService, messages, *, param: str, limit: in
 
 
 def build_threads_router(service: ThreadService, auth: TenantAuth) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(public_record)])  # internal records are not conversations
 
     @router.post("/threads")
     async def create_thread(request: Request):
