@@ -86,7 +86,7 @@ def function_multiplier(spec: dict, doc: dict, tags: tuple[str, ...] = ()) -> fl
     elif kind == "freshness":
         if doc["added"] is None:
             return None
-        age = (NOW - dt.datetime.fromisoformat(doc["added"].replace("Z", "+00:00"))).total_seconds()
+        age = (dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(doc["added"].replace("Z", "+00:00"))).total_seconds()
         t = age / (spec["days"] * 86400)
         if not 0 <= t <= 1:
             return None

@@ -256,7 +256,7 @@ def test_application_secret_of_an_older_stored_definition_is_never_returned():
                           "functions": [{"type": "magnitude", "fieldName": "n", "boost": 2, "interpolation": "linear",
                                          "magnitude": {"boostingRangeStart": 0, "boostingRangeEnd": 10, "constantBoostBeyondRange": True}}]}],
      "defaultScoringProfile": "sp"},
-    {"similarity": {"@odata.type": "#Microsoft.Azure.Search.BM25Similarity", "k1": 1.3, "b": 0.5}},
+    {"similarity": {"@odata.type": "#Microsoft.Azure.Search.BM25Similarity", "k1": 1.2, "b": 0.75}},  # other k1/b: 400 (test_sdk_scoring)
     {"corsOptions": {"allowedOrigins": ["*"], "maxAgeInSeconds": 60}},
     {"vectorSearch": {**BASE["vectorSearch"], "compressions": [{"name": "c", "kind": "scalarQuantization",
                       "scalarQuantizationParameters": {"quantizedDataType": "int8"}, "truncationDimension": None,
@@ -272,7 +272,8 @@ def test_members_of_the_other_helpers_are_not_refused_here(client, changes):
 def test_query_parameters_of_the_other_helpers_are_not_refused_here(client):
     for path, body in [
         ("search.post.search", {"search": "hotel", "scoringStatistics": "global", "sessionId": "s1", "minimumCoverage": 80}),
-        ("search.post.search", {"vectorQueries": [{"kind": "vector", "vector": [1, 0, 0], "fields": "vec", "k": 2, "oversampling": 2}]}),
+        # oversampling on a field without compression is a 400 naming it; on compressed fields: test_sdk_vector_storage
+        ("search.post.search", {"vectorQueries": [{"kind": "vector", "vector": [1, 0, 0], "fields": "vec", "k": 2}]}),
         ("search.post.autocomplete", {"search": "ho", "suggesterName": "sg", "autocompleteMode": "twoTerms", "fuzzy": True,
                                       "filter": "n gt 0", "highlightPreTag": "<b>", "highlightPostTag": "</b>", "minimumCoverage": 80,
                                       "searchFields": "title", "top": 3}),

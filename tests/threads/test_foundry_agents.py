@@ -76,7 +76,8 @@ def test_function_toolset_create_and_process(server, issuer, fake_llm):
     sent = fake_llm.requests[-1]["body"]
     assert sent["messages"][0] == {"role": "system", "content": "You report the weather."}
     assert sent["messages"][-2]["tool_calls"][0]["function"]["name"] == "get_weather"
-    assert sent["messages"][-1] == {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"weather": "sunny in Paris"})}
+    call_id = sent["messages"][-2]["tool_calls"][0]["id"]  # the fake model numbers its calls across the session
+    assert sent["messages"][-1] == {"role": "tool", "tool_call_id": call_id, "content": json.dumps({"weather": "sunny in Paris"})}
     # messages: the question and the answer; the tool call is a run step, not a message
     messages = list(agents.messages.list(thread_id=thread.id, order=ListSortOrder.ASCENDING))
     assert [m.role for m in messages] == ["user", "assistant"]

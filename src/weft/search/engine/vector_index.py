@@ -155,7 +155,7 @@ class VectorIndex:
             rescored = [(keys[i], self.codec.score(distances[i])) for i in range(len(keys))]
         else:
             rescored = found  # binary codes: candidates were already scored against the ±1 codes
-        rescored.sort(key=lambda item: -item[1])
+        rescored.sort(key=lambda item: (-item[1], item[0]))  # equal scores in key order: the same after a rebuild
         return rescored
 
     def _ann(self, query: np.ndarray, k: int, exact: bool) -> list[tuple[str, float]]:
@@ -179,8 +179,11 @@ class VectorIndex:
             distances = self.codec.distances(query, stored)
         else:
             distances = self.codec.distances(query, self.codec.decode(stored))
-        order = np.argsort(distances, kind="stable")[:k]
-        return [(self.keys[labels[i]], self.score(distances[i])) for i in order]
+        order = np.argsort(distances, kind="stable")
+        if len(order) > k:  # keep every candidate tied with the k-th: ties are broken by key, not by label order
+            order = order[: k + int(np.count_nonzero(distances[order[k:]] == distances[order[k - 1]]))] if k > 0 else order[:0]
+        ranked = sorted(((float(distances[i]), self.keys[labels[i]]) for i in order))[:k]
+        return [(key, self.score(distance)) for distance, key in ranked]
 
     def vectors_of(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
         with self.lock:

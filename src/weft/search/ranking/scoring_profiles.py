@@ -20,7 +20,7 @@ AGGREGATIONS = ("sum", "average", "minimum", "maximum", "firstMatching", "produc
 MAX_PROFILES = 100
 MAX_FUNCTIONS = 8
 INT32_MAX = 2**31 - 1
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_NAME_RE = re.compile(r"^[A-Za-z][^.:@\s]*$")  # azure-relevance.md §5.2: a letter first; no '.', ':', '@' (the SDK's own tests use 'product-score')
 _PARAMETER_RE = re.compile(r"^[A-Za-z0-9_]+$")  # no '-' (it ends the name in 'name-value') and no ','
 _DURATION_RE = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 _FIELD_TYPES = {
@@ -122,8 +122,8 @@ def _parse_profile(p: Any, leaf) -> Profile:
         raise InvalidInput("Each scoring profile must have a name.")
     name = p["name"]
     if not _NAME_RE.match(name) or name.startswith("azureSearch") or len(name) > 128:
-        raise InvalidInput(f"The scoring profile name '{name}' is invalid: it must start with a letter and hold only letters, digits "
-                           "and underscores, at most 128 characters, and not start with 'azureSearch'.")
+        raise InvalidInput(f"The scoring profile name '{name}' is invalid: it must start with a letter, hold no '.', ':', '@' "
+                           "or white space, be at most 128 characters, and not start with 'azureSearch'.")
     where = f"scoring profile '{name}'"
     text = p.get("text")
     weights: dict[str, float] = {}
