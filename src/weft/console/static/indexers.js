@@ -31,6 +31,13 @@ export function IndexersView({ cred }) {
   </section>`;
 }
 
+// a time-axis label: the run's start, as hh:mm:ss today or as the date and time before today
+const tick = (t) => {
+  if (!t) return "";
+  const d = new Date(t);
+  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString([], { hour12: false }) : d.toLocaleString([], { hour12: false, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+};
+
 // Run history: one group per run (oldest left): a bar of its duration, and items processed / failed.
 export function RunChart({ runs }) {
   const list = [...runs].filter((r) => r.status !== "reset").reverse().slice(-30);
@@ -53,6 +60,8 @@ export function RunChart({ runs }) {
           <rect class="failed" x=${x + bw + 1} width=${bw} y=${y(f, maxItems)} height=${H - pad - y(f, maxItems)}/></g>`;
       })}
       <polyline class="duration" fill="none" points=${list.map((r, i) => `${pad + i * step + bw + 2},${y(seconds(r), maxSec)}`).join(" ")}/>
+      ${[...new Set([0, Math.floor((list.length - 1) / 2), list.length - 1])].map((i) => html`<text class="tick" data-testid="chart-tick"
+        x=${pad + i * step + bw + 2} y=${H - pad + 16} text-anchor=${i === 0 ? "start" : i === list.length - 1 ? "end" : "middle"}>${tick(list[i].startTime)}</text>`)}
       <text x=${pad} y="14" class="legend">items: max ${maxItems} · duration: max ${maxSec.toFixed(2)} s</text>
     </svg>
     <figcaption><span class="key processed"></span> processed <span class="key failed"></span> failed <span class="key duration"></span> duration</figcaption>
