@@ -259,7 +259,7 @@ def test_indexer_run_appears_in_the_chart(browser, weft):
     page.wait_for_function(done, timeout=20000)
     assert page.locator("[data-testid=run-chart] g.run").count() == before + 1
     assert float(page.locator("[data-testid=run-chart] rect.failed").last.get_attribute("height")) > 0  # the failed item
-    ticks = page.locator("[data-testid=chart-tick]").all_inner_texts()  # the time axis: the runs' start times
+    ticks = page.locator("[data-testid=chart-tick]").all_text_contents()  # the time axis: the runs' start times
     assert ticks and all(re.search(r"\d{1,2}:\d{2}", t) for t in ticks), ticks
     errors = page.get_by_test_id("run-errors").inner_text()  # the newest run's errors, with the document's key
     assert "7" in errors.split("\n")[1] and "lots" in errors and "Edm.Int32" in errors
