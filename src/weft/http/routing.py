@@ -45,3 +45,43 @@ def resource(body: dict, status: int) -> Response:
 
 def conditions(request: Request) -> dict:
     return {"if_match": request.headers.get("if-match"), "if_none_match": request.headers.get("if-none-match")}
+
+
+def named_collection_routes(router: APIRouter, keys: KeyChecker, collection: str, service) -> None:
+    """Azure's five routes of a named definition collection (``/synonymmaps``, ``/aliases``) in both path styles:
+    list (with ``$select``), create, create-or-update (ETag conditions, ``Prefer: return=minimal``), get, delete.
+    ``service`` has ``list(select)``, ``create(body)``, ``create_or_update(name, body, **conditions)``,
+    ``get(name)`` and ``delete(name, **conditions)``."""
+    from starlette.concurrency import run_in_threadpool
+
+    from weft.http.search_routes import _body, _headers
+
+    route = definition_route(router, keys)
+    one = (f"/{collection}/{{name}}", f"/{collection}('{{name}}')")
+
+    @route("GET", f"/{collection}")
+    async def list_all(request: Request):
+        value = await run_in_threadpool(service.list, request.query_params.get("$select"))
+        return _json({"value": value}, content_type=MGMT_CONTENT_TYPE)
+
+    @route("POST", f"/{collection}")
+    async def create(request: Request):
+        body, _ = await _body(request)
+        return resource(await run_in_threadpool(service.create, body), 201)
+
+    @route("PUT", *one)
+    async def create_or_update(request: Request, name: str):
+        body, _ = await _body(request)
+        rendered, created = await run_in_threadpool(lambda: service.create_or_update(name, body, **conditions(request)))
+        if "return=minimal" in request.headers.get("prefer", ""):
+            return Response(status_code=204, headers=_headers({"ETag": rendered["@odata.etag"]}))
+        return resource(rendered, 201 if created else 200)
+
+    @route("GET", *one)
+    async def get(request: Request, name: str):
+        return resource(await run_in_threadpool(service.get, name), 200)
+
+    @route("DELETE", *one)
+    async def delete(request: Request, name: str):
+        await run_in_threadpool(lambda: service.delete(name, **conditions(request)))
+        return Response(status_code=204, headers=_headers())
