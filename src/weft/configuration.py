@@ -88,6 +88,10 @@ OPTIONS: tuple[Option, ...] = (
     _o("search", "search_timeout", "WEFT_SEARCH_TIMEOUT", "float", 10.0, help="seconds a search may take before a 503"),
     # indexers
     _o("indexers", "sqlite_dirs", "WEFT_SQLITE_DIRS", help=f"directories SQLite data sources may read ('{os.pathsep}'-separated; default: the data dir)"),
+    # cluster (issue 18): many stateless nodes over one PostgreSQL system of record; unset = embedded mode
+    _o("cluster", "url", "WEFT_CLUSTER_URL", secret=True,
+       help="PostgreSQL URL holding every durable object (cluster mode); unset: embedded data dir"),
+    _o("cluster", "node_id", "WEFT_NODE_ID", help="this node's name in the cluster (default: host:port)"),
     # threads
     _o("threads", "database_url", "WEFT_THREADS_DATABASE_URL", secret=True, help="SQLAlchemy URL (default: SQLite in the data dir)"),
     _o("threads", "table_prefix", "WEFT_THREADS_TABLE_PREFIX", default="weft_"),
@@ -131,7 +135,7 @@ OPTIONS: tuple[Option, ...] = (
     _o("rerankers", "api_key", "WEFT_RERANKER_API_KEY", secret=True),
     _o("rerankers", "timeout_seconds", "WEFT_RERANKER_TIMEOUT", "float", 10.0),
 )
-SECTIONS = ("server", "auth", "search", "indexers", "threads", "chat", "models", "rerankers")
+SECTIONS = ("server", "auth", "search", "indexers", "cluster", "threads", "chat", "models", "rerankers")
 BY_KEY = {o.key: o for o in OPTIONS}
 BY_ENV = {o.env: o for o in OPTIONS}
 REDACTED = "<redacted>"
