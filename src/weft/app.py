@@ -47,6 +47,12 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     from weft.http import log_privacy
 
     log_privacy.install()  # no query strings of tenant routes in the access log
+    cluster = None  # cluster mode (docs/cluster.md): the catalog and the documents of record in PostgreSQL
+    if service is None and config.get("cluster.url"):
+        from weft.cluster.search_node import build_search
+
+        service, cluster = build_search(settings.data_dir / "search", config.get("cluster.url"), config.get("cluster.node_id"),
+                                        reranker=reranker)
     search = service or SearchService(settings.data_dir / "search", reranker=reranker)
     if settings.demo:
         from weft.demo import ensure_demo_index
@@ -69,6 +75,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     # /_docs and /_openapi.json are routes of weft.http.api_docs, gated by settings.api_docs; app.openapi() works either way
     app = FastAPI(title="weft", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.search = search
+    app.state.cluster_search = cluster  # weft.cluster.engine.ClusterEngine (status()) or None
     app.state.settings = settings
     app.state.closers = []
     install_error_handlers(app)
@@ -106,6 +113,10 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
         from weft.http.console_routes import build_console_router
 
         app.include_router(build_console_router())  # /console: public files; data only through the APIs above
+    if cluster is not None:
+        from weft.http.cluster_tokens import PositionTokens
+
+        app.add_middleware(PositionTokens, follower=cluster.follower)  # x-weft-position: write tokens
     from weft.http.cors import CorsMiddleware
 
     app.add_middleware(CorsMiddleware, cors_options=public.cors_options)  # outermost: errors carry the headers too

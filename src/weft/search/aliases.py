@@ -39,8 +39,14 @@ class AliasService:
         self._index_exists = index_exists
         self._lock = lock or threading.RLock()
         self._aliases: dict[str, dict] = {}
-        for name, body, etag in catalog.list_aliases():
-            self._aliases[name] = {"name": name, "indexes": list(body.get("indexes") or []), "@odata.etag": etag}
+        self.reload()
+
+    def reload(self) -> None:
+        """Reads the aliases from the catalog again (cluster mode: another node changed them)."""
+        aliases = {name: {"name": name, "indexes": list(body.get("indexes") or []), "@odata.etag": etag}
+                   for name, body, etag in self.catalog.list_aliases()}
+        with self._lock:
+            self._aliases = aliases
 
     # ---- parsing ---------------------------------------------------------------------------------------
     def _parse(self, body: Any, name_from_path: str | None = None) -> dict:

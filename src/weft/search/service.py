@@ -93,14 +93,15 @@ def _with_parameter(exc: QuerySyntaxError, parameter: str) -> InvalidInput:
 
 
 class SearchService:
-    def __init__(self, data_dir: Path, engine: Engine | None = None, *, reranker=None):
-        """`reranker` (weft.search.ranking.rerankers): what semantic queries rerank with; None turns them off."""
+    def __init__(self, data_dir: Path, engine: Engine | None = None, *, reranker=None, catalog=None):
+        """`reranker` (weft.search.ranking.rerankers): what semantic queries rerank with; None turns them off.
+        `catalog`: the definitions seam (default: the SQLite catalog in the data dir; cluster mode: weft.cluster.pg_catalog)."""
         self.reranker = reranker
         self.data_dir = Path(data_dir)
         from weft.fsmodes import private_dir
 
         private_dir(self.data_dir)
-        self.catalog = Catalog(self.data_dir / "catalog.sqlite3")
+        self.catalog = catalog if catalog is not None else Catalog(self.data_dir / "catalog.sqlite3")
         self.engine: Engine = engine or TantivyEngine(self.data_dir / "indexes")
         self._definitions: dict[str, IndexDefinition] = {}
         self._lock = threading.RLock()
@@ -111,15 +112,42 @@ class SearchService:
         self.synonym_maps = SynonymMapService(self.catalog)
         self.aliases = AliasService(self.catalog, lambda n: n in self._definitions and n not in self._internal, self._lock)
         for name, raw, etag in self.catalog.list():
-            raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
-            index_only = tuple(raw.pop(INDEX_ONLY, None) or ())
-            definition = parse_index_definition(raw)
-            definition.index_only = index_only
-            definition.etag = etag
+            definition, legacy = self._loaded(raw, etag)
             self.engine.open_index(definition)
             self._definitions[name] = definition
             if legacy:  # written before keys were sealed: store it sealed now
                 self.catalog.put(name, self._stored(definition), etag, internal=name in self._internal)
+
+    def _loaded(self, raw: dict, etag: str) -> tuple[IndexDefinition, bool]:
+        raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
+        index_only = tuple(raw.pop(INDEX_ONLY, None) or ())
+        definition = parse_index_definition(raw)
+        definition.index_only = index_only
+        definition.etag = etag
+        return definition, legacy
+
+    def sync_catalog(self) -> None:
+        """Brings definitions, synonym maps, aliases and the engine to the catalog as it is now (in cluster mode another
+        node changed it; weft.cluster.apply calls this in commit order)."""
+        with self._lock:
+            listed = self.catalog.list()
+            names = {name for name, _, _ in listed}
+            for name in [n for n in self._definitions if n not in names]:
+                del self._definitions[name]
+                self.engine.delete_index(name)
+            for name, raw, etag in listed:
+                current = self._definitions.get(name)
+                if current is not None and current.etag == etag:
+                    continue
+                definition, _ = self._loaded(raw, etag)
+                if current is None:
+                    self.engine.open_index(definition)
+                else:
+                    self.engine.update_index(current, definition)
+                self._definitions[name] = definition
+            self._internal = self.catalog.internal_names()
+            self.synonym_maps.reload()
+            self.aliases.reload()
 
     def close(self) -> None:
         self.engine.close()

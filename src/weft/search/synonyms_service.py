@@ -26,9 +26,16 @@ class SynonymMapService:
         self._lock = threading.Lock()
         self._maps: dict[str, dict] = {}
         self._rules: dict[str, tuple[str, Rules]] = {}  # name -> (etag, parsed rules)
-        for name, body, etag in catalog.list_synonym_maps():
+        self.reload()
+
+    def reload(self) -> None:
+        """Reads the maps from the catalog again (cluster mode: another node changed them)."""
+        maps = {}
+        for name, body, etag in self.catalog.list_synonym_maps():
             body["@odata.etag"] = etag
-            self._maps[name] = body
+            maps[name] = body
+        with self._lock:
+            self._maps = maps
 
     # ---- CRUD --------------------------------------------------------------------------------------
     def _parse(self, body: Any, name_from_path: str | None = None) -> dict:

@@ -1,0 +1,257 @@
+"""The apply loop: every committed change, in commit order, into this node's local engine.
+
+One thread per node reads the change log after the position it has applied (``weft.cluster.pg`` explains why
+positions are commit-ordered and a gap is a rollback), woken by LISTEN/NOTIFY on ``weft.cluster.pg.CHANNEL``, by a
+write of this node, or by a poll every ``POLL_SECONDS`` when notifications are lost. A round takes up to ``BATCH``
+log rows: consecutive document changes of one index become one local batch (the current documents of record of
+their keys: uploads, and deletes for keys no longer there) and one local commit; a catalog change makes the service
+reload the catalog first. After each round the position is persisted (``weft.cluster.local_state``) and waiting
+readers and writers are released.
+
+Rebuilds: an index whose local copy is missing, corrupt, of another incarnation, or behind the retained log is
+rebuilt here from the documents of record, read in one REPEATABLE READ snapshot together with the newest log
+position it reflects; changes up to that position are then skipped for it. While it rebuilds it answers 503.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import threading
+import time
+
+import orjson
+import psycopg
+
+from weft.cluster.documents import fetch_documents
+from weft.cluster.local_state import IndexState
+from weft.cluster.pg import CHANNEL, PREFIX, newest_position
+from weft.errors import NotFound
+from weft.search.documents import Action
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+BATCH = 1000
+REBUILD_CHUNK = 2000
+
+
+class Follower:
+    def __init__(self, engine, position: int):
+        self.engine = engine
+        self.db = engine.db
+        self.position = position  # every change up to here is applied (or covered by a rebuild)
+        self.service = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self._listen_conn: psycopg.Connection | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+    def start(self, service) -> None:
+        self.service = service
+        self._thread = threading.Thread(target=self._run, name="weft-cluster-apply", daemon=True)
+        self._listener = threading.Thread(target=self._listen, name="weft-cluster-listen", daemon=True)
+        self._listener.start()
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        conn = self._listen_conn
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.cancel_safe(timeout=1)
+        for thread in (self._thread, self._listener):
+            if thread is not None:
+                thread.join(timeout=30)
+
+    def wait_for(self, position: int, timeout: float, wake: bool = False) -> bool:
+        """Whether this node applied ``position`` within ``timeout`` seconds."""
+        if wake:
+            self._wake.set()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.position < position:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    # ---- wake-ups -----------------------------------------------------------------------------------
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self.db.connect(autocommit=True) as conn:
+                    self._listen_conn = conn
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._wake.set()  # anything committed while not listening
+                    for _ in conn.notifies(timeout=POLL_SECONDS * 5):
+                        self._wake.set()
+                        if self._stop.is_set():
+                            break
+                    # the generator ends at the timeout: listen again (cheap) so a dead connection is noticed
+            except Exception as exc:  # the database is away: the poll keeps going, try again shortly
+                if not self._stop.is_set():
+                    log.debug("cluster LISTEN connection failed: %s", exc)
+                    self._stop.wait(1.0)
+            finally:
+                self._listen_conn = None
+
+    # ---- the loop -----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+            try:
+                while not self._stop.is_set() and self._round():
+                    pass
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("cluster apply round failed (position %s); retrying", self.position)
+                self._stop.wait(min(5.0, 0.2 * failures))
+
+    def _advance(self, position: int) -> None:
+        with self._cond:
+            if position > self.position:
+                self.position = position
+            self._cond.notify_all()
+        self.engine.state.write_node(self.engine.cluster_id, self.position)
+
+    def _round(self) -> bool:
+        """Applies up to BATCH changes; returns whether more may be waiting."""
+        self._rebuild_pending()
+        with self.db.connection() as conn:
+            oldest = conn.execute(f"SELECT min(position) FROM {PREFIX}log").fetchone()[0]
+            if oldest is not None and self.position < oldest - 1:
+                # the changes after our position were trimmed away: every local copy is rebuilt
+                newest = newest_position(conn)
+                log.warning("this node is behind the retained change log (%s < %s): rebuilding every index", self.position, oldest)
+                with self.engine._lock:
+                    self.engine.rebuilding.update(self.engine.indexes)
+                conn.commit()
+                self._rebuild_pending()
+                self._advance(newest)
+                return True
+            rows = conn.execute(
+                f"SELECT position, kind, name, index_uid, keys FROM {PREFIX}log WHERE position > %s ORDER BY position LIMIT %s",
+                (self.position, BATCH),
+            ).fetchall()
+        if not rows:
+            return False
+        pending: list[tuple[int, str, str, list[str]]] = []  # one index's consecutive document changes
+        for position, kind, name, uid, keys in rows:
+            if kind == "docs":
+                if pending and pending[-1][1] != name:
+                    self._apply_docs(pending)
+                    pending = []
+                pending.append((position, name, str(uid), list(keys or ())))
+                continue
+            if pending:
+                self._apply_docs(pending)
+                pending = []
+            self.service.sync_catalog()
+            self._rebuild_pending()
+        if pending:
+            self._apply_docs(pending)
+        self._advance(rows[-1][0])
+        return len(rows) == BATCH
+
+    def _apply_docs(self, changes: list[tuple[int, str, str, list[str]]]) -> None:
+        name = changes[0][1]
+        engine = self.engine
+        try:
+            definition = self.service.definition(name)
+        except NotFound:
+            return  # deleted since (the catalog change follows)
+        with engine._lock:
+            state = engine.indexes.get(name)
+            if state is None or name in engine.rebuilding:
+                return  # a rebuild (from a snapshot taken later) covers these changes
+            keys: dict[str, None] = {}
+            uid = None
+            last = state.position
+            for position, _, change_uid, change_keys in changes:
+                if position <= state.position:
+                    continue
+                if state.uid is None:  # created on this node: tie it to its incarnation
+                    if engine.catalog.uid(name) != change_uid:
+                        continue
+                    state.uid = change_uid
+                if change_uid != state.uid:
+                    if engine.catalog.uid(name) == change_uid:  # the local copy is of an older incarnation
+                        engine.rebuilding.add(name)
+                        return
+                    continue  # a change of an older incarnation
+                uid = change_uid
+                keys.update(dict.fromkeys(change_keys))
+                last = position
+            if not keys:
+                return
+            with self.db.connection() as conn:
+                documents = fetch_documents(conn, uid, list(keys))
+            actions = [Action("upload", k, documents[k]) if k in documents else Action("delete", k, {}) for k in keys]
+            engine.local.apply(definition, actions)
+            state.position = last
+            engine.state.write_index(name, state)
+
+    # ---- rebuilds -----------------------------------------------------------------------------------
+    def _rebuild_pending(self) -> None:
+        while True:
+            with self.engine._lock:
+                names = sorted(self.engine.rebuilding)
+            if not names:
+                return
+            for name in names:
+                self._rebuild(name)
+
+    def _rebuild(self, name: str) -> None:
+        engine = self.engine
+        started = time.perf_counter()
+        try:
+            definition = self.service.definition(name)
+        except NotFound:
+            with engine._lock:
+                engine.rebuilding.discard(name)
+            return
+        with engine._lock:
+            engine.local.delete_index(name)
+            shutil.rmtree(engine.root / name, ignore_errors=True)
+            engine.local.create_index(definition)
+        count = 0
+        with self.db.connect() as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot: the documents and their position
+            conn.read_only = True
+            row = conn.execute(f"SELECT uid FROM {PREFIX}indexes WHERE name = %s", (name,)).fetchone()
+            position = newest_position(conn)
+            if row is not None:
+                uid = str(row[0])
+                with conn.cursor(name="weft_rebuild") as cur:
+                    cur.itersize = REBUILD_CHUNK
+                    cur.execute(f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s", (uid,))
+                    while True:
+                        chunk = cur.fetchmany(REBUILD_CHUNK)
+                        if not chunk:
+                            break
+                        engine.local.apply(definition, [Action("upload", key, orjson.loads(source)) for key, source in chunk])
+                        count += len(chunk)
+            conn.rollback()
+        with engine._lock:
+            if row is None:
+                engine.rebuilding.discard(name)
+                return
+            state = IndexState(uid, position)
+            engine.indexes[name] = state
+            engine.state.write_index(name, state)
+            engine.rebuilding.discard(name)
+        log.info("rebuilt index %s from the cluster database: %d documents at position %d in %.1fs", name, count, position,
+                 time.perf_counter() - started)

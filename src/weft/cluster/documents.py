@@ -1,0 +1,117 @@
+"""The documents of record: a batch applied to PostgreSQL in one transaction, with Azure's per-document results.
+
+The batch's keys are read with ``FOR UPDATE`` (in key order, so two batches never wait on each other in a cycle),
+merges are computed on the stored documents exactly as the embedded engine computes them, the changed documents
+are written (``upload``/``merge``/``mergeOrUpload``) or removed (``delete``), and one change-log row names the index
+incarnation and the keys touched. A key believed absent is inserted with ``ON CONFLICT DO NOTHING``: when another
+transaction inserted it first, the whole transaction is retried, so a concurrent ``mergeOrUpload`` still merges.
+The commit is the acknowledgement: 200/207 means the batch is in PostgreSQL.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import orjson
+import psycopg
+from psycopg import errors as pg_errors
+
+from weft.cluster.pg import PREFIX, Database, NotReady, append_log
+from weft.errors import NotFound
+from weft.search.documents import Action, ItemResult, complete_document, merge_document
+from weft.search.schema import IndexDefinition
+
+log = logging.getLogger(__name__)
+
+RETRIES = 20
+RETAIN = 100_000  # log rows kept behind the newest; a node further behind rebuilds from the documents of record
+TRIM_EVERY = 1_000
+
+
+class _Conflict(Exception):
+    """A key this transaction thought absent was inserted by another one: retry the transaction."""
+
+
+def _decode(source: bytes) -> dict:
+    return orjson.loads(source)
+
+
+def write_batch(db: Database, definition: IndexDefinition, actions: list[Action]) -> tuple[list[ItemResult], int]:
+    """Commits the batch; returns the per-document results and the change's log position."""
+    for attempt in range(RETRIES):
+        try:
+            with db.connection() as conn:
+                return _write(conn, definition, actions)
+        except (_Conflict, pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        except psycopg.OperationalError as exc:
+            log.warning("cluster write to %s failed: %s", definition.name, exc)
+            raise NotReady("The cluster database could not be reached; the batch may not have been applied: retry it.", retry_after=1) from None
+    raise NotReady("The batch met too many concurrent writes to the same keys; it was not applied.", retry_after=1)
+
+
+def _index_uid(conn, name: str):
+    row = conn.execute(f"SELECT uid FROM {PREFIX}indexes WHERE name = %s", (name,)).fetchone()
+    if row is None:
+        raise NotFound(f"The index '{name}' for service 'weft' was not found.")
+    return row[0]
+
+
+def _write(conn, definition: IndexDefinition, actions: list[Action]) -> tuple[list[ItemResult], int]:
+    uid = _index_uid(conn, definition.name)
+    keys = sorted({a.key for a in actions})
+    stored: dict[str, dict] = {
+        key: _decode(source) for key, source in conn.execute(
+            f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s) ORDER BY key FOR UPDATE",
+            (uid, keys),
+        )
+    }
+    existed = set(stored)
+    current: dict[str, dict | None] = dict(stored)  # the state as the batch goes on
+    results: list[ItemResult] = []
+    for a in actions:
+        existing = current.get(a.key)
+        if a.kind == "delete":
+            current[a.key] = None
+            results.append(ItemResult(a.key, True, 200))
+            continue
+        if a.kind == "merge" and existing is None:
+            results.append(ItemResult(a.key, False, 404, "Document not found."))
+            continue
+        if existing is not None and a.kind in ("merge", "mergeOrUpload"):
+            document = merge_document(definition, existing, a.values)
+        else:
+            document = complete_document(definition, a.values)
+        results.append(ItemResult(a.key, True, 200 if existing is not None else 201))
+        current[a.key] = document
+    touched = [k for k in keys if k in current and (current[k] is not None or k in existed)]
+    updates = [(orjson.dumps(current[k]), uid, k) for k in touched if current[k] is not None and k in existed]
+    inserts = [k for k in touched if current[k] is not None and k not in existed]
+    deletes = [k for k in touched if current[k] is None]
+    with conn.cursor() as cur:
+        if updates:
+            cur.executemany(f"UPDATE {PREFIX}documents SET source = %s WHERE index_uid = %s AND key = %s", updates)
+        if inserts:
+            got = conn.execute(
+                f"INSERT INTO {PREFIX}documents (index_uid, key, source) SELECT %s, k, s FROM unnest(%s::text[], %s::bytea[]) AS t(k, s) "
+                "ORDER BY k ON CONFLICT DO NOTHING RETURNING key",
+                (uid, inserts, [orjson.dumps(current[k]) for k in inserts]),
+            ).fetchall()
+            if len(got) != len(inserts):
+                raise _Conflict()
+        if deletes:
+            conn.execute(f"DELETE FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s)", (uid, deletes))
+    if not touched:
+        return results, 0  # nothing changed (merges of missing documents only): no log row
+    position = append_log(conn, "docs", definition.name, uid, touched)
+    if _index_uid(conn, definition.name) != uid:  # deleted (and perhaps re-created) meanwhile: under the log lock now
+        raise NotFound(f"The index '{definition.name}' for service 'weft' was not found.")
+    if position % TRIM_EVERY == 0:
+        conn.execute(f"DELETE FROM {PREFIX}log WHERE position < %s", (position - RETAIN,))
+    return results, position
+
+
+def fetch_documents(conn, uid: str, keys: list[str]) -> dict[str, dict]:
+    rows = conn.execute(f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s)", (uid, keys))
+    return {key: _decode(source) for key, source in rows}

@@ -1,0 +1,140 @@
+"""The cluster's PostgreSQL: connections, the schema of the search tables, and the commit-ordered change log.
+
+The URL is libpq's (``postgresql://user@host1:5432,host2:5433/db?target_session_attrs=read-write``, several hosts
+and the session attribute as the threads store takes them) or SQLAlchemy's spelling of it (``postgresql+psycopg://``,
+the driver part is dropped). Connections are kept in a small pool; one that failed is thrown away, so after a
+failover the next connection goes to whichever host libpq finds writable.
+
+The change log (``weft_search_log``) is the order every node applies changes in. A position is taken from a
+sequence while holding one transaction-level advisory lock (``LOG_LOCK``), as the last statement before the commit:
+writers therefore commit in position order, and a reader that sees position n also sees every committed position
+below n (the lock is released only after the commit is visible). A gap below the highest visible position is a
+rolled-back transaction and stays a gap for ever, so a follower never waits on it and never skips a late commit.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from typing import Iterator
+
+import psycopg
+
+from weft.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+PREFIX = "weft_search_"
+LOG_LOCK = 0x77656674_0001  # pg_advisory_xact_lock key: writers of the change log, one at a time
+SCHEMA_LOCK = 0x77656674_0002  # creating the tables (nodes starting together)
+CHANNEL = "weft_search_log"  # NOTIFY channel; the payload is the position
+POOL_SIZE = 8
+
+SCHEMA = [
+    f"""CREATE TABLE IF NOT EXISTS {PREFIX}indexes (
+        name text PRIMARY KEY, uid uuid NOT NULL, definition text NOT NULL, etag text NOT NULL,
+        internal boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL DEFAULT now())""",
+    f"CREATE TABLE IF NOT EXISTS {PREFIX}synonym_maps (name text PRIMARY KEY, definition text NOT NULL, etag text NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {PREFIX}aliases (name text PRIMARY KEY, definition text NOT NULL, etag text NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {PREFIX}settings (name text PRIMARY KEY, value text NOT NULL)",
+    # the documents of record: the canonical source (vectors included) of every document, keyed by the index's
+    # incarnation (a deleted and re-created index starts empty) and the document key
+    f"""CREATE TABLE IF NOT EXISTS {PREFIX}documents (
+        index_uid uuid NOT NULL, key text NOT NULL, source bytea NOT NULL, PRIMARY KEY (index_uid, key))""",
+    f"CREATE SEQUENCE IF NOT EXISTS {PREFIX}position",
+    # one row per committed change: a document batch (the keys it touched) or a catalog change (kind, name)
+    f"""CREATE TABLE IF NOT EXISTS {PREFIX}log (
+        position bigint PRIMARY KEY, kind text NOT NULL, name text NOT NULL, index_uid uuid, keys text[],
+        committed_at timestamptz NOT NULL DEFAULT clock_timestamp())""",
+]
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy-style URL (``postgresql+psycopg://``) as libpq's."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url  # a key=value connection string
+    base = scheme.split("+", 1)[0]
+    if base not in ("postgresql", "postgres"):
+        raise ValueError(f"cluster.url must be a PostgreSQL URL, not {scheme}://")
+    return f"postgresql://{rest}"
+
+
+class Database:
+    """A small pool of autocommit-off psycopg connections to the cluster database."""
+
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE, connect_timeout: float = 10.0):
+        self.url = libpq_url(url)
+        self.connect_timeout = connect_timeout
+        self._idle: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
+        self._pool_size = pool_size
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def connect(self, *, autocommit: bool = False) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=int(self.connect_timeout))
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection inside one transaction: committed when the block ends, rolled back on an error."""
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = self.connect()
+        try:
+            with conn.transaction():
+                yield conn
+        except BaseException:
+            if conn.closed or conn.broken:
+                conn = None
+            raise
+        finally:
+            if conn is not None:
+                if self._closed or self._idle.qsize() >= self._pool_size or conn.closed:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                else:
+                    self._idle.put(conn)
+
+    def create_schema(self) -> None:
+        with self.connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            for statement in SCHEMA:
+                conn.execute(statement)
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def append_log(conn: psycopg.Connection, kind: str, name: str, index_uid=None, keys: list[str] | None = None) -> int:
+    """Takes the log lock, appends one change and asks for a wake-up of the followers; returns its position.
+
+    Call it as the last statement of the transaction: the lock is held until the commit."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
+    position = conn.execute(
+        f"INSERT INTO {PREFIX}log (position, kind, name, index_uid, keys) VALUES (nextval('{PREFIX}position'), %s, %s, %s, %s) "
+        "RETURNING position", (kind, name, index_uid, keys),
+    ).fetchone()[0]
+    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(position)))
+    return position
+
+
+def newest_position(conn: psycopg.Connection) -> int:
+    row = conn.execute(f"SELECT max(position) FROM {PREFIX}log").fetchone()
+    return int(row[0] or 0)
+
+
+class NotReady(Unavailable):
+    """A 503 with Retry-After: the cluster database is unreachable, or this node cannot answer for an index yet."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after + 0.999))
