@@ -23,7 +23,7 @@ import time
 import orjson
 import psycopg
 
-from weft.cluster.documents import fetch_documents
+from weft.cluster.documents import fetch_documents, trimmed_below
 from weft.cluster.local_state import IndexState
 from weft.cluster.pg import CHANNEL, PREFIX, newest_position
 from weft.errors import NotFound
@@ -93,11 +93,16 @@ class Follower:
                     self._listen_conn = conn
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._wake.set()  # anything committed while not listening
-                    for _ in conn.notifies(timeout=POLL_SECONDS * 5):
-                        self._wake.set()
-                        if self._stop.is_set():
-                            break
-                    # the generator ends at the timeout: listen again (cheap) so a dead connection is noticed
+                    quiet = 0
+                    while not self._stop.is_set():
+                        woken = False
+                        for _ in conn.notifies(timeout=0.25):
+                            self._wake.set()
+                            woken = True
+                        quiet = 0 if woken else quiet + 1
+                        if quiet >= 20:  # five quiet seconds: make sure the connection is still there
+                            conn.execute("SELECT 1")
+                            quiet = 0
             except Exception as exc:  # the database is away: the poll keeps going, try again shortly
                 if not self._stop.is_set():
                     log.debug("cluster LISTEN connection failed: %s", exc)
@@ -131,17 +136,17 @@ class Follower:
         """Applies up to BATCH changes; returns whether more may be waiting."""
         self._rebuild_pending()
         with self.db.connection() as conn:
-            oldest = conn.execute(f"SELECT min(position) FROM {PREFIX}log").fetchone()[0]
-            if oldest is not None and self.position < oldest - 1:
-                # the changes after our position were trimmed away: every local copy is rebuilt
-                newest = newest_position(conn)
-                log.warning("this node is behind the retained change log (%s < %s): rebuilding every index", self.position, oldest)
-                with self.engine._lock:
-                    self.engine.rebuilding.update(self.engine.indexes)
-                conn.commit()
-                self._rebuild_pending()
-                self._advance(newest)
-                return True
+            trimmed = trimmed_below(conn)
+            newest = newest_position(conn)
+        if self.position < trimmed - 1:
+            # changes after our position were trimmed from the log: every local copy is rebuilt
+            log.warning("this node is behind the retained change log (%s < %s): rebuilding every index", self.position, trimmed)
+            with self.engine._lock:
+                self.engine.rebuilding.update(self.engine.indexes)
+            self._rebuild_pending()  # each from a snapshot at or after `newest`
+            self._advance(newest)
+            return True
+        with self.db.connection() as conn:
             rows = conn.execute(
                 f"SELECT position, kind, name, index_uid, keys FROM {PREFIX}log WHERE position > %s ORDER BY position LIMIT %s",
                 (self.position, BATCH),

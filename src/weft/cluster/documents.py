@@ -108,8 +108,22 @@ def _write(conn, definition: IndexDefinition, actions: list[Action]) -> tuple[li
     if _index_uid(conn, definition.name) != uid:  # deleted (and perhaps re-created) meanwhile: under the log lock now
         raise NotFound(f"The index '{definition.name}' for service 'weft' was not found.")
     if position % TRIM_EVERY == 0:
-        conn.execute(f"DELETE FROM {PREFIX}log WHERE position < %s", (position - RETAIN,))
+        trim_log(conn, position - RETAIN)
     return results, position
+
+
+def trim_log(conn, below: int) -> None:
+    """Removes the log rows before ``below`` and records that they are gone: a node behind it must rebuild."""
+    if below <= 0:
+        return
+    conn.execute(f"DELETE FROM {PREFIX}log WHERE position < %s", (below,))
+    conn.execute(f"INSERT INTO {PREFIX}settings (name, value) VALUES ('log.trimmed_below', %s) ON CONFLICT (name) DO UPDATE "
+                 f"SET value = greatest({PREFIX}settings.value::bigint, excluded.value::bigint)::text", (str(below),))
+
+
+def trimmed_below(conn) -> int:
+    row = conn.execute(f"SELECT value FROM {PREFIX}settings WHERE name = 'log.trimmed_below'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def fetch_documents(conn, uid: str, keys: list[str]) -> dict[str, dict]:
