@@ -153,3 +153,25 @@ def _eventually(predicate, timeout: float = 15.0) -> bool:
             pass
         time.sleep(0.05)
     return False
+
+
+def test_lost_database_connections_are_503s_then_recover(cluster):
+    _reset(cluster.db)
+    a, ea = cluster("a")
+    a.create_index(INDEX)
+    a.apply_batch("docs", _docs(2))
+    with cluster.db.connect() as conn:  # as a PostgreSQL restart or failover does to every session
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    outcomes = []
+    for attempt in range(10):
+        try:
+            a.apply_batch("docs", _docs(1, start=100))
+            outcomes.append("ok")
+            break
+        except NotReady as exc:  # a 503 with Retry-After, which the SDKs retry
+            assert exc.retry_after >= 1
+            outcomes.append("503")
+            time.sleep(0.2)
+    assert outcomes[-1] == "ok", outcomes
+    assert a.lookup("docs", "100") is not None  # applied locally: the apply loop reconnected too
+    assert _eventually(lambda: ea.follower.alive and ea.status()["lag"] == 0)

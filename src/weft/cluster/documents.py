@@ -14,7 +14,6 @@ import random
 import time
 
 import orjson
-import psycopg
 from psycopg import errors as pg_errors
 
 from weft.cluster.pg import PREFIX, Database, NotReady, append_log
@@ -45,9 +44,6 @@ def write_batch(db: Database, definition: IndexDefinition, actions: list[Action]
                 return _write(conn, definition, actions)
         except (_Conflict, pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
-        except psycopg.OperationalError as exc:
-            log.warning("cluster write to %s failed: %s", definition.name, exc)
-            raise NotReady("The cluster database could not be reached; the batch may not have been applied: retry it.", retry_after=1) from None
     raise NotReady("The batch met too many concurrent writes to the same keys; it was not applied.", retry_after=1)
 
 

@@ -17,9 +17,11 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from typing import Iterator
 
 import psycopg
+import psycopg.errors
 
 from weft.errors import Unavailable
 
@@ -30,6 +32,7 @@ LOG_LOCK = 0x77656674_0001  # pg_advisory_xact_lock key: writers of the change l
 SCHEMA_LOCK = 0x77656674_0002  # creating the tables (nodes starting together)
 CHANNEL = "weft_search_log"  # NOTIFY channel; the payload is the position
 POOL_SIZE = 8
+STALE_SECONDS = 5.0
 
 SCHEMA = [
     f"""CREATE TABLE IF NOT EXISTS {PREFIX}indexes (
@@ -67,7 +70,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE, connect_timeout: float = 10.0):
         self.url = libpq_url(url)
         self.connect_timeout = connect_timeout
-        self._idle: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[tuple[psycopg.Connection, float]] = queue.LifoQueue()
         self._pool_size = pool_size
         self._closed = False
         self._lock = threading.Lock()
@@ -78,13 +81,36 @@ class Database:
     @contextlib.contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
         """A pooled connection inside one transaction: committed when the block ends, rolled back on an error."""
-        try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            conn = self.connect()
+        conn = None
+        while conn is None:
+            try:
+                conn, returned = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if time.monotonic() - returned > STALE_SECONDS:  # idle a while: the server may have closed it (a restart)
+                try:
+                    conn.execute("SELECT 1")
+                    conn.commit()
+                except psycopg.Error:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    conn = None
+        if conn is None:
+            try:
+                conn = self.connect()
+            except psycopg.OperationalError as exc:
+                log.warning("cannot connect to the cluster database: %s", exc)
+                raise NotReady("The cluster database cannot be reached; retry shortly.", retry_after=1) from None
         try:
             with conn.transaction():
                 yield conn
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            raise  # the caller retries the transaction
+        except psycopg.OperationalError as exc:  # the server went away (a failover, a restart): a 503, never a 500
+            conn = None if conn.closed or conn.broken else conn
+            log.warning("the cluster database failed during a transaction: %s", exc)
+            raise NotReady("The cluster database failed during the request; it may not have been applied: retry it.",
+                           retry_after=1) from None
         except BaseException:
             if conn.closed or conn.broken:
                 conn = None
@@ -95,7 +121,7 @@ class Database:
                     with contextlib.suppress(Exception):
                         conn.close()
                 else:
-                    self._idle.put(conn)
+                    self._idle.put((conn, time.monotonic()))
 
     def create_schema(self) -> None:
         with self.connection() as conn:
@@ -107,7 +133,7 @@ class Database:
         self._closed = True
         while True:
             try:
-                conn = self._idle.get_nowait()
+                conn, _ = self._idle.get_nowait()
             except queue.Empty:
                 return
             with contextlib.suppress(Exception):
