@@ -31,6 +31,15 @@ from weft.search.documents import Action
 
 log = logging.getLogger(__name__)
 
+from prometheus_client import Gauge, Histogram  # noqa: E402
+
+from weft.observability import REGISTRY  # noqa: E402
+
+APPLIED = Gauge("weft_search_applied_position", "Change-log position this node has applied (cluster mode).", registry=REGISTRY)
+NEWEST = Gauge("weft_search_log_position", "Newest change-log position this node has seen in the cluster database.", registry=REGISTRY)
+APPLY_LAG = Histogram("weft_search_apply_lag_seconds", "From a change's commit to its local apply on this node (cluster mode).",
+                      buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=REGISTRY)
+
 POLL_SECONDS = 1.0
 BATCH = 1000
 REBUILD_CHUNK = 2000
@@ -130,6 +139,7 @@ class Follower:
             if position > self.position:
                 self.position = position
             self._cond.notify_all()
+        APPLIED.set(self.position)
         self.engine.state.write_node(self.engine.cluster_id, self.position)
 
     def _round(self) -> bool:
@@ -148,13 +158,16 @@ class Follower:
             return True
         with self.db.connection() as conn:
             rows = conn.execute(
-                f"SELECT position, kind, name, index_uid, keys FROM {PREFIX}log WHERE position > %s ORDER BY position LIMIT %s",
+                f"SELECT position, kind, name, index_uid, keys, extract(epoch FROM clock_timestamp() - committed_at)::float8 "
+                f"FROM {PREFIX}log WHERE position > %s ORDER BY position LIMIT %s",
                 (self.position, BATCH),
             ).fetchall()
+        NEWEST.set(max(newest, rows[-1][0] if rows else 0))
         if not rows:
             return False
+        read_at = time.monotonic()
         pending: list[tuple[int, str, str, list[str]]] = []  # one index's consecutive document changes
-        for position, kind, name, uid, keys in rows:
+        for position, kind, name, uid, keys, _ in rows:
             if kind == "docs":
                 if pending and pending[-1][1] != name:
                     self._apply_docs(pending)
@@ -169,6 +182,7 @@ class Follower:
         if pending:
             self._apply_docs(pending)
         self._advance(rows[-1][0])
+        APPLY_LAG.observe(max(0.0, rows[-1][5]) + time.monotonic() - read_at)
         return len(rows) == BATCH
 
     def _apply_docs(self, changes: list[tuple[int, str, str, list[str]]]) -> None:

@@ -61,16 +61,21 @@ class ClusterEngine:
         self.follower.start(service)
 
     # ---- status -------------------------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        """This node's applied positions (weft cluster status): see docs/cluster.md."""
-        with self.db.connection() as conn:
-            newest = newest_position(conn)
+    def applied(self) -> dict[str, Any]:
+        """This node's applied positions, without asking PostgreSQL (cheap: for a heartbeat)."""
         with self._lock:
             indexes = {name: {"position": s.position, "state": "rebuilding" if name in self.rebuilding else "ready"}
                        for name, s in sorted(self.indexes.items())}
-        applied = self.follower.position
-        return {"node": self.node_id, "appliedPosition": applied, "clusterPosition": newest, "lag": max(0, newest - applied),
-                "indexes": indexes}
+        return {"node": self.node_id, "appliedPosition": self.follower.position, "indexes": indexes}
+
+    def status(self) -> dict[str, Any]:
+        """``applied()`` with the cluster's newest position and the lag in positions (weft cluster status)."""
+        with self.db.connection() as conn:
+            newest = newest_position(conn)
+        out = self.applied()
+        out["clusterPosition"] = newest
+        out["lag"] = max(0, newest - out["appliedPosition"])
+        return out
 
     # ---- definitions --------------------------------------------------------------------------------
     def open_index(self, definition: IndexDefinition) -> None:
