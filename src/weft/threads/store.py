@@ -454,7 +454,9 @@ class SqlThreadStore:
                     found = conn.execute(st["lock_of"], {"cid": conversation_id, "tid": tenant_id}).first()
                     if found is None:
                         raise NotFound(f"Conversation with id '{conversation_id}' not found.")
-                    raise Conflict("Another request is currently in progress for this conversation. Please try again later.", code="conversation_locked")
+                    from weft.threads.turn_store import conversation_locked
+
+                    raise conversation_locked()  # OpenAI's 400 (weft.threads.turn_store)
                 if idempotency_key:
                     replay = conn.execute(st["replay"], {"tid": tenant_id, "key": idempotency_key}).first()
                     if replay:
