@@ -122,10 +122,10 @@ class Runs:
         if busy:
             raise InvalidInput(f"Thread {thread_id} already has an active run {busy}.", code="thread_busy")
         run = shapes.new_run(thread_id, body["assistant_id"], assistant, body, tools)
-        if additional:
-            self.service.append_items(principal, thread_id, None, pending=additional, operation="run.messages")
-        self.records.create(principal, {"run": run, "steps": [], "owner": BOOT_ID, "lease_until_ms": self._lease(), "turn": 0},
-                            tags={"thread_id": thread_id}, record_id=run["id"])
+        # one commit: the additional messages and the run record (weft.threads.turns)
+        state = {"run": run, "steps": [], "owner": BOOT_ID, "lease_until_ms": self._lease(), "turn": 0}
+        self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages",
+                                 TurnRecord(run["id"], "run", state, metadata={"thread_id": thread_id}, operation="run.create"))
         return run
 
     def _lease(self) -> int:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from weft.errors import InvalidInput, NotFound
-from weft.threads.hot_path import AUDIT_COLUMNS, ITEM_COLUMNS, audit_row, unavailable
+from weft.threads.hot_path import AUDIT_COLUMNS, ITEM_COLUMNS, RawConnections, audit_row, unavailable
 from weft.threads.records import AuditRecord, ConversationRecord, NewItem
 
 LOCKED_MESSAGE = "Another process is currently operating on this conversation. Please retry in a few seconds."
@@ -49,6 +49,7 @@ class RecordWrite:
     record: ConversationRecord | None = None  # inserted (a stored response)
     update_id: str | None = None  # or: this record's extra body replaced (a run's state)
     extra_body: bytes | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # (key, value_match) rows of a new record (its metadata, for lookups)
 
 
 class _Missing(Exception):
@@ -76,12 +77,38 @@ class TurnStore:
         self.bump_sql = (f"UPDATE {c} SET next_seq = next_seq + {mark}, item_count = item_count + {mark}, updated_at_ms = {mark}, "
                          f"lock_token = NULL, lock_until_ms = NULL "
                          f"WHERE id = {mark} AND tenant_id = {mark} AND lock_token = {mark} RETURNING next_seq")
+        self.bump_free_sql = (f"UPDATE {c} SET next_seq = next_seq + {mark}, item_count = item_count + {mark}, updated_at_ms = {mark} "
+                              f"WHERE id = {mark} AND tenant_id = {mark} AND {free} RETURNING next_seq")
+        tg = t.conversation_tags.name
+        self.tags_sql = f"INSERT INTO {tg} (conversation_id, tenant_id, key, value_match) VALUES ({mark}, {mark}, {mark}, {mark})"
         self.items_sql = f"INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) VALUES ({', '.join(mark for _ in ITEM_COLUMNS)})"
         self.audit_sql = f"INSERT INTO {a} ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(mark for _ in AUDIT_COLUMNS)})"
         record_columns = ("id", "tenant_id", "kind", "created_at_ms", "updated_at_ms", "metadata_body", "extra_body",
                           "next_seq", "item_count", "retention_seconds")
         self.record_sql = f"INSERT INTO {c} ({', '.join(record_columns)}) VALUES ({', '.join(mark for _ in record_columns)})"
         self.state_sql = f"UPDATE {c} SET extra_body = {mark}, updated_at_ms = {mark} WHERE id = {mark} AND tenant_id = {mark}"
+        self.get_sql = (f"SELECT id, tenant_id, kind, created_at_ms, updated_at_ms, metadata_body, extra_body, item_count, "
+                        f"retention_seconds FROM {c} WHERE id = {mark} AND tenant_id = {mark}")
+        self.roles_sql = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = {mark} AND tenant_id = {mark} "
+                          f"AND seq < {mark} AND role IN ")
+        if self.backend == "postgresql":
+            self.state_sql += " RETURNING 1"  # a pipeline has no rowcount before its sync: the row says it
+            # the counter bump (that releases the lease) and the items in one statement, numbered from the bump
+            self.append_cte = (
+                f"WITH bump AS (UPDATE {c} SET next_seq = next_seq + %(count)s, item_count = item_count + %(count)s, "
+                f"updated_at_ms = CASE WHEN updated_at_ms <= %(now)s - 1000 THEN %(now)s ELSE updated_at_ms END, "
+                f"lock_token = NULL, lock_until_ms = NULL "
+                f"WHERE id = %(cid)s AND tenant_id = %(tid)s AND {{lock}} RETURNING next_seq), "
+                f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) "
+                f"SELECT %(cid)s, bump.next_seq - %(count)s + v.n - 1, v.id, %(tid)s, v.type, v.role, v.created, v.body "
+                f"FROM bump, unnest(%(ids)s::text[], %(types)s::text[], %(roles)s::text[], %(created)s::bigint[], %(bodies)s::bytea[]) "
+                f"WITH ORDINALITY AS v(id, type, role, created, body, n) RETURNING 1) "
+                f"SELECT next_seq FROM bump")
+            self.held_cte = self.append_cte.replace("{lock}", "lock_token = %(token)s")
+            self.free_cte = self.append_cte.replace("{lock}", "(lock_token IS NULL OR lock_until_ms < %(now)s)")
+            # leases on connections of their own whose commits are not waited for (synchronous_commit off)
+            self.lease_connections = RawConnections(store.engine, keep=4, autocommit=True)
+            self._async_sessions: set[int] = set()
 
     @staticmethod
     def supports(store) -> bool:
@@ -108,12 +135,9 @@ class TurnStore:
                         raw.execute("PRAGMA synchronous=FULL")
                     found = taken or bool(raw.execute(self.exists_sql, (conversation_id, tenant_id)).fetchall())
             else:
-                with self.hot.writers.connection(self.hot.broken) as raw:
-                    with raw.transaction():
-                        cursor = raw.cursor()
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                        taken = cursor.execute(self.take_sql, params).rowcount == 1
-                        found = taken or cursor.execute(self.exists_sql, (conversation_id, tenant_id)).fetchone() is not None
+                with self._lease_connection() as raw:
+                    taken = raw.execute(self.take_sql, params).rowcount == 1
+                    found = taken or raw.execute(self.exists_sql, (conversation_id, tenant_id)).fetchone() is not None
         except self.hot.broken as exc:
             raise unavailable(exc) from exc
         if not found:
@@ -138,13 +162,23 @@ class TurnStore:
                     finally:
                         raw.execute("PRAGMA synchronous=FULL")
                 return renewed
-            with self.hot.writers.connection(self.hot.broken) as raw:
-                with raw.transaction():
-                    cursor = raw.cursor()
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                    return cursor.execute(self.renew_sql, params).rowcount == 1
+            with self._lease_connection() as raw:
+                return raw.execute(self.renew_sql, params).rowcount == 1
         except self.hot.broken as exc:
             raise unavailable(exc) from exc
+
+    def _lease_connection(self):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def connection():
+            with self.lease_connections.connection(self.hot.broken) as raw:
+                if id(raw) not in self._async_sessions:  # once per connection: its commits are not waited for
+                    raw.execute("SET synchronous_commit TO off")
+                    self._async_sessions.add(id(raw))
+                yield raw
+
+        return connection()
 
     def release_lease(self, tenant_id: str, conversation_id: str, token: str) -> None:
         """Gives a lease back without a turn's commit (the turn failed or stored nothing); not durable: a lost
@@ -165,11 +199,8 @@ class TurnStore:
                     finally:
                         raw.execute("PRAGMA synchronous=FULL")
                 return
-            with self.hot.writers.connection(self.hot.broken) as raw:
-                with raw.transaction():
-                    cursor = raw.cursor()
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                    cursor.execute(self.release_sql, params)
+            with self._lease_connection() as raw:
+                raw.execute(self.release_sql, params)
         except self.hot.broken as exc:
             raise unavailable(exc) from exc
 
@@ -195,10 +226,8 @@ class TurnStore:
                         raise
             else:
                 with self.hot.writers.connection(self.hot.broken) as raw:
-                    with raw.transaction():
-                        cursor = raw.cursor()
-                        first = self._statements(raw, cursor.execute, cursor.executemany, tenant_id, conversation_id, token,
-                                                 items, now_ms, rows, record)
+                    with raw.pipeline(), raw.transaction():  # few round trips: BEGIN..COMMIT sent as they come
+                        first = self._postgres_statements(raw.cursor(), tenant_id, conversation_id, token, items, now_ms, rows, record)
         except _Missing as missing:
             self.store.read_audit.give_back(pending)
             self._explain(tenant_id, conversation_id, token, str(missing))
@@ -222,7 +251,10 @@ class TurnStore:
         first = 0
         if conversation_id is not None and items:
             count = len(items)
-            bumped = execute(self.bump_sql, (count, count, now_ms, conversation_id, tenant_id, token)).fetchall()
+            if token is not None:  # under the lease, which this releases
+                bumped = execute(self.bump_sql, (count, count, now_ms, conversation_id, tenant_id, token)).fetchall()
+            else:  # no lease: refused while another holder has one
+                bumped = execute(self.bump_free_sql, (count, count, now_ms, conversation_id, tenant_id, now_ms)).fetchall()
             if not bumped:
                 raise _Missing("conversation")
             first = bumped[0][0] - count
@@ -235,10 +267,65 @@ class TurnStore:
             r = record.record
             execute(self.record_sql, (r.id, r.tenant_id, r.kind, r.created_at_ms, r.updated_at_ms, r.metadata_body, r.extra_body,
                                       0, 0, r.retention_seconds))
+            if record.tags:
+                executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
         elif record is not None and record.update_id is not None:
             if execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id)).rowcount != 1:
                 raise _Missing("record:" + record.update_id)
         return first
+
+    def _postgres_statements(self, cursor, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
+        first = 0
+        if conversation_id is not None and items:
+            count = len(items)
+            params = {"cid": conversation_id, "tid": tenant_id, "count": count, "now": now_ms, "token": token,
+                      "ids": [it.id for it in items], "types": [it.type for it in items], "roles": [it.role for it in items],
+                      "created": [it.created_at_ms or now_ms for it in items], "bodies": [it.body for it in items]}
+            found = cursor.execute(self.held_cte if token is not None else self.free_cte, params).fetchone()
+            if found is None:
+                raise _Missing("conversation")
+            first = found[0] - count
+        elif conversation_id is not None and token is not None:
+            if cursor.execute(self.release_sql + " RETURNING 1", (conversation_id, tenant_id, token)).fetchone() is None:
+                raise _Missing("conversation")
+        if rows:
+            cursor.executemany(self.audit_sql, rows)
+        if record is not None and record.record is not None:
+            r = record.record
+            cursor.execute(self.record_sql, (r.id, r.tenant_id, r.kind, r.created_at_ms, r.updated_at_ms, r.metadata_body,
+                                             r.extra_body, 0, 0, r.retention_seconds))
+            if record.tags:
+                cursor.executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
+        elif record is not None and record.update_id is not None:
+            if cursor.execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id)).fetchone() is None:
+                raise _Missing("record:" + record.update_id)
+        return first
+
+    # ---- reads on the hot path's raw connections (one round trip; no pool checkout, ping or reset) ----------
+    def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord:
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                row = raw.execute(self.get_sql, (conversation_id, tenant_id)).fetchone()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        if row is None:
+            raise NotFound(f"Conversation with id '{conversation_id}' not found.")
+        return ConversationRecord(row[0], row[1], row[2], row[3], row[4], _bytes(row[5]), _bytes(row[6]), row[7], row[8])
+
+    def list_items_with_roles(self, tenant_id: str, conversation_id: str, roles: tuple[str, ...], before_seq: int):
+        from weft.threads.hot_path import item_records
+
+        sql = self.roles_sql + "(" + ", ".join(self.mark for _ in roles) + ") ORDER BY seq"
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(sql, (conversation_id, tenant_id, before_seq, *roles)).fetchall()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        return item_records(rows)
+
+    def close(self) -> None:
+        if self.backend == "postgresql":
+            self.lease_connections.close()
 
     def _explain(self, tenant_id: str, conversation_id: str | None, token: str | None, what: str):
         if what.startswith("record:"):
@@ -258,3 +345,7 @@ def renew_lease_general(store, conversation_id: str, token: str, until_ms: int) 
     with store._write() as conn:
         return conn.execute(update(c).where(c.c.id == conversation_id, c.c.lock_token == token)
                             .values(lock_until_ms=until_ms)).rowcount == 1
+
+
+def _bytes(value):
+    return bytes(value) if value is not None else None

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weft import observability
+from weft.threads.items import validate_metadata
 from weft.threads.lease_keeper import LeaseKeeper
 from weft.threads.policy import Principal
 from weft.threads.records import ConversationRecord
 from weft.threads.service import Item, PendingItem, ThreadService
-from weft.threads.turn_store import RecordWrite, TurnStore, conversation_locked, renew_lease_general
+from weft.threads.turn_store import RecordWrite, conversation_locked, renew_lease_general
 
 DEFAULT_LEASE_SECONDS = 10.0
 
@@ -41,12 +42,13 @@ class TurnRecord:
     create: bool = True
     retention_seconds: int | None = None
     operation: str = field(default="")
+    metadata: dict[str, str] | None = None  # a new record's metadata (tags: found by list_conversations' filter)
 
 
 class TurnWriter:
     def __init__(self, service: ThreadService, *, lease_seconds: float = DEFAULT_LEASE_SECONDS, keeper: LeaseKeeper | None = None):
         self.service = service
-        self.fast = TurnStore(service.store) if TurnStore.supports(service.store) else None
+        self.fast = getattr(service.store, "turns", None)  # TurnStore on SQLite and PostgreSQL
         self.lease_ms = max(1, int(lease_seconds * 1000))
         self.keeper = keeper or LeaseKeeper()
 
@@ -148,11 +150,13 @@ class TurnWriter:
             audit = service.audit.build(principal, record.operation or "conversation.update", "ok", AuditNote(record.record_id))
             return RecordWrite(update_id=record.record_id, extra_body=extra_body), audit
         now = service.clock.now_ms()
+        metadata = validate_metadata(record.metadata)
         row = ConversationRecord(record.record_id, tenant, record.kind, now, now,
-                                 service.codec.encode(tenant, f"conversation:{record.record_id}:metadata", {}), extra_body, 0,
+                                 service.codec.encode(tenant, f"conversation:{record.record_id}:metadata", metadata), extra_body, 0,
                                  record.retention_seconds)
+        tags = tuple(service.codec.tags(tenant, metadata).items())
         audit = service.audit.build(principal, record.operation or f"{record.kind}.create", "ok", AuditNote(record.record_id))
-        return RecordWrite(record=row), audit
+        return RecordWrite(record=row, tags=tags), audit
 
     def _commit_slowly(self, principal, conversation_id, lease, pending, operation, record) -> list[Item]:
         """MariaDB/MySQL: the same writes through the general store methods (one commit each)."""
@@ -167,7 +171,7 @@ class TurnWriter:
         if record is not None:
             if record.create:
                 service.create_conversation(principal, kind=record.kind, conversation_id=record.record_id, pending=[],
-                                            extra=record.extra, retention_seconds=record.retention_seconds)
+                                            extra=record.extra, retention_seconds=record.retention_seconds, metadata=record.metadata)
             else:
                 service.update_conversation(principal, record.record_id, extra=record.extra)
         return appended
