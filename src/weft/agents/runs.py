@@ -3,7 +3,7 @@
 
 A run's turn calls the configured chat endpoint (the one `/v1/responses` uses) with the thread's history under
 the same conversation lock the responses loop takes, and writes its output through the same atomic append path
-(`ThreadService.append_items`: one append per turn; submitted outputs carry an idempotency key, so a second submit
+(weft.threads.turns: one commit per turn with the run's state and the lease's release; submitted outputs carry an idempotency key, so a second submit
 of the same turn, from any process, is refused and starts no second turn). A function call is stored in the thread
 only with its output (both items in one append, when the outputs are submitted): the thread's history never holds
 a call without its answer, and the Foundry messages list shows neither (they are run steps).
@@ -11,7 +11,8 @@ a call without its answer, and the Foundry messages list shows neither (they are
 After a crash: a run that was ``queued``, ``in_progress`` or ``cancelling`` in a process that is gone (its lease,
 ``WEFT_RUN_LEASE_SECONDS``, kept fresh by a heartbeat while the turn runs, has run out) ends ``failed`` with
 ``server_error`` when it is next read, unless its message was already appended, in which case it ends
-``completed`` (the append and the run's state are two writes; the message is the truth). A run is never resumed,
+``completed`` (on SQLite and PostgreSQL the message and the run's final state are one transaction; on MariaDB they
+are two writes, and the message is the truth). A run is never resumed,
 so the model is never asked twice and no message is written twice. A run in ``requires_action`` survives a
 restart unchanged: its tool outputs can be submitted to the new process.
 """

@@ -137,7 +137,7 @@ class TurnStore:
             else:
                 with self._lease_connection() as raw:
                     taken = raw.execute(self.take_sql, params).rowcount == 1
-                    found = taken or raw.execute(self.exists_sql, (conversation_id, tenant_id)).fetchone() is not None
+                    found = taken or bool(raw.execute(self.exists_sql, (conversation_id, tenant_id)).fetchall())
         except self.hot.broken as exc:
             raise unavailable(exc) from exc
         if not found:
@@ -305,9 +305,10 @@ class TurnStore:
     def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord:
         try:
             with self.hot.readers.connection(self.hot.broken) as raw:
-                row = raw.execute(self.get_sql, (conversation_id, tenant_id)).fetchone()
+                rows = raw.execute(self.get_sql, (conversation_id, tenant_id)).fetchall()  # all: no statement left open (SQLite)
         except self.hot.broken as exc:
             raise unavailable(exc) from exc
+        row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"Conversation with id '{conversation_id}' not found.")
         return ConversationRecord(row[0], row[1], row[2], row[3], row[4], _bytes(row[5]), _bytes(row[6]), row[7], row[8])
