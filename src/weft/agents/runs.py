@@ -353,7 +353,7 @@ class Runs:
 
         # "in_progress" lives in this process only (readers here see it, `_live`); the stored run stays "queued" with
         # this process as owner and a lease the heartbeat renews: one commit less a turn, the same outcome after a crash
-        state = dict(self.records.get(principal, run_id).extra)
+        state = self.records.state_for_write(principal, run_id)  # the turn writes it back, audited
         run = dict(state["run"])
         with self._live_lock:
             began = run["status"] == "queued" and run_id not in self._live
@@ -496,7 +496,7 @@ class Runs:
 
         # ONE commit (weft.threads.turns): the message, the lease's release and the run's final state
         with self.records.locked(principal, run_id):
-            state = dict(self.records.get(principal, run_id).extra)
+            state = self.records.state_for_write(principal, run_id)  # its write below is audited
             outcome, steps = finish(state)
             self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
                                      TurnRecord(run_id, "run", state, create=False))
