@@ -372,6 +372,8 @@ class SqlThreadStore:
         self._checkpoint()
 
     def list_conversations(self, tenant_id, *, limit, order, after, before, tags, kind=None):
+        if self.turns is not None and kind and not after and not before:
+            return ConversationPage(*self.turns.list_of_kind(tenant_id, kind, limit, order == "desc", tags))
         c, tg = self.tables.conversations, self.tables.conversation_tags
         query = select(c).where(c.c.tenant_id == tenant_id)
         if kind:

@@ -227,7 +227,7 @@ class TurnStore:
             else:
                 with self.hot.writers.connection(self.hot.broken) as raw:
                     with raw.pipeline(), raw.transaction():  # few round trips: BEGIN..COMMIT sent as they come
-                        first = self._postgres_statements(raw.cursor(), tenant_id, conversation_id, token, items, now_ms, rows, record)
+                        first = self._postgres_statements(raw, tenant_id, conversation_id, token, items, now_ms, rows, record)
         except _Missing as missing:
             self.store.read_audit.give_back(pending)
             self._explain(tenant_id, conversation_id, token, str(missing))
@@ -274,31 +274,40 @@ class TurnStore:
                 raise _Missing("record:" + record.update_id)
         return first
 
-    def _postgres_statements(self, cursor, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
-        first = 0
+    def _postgres_statements(self, raw, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
+        """Every statement is queued in the pipeline first; the first fetch then takes ONE round trip for all of
+        them (and the COMMIT one more): a cursor per statement whose result is read."""
+        bump = state = None
         if conversation_id is not None and items:
             count = len(items)
             params = {"cid": conversation_id, "tid": tenant_id, "count": count, "now": now_ms, "token": token,
                       "ids": [it.id for it in items], "types": [it.type for it in items], "roles": [it.role for it in items],
                       "created": [it.created_at_ms or now_ms for it in items], "bodies": [it.body for it in items]}
-            found = cursor.execute(self.held_cte if token is not None else self.free_cte, params).fetchone()
-            if found is None:
-                raise _Missing("conversation")
-            first = found[0] - count
+            bump = raw.cursor()
+            bump.execute(self.held_cte if token is not None else self.free_cte, params)
         elif conversation_id is not None and token is not None:
-            if cursor.execute(self.release_sql + " RETURNING 1", (conversation_id, tenant_id, token)).fetchone() is None:
-                raise _Missing("conversation")
+            bump = raw.cursor()
+            bump.execute(self.release_sql + " RETURNING 0", (conversation_id, tenant_id, token))
+        writes = raw.cursor()
         if rows:
-            cursor.executemany(self.audit_sql, rows)
+            writes.executemany(self.audit_sql, rows)
         if record is not None and record.record is not None:
             r = record.record
-            cursor.execute(self.record_sql, (r.id, r.tenant_id, r.kind, r.created_at_ms, r.updated_at_ms, r.metadata_body,
+            writes.execute(self.record_sql, (r.id, r.tenant_id, r.kind, r.created_at_ms, r.updated_at_ms, r.metadata_body,
                                              r.extra_body, 0, 0, r.retention_seconds))
             if record.tags:
-                cursor.executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
+                writes.executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
         elif record is not None and record.update_id is not None:
-            if cursor.execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id)).fetchone() is None:
-                raise _Missing("record:" + record.update_id)
+            state = raw.cursor()
+            state.execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id))
+        first = 0
+        if bump is not None:
+            found = bump.fetchone()
+            if found is None:
+                raise _Missing("conversation")
+            first = found[0] - len(items) if items else 0
+        if state is not None and state.fetchone() is None:
+            raise _Missing("record:" + record.update_id)
         return first
 
     # ---- reads on the hot path's raw connections (one round trip; no pool checkout, ping or reset) ----------
@@ -323,6 +332,29 @@ class TurnStore:
         except self.hot.broken as exc:
             raise unavailable(exc) from exc
         return item_records(rows)
+
+    def list_of_kind(self, tenant_id: str, kind: str, limit: int, descending: bool, tags: dict) -> tuple[list[ConversationRecord], bool]:
+        """``list_conversations`` of one kind without a cursor (a thread's runs, an agent's versions): one round trip."""
+        t = self.store.tables
+        c, tg, mark = t.conversations.name, t.conversation_tags.name, self.mark
+        sql = (f"SELECT id, tenant_id, kind, created_at_ms, updated_at_ms, metadata_body, extra_body, item_count, retention_seconds "
+               f"FROM {c} WHERE tenant_id = {mark} AND kind = {mark}")
+        params: list = [tenant_id, kind]
+        for key, match in tags.items():  # a key may be a tuple of spellings (hashed, legacy clear)
+            keys = key if isinstance(key, tuple) else (key,)
+            sql += (f" AND EXISTS (SELECT 1 FROM {tg} WHERE {tg}.conversation_id = {c}.id AND {tg}.key IN "
+                    f"({', '.join(mark for _ in keys)}) AND {tg}.value_match = {mark})")
+            params += [*keys, match]
+        order = "DESC" if descending else "ASC"
+        sql += f" ORDER BY created_at_ms {order}, id {order} LIMIT {mark}"
+        params.append(limit + 1)
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(sql, tuple(params)).fetchall()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        records = [ConversationRecord(r[0], r[1], r[2], r[3], r[4], _bytes(r[5]), _bytes(r[6]), r[7], r[8]) for r in rows[:limit]]
+        return records, len(rows) > limit
 
     def close(self) -> None:
         if self.backend == "postgresql":
