@@ -132,14 +132,14 @@ def main() -> None:
         append = statistics.median(statistics.median(v) for v in commits[name])
         lines.append(f"| {name} | {statistics.median(p50s):.2f} | {statistics.median(p90s):.2f} | "
                      f"{', '.join(f'{v:.2f}' for v in p50s)} | {append:.2f} | {statistics.median(p50s) / append:.1f}x | <= 5 |")
-    lines += ["", "A turn is five writes (the user's message and the run record at create; the thread lock's take and release; "
-              "the assistant message, one hot-path append with its audit row; the run's final state) and about eight reads "
-              "(the thread, the agent, the thread's open runs, the run record twice, the history's two queries), each read "
-              "audited (buffered, stored with the next write) and the run's update audited in a commit of its own. On this "
-              "shared machine each costs what one committed append (its column, measured in the same round) costs, give or "
-              "take: the overhead is the sum of these store operations, about 22 appends' worth, not the model wait. The 5 ms target is not met on this "
-              "shared 2-core machine; fewer operations would need the run's state written in the message's transaction "
-              "(a store change).", END]
+    lines += ["", "A turn (create_and_process) is two durable commits: at create, the user's message and the run record in "
+              "one transaction; after the model answered, the assistant message, the release of the thread's lease and the "
+              "run's final state in one transaction (weft.threads.turns), each with its audit rows and the buffered audit rows "
+              "of the turn's reads. The thread's lease itself is a write that is not flushed to disk (SQLite "
+              "synchronous=NORMAL, PostgreSQL synchronous_commit off for it). About seven reads remain (the thread, the agent, "
+              "the thread's open runs, the run record twice, the history's two queries), on the store's raw connections "
+              "(one round trip each). On SQLite a durable commit is an fsync of the WAL: two of them are the floor of a "
+              "create-and-run turn on this disk (the append column).", END]
     section = "\n".join(lines)
     text = RESULTS.read_text() if RESULTS.exists() else "# Thread store benchmark\n"
     if BEGIN in text:

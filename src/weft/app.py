@@ -182,11 +182,14 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     app.state.conversation_index = index
     app.include_router(build_conversation_search_router(index, auth))
     app.include_router(build_conversations_router(service, auth))
-    definitions = _attach_agents(app, service, auth, loop, threads_settings)  # before the threads router: /threads/runs
+    from weft.agents.model_slots import ModelSlots
+
+    model_slots = ModelSlots(limits.model_concurrency)  # one count per tenant for responses and runs
+    definitions = _attach_agents(app, service, auth, loop, threads_settings, model_slots)  # before the threads router: /threads/runs
     app.include_router(build_threads_router(service, auth))
     app.include_router(build_threads_admin_router(service, auth))
     responses = build_responses_router(loop, auth, model_threads=limits.model_threads, model_concurrency=limits.model_concurrency,
-                                       prepare=definitions.apply_reference)
+                                       prepare=definitions.apply_reference, model_slots=model_slots)
     app.include_router(responses)
     job = RetentionJob(service, threads_settings.retention_interval_seconds).start()
     app.state.threads_retention = job
@@ -200,7 +203,7 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     return auth
 
 
-def _attach_agents(app: FastAPI, service, auth, loop, threads_settings):
+def _attach_agents(app: FastAPI, service, auth, loop, threads_settings, model_slots=None):
     """Foundry agents over the threads store: classic assistants and runs, agent definitions, project paths."""
     from weft.agents.assistants import Assistants
     from weft.agents.definitions import AgentDefinitions
@@ -211,7 +214,8 @@ def _attach_agents(app: FastAPI, service, auth, loop, threads_settings):
 
     assistants = Assistants(service, threads_settings.llm_model)
     runs = Runs(service, assistants, loop.endpoint, history_token_budget=threads_settings.history_token_budget,
-                lease_seconds=threads_settings.run_lease_seconds, lock_wait_seconds=threads_settings.lock_wait_seconds)
+                lease_seconds=threads_settings.run_lease_seconds, lock_wait_seconds=threads_settings.lock_wait_seconds,
+                locks=loop.locks, model_slots=model_slots)
     definitions = AgentDefinitions(service)
     app.state.runs = runs
     app.state.agent_definitions = definitions

@@ -104,10 +104,12 @@ def test_concurrent_requests_on_one_conversation_are_refused_not_interleaved(tmp
         while len(slow.requests) == seen:  # the upstream has the request: the lock is held now
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        r = httpx.post(f"{server.endpoint}/v1/conversations/{conv.id}/items", headers=server.headers(),
-                       json={"items": [{"role": "user", "content": "sneaky"}]})
+        # OpenAI's answer for a busy conversation is one: 400 conversation_locked (BadRequestError, never retried)
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.conversations.items.create(conv.id, items=[{"role": "user", "content": "sneaky"}])
         holder.join()
-        assert r.status_code == 409 and r.json()["error"]["code"] == "conversation_locked"
+        assert refused.value.status_code == 400 and refused.value.code == "conversation_locked"
+        assert refused.value.param == "conversation"
         items = client.conversations.items.list(conv.id, order="asc").data
         roles = [i.role for i in items]
         assert roles == ["user", "assistant"] * 2  # each exchange stored whole, never interleaved

@@ -51,6 +51,20 @@ class AgentRecords:
         self.get(principal, record_id)
         self.service.delete_conversation(principal, record_id)
 
+    def state_for_write(self, principal: Principal, record_id: str) -> dict:
+        """The record's state read right before this process writes it back: not audited as a read of its own,
+        since the write that follows is audited (and names the record); NotFound as ``get``."""
+        from weft.errors import NotFound as _NotFound
+
+        principal.require("read")
+        try:
+            record = self.service._conversation(self.service.store.get_conversation(principal.tenant_id, record_id))
+        except _NotFound:
+            raise self._missing(record_id) from None
+        if record.kind != self.kind:
+            raise self._missing(record_id)
+        return dict(record.extra)
+
     @contextmanager
     def locked(self, principal: Principal, record_id: str) -> Iterator[None]:
         with _STRIPES[hash(record_id) % len(_STRIPES)]:
@@ -60,7 +74,7 @@ class AgentRecords:
         """Reads the state, applies ``change`` (which edits the dict in place and may return a value), writes it
         back: one read-modify-write under the record's lock."""
         with self.locked(principal, record_id):
-            state = dict(self.get(principal, record_id).extra)
+            state = self.state_for_write(principal, record_id)
             result = change(state)
             self.service.update_conversation(principal, record_id, extra=state)
         return state, result

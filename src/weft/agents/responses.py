@@ -24,7 +24,7 @@ from weft.agents.background import BackgroundRuns
 from weft.agents.response_chain import check_tool_outputs, load_chain
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid, parse_request
 from weft.agents.response_stream import StreamAssembler, finish_status, output_from_message, rendered, usage_of
-from weft.agents.responses_store import POLLING_RETENTION_SECONDS, ResponseRecords
+from weft.agents.responses_store import KIND, POLLING_RETENTION_SECONDS, ResponseRecords
 from weft.agents.turn_lock import TurnLocks
 from weft.threads.chat_endpoint import ChatEndpoint
 from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
@@ -32,6 +32,7 @@ from weft.threads.items import item_id_for, new_id
 from weft.threads.policy import Principal
 from weft.threads.service import Page, PendingItem, ThreadService
 from weft.threads.settings import ThreadsSettings
+from weft.threads.turns import TurnRecord
 
 WORK_SLOTS = 4
 CONTEXT_MESSAGE = "Your input exceeds the context window of this model. Please adjust your input and try again."
@@ -45,7 +46,7 @@ class ResponsesService:
         self.endpoint = endpoint or ChatEndpoint(settings.llm_base_url, settings.llm_api_key)
         self.records = ResponseRecords(service)
         wait = settings.lock_wait_seconds if settings.lock_mode == "wait" else 0.0
-        self.locks = TurnLocks(service, wait_seconds=wait, lease_seconds=settings.lock_lease_seconds)
+        self.locks = TurnLocks(service, wait_seconds=wait, lease_seconds=settings.conversation_lease_seconds)
         self.background = BackgroundRuns(self.records, background_workers, stale_after_seconds=settings.lock_lease_seconds)
         # The Python work around a model call is let through a few threads at a time (a bounded semaphore).
         self._work = threading.BoundedSemaphore(WORK_SLOTS)
@@ -95,29 +96,34 @@ class ResponsesService:
         }
 
     # ---- storing a finished turn --------------------------------------------------------------------------
-    def _append(self, principal: Principal, request: ResponseRequest, token: str | None, output: list[PendingItem]) -> None:
-        if not request.conversation_id:
+    def _store_turn(self, principal: Principal, request: ResponseRequest, lease, output: list[PendingItem],
+                    response: dict | None) -> None:
+        """ONE commit (weft.threads.turns): the input and output appended to the conversation under the lease
+        (released in the same transaction) and, given ``response`` and unless ``store: false``, the response's record."""
+        record = None
+        if response is not None and request.store:
+            items = [{"id": item_id_for(p.type), **p.body} for p in request.input_items]
+            record = TurnRecord(response["id"], KIND, {"response": response, "inputs": items, "owner": None})
+        pending: list[PendingItem] = []
+        if request.conversation_id:
+            pending = [PendingItem(p.type, p.role, p.body, item_id_for(p.type)) for p in request.input_items] + output
+        if not pending and record is None:  # an empty input stores nothing
             return
-        inputs = [PendingItem(p.type, p.role, p.body, item_id_for(p.type)) for p in request.input_items]
-        if inputs or output:  # an empty input stores nothing
-            self.service.append_items(principal, request.conversation_id, None, pending=inputs + output, lock_token=token,
-                                      operation="response.create")
-
-    def _keep(self, principal: Principal, request: ResponseRequest, response: dict) -> None:
-        if request.store:
-            self.records.save(principal, response, request.input_items)
+        self.locks.writer.commit(principal, request.conversation_id if pending else None, lease if pending else None, pending,
+                                 "response.create", record)
 
     @contextlib.contextmanager
     def _turn(self, principal: Principal, request: ResponseRequest) -> Iterator[str | None]:
         if not request.conversation_id:
             yield None
             return
-        with self.locks.hold(principal.tenant_id, request.conversation_id) as token:
-            yield token
+        with self.locks.hold(principal.tenant_id, request.conversation_id) as lease:
+            yield lease
 
     def _complete(self, principal: Principal, request: ResponseRequest, response_id: str, created_at: int, *,
-                  before_store=None) -> dict:
-        """One non-streamed turn; ``before_store`` (background) may veto storing (a cancel came first)."""
+                  before_store=None, keep: bool = False) -> dict:
+        """One non-streamed turn; ``before_store`` (background) may veto storing (a cancel came first); ``keep``:
+        the response's record is stored with the turn's append (background updates its own record instead)."""
         with self._turn(principal, request) as token:
             with self._work:
                 messages = self._context(principal, request)
@@ -130,7 +136,7 @@ class ResponsesService:
                                                 usage_of(completion.get("usage")), incomplete)
                 if before_store is not None and not before_store(response):
                     return response
-                self._append(principal, request, token, output)
+                self._store_turn(principal, request, token, output, response if keep else None)
                 return response
 
     # ---- entry points --------------------------------------------------------------------------------------
@@ -146,9 +152,7 @@ class ResponsesService:
         response_id, created_at = new_id("resp"), int(time.time())
         if request.background:
             return self._start_background(principal, request, response_id, created_at)
-        response = self._complete(principal, request, response_id, created_at)
-        self._keep(principal, request, response)
-        return response
+        return self._complete(principal, request, response_id, created_at, keep=True)
 
     def _start_background(self, principal: Principal, request: ResponseRequest, response_id: str, created_at: int) -> dict:
         if request.previous_response_id:
@@ -200,8 +204,7 @@ class ResponsesService:
             status, incomplete = finish_status(assembler.finish_reason)
             final = self.response_object(response_id, created_at, request, status, rendered(output), usage_of(assembler.usage), incomplete)
             with self._work:  # durable before the stream says so
-                self._append(principal, request, token, output)
-                self._keep(principal, request, final)
+                self._store_turn(principal, request, token, output, final)
             yield from assembler.done_events(output)
             yield event("response.completed" if status == "completed" else "response.incomplete", response=final)
         except GeneratorExit:

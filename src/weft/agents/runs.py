@@ -3,7 +3,7 @@
 
 A run's turn calls the configured chat endpoint (the one `/v1/responses` uses) with the thread's history under
 the same conversation lock the responses loop takes, and writes its output through the same atomic append path
-(`ThreadService.append_items`: one append per turn; submitted outputs carry an idempotency key, so a second submit
+(weft.threads.turns: one commit per turn with the run's state and the lease's release; submitted outputs carry an idempotency key, so a second submit
 of the same turn, from any process, is refused and starts no second turn). A function call is stored in the thread
 only with its output (both items in one append, when the outputs are submitted): the thread's history never holds
 a call without its answer, and the Foundry messages list shows neither (they are run steps).
@@ -11,7 +11,8 @@ a call without its answer, and the Foundry messages list shows neither (they are
 After a crash: a run that was ``queued``, ``in_progress`` or ``cancelling`` in a process that is gone (its lease,
 ``WEFT_RUN_LEASE_SECONDS``, kept fresh by a heartbeat while the turn runs, has run out) ends ``failed`` with
 ``server_error`` when it is next read, unless its message was already appended, in which case it ends
-``completed`` (the append and the run's state are two writes; the message is the truth). A run is never resumed,
+``completed`` (on SQLite and PostgreSQL the message and the run's final state are one transaction; on MariaDB they
+are two writes, and the message is the truth). A run is never resumed,
 so the model is never asked twice and no message is written twice. A run in ``requires_action`` survives a
 restart unchanged: its tool outputs can be submitted to the new process.
 """
@@ -22,23 +23,24 @@ import contextlib
 import queue
 import secrets
 import threading
-import time
 import uuid
 from typing import Any, Callable, Iterator
 
 from weft.agents import run_shapes as shapes
 from weft.agents.agent_records import AgentRecords
 from weft.agents.assistants import Assistants, check_number, check_response_format, check_tools
-from weft.errors import Conflict, InvalidInput, NotFound, WeftError
+from weft.agents.model_slots import ModelSlots
+from weft.agents.turn_lock import TurnLocks
+from weft.errors import InvalidInput, NotFound, WeftError
 from weft.threads.chat_endpoint import ChatEndpoint
 from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
 from weft.threads.items import item_id_for, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
+from weft.threads.turns import DEFAULT_LEASE_SECONDS, TurnRecord
 
 BOOT_ID = uuid.uuid4().hex  # this process; a run owned by another whose lease ran out was cut off by a crash
 THREAD_KINDS = ("thread", "conversation")
-MODEL_LEASE_MS = 130_000  # the thread's lock during a turn: the chat endpoint's timeout and a margin
 _RUN_FIELDS = ("assistant_id", "model", "instructions", "additional_instructions", "additional_messages", "tools", "temperature",
                "top_p", "max_prompt_tokens", "max_completion_tokens", "truncation_strategy", "tool_choice", "response_format",
                "parallel_tool_calls", "metadata", "stream", "tool_resources")
@@ -47,7 +49,8 @@ Emit = Callable[[str, Any], None]
 
 class Runs:
     def __init__(self, service: ThreadService, assistants: Assistants, endpoint: ChatEndpoint, *, history_token_budget: int = 8000,
-                 lease_seconds: float = 30.0, lock_wait_seconds: float = 30.0, workers: int = 16):
+                 lease_seconds: float = 30.0, lock_wait_seconds: float = 30.0, workers: int = 16,
+                 locks: TurnLocks | None = None, model_slots: ModelSlots | None = None):
         self.service = service
         self.assistants = assistants
         self.endpoint = endpoint
@@ -55,6 +58,9 @@ class Runs:
         self.budget = history_token_budget
         self.lease_ms = int(lease_seconds * 1000)
         self.lock_wait = lock_wait_seconds
+        # the conversation lock responses take too (one queue per conversation in this process), and its lease
+        self.locks = locks or TurnLocks(service, wait_seconds=lock_wait_seconds, lease_seconds=DEFAULT_LEASE_SECONDS)
+        self.model_slots = model_slots  # WEFT_MODEL_CONCURRENCY, shared with /v1/responses (None: no limit)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="weft-run")
         # streamed runs: a reader waits on each stream's queue; never in `pool`, whose threads run the turns it waits for
         self.stream_pool = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="weft-run-stream")
@@ -117,10 +123,10 @@ class Runs:
         if busy:
             raise InvalidInput(f"Thread {thread_id} already has an active run {busy}.", code="thread_busy")
         run = shapes.new_run(thread_id, body["assistant_id"], assistant, body, tools)
-        if additional:
-            self.service.append_items(principal, thread_id, None, pending=additional, operation="run.messages")
-        self.records.create(principal, {"run": run, "steps": [], "owner": BOOT_ID, "lease_until_ms": self._lease(), "turn": 0},
-                            tags={"thread_id": thread_id}, record_id=run["id"])
+        # one commit: the additional messages and the run record (weft.threads.turns)
+        state = {"run": run, "steps": [], "owner": BOOT_ID, "lease_until_ms": self._lease(), "turn": 0}
+        self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages",
+                                 TurnRecord(run["id"], "run", state, metadata={"thread_id": thread_id}, operation="run.create"))
         return run
 
     def _lease(self) -> int:
@@ -330,34 +336,16 @@ class Runs:
 
     @contextlib.contextmanager
     def _heartbeat(self, principal: Principal, run_id: str) -> Iterator[None]:
-        stop = threading.Event()
-
+        """Renews the run's lease every third of it while its turn runs (the process's one heartbeat thread)."""
         def beat() -> None:
-            while not stop.wait(self.lease_ms / 3000):
-                try:
-                    self.records.mutate(principal, run_id, lambda s: s.__setitem__("lease_until_ms", self._lease()))
-                except Exception:  # noqa: BLE001 - a missed beat only shortens the lease
-                    pass
+            self.records.mutate(principal, run_id, lambda s: s.__setitem__("lease_until_ms", self._lease()))
 
-        beater = threading.Thread(target=beat, daemon=True, name="weft-run-heartbeat")
-        beater.start()
+        keeper = self.locks.writer.keeper
+        handle = keeper.keep(beat, self.lease_ms / 3000)
         try:
             yield
         finally:
-            stop.set()
-            beater.join()
-
-    def _lock_thread(self, principal: Principal, thread_id: str) -> str:
-        store, clock = self.service.store, self.service.clock
-        token = secrets.token_hex(16)
-        deadline = time.monotonic() + self.lock_wait
-        while True:
-            now = clock.now_ms()
-            if store.try_lock(principal.tenant_id, thread_id, token, now, now + MODEL_LEASE_MS):
-                return token
-            if time.monotonic() >= deadline:
-                raise Conflict("Another response or run is in progress on this thread. Please try again later.", code="conversation_locked")
-            time.sleep(0.05)
+            keeper.drop(handle)
 
     def advance(self, principal: Principal, run_id: str, emit: Emit | None, streaming: bool = False) -> None:
         """One turn of a queued run: the model's answer becomes a message (run completed) or tool calls (requires_action)."""
@@ -365,7 +353,7 @@ class Runs:
 
         # "in_progress" lives in this process only (readers here see it, `_live`); the stored run stays "queued" with
         # this process as owner and a lease the heartbeat renews: one commit less a turn, the same outcome after a crash
-        state = dict(self.records.get(principal, run_id).extra)
+        state = self.records.state_for_write(principal, run_id)  # the turn writes it back, audited
         run = dict(state["run"])
         with self._live_lock:
             began = run["status"] == "queued" and run_id not in self._live
@@ -381,11 +369,8 @@ class Runs:
         message_id = item_id_for("message")
         try:
             with self._heartbeat(principal, run_id):
-                token = self._lock_thread(principal, thread_id)
-                try:
-                    self._turn(principal, run_id, state, message_id, token, emit, streaming)
-                finally:
-                    self.service.store.release_lock(thread_id, token)
+                with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait) as lease:
+                    self._turn(principal, run_id, state, message_id, lease, emit, streaming)
         except WeftError as exc:
             self._fail(principal, run_id, exc, emit)
         finally:
@@ -451,7 +436,7 @@ class Runs:
                     slot["function"]["arguments"] += function.get("arguments") or ""
         return "".join(text), [calls[k] for k in sorted(calls)], usage
 
-    def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, token: str, emit: Emit, streaming: bool) -> None:
+    def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool) -> None:
         run = state["run"]
         payload = self._payload(run, self._history(principal, run))
         streaming_message: list[dict] = []
@@ -468,11 +453,19 @@ class Runs:
             emit("thread.message.delta", {"id": message_id, "object": "thread.message.delta",
                                           "delta": {"role": "assistant", "content": [{"index": 0, "type": "text", "text": {"value": delta}}]}})
 
-        text, calls, usage = self._model(payload, on_text if streaming else None)
+        if self.model_slots is not None:
+            self.model_slots.take(principal.tenant_id)
+        try:
+            text, calls, usage = self._model(payload, on_text if streaming else None)
+        finally:
+            if self.model_slots is not None:
+                self.model_slots.release(principal.tenant_id)
         for call in calls:
             call["id"] = call.get("id") or f"call_{secrets.token_hex(12)}"
             call["type"] = "function"
         now = self.service.clock.now_ms()
+
+        written: list[PendingItem] = []
 
         def finish(s: dict) -> tuple[str, list]:
             r = s["run"]
@@ -492,17 +485,21 @@ class Runs:
                 r["required_action"] = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
                 r["expires_at"] = now // 1000 + shapes.REQUIRES_ACTION_SECONDS
                 return "requires_action", [step]
-            item = PendingItem("message", "assistant", self._message_body(r, text, "completed"), message_id)
-            # the hot append path (no idempotency key): a turn runs once — outputs are taken once (their key), a
+            # appended with the run's new state (below): a turn runs once — outputs are taken once (their key), a
             # run is never resumed — and the message id is fixed at the turn's start
-            self.service.append_items(principal, r["thread_id"], None, pending=[item], lock_token=token, operation="run.message")
+            written.append(PendingItem("message", "assistant", self._message_body(r, text, "completed"), message_id))
             step = streaming_message[0] if streaming_message else shapes.message_step(r, message_id)
             shapes.finish_step(step, "completed")
             s["steps"].append(step)
             shapes.finish_run(r, "completed")
             return "completed", [step]
 
-        state, (outcome, steps) = self.records.mutate(principal, run_id, finish)
+        # ONE commit (weft.threads.turns): the message, the lease's release and the run's final state
+        with self.records.locked(principal, run_id):
+            state = self.records.state_for_write(principal, run_id)  # its write below is audited
+            outcome, steps = finish(state)
+            self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
+                                     TurnRecord(run_id, "run", state, create=False))
         run = state["run"]
         if outcome == "requires_action":
             emit("thread.run.step.created", steps[0])

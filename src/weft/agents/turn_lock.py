@@ -1,35 +1,38 @@
-"""One response at a time on a conversation: callers queue up to a bounded wait, then get OpenAI's refusal.
+"""One turn at a time on a conversation (responses and classic runs alike): callers queue up to a bounded wait,
+then get OpenAI's refusal.
 
 Two layers. In this process, callers on one conversation queue on a lock of their own (no polling,
 no database writes while they wait). Across processes, the holder then takes the conversation's lease
-in the database (``ThreadStore.try_lock``), retried until the same deadline; appends under the lease
-present its token (fencing), so two turns are never interleaved even if a lease expires.
+in the database (weft.threads.turns: a cheap, non-fsynced write), retried until the same deadline; the
+turn's append presents the lease token (fencing) and releases the lease in its own transaction, so two
+turns are never interleaved even if a lease expires. A heartbeat renews the lease while the model call
+runs; a holder that dies stops beating and its lease ends within ``WEFT_CONVERSATION_LEASE_SECONDS``.
 
 The refusal is OpenAI's: ``400 conversation_locked`` (a 409 would be retried by the SDK).
 """
 from __future__ import annotations
 
-import secrets
+import logging
 import threading
 import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from weft.agents.response_request import invalid
 from weft.threads.service import ThreadService
+from weft.threads.turns import Lease, TurnWriter, conversation_locked
 
-LOCKED_MESSAGE = "Another process is currently operating on this conversation. Please retry in a few seconds."
+from weft.threads.turn_store import LOCKED_MESSAGE  # noqa: E402,F401 - OpenAI's words, kept importable here
 
 
 def locked_error():
-    return invalid(LOCKED_MESSAGE, "conversation", "conversation_locked")
+    return conversation_locked()
 
 
 class TurnLocks:
-    def __init__(self, service: ThreadService, *, wait_seconds: float, lease_seconds: float):
+    def __init__(self, service: ThreadService, *, wait_seconds: float, lease_seconds: float, writer: TurnWriter | None = None):
         self.service = service
         self.wait_seconds = max(0.0, wait_seconds)
-        self.lease_ms = int(lease_seconds * 1000)
+        self.writer = writer or TurnWriter(service, lease_seconds=lease_seconds)
         self._guard = threading.Lock()
         self._local: dict[tuple[str, str], list] = {}  # (tenant, conversation) -> [lock, users]
 
@@ -52,22 +55,24 @@ class TurnLocks:
                     self._local.pop(key, None)
 
     @contextmanager
-    def hold(self, tenant_id: str, conversation_id: str) -> Iterator[str]:
-        """Yields the lease token; raises ``conversation_locked`` after the wait (NotFound for no such conversation)."""
-        deadline = time.monotonic() + self.wait_seconds
-        store, clock = self.service.store, self.service.clock
+    def hold(self, tenant_id: str, conversation_id: str, wait_seconds: float | None = None) -> Iterator[Lease]:
+        """Yields the lease (commit the turn with ``writer.commit``, which releases it); raises
+        ``conversation_locked`` after the wait (NotFound for no such conversation)."""
+        deadline = time.monotonic() + (self.wait_seconds if wait_seconds is None else wait_seconds)
         with self._queued((tenant_id, conversation_id), deadline):
-            token = secrets.token_hex(16)
             pause = 0.01
             while True:
-                now = clock.now_ms()
-                if store.try_lock(tenant_id, conversation_id, token, now, now + self.lease_ms):
+                lease = self.writer.try_take(tenant_id, conversation_id)
+                if lease is not None:
                     break
                 if time.monotonic() >= deadline:
                     raise locked_error()
                 time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
                 pause = min(pause * 2, 0.2)
             try:
-                yield token
+                yield lease
             finally:
-                store.release_lock(conversation_id, token)
+                try:
+                    self.writer.release(lease)  # a no-op when the turn's commit released it
+                except Exception:  # noqa: BLE001 - never hide the turn's own error; the lease then ends at its time
+                    logging.getLogger("weft.agents").warning("could not release a conversation lease", exc_info=True)

@@ -15,6 +15,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from weft.agents.model_slots import ModelSlots
 from weft.agents.response_request import invalid
 from weft.agents.responses import ResponsesService
 from weft.errors import TooManyRequests
@@ -34,13 +35,13 @@ def _page(page) -> dict:
 
 
 def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16,
-                           prepare=None) -> APIRouter:
-    """``prepare(principal, body) -> body``: a rewrite before the loop (weft.agents.definitions: ``agent_reference``)."""
+                           prepare=None, model_slots: ModelSlots | None = None) -> APIRouter:
+    """``prepare(principal, body) -> body``: a rewrite before the loop (weft.agents.definitions: ``agent_reference``);
+    ``model_slots``: the per-tenant count of model calls shared with classic runs (weft.agents.model_slots)."""
     router = APIRouter()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, model_threads), thread_name_prefix="weft-model")
-    from weft.ratelimit import Limiter
-
-    in_flight = Limiter(0, 1, model_concurrency)
+    in_flight = model_slots or ModelSlots(model_concurrency)
+    model_concurrency = in_flight.concurrency
     router.model_pool = pool  # type: ignore[attr-defined]  # shut down by the wiring
 
     async def in_pool(fn, *args):
@@ -48,8 +49,7 @@ def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, mod
         return await asyncio.get_running_loop().run_in_executor(pool, contextvars.copy_context().run, functools.partial(fn, *args))
 
     def admit(tenant: str) -> None:
-        granted, _, _ = in_flight.acquire(tenant)
-        if not granted:
+        if not in_flight.try_take(tenant):
             raise TooManyRequests(f"Tenant '{tenant}' has {model_concurrency} responses in progress (WEFT_MODEL_CONCURRENCY); retry later.",
                                   retry_after=1, code="rate_limit_exceeded")
 

@@ -292,13 +292,14 @@ class HotPaths:
 
     def _explain_failed_bump(self, tenant_id: str, conversation_id: str) -> None:
         """After a counter bump that matched nothing: NotFound, or Conflict when another holder has the lock."""
-        from weft.errors import Conflict, NotFound
+        from weft.errors import NotFound
+        from weft.threads.turn_store import conversation_locked
 
         with self.store.engine.connect() as conn:
             found = conn.execute(self.store._statements["lock_of"], {"cid": conversation_id, "tid": tenant_id}).first()
         if found is None:
             raise NotFound(f"Conversation with id '{conversation_id}' not found.")
-        raise Conflict("Another request is currently in progress for this conversation. Please try again later.", code="conversation_locked")
+        raise conversation_locked()  # OpenAI's 400 (weft.threads.turn_store)
 
     def _sqlite_append(self, tenant_id, conversation_id, items, now_ms, lock_token, audit) -> int:
         store = self.store

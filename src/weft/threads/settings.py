@@ -13,7 +13,8 @@
 | ``WEFT_AUDIT_READS`` | ``off`` records only writes and failures in the audit trail | ``on`` |
 | ``WEFT_CONVERSATION_LOCK_MODE`` | ``wait`` (serialize, up to the wait) or ``refuse`` (at once): then 400 conversation_locked | ``wait`` |
 | ``WEFT_CONVERSATION_LOCK_WAIT`` | seconds a response waits for its conversation before the refusal | 30 |
-| ``WEFT_CONVERSATION_LOCK_SECONDS`` | lease of a response's conversation lock (a crashed server's lock expires then) | 600 |
+| ``WEFT_CONVERSATION_LOCK_SECONDS`` | a background response of another process that has not moved for this long is marked failed | 600 |
+| ``WEFT_CONVERSATION_LEASE_SECONDS`` | lease of the conversation lock a turn (response or run) holds, renewed by a heartbeat every third of it: a crashed holder's lock ends this long after its last beat | 10 |
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class ThreadsSettings:
     lock_wait_seconds: float = 30.0
     audit_reads: bool = True
     lock_lease_seconds: float = 600.0
+    conversation_lease_seconds: float = 10.0  # weft.threads.turns: the turn's lock, renewed every third of it
     run_lease_seconds: float = 30.0  # a classic run's worker lease (weft.agents.runs): after a crash it ends this much later
 
     @classmethod
@@ -71,6 +73,7 @@ class ThreadsSettings:
             lock_wait_seconds=float(env.get("WEFT_CONVERSATION_LOCK_WAIT", "30")),
             lock_lease_seconds=float(env.get("WEFT_CONVERSATION_LOCK_SECONDS", "600")),
             run_lease_seconds=float(env.get("WEFT_RUN_LEASE_SECONDS", "30")),
+            conversation_lease_seconds=float(env.get("WEFT_CONVERSATION_LEASE_SECONDS", "10")),
             audit_reads=env.get("WEFT_AUDIT_READS", "on").lower() not in ("off", "0", "false", "no"),
         )
 

@@ -135,6 +135,9 @@ class SqlThreadStore:
         # plain appends and cursor-less item pages skip SQLAlchemy's statement machinery (hot_path.py)
         self._hot = HotPaths(self) if HotPaths.supports(self.backend) else None
         self.read_audit = AuditBuffer(self._hot.write_audit_rows if self._hot else self._write_audit_rows)
+        from weft.threads.turn_store import TurnStore  # a turn's lease and one commit, and raw reads (turn_store.py)
+
+        self.turns = TurnStore(self) if self._hot is not None else None
 
     # ---- plumbing ----------------------------------------------------------------------------------
     @contextmanager
@@ -224,6 +227,7 @@ class SqlThreadStore:
         except Exception:
             logging.getLogger("weft.threads").exception("could not store buffered read-audit records at close")
         if self._hot is not None:
+            self.turns.close()
             self._hot.close()
         if self._sqlite_writer is not None:
             with self._sqlite_writer:
@@ -329,6 +333,8 @@ class SqlThreadStore:
         return created, stored, False
 
     def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord:
+        if self.turns is not None:
+            return self.turns.get_conversation(tenant_id, conversation_id)
         c = self.tables.conversations
         with self._read() as conn:
             row = conn.execute(select(c).where(c.c.id == conversation_id, c.c.tenant_id == tenant_id)).first()
@@ -366,6 +372,8 @@ class SqlThreadStore:
         self._checkpoint()
 
     def list_conversations(self, tenant_id, *, limit, order, after, before, tags, kind=None):
+        if self.turns is not None and kind and not after and not before:
+            return ConversationPage(*self.turns.list_of_kind(tenant_id, kind, limit, order == "desc", tags))
         c, tg = self.tables.conversations, self.tables.conversation_tags
         query = select(c).where(c.c.tenant_id == tenant_id)
         if kind:
@@ -454,7 +462,9 @@ class SqlThreadStore:
                     found = conn.execute(st["lock_of"], {"cid": conversation_id, "tid": tenant_id}).first()
                     if found is None:
                         raise NotFound(f"Conversation with id '{conversation_id}' not found.")
-                    raise Conflict("Another request is currently in progress for this conversation. Please try again later.", code="conversation_locked")
+                    from weft.threads.turn_store import conversation_locked
+
+                    raise conversation_locked()  # OpenAI's 400 (weft.threads.turn_store)
                 if idempotency_key:
                     replay = conn.execute(st["replay"], {"tid": tenant_id, "key": idempotency_key}).first()
                     if replay:
@@ -504,6 +514,8 @@ class SqlThreadStore:
 
     def list_items_with_roles(self, tenant_id, conversation_id, roles, *, before_seq):
         """Items of the given roles older than ``before_seq``, oldest first (system/developer pins)."""
+        if self.turns is not None:
+            return self.turns.list_items_with_roles(tenant_id, conversation_id, roles, before_seq)
         it = self.tables.items
         query = (select(it).where(it.c.conversation_id == conversation_id, it.c.tenant_id == tenant_id,
                                   it.c.role.in_(list(roles)), it.c.seq < before_seq).order_by(it.c.seq))

@@ -1,0 +1,384 @@
+"""A turn's writes, as few and as cheap as they can be (the thread store's additions for weft.agents).
+
+A model turn on a conversation (a response, a classic run) used to commit four times or more: take the
+conversation's lease, append the input and output, release the lease, store the response or run record.
+Here it commits twice, and only once durably:
+
+* ``take_lease`` — the lease is taken in a transaction that is **not flushed to disk** before it returns
+  (SQLite: ``PRAGMA synchronous=NORMAL`` for that one transaction, WAL mode: a process crash cannot lose
+  it, a power cut can; PostgreSQL: ``synchronous_commit = off`` for that transaction: visible to every
+  other session at once, lost only if the database server itself crashes within ~0.2 s). A lease only
+  has to exclude other holders while its holder lives; a lost lease write is a lock that was never
+  taken, and the holder's append, which presents the token (fencing), is then refused — nothing wrong
+  is ever stored and nothing is stored twice. So the lease costs no fsync.
+* ``commit_turn`` — after the model answered, ONE durable transaction: the buffered read-audit rows and
+  the turn's audit rows, the conversation's counter bump that also **releases the lease** (the same
+  ``UPDATE ... WHERE lock_token = :token``), the items with their consecutive sequence numbers, and the
+  response or run record (inserted, or its state replaced). All or nothing: a failure leaves the
+  conversation, its lease and the record as they were.
+* ``renew_lease`` — the heartbeat (weft.threads.lease_keeper) moves a held lease's end while a long model
+  call runs, so a lease can be short (``WEFT_CONVERSATION_LEASE_SECONDS``): a dead holder's lock ends
+  a few seconds after its last beat.
+
+SQLite and PostgreSQL only (the hot path's DB-API connections, weft.threads.hot_path); MariaDB/MySQL
+go through the general store methods, one commit each (weft.threads.turns).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from weft.errors import InvalidInput, NotFound
+from weft.threads.hot_path import AUDIT_COLUMNS, ITEM_COLUMNS, RawConnections, audit_row, unavailable
+from weft.threads.records import AuditRecord, ConversationRecord, NewItem
+
+LOCKED_MESSAGE = "Another process is currently operating on this conversation. Please retry in a few seconds."
+
+
+def conversation_locked() -> InvalidInput:
+    """OpenAI's answer while another turn holds the conversation: 400 ``conversation_locked`` (a 409 would be
+    retried by the SDKs), the same for ``/v1/responses``, item appends, runs and thread messages."""
+    error = InvalidInput(LOCKED_MESSAGE, code="conversation_locked")
+    error.param = "conversation"  # type: ignore[attr-defined]
+    return error
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """The record a turn stores with its items: a new record (``create``) or a new state for an existing one."""
+
+    record: ConversationRecord | None = None  # inserted (a stored response)
+    update_id: str | None = None  # or: this record's extra body replaced (a run's state)
+    extra_body: bytes | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # (key, value_match) rows of a new record (its metadata, for lookups)
+
+
+class _Missing(Exception):
+    pass
+
+
+class TurnStore:
+    """The lease and the one-commit turn, on a ``SqlThreadStore`` with hot paths (SQLite, PostgreSQL)."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.hot = store._hot
+        self.backend = store.backend
+        t = store.tables
+        c, it, a = t.conversations.name, t.items.name, t.audit.name
+        mark = "?" if self.backend == "sqlite" else "%s"
+        self.mark = mark
+        free = f"(lock_token IS NULL OR lock_until_ms < {mark})"
+        self.take_sql = (f"UPDATE {c} SET lock_token = {mark}, lock_until_ms = {mark} "
+                         f"WHERE id = {mark} AND tenant_id = {mark} AND {free}")
+        self.exists_sql = f"SELECT 1 FROM {c} WHERE id = {mark} AND tenant_id = {mark}"
+        self.renew_sql = f"UPDATE {c} SET lock_until_ms = {mark} WHERE id = {mark} AND lock_token = {mark}"
+        self.release_sql = (f"UPDATE {c} SET lock_token = NULL, lock_until_ms = NULL "
+                            f"WHERE id = {mark} AND tenant_id = {mark} AND lock_token = {mark}")
+        self.bump_sql = (f"UPDATE {c} SET next_seq = next_seq + {mark}, item_count = item_count + {mark}, updated_at_ms = {mark}, "
+                         f"lock_token = NULL, lock_until_ms = NULL "
+                         f"WHERE id = {mark} AND tenant_id = {mark} AND lock_token = {mark} RETURNING next_seq")
+        self.bump_free_sql = (f"UPDATE {c} SET next_seq = next_seq + {mark}, item_count = item_count + {mark}, updated_at_ms = {mark} "
+                              f"WHERE id = {mark} AND tenant_id = {mark} AND {free} RETURNING next_seq")
+        tg = t.conversation_tags.name
+        self.tags_sql = f"INSERT INTO {tg} (conversation_id, tenant_id, key, value_match) VALUES ({mark}, {mark}, {mark}, {mark})"
+        self.items_sql = f"INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) VALUES ({', '.join(mark for _ in ITEM_COLUMNS)})"
+        self.audit_sql = f"INSERT INTO {a} ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(mark for _ in AUDIT_COLUMNS)})"
+        record_columns = ("id", "tenant_id", "kind", "created_at_ms", "updated_at_ms", "metadata_body", "extra_body",
+                          "next_seq", "item_count", "retention_seconds")
+        self.record_sql = f"INSERT INTO {c} ({', '.join(record_columns)}) VALUES ({', '.join(mark for _ in record_columns)})"
+        self.state_sql = f"UPDATE {c} SET extra_body = {mark}, updated_at_ms = {mark} WHERE id = {mark} AND tenant_id = {mark}"
+        self.get_sql = (f"SELECT id, tenant_id, kind, created_at_ms, updated_at_ms, metadata_body, extra_body, item_count, "
+                        f"retention_seconds FROM {c} WHERE id = {mark} AND tenant_id = {mark}")
+        self.roles_sql = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = {mark} AND tenant_id = {mark} "
+                          f"AND seq < {mark} AND role IN ")
+        if self.backend == "postgresql":
+            self.state_sql += " RETURNING 1"  # a pipeline has no rowcount before its sync: the row says it
+            # the counter bump (that releases the lease) and the items in one statement, numbered from the bump
+            self.append_cte = (
+                f"WITH bump AS (UPDATE {c} SET next_seq = next_seq + %(count)s, item_count = item_count + %(count)s, "
+                f"updated_at_ms = CASE WHEN updated_at_ms <= %(now)s - 1000 THEN %(now)s ELSE updated_at_ms END, "
+                f"lock_token = NULL, lock_until_ms = NULL "
+                f"WHERE id = %(cid)s AND tenant_id = %(tid)s AND {{lock}} RETURNING next_seq), "
+                f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) "
+                f"SELECT %(cid)s, bump.next_seq - %(count)s + v.n - 1, v.id, %(tid)s, v.type, v.role, v.created, v.body "
+                f"FROM bump, unnest(%(ids)s::text[], %(types)s::text[], %(roles)s::text[], %(created)s::bigint[], %(bodies)s::bytea[]) "
+                f"WITH ORDINALITY AS v(id, type, role, created, body, n) RETURNING 1) "
+                f"SELECT next_seq FROM bump")
+            self.held_cte = self.append_cte.replace("{lock}", "lock_token = %(token)s")
+            self.free_cte = self.append_cte.replace("{lock}", "(lock_token IS NULL OR lock_until_ms < %(now)s)")
+            # leases on connections of their own whose commits are not waited for (synchronous_commit off)
+            self.lease_connections = RawConnections(store.engine, keep=4, autocommit=True)
+            self._async_sessions: set[int] = set()
+
+    @staticmethod
+    def supports(store) -> bool:
+        return getattr(store, "_hot", None) is not None
+
+    # ---- the lease -----------------------------------------------------------------------------------
+    def take_lease(self, tenant_id: str, conversation_id: str, token: str, now_ms: int, until_ms: int) -> bool:
+        """True when taken; False when another holder has it; NotFound for no such conversation."""
+        params = (token, until_ms, conversation_id, tenant_id, now_ms)
+        try:
+            if self.backend == "sqlite":
+                with self.store.sqlite_writer() as raw:
+                    raw.execute("PRAGMA synchronous=NORMAL")  # outside a transaction, for this one commit only
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        try:
+                            taken = raw.execute(self.take_sql, params).rowcount == 1
+                            raw.execute("COMMIT")
+                        except BaseException:
+                            if raw.in_transaction:
+                                raw.execute("ROLLBACK")
+                            raise
+                    finally:
+                        raw.execute("PRAGMA synchronous=FULL")
+                    found = taken or bool(raw.execute(self.exists_sql, (conversation_id, tenant_id)).fetchall())
+            else:
+                with self._lease_connection() as raw:
+                    taken = raw.execute(self.take_sql, params).rowcount == 1
+                    found = taken or bool(raw.execute(self.exists_sql, (conversation_id, tenant_id)).fetchall())
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        if not found:
+            raise NotFound(f"Conversation with id '{conversation_id}' not found.")
+        return taken
+
+    def renew_lease(self, conversation_id: str, token: str, until_ms: int) -> bool:
+        """Moves the end of a lease this holder still has (not durable either: see the module docstring)."""
+        params = (until_ms, conversation_id, token)
+        try:
+            if self.backend == "sqlite":
+                with self.store.sqlite_writer() as raw:
+                    raw.execute("PRAGMA synchronous=NORMAL")
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        renewed = raw.execute(self.renew_sql, params).rowcount == 1
+                        raw.execute("COMMIT")
+                    except BaseException:
+                        if raw.in_transaction:
+                            raw.execute("ROLLBACK")
+                        raise
+                    finally:
+                        raw.execute("PRAGMA synchronous=FULL")
+                return renewed
+            with self._lease_connection() as raw:
+                return raw.execute(self.renew_sql, params).rowcount == 1
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+
+    def _lease_connection(self):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def connection():
+            with self.lease_connections.connection(self.hot.broken) as raw:
+                if id(raw) not in self._async_sessions:  # once per connection: its commits are not waited for
+                    raw.execute("SET synchronous_commit TO off")
+                    self._async_sessions.add(id(raw))
+                yield raw
+
+        return connection()
+
+    def release_lease(self, tenant_id: str, conversation_id: str, token: str) -> None:
+        """Gives a lease back without a turn's commit (the turn failed or stored nothing); not durable: a lost
+        release is a lease that ends at its time."""
+        params = (conversation_id, tenant_id, token)
+        try:
+            if self.backend == "sqlite":
+                with self.store.sqlite_writer() as raw:
+                    raw.execute("PRAGMA synchronous=NORMAL")
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        raw.execute(self.release_sql, params)
+                        raw.execute("COMMIT")
+                    except BaseException:
+                        if raw.in_transaction:
+                            raw.execute("ROLLBACK")
+                        raise
+                    finally:
+                        raw.execute("PRAGMA synchronous=FULL")
+                return
+            with self._lease_connection() as raw:
+                raw.execute(self.release_sql, params)
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+
+    # ---- the one durable commit of a turn --------------------------------------------------------------
+    def commit_turn(self, tenant_id: str, conversation_id: str | None, token: str | None, items: list[NewItem], now_ms: int,
+                    audits: list[AuditRecord], record: RecordWrite | None) -> int:
+        """Returns the first sequence number of ``items`` (0 when none). ``conversation_id`` with ``token``: the
+        items are appended under the lease and the lease is released, in this transaction. Raises
+        ``conversation_locked`` when the lease is no longer this holder's, NotFound when a target is gone."""
+        pending = self.store.read_audit.take()  # buffered read-audit rows ride along
+        rows = pending + [audit_row(a) for a in audits]
+        try:
+            if self.backend == "sqlite":
+                with self.store.sqlite_writer() as raw:
+                    raw.execute("BEGIN IMMEDIATE")
+                    try:
+                        first = self._statements(raw, raw.execute, raw.executemany, tenant_id, conversation_id, token, items,
+                                                 now_ms, rows, record)
+                        raw.execute("COMMIT")
+                    except BaseException:
+                        if raw.in_transaction:
+                            raw.execute("ROLLBACK")
+                        raise
+            else:
+                with self.hot.writers.connection(self.hot.broken) as raw:
+                    with raw.pipeline(), raw.transaction():  # few round trips: BEGIN..COMMIT sent as they come
+                        first = self._postgres_statements(raw, tenant_id, conversation_id, token, items, now_ms, rows, record)
+        except _Missing as missing:
+            self.store.read_audit.give_back(pending)
+            self._explain(tenant_id, conversation_id, token, str(missing))
+            raise AssertionError("unreachable")
+        except self.hot.integrity as exc:
+            self.store.read_audit.give_back(pending)
+            from weft.errors import Conflict
+
+            raise Conflict("An item or record with this id already exists.", code="item_exists") from exc
+        except self.hot.broken as exc:
+            self.store.read_audit.give_back(pending)
+            raise unavailable(exc) from exc
+        except BaseException:
+            self.store.read_audit.give_back(pending)
+            raise
+        return first
+
+    def _statements(self, raw, execute, executemany, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
+        if rows:
+            executemany(self.audit_sql, rows)
+        first = 0
+        if conversation_id is not None and items:
+            count = len(items)
+            if token is not None:  # under the lease, which this releases
+                bumped = execute(self.bump_sql, (count, count, now_ms, conversation_id, tenant_id, token)).fetchall()
+            else:  # no lease: refused while another holder has one
+                bumped = execute(self.bump_free_sql, (count, count, now_ms, conversation_id, tenant_id, now_ms)).fetchall()
+            if not bumped:
+                raise _Missing("conversation")
+            first = bumped[0][0] - count
+            executemany(self.items_sql, [(conversation_id, first + n, it.id, tenant_id, it.type, it.role, it.created_at_ms or now_ms,
+                                          it.body) for n, it in enumerate(items)])
+        elif conversation_id is not None and token is not None:
+            if execute(self.release_sql, (conversation_id, tenant_id, token)).rowcount != 1:
+                raise _Missing("conversation")
+        if record is not None and record.record is not None:
+            r = record.record
+            execute(self.record_sql, (r.id, r.tenant_id, r.kind, r.created_at_ms, r.updated_at_ms, r.metadata_body, r.extra_body,
+                                      0, 0, r.retention_seconds))
+            if record.tags:
+                executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
+        elif record is not None and record.update_id is not None:
+            if execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id)).rowcount != 1:
+                raise _Missing("record:" + record.update_id)
+        return first
+
+    def _postgres_statements(self, raw, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
+        """Every statement is queued in the pipeline first; the first fetch then takes ONE round trip for all of
+        them (and the COMMIT one more): a cursor per statement whose result is read."""
+        bump = state = None
+        if conversation_id is not None and items:
+            count = len(items)
+            params = {"cid": conversation_id, "tid": tenant_id, "count": count, "now": now_ms, "token": token,
+                      "ids": [it.id for it in items], "types": [it.type for it in items], "roles": [it.role for it in items],
+                      "created": [it.created_at_ms or now_ms for it in items], "bodies": [it.body for it in items]}
+            bump = raw.cursor()
+            bump.execute(self.held_cte if token is not None else self.free_cte, params)
+        elif conversation_id is not None and token is not None:
+            bump = raw.cursor()
+            bump.execute(self.release_sql + " RETURNING 0", (conversation_id, tenant_id, token))
+        writes = raw.cursor()
+        if rows:
+            writes.executemany(self.audit_sql, rows)
+        if record is not None and record.record is not None:
+            r = record.record
+            writes.execute(self.record_sql, (r.id, r.tenant_id, r.kind, r.created_at_ms, r.updated_at_ms, r.metadata_body,
+                                             r.extra_body, 0, 0, r.retention_seconds))
+            if record.tags:
+                writes.executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
+        elif record is not None and record.update_id is not None:
+            state = raw.cursor()
+            state.execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id))
+        first = 0
+        if bump is not None:
+            found = bump.fetchone()
+            if found is None:
+                raise _Missing("conversation")
+            first = found[0] - len(items) if items else 0
+        if state is not None and state.fetchone() is None:
+            raise _Missing("record:" + record.update_id)
+        return first
+
+    # ---- reads on the hot path's raw connections (one round trip; no pool checkout, ping or reset) ----------
+    def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord:
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(self.get_sql, (conversation_id, tenant_id)).fetchall()  # all: no statement left open (SQLite)
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        row = rows[0] if rows else None
+        if row is None:
+            raise NotFound(f"Conversation with id '{conversation_id}' not found.")
+        return ConversationRecord(row[0], row[1], row[2], row[3], row[4], _bytes(row[5]), _bytes(row[6]), row[7], row[8])
+
+    def list_items_with_roles(self, tenant_id: str, conversation_id: str, roles: tuple[str, ...], before_seq: int):
+        from weft.threads.hot_path import item_records
+
+        sql = self.roles_sql + "(" + ", ".join(self.mark for _ in roles) + ") ORDER BY seq"
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(sql, (conversation_id, tenant_id, before_seq, *roles)).fetchall()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        return item_records(rows)
+
+    def list_of_kind(self, tenant_id: str, kind: str, limit: int, descending: bool, tags: dict) -> tuple[list[ConversationRecord], bool]:
+        """``list_conversations`` of one kind without a cursor (a thread's runs, an agent's versions): one round trip."""
+        t = self.store.tables
+        c, tg, mark = t.conversations.name, t.conversation_tags.name, self.mark
+        sql = (f"SELECT id, tenant_id, kind, created_at_ms, updated_at_ms, metadata_body, extra_body, item_count, retention_seconds "
+               f"FROM {c} WHERE tenant_id = {mark} AND kind = {mark}")
+        params: list = [tenant_id, kind]
+        for key, match in tags.items():  # a key may be a tuple of spellings (hashed, legacy clear)
+            keys = key if isinstance(key, tuple) else (key,)
+            sql += (f" AND EXISTS (SELECT 1 FROM {tg} WHERE {tg}.conversation_id = {c}.id AND {tg}.key IN "
+                    f"({', '.join(mark for _ in keys)}) AND {tg}.value_match = {mark})")
+            params += [*keys, match]
+        order = "DESC" if descending else "ASC"
+        sql += f" ORDER BY created_at_ms {order}, id {order} LIMIT {mark}"
+        params.append(limit + 1)
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(sql, tuple(params)).fetchall()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        records = [ConversationRecord(r[0], r[1], r[2], r[3], r[4], _bytes(r[5]), _bytes(r[6]), r[7], r[8]) for r in rows[:limit]]
+        return records, len(rows) > limit
+
+    def close(self) -> None:
+        if self.backend == "postgresql":
+            self.lease_connections.close()
+
+    def _explain(self, tenant_id: str, conversation_id: str | None, token: str | None, what: str):
+        if what.startswith("record:"):
+            raise NotFound(f"Record with id '{what[7:]}' not found.")
+        with self.store.engine.connect() as conn:
+            found = conn.execute(self.store._statements["lock_of"], {"cid": conversation_id, "tid": tenant_id}).first()
+        if found is None:
+            raise NotFound(f"Conversation with id '{conversation_id}' not found.")
+        raise conversation_locked()
+
+
+def renew_lease_general(store, conversation_id: str, token: str, until_ms: int) -> bool:
+    """``renew_lease`` through SQLAlchemy Core, for the backends without hot paths (MariaDB/MySQL)."""
+    from sqlalchemy import update
+
+    c = store.tables.conversations
+    with store._write() as conn:
+        return conn.execute(update(c).where(c.c.id == conversation_id, c.c.lock_token == token)
+                            .values(lock_until_ms=until_ms)).rowcount == 1
+
+
+def _bytes(value):
+    return bytes(value) if value is not None else None
