@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import tantivy
 
 from weft.search import analysis
+from weft.search.analysis.native import indexable as native_indexable
 from weft.search.analysis.native import tokenizer_name as native_tokenizer_name
 from weft.search.analysis.normalizers import normalize
 from weft.search.documents import datetime_to_micros, double_value, parse_geo_point
@@ -164,7 +165,11 @@ class Layout:
         t = layout.type
         if t == "Edm.String":
             if layout.text and layout.index_chain.native:
-                doc.add_text(layout.text, v)
+                value = native_indexable(layout.index_chain.native, v)
+                if value is v:
+                    doc.add_text(layout.text, v)
+                else:
+                    doc.add_pre_tokenized_text(layout.text, value)
             elif layout.text:
                 doc.add_pre_tokenized_text(layout.text, layout.index_chain.pre_tokenized(v))
             if layout.raw:
