@@ -66,3 +66,31 @@ def test_local_leases_always_held():
     leases.want("x")
     assert leases.held("x") == 1 and leases.acquire("y") == 1
     assert [r["name"] for r in leases.owners()] == ["x", "y"]
+
+
+def test_a_node_that_lost_the_run_lease_cannot_move_the_cursor(cluster_schema):
+    """Fencing: node a pauses past its lease, b takes the indexer's run lease; a's cursor write is refused."""
+    import pytest
+    import sqlalchemy as sa
+
+    from weft.cluster.stores import PgIndexerStore
+    from weft.errors import Conflict
+
+    url, _, _ = cluster_schema
+    engine = connect(url)
+    a = ClusterLeases(engine, "a", ttl=TTL)  # not started: no renewals, as if paused
+    b = ClusterLeases(engine, "b", ttl=TTL)
+    store_a, store_b = PgIndexerStore(engine, "a"), PgIndexerStore(engine, "b")
+    try:
+        token = a.acquire("indexer-run:ix")
+        store_a.fence("ix", token)
+        store_a.save_tracking_state("ix", {"hwm": 1})
+        with engine.begin() as conn:  # a's lease runs out while it is paused
+            conn.execute(sa.text("UPDATE weft_cluster_leases SET expires_at = now() - interval '1 second'"))
+        store_b.fence("ix", b.acquire("indexer-run:ix"))
+        store_b.save_tracking_state("ix", {"hwm": 2})
+        with pytest.raises(Conflict):
+            store_a.save_tracking_state("ix", {"hwm": 1}, ledger_removals=["k"])
+        assert store_b.tracking_state("ix") == {"hwm": 2}
+    finally:
+        engine.dispose()

@@ -30,7 +30,7 @@ class ClusterRuntime:
         self.registry.positions = positions
 
     def indexer_store(self) -> PgIndexerStore:
-        return PgIndexerStore(self.engine)
+        return PgIndexerStore(self.engine, self.node_id)
 
     def retrieval_store(self) -> PgRetrievalStore:
         return PgRetrievalStore(self.engine)

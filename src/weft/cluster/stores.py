@@ -113,9 +113,32 @@ def materialize_shared_files(engine: Engine, data_dir: Path, *, admin_key: bool 
 class PgIndexerStore:
     """:class:`weft.indexers.store.IndexerStore` in PostgreSQL (the same methods, the same transactions)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, node_id: str | None = None):
         self.engine = engine
+        self.node_id = node_id
+        self._fences: dict[str, int] = {}  # indexer -> the run lease token its cursor writes must still hold
         _create(engine, _INDEXER_SCHEMA)
+
+    def fence(self, indexer: str, token: int | None) -> None:
+        """From now on, advance ``indexer``'s cursor only while this node holds its run lease with ``token``
+        (``None``: no check). A node that lost the lease (paused past its expiry) cannot move the cursor."""
+        if token is None:
+            self._fences.pop(indexer, None)
+        else:
+            self._fences[indexer] = int(token)
+
+    def _check_fence(self, conn, indexer: str) -> None:
+        token = self._fences.get(indexer)
+        if token is None or self.node_id is None:
+            return
+        from weft.cluster.leases import TABLE
+        from weft.errors import Conflict
+
+        # FOR SHARE: a takeover of the lease waits for this transaction, so the check holds until commit
+        row = conn.execute(text(f"SELECT holder, token FROM {TABLE} WHERE name = :n FOR SHARE"),
+                           {"n": "indexer-run:" + indexer}).fetchone()
+        if row is None or row[0] != self.node_id or int(row[1]) != token:
+            raise Conflict(f"The indexer '{indexer}' is now run by another node (its run lease moved); this run stops.")
 
     def ping(self) -> None:
         self._all(f"SELECT count(*) FROM {P}indexers")
@@ -164,6 +187,7 @@ class PgIndexerStore:
     def save_tracking_state(self, indexer: str, state: dict | None, *, ledger_removals: list[str] = ()) -> None:
         """Advance the cursor (and drop ledger keys whose deletes are durable) in one transaction."""
         with self.engine.begin() as conn:
+            self._check_fence(conn, indexer)
             if state is None:
                 conn.execute(text(f"DELETE FROM {P}tracking WHERE indexer = :i"), {"i": indexer})
             else:

@@ -352,8 +352,10 @@ class IndexerService:
         whose slot another node already ran is dropped. Runs left ``inProgress`` by a dead holder are closed."""
         if not self._shared:
             return True
-        if self.leases.acquire(RUN_LEASE + name) is None:
+        token = self.leases.acquire(RUN_LEASE + name)
+        if token is None:
             return False
+        getattr(self.store, "fence", lambda *_: None)(name, token)  # the cursor moves only under this token
         history = self.store.executions(name)
         if scheduled and history and history[0].get("startTime"):
             latest = _parse_time(history[0]["startTime"])
@@ -442,6 +444,7 @@ class IndexerService:
         except Exception:  # the indexer was deleted meanwhile
             pass
         if self._shared:
+            getattr(self.store, "fence", lambda *_: None)(name, None)
             self.leases.release(RUN_LEASE + name)
         with self._lock:
             self._runs.pop(name, None)
