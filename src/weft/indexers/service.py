@@ -30,6 +30,7 @@ from weft.indexers.secrets import SecretBox
 from weft.indexers.sources import open_source
 from weft.indexers.sources.postgresql import FENCE_SLACK
 from weft.indexers.sources.sql import create_source_engine, engine_url
+from weft.indexers.run_leases import RunLeases
 from weft.indexers.store import IndexerStore
 from weft.indexers.targets import LocalTarget, RemoteTarget
 
@@ -74,10 +75,6 @@ class ActiveRun:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-SCHEDULER_LEASE = "indexer-scheduler"  # the node that keeps the schedules (cluster mode: one node)
-RUN_LEASE = "indexer-run:"  # + indexer name: the node running that indexer now
-
-
 class IndexerService:
     def __init__(self, data_dir: Path, search: Any, *, clock: Clock | None = None, run_scheduler: bool = True, resolution: float = 0.05,
                  listen: bool = True, notify_options: dict | None = None, sqlite_dirs: list[Path] | None = None,
@@ -86,14 +83,9 @@ class IndexerService:
         self.sqlite_dirs = sqlite_dirs  # None: no bound (library use); the server always passes its bound
         self.search = search
         self.clock = clock or SystemClock()
-        # cluster mode passes a shared store and the cluster's job leases (weft.cluster); embedded: SQLite, in-process
+        # cluster mode passes a PostgreSQL store and the cluster's job leases (weft.cluster); embedded: SQLite, in-process
         self.store = store if store is not None else IndexerStore(self.data_dir / "indexers.sqlite3")
-        from weft.cluster.leases import LocalLeases
-
-        self.leases = leases if leases is not None else LocalLeases()
-        self._shared = leases is not None
-        self._scheduler_token: int | None = None
-        self.leases.want(SCHEDULER_LEASE)
+        self.claims = RunLeases(self.store, leases, parse_time=_parse_time)
         self.secrets = SecretBox(self.data_dir / "secret.key")
         self._lock = threading.RLock()
         self._runs: dict[str, ActiveRun] = {}
@@ -105,25 +97,11 @@ class IndexerService:
         self._notify_sync = threading.Lock()
         self._listen = listen
         self.notify_hub = NotifyHub(self._on_wake, self._on_passed, now=self.clock.now, **(notify_options or {}))
-        if not self._shared:  # shared: a run in progress may be another node's; it is closed by the next lease holder
-            self._close_interrupted(self.store.interrupted_executions())
-        self._load_last_starts()
+        self._last_start.update(self.claims.at_start())
         self.scheduler = Scheduler(self.clock, self._run_due, resolution)
         if run_scheduler:
             self.scheduler.start()
         self._sync_listeners()
-
-    def _close_interrupted(self, executions) -> None:
-        for execution_id, name, body in executions:
-            body.update(status="transientFailure", endTime=body.get("startTime"),
-                        errorMessage="The run was interrupted: the server stopped during the run. The next run resumes from the last checkpoint.")
-            self.store.update_execution(execution_id, body)
-
-    def _load_last_starts(self) -> None:
-        for name, _, _, _ in self.store.list_definitions("indexer"):
-            history = self.store.executions(name)
-            if history and history[0].get("startTime"):
-                self._last_start[name] = _parse_time(history[0]["startTime"])
 
     def close(self) -> None:
         self._closed = True
@@ -313,8 +291,9 @@ class IndexerService:
         if active is not None:
             active.cancelled.set()
             active.thread.join(60)
-        previous = self.store.tracking_state(name)
-        self.store.save_tracking_state(name, None)
+        with self.claims.exclusive(name):
+            previous = self.store.tracking_state(name)
+            self.store.save_tracking_state(name, None)
         now = format_time(dt.datetime.fromtimestamp(self.clock.now(), dt.timezone.utc))
         self.store.start_execution(name, {
             "status": "reset", "errorMessage": None, "startTime": now, "endTime": now, "errors": [], "warnings": [],
@@ -324,13 +303,11 @@ class IndexerService:
     def _run_due(self, now: float) -> None:
         if self._closed:
             return
-        token = self.leases.held(SCHEDULER_LEASE)
-        if token is None:  # another node keeps the schedules (cluster mode)
-            self._scheduler_token = None
+        keeper, taken = self.claims.scheduler_turn()
+        if not keeper:  # another node keeps the schedules (cluster mode)
             return
-        if self._shared and token != self._scheduler_token:  # just taken over: resume from the shared history
-            self._scheduler_token = token
-            self._load_last_starts()
+        if taken:  # resume from the shared history
+            self._last_start.update(self.claims.last_starts())
         self._start_deferred(now)
         for name, body, _, _ in self.store.list_definitions("indexer"):
             try:
@@ -347,30 +324,9 @@ class IndexerService:
             if now >= next_due(last, ix.interval_seconds, anchor, now):
                 self._start(name, scheduled=True)
 
-    def _claim_run(self, name: str, scheduled: bool) -> bool:
-        """Cluster mode: take the indexer's run lease (one run per indexer across the nodes); a scheduled start
-        whose slot another node already ran is dropped. Runs left ``inProgress`` by a dead holder are closed."""
-        if not self._shared:
-            return True
-        token = self.leases.acquire(RUN_LEASE + name)
-        if token is None:
-            return False
-        getattr(self.store, "fence", lambda *_: None)(name, token)  # the cursor moves only under this token
-        history = self.store.executions(name)
-        if scheduled and history and history[0].get("startTime"):
-            latest = _parse_time(history[0]["startTime"])
-            if latest > self._last_start.get(name, 0.0) + 1e-3:
-                self._last_start[name] = latest
-                self.leases.release(RUN_LEASE + name)
-                return False
-        self._close_interrupted(self.store.interrupted_executions(name))
-        return True
-
     def _start(self, name: str, scheduled: bool = False) -> bool:
         with self._lock:
-            if self._closed or name in self._runs:
-                return False
-            if not self._claim_run(name, scheduled):
+            if self._closed or name in self._runs or not self.claims.claim(name, scheduled, self._last_start):
                 return False
             active = ActiveRun(thread=None, cancelled=threading.Event())  # type: ignore[arg-type]
             active.started = self.clock.now()
@@ -443,9 +399,7 @@ class IndexerService:
             self.store.update_execution(active.execution_id, self._execution_body(outcome, active.started, self.clock.now()))
         except Exception:  # the indexer was deleted meanwhile
             pass
-        if self._shared:
-            getattr(self.store, "fence", lambda *_: None)(name, None)
-            self.leases.release(RUN_LEASE + name)
+        self.claims.end(name)
         with self._lock:
             self._runs.pop(name, None)
             try:
