@@ -17,12 +17,12 @@ log = logging.getLogger("weft.cluster")
 
 class ClusterRuntime:
     def __init__(self, url: str, node_id: str, address: str, data_dir: Path, *, version: str, admin_key: bool,
-                 positions: Callable[[], dict[str, int]] | None = None):
+                 positions: Callable[[], dict[str, int]] | None = None, lease_seconds: float = 6.0):
         self.url = url
         self.node_id = node_id
         self.engine = connect(url)
         materialize_shared_files(self.engine, Path(data_dir), admin_key=admin_key)  # one admin key, one sealing key
-        self.leases = ClusterLeases(self.engine, node_id).start()
+        self.leases = ClusterLeases(self.engine, node_id, ttl=lease_seconds).start()
         self.registry = NodeRegistry(self.engine, node_id, address, version, positions=positions, leases=self.leases).start()
 
     def set_positions(self, positions: Callable[[], dict[str, int]] | None) -> None:
@@ -57,4 +57,5 @@ def from_settings(settings) -> ClusterRuntime | None:
 
         node_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     log.info("cluster mode: node %s", node_id)
-    return ClusterRuntime(url, node_id, address, Path(settings.data_dir), version=__version__, admin_key=not settings.admin_keys)
+    return ClusterRuntime(url, node_id, address, Path(settings.data_dir), version=__version__, admin_key=not settings.admin_keys,
+                          lease_seconds=config.get("cluster.lease_seconds"))
