@@ -15,15 +15,15 @@ from typing import Callable, Optional
 
 import typer
 
-from weft.cluster.leases import lease_rows
-from weft.cluster.nodes import DEAD_AFTER, node_rows
-
 HEAD_SOURCES: list[Callable] = []  # TODO(coordinator): append the cluster helper's commit-log head, head(engine) -> {index: position}
 
 app = typer.Typer(help="Cluster mode: status of the nodes and jobs, and moving an embedded data dir into a cluster.", no_args_is_help=True)
 
 
 def report(engine) -> dict:
+    from weft.cluster.leases import lease_rows
+    from weft.cluster.nodes import DEAD_AFTER, node_rows  # here: the node gauges register only when used
+
     nodes = node_rows(engine)
     heads: dict[str, int] = {}
     for source in HEAD_SOURCES:
