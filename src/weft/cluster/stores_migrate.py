@@ -5,7 +5,7 @@ ledger), the retrieval store (knowledge sources and bases), the key files (admin
 threads store when its SQLite file exists. The search catalog and documents are the search side's: see
 :data:`EXTRA_MIGRATIONS`.
 
-Rules: the data dir is only read. A pass first compares every object with what the cluster holds under the
+Rules: the data dir's objects are not changed (its stores are opened as weft opens them). A pass first compares every object with what the cluster holds under the
 same name and refuses (writing nothing) when one differs; objects that are equal are skipped, so running it
 again is a no-op. Secrets are compared in clear and re-sealed with the cluster's key when the two keys
 differ. Each indexer moves in one transaction (definition, tracking state, history, ledger together).
