@@ -25,6 +25,11 @@ log = logging.getLogger("weft")
 
 
 def create_app(settings: Settings, service: SearchService | None = None) -> FastAPI:
+    cluster = None
+    if settings.effective.get("cluster.url"):  # cluster mode: leases, heartbeat, PostgreSQL stores, shared keys
+        from weft.cluster.nodes_runtime import from_settings as cluster_runtime
+
+        cluster = cluster_runtime(settings)
     settings.ensure_admin_key()
     config = settings.effective
     environ = config.environ()  # the effective WEFT_* values, for the parts configured by such a mapping
@@ -78,6 +83,9 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     app.state.cluster_search = cluster  # weft.cluster.engine.ClusterEngine (status()) or None
     app.state.settings = settings
     app.state.closers = []
+    app.state.cluster = cluster  # None in embedded mode
+    if cluster is not None:
+        app.state.closers.append(cluster.close)  # closers run in reverse: the cluster parts close last
     install_error_handlers(app)
     from weft.http.limits import LimitSettings, RequestGuard
 
@@ -132,7 +140,9 @@ def _attach_indexers(app: FastAPI, settings: Settings, search: SearchService, ke
 
     raw = settings.effective.get("indexers.sqlite_dirs") or ""
     dirs = [Path(d) for d in raw.split(os.pathsep) if d] or [Path(settings.data_dir)]
-    service = IndexerService(settings.data_dir / "indexers", search, sqlite_dirs=dirs)
+    cluster = app.state.cluster
+    service = IndexerService(settings.data_dir / "indexers", search, sqlite_dirs=dirs,
+                             store=cluster.indexer_store() if cluster else None, leases=cluster.leases if cluster else None)
     app.state.indexers = service
     app.include_router(build_router(service, keys))
     app.state.closers.append(service.close)
@@ -142,7 +152,8 @@ def _attach_retrieval(app: FastAPI, settings: Settings, search: SearchService, k
     from weft.http.retrieval_routes import build_retrieval_router
     from weft.retrieval.service import RetrievalService
 
-    service = RetrievalService(settings.data_dir / "retrieval", search)
+    cluster = app.state.cluster
+    service = RetrievalService(settings.data_dir / "retrieval", search, store=cluster.retrieval_store() if cluster else None)
     app.state.retrieval = service
     app.include_router(build_retrieval_router(service, keys))
     app.state.closers.append(service.close)
@@ -161,6 +172,9 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     from weft.threads.search_index import ConversationIndex, ConversationSearchSettings
     from weft.threads.settings import ThreadsSettings
 
+    cluster = app.state.cluster
+    if cluster is not None and not environ.get("WEFT_THREADS_DATABASE_URL"):
+        environ = {**environ, "WEFT_THREADS_DATABASE_URL": cluster.url}  # cluster mode: threads in the cluster database
     threads_settings = ThreadsSettings.from_env(settings.data_dir, environ)
     service = build_service(threads_settings)
     from weft.ratelimit import Limiter
@@ -191,7 +205,7 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     responses = build_responses_router(loop, auth, model_threads=limits.model_threads, model_concurrency=limits.model_concurrency,
                                        prepare=definitions.apply_reference, model_slots=model_slots)
     app.include_router(responses)
-    job = RetentionJob(service, threads_settings.retention_interval_seconds).start()
+    job = RetentionJob(service, threads_settings.retention_interval_seconds, leases=cluster.leases if cluster else None).start()
     app.state.threads_retention = job
     app.state.closers.append(job.stop)
     app.state.closers.append(loop.close)

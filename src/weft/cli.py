@@ -30,6 +30,9 @@ def _register_subcommands() -> None:
 
     app.add_typer(mail_app, name="mail")
     app.command("mcp")(mcp_command)
+    from weft.cluster.status import app as cluster_app
+
+    app.add_typer(cluster_app, name="cluster")  # weft cluster status / migrate
 
 
 _register_subcommands()

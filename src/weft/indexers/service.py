@@ -30,6 +30,7 @@ from weft.indexers.secrets import SecretBox
 from weft.indexers.sources import open_source
 from weft.indexers.sources.postgresql import FENCE_SLACK
 from weft.indexers.sources.sql import create_source_engine, engine_url
+from weft.indexers.run_leases import RunLeases
 from weft.indexers.store import IndexerStore
 from weft.indexers.targets import LocalTarget, RemoteTarget
 
@@ -76,12 +77,15 @@ class ActiveRun:
 
 class IndexerService:
     def __init__(self, data_dir: Path, search: Any, *, clock: Clock | None = None, run_scheduler: bool = True, resolution: float = 0.05,
-                 listen: bool = True, notify_options: dict | None = None, sqlite_dirs: list[Path] | None = None):
+                 listen: bool = True, notify_options: dict | None = None, sqlite_dirs: list[Path] | None = None,
+                 store: Any = None, leases: Any = None):
         self.data_dir = Path(data_dir)
         self.sqlite_dirs = sqlite_dirs  # None: no bound (library use); the server always passes its bound
         self.search = search
         self.clock = clock or SystemClock()
-        self.store = IndexerStore(self.data_dir / "indexers.sqlite3")
+        # cluster mode passes a PostgreSQL store and the cluster's job leases (weft.cluster); embedded: SQLite, in-process
+        self.store = store if store is not None else IndexerStore(self.data_dir / "indexers.sqlite3")
+        self.claims = RunLeases(self.store, leases, parse_time=_parse_time)
         self.secrets = SecretBox(self.data_dir / "secret.key")
         self._lock = threading.RLock()
         self._runs: dict[str, ActiveRun] = {}
@@ -93,14 +97,7 @@ class IndexerService:
         self._notify_sync = threading.Lock()
         self._listen = listen
         self.notify_hub = NotifyHub(self._on_wake, self._on_passed, now=self.clock.now, **(notify_options or {}))
-        for execution_id, name, body in self.store.interrupted_executions():
-            body.update(status="transientFailure", endTime=body.get("startTime"),
-                        errorMessage="The run was interrupted: the server stopped during the run. The next run resumes from the last checkpoint.")
-            self.store.update_execution(execution_id, body)
-        for name, _, _, _ in self.store.list_definitions("indexer"):
-            history = self.store.executions(name)
-            if history and history[0].get("startTime"):
-                self._last_start[name] = _parse_time(history[0]["startTime"])
+        self._last_start.update(self.claims.at_start())
         self.scheduler = Scheduler(self.clock, self._run_due, resolution)
         if run_scheduler:
             self.scheduler.start()
@@ -294,8 +291,9 @@ class IndexerService:
         if active is not None:
             active.cancelled.set()
             active.thread.join(60)
-        previous = self.store.tracking_state(name)
-        self.store.save_tracking_state(name, None)
+        with self.claims.exclusive(name):
+            previous = self.store.tracking_state(name)
+            self.store.save_tracking_state(name, None)
         now = format_time(dt.datetime.fromtimestamp(self.clock.now(), dt.timezone.utc))
         self.store.start_execution(name, {
             "status": "reset", "errorMessage": None, "startTime": now, "endTime": now, "errors": [], "warnings": [],
@@ -305,6 +303,11 @@ class IndexerService:
     def _run_due(self, now: float) -> None:
         if self._closed:
             return
+        keeper, taken = self.claims.scheduler_turn()
+        if not keeper:  # another node keeps the schedules (cluster mode)
+            return
+        if taken:  # resume from the shared history
+            self._last_start.update(self.claims.last_starts())
         self._start_deferred(now)
         for name, body, _, _ in self.store.list_definitions("indexer"):
             try:
@@ -319,11 +322,11 @@ class IndexerService:
                 self._last_start[name] = now  # the creation run (or server start) counts as the first slot
                 continue
             if now >= next_due(last, ix.interval_seconds, anchor, now):
-                self._start(name)
+                self._start(name, scheduled=True)
 
-    def _start(self, name: str) -> bool:
+    def _start(self, name: str, scheduled: bool = False) -> bool:
         with self._lock:
-            if self._closed or name in self._runs:
+            if self._closed or name in self._runs or not self.claims.claim(name, scheduled, self._last_start):
                 return False
             active = ActiveRun(thread=None, cancelled=threading.Event())  # type: ignore[arg-type]
             active.started = self.clock.now()
@@ -396,6 +399,7 @@ class IndexerService:
             self.store.update_execution(active.execution_id, self._execution_body(outcome, active.started, self.clock.now()))
         except Exception:  # the indexer was deleted meanwhile
             pass
+        self.claims.end(name)
         with self._lock:
             self._runs.pop(name, None)
             try:

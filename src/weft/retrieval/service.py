@@ -76,9 +76,9 @@ class RetrievalStore:
 
 
 class RetrievalService:
-    def __init__(self, data_dir: Path, search):
+    def __init__(self, data_dir: Path, search, store=None):
         self.search = search
-        self.store = RetrievalStore(Path(data_dir) / "retrieval.sqlite3")
+        self.store = store if store is not None else RetrievalStore(Path(data_dir) / "retrieval.sqlite3")  # cluster: weft.cluster.stores
         self.secrets = SecretBox(Path(data_dir) / "secret.key")
         self._lock = threading.RLock()
 

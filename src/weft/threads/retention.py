@@ -1,4 +1,7 @@
-"""The in-process retention job: a daemon thread that purges expired conversations every interval."""
+"""The in-process retention job: a daemon thread that purges expired conversations every interval.
+
+With ``leases`` (cluster mode, :mod:`weft.cluster.leases`) only the node holding the ``threads-retention``
+lease purges; the purge itself works from the store's durable state, so a new holder just carries on."""
 from __future__ import annotations
 
 import logging
@@ -8,8 +11,13 @@ log = logging.getLogger("weft.threads.retention")
 
 
 class RetentionJob:
-    def __init__(self, service, interval_seconds: float):
+    LEASE = "threads-retention"
+
+    def __init__(self, service, interval_seconds: float, leases=None):
         self.service = service
+        self.leases = leases
+        if leases is not None:
+            leases.want(self.LEASE)
         self.interval_seconds = interval_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -29,6 +37,8 @@ class RetentionJob:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_seconds):
+            if self.leases is not None and self.leases.held(self.LEASE) is None:
+                continue  # another node purges
             try:
                 self.run_once()
             except Exception:  # keep the job alive; the next pass retries
