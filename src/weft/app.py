@@ -25,11 +25,11 @@ log = logging.getLogger("weft")
 
 
 def create_app(settings: Settings, service: SearchService | None = None) -> FastAPI:
-    cluster = None
+    runtime = None
     if settings.effective.get("cluster.url"):  # cluster mode: leases, heartbeat, PostgreSQL stores, shared keys
         from weft.cluster.nodes_runtime import from_settings as cluster_runtime
 
-        cluster = cluster_runtime(settings)
+        runtime = cluster_runtime(settings)
     settings.ensure_admin_key()
     config = settings.effective
     environ = config.environ()  # the effective WEFT_* values, for the parts configured by such a mapping
@@ -52,11 +52,11 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     from weft.http import log_privacy
 
     log_privacy.install()  # no query strings of tenant routes in the access log
-    cluster = None  # cluster mode (docs/cluster.md): the catalog and the documents of record in PostgreSQL
+    cluster_search = None  # cluster mode (docs/cluster.md): the catalog and the documents of record in PostgreSQL
     if service is None and config.get("cluster.url"):
         from weft.cluster.search_node import build_search
 
-        service, cluster = build_search(settings.data_dir / "search", config.get("cluster.url"), config.get("cluster.node_id"),
+        service, cluster_search = build_search(settings.data_dir / "search", config.get("cluster.url"), config.get("cluster.node_id"),
                                         reranker=reranker)
     search = service or SearchService(settings.data_dir / "search", reranker=reranker)
     if settings.demo:
@@ -80,12 +80,14 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     # /_docs and /_openapi.json are routes of weft.http.api_docs, gated by settings.api_docs; app.openapi() works either way
     app = FastAPI(title="weft", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.search = search
-    app.state.cluster_search = cluster  # weft.cluster.engine.ClusterEngine (status()) or None
+    app.state.cluster_search = cluster_search  # weft.cluster.engine.ClusterEngine (status()) or None
     app.state.settings = settings
     app.state.closers = []
-    app.state.cluster = cluster  # None in embedded mode
-    if cluster is not None:
-        app.state.closers.append(cluster.close)  # closers run in reverse: the cluster parts close last
+    app.state.cluster = runtime  # weft.cluster.nodes_runtime.ClusterRuntime, None in embedded mode
+    if runtime is not None:
+        app.state.closers.append(runtime.close)  # closers run in reverse: the cluster parts close last
+        if cluster_search is not None:  # the heartbeat reports this node's applied position per index
+            runtime.set_positions(lambda: {name: info["position"] for name, info in cluster_search.applied()["indexes"].items()})
     install_error_handlers(app)
     from weft.http.limits import LimitSettings, RequestGuard
 
@@ -121,10 +123,10 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
         from weft.http.console_routes import build_console_router
 
         app.include_router(build_console_router())  # /console: public files; data only through the APIs above
-    if cluster is not None:
+    if cluster_search is not None:
         from weft.http.cluster_tokens import PositionTokens
 
-        app.add_middleware(PositionTokens, follower=cluster.follower)  # x-weft-position: write tokens
+        app.add_middleware(PositionTokens, follower=cluster_search.follower)  # x-weft-position: write tokens
     from weft.http.cors import CorsMiddleware
 
     app.add_middleware(CorsMiddleware, cors_options=public.cors_options)  # outermost: errors carry the headers too

@@ -4,8 +4,9 @@ The report reads the cluster database directly (not a node), so it works with ev
 seen (alive while their last heartbeat is younger than :data:`weft.cluster.nodes.DEAD_AFTER`), each node's
 applied position per index and its lag behind the head, and the job leases with their holders.
 
-The head of an index is the highest position any node reports, unless a ``head`` callable (the search
-side's commit log: ``head(engine) -> {index: position}``) is registered in :data:`HEAD_SOURCES`.
+The head of an index is the newest position of a document batch of that index in the search side's commit
+log (``weft_search_log``, :func:`search_log_heads`); sources of heads are listed in :data:`HEAD_SOURCES`, and
+without any the head is the highest position a live node reports.
 """
 from __future__ import annotations
 
@@ -15,7 +16,24 @@ from typing import Callable, Optional
 
 import typer
 
-HEAD_SOURCES: list[Callable] = []  # TODO(coordinator): append the cluster helper's commit-log head, head(engine) -> {index: position}
+
+
+def search_log_heads(engine) -> dict[str, int]:
+    """The newest committed document batch per index of its current incarnation, from the search commit log."""
+    from sqlalchemy import text
+
+    from weft.cluster.pg import PREFIX
+
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT to_regclass(:t)"), {"t": f"{PREFIX}log"}).scalar() is None:
+            return {}  # no search side in this cluster yet
+        rows = conn.execute(text(
+            f"SELECT l.name, max(l.position) FROM {PREFIX}log l JOIN {PREFIX}indexes i"
+            " ON i.name = l.name AND i.uid = l.index_uid WHERE l.kind = 'docs' GROUP BY l.name")).all()
+    return {name: int(position) for name, position in rows}
+
+
+HEAD_SOURCES: list[Callable] = [search_log_heads]
 
 app = typer.Typer(help="Cluster mode: status of the nodes and jobs, and moving an embedded data dir into a cluster.", no_args_is_help=True)
 

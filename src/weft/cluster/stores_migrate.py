@@ -90,9 +90,31 @@ def migrate_data_dir(data_dir: Path, engine: Engine) -> dict:
         summary["threads"] = _migrate_threads(data_dir, engine, progress)
         for extra in EXTRA_MIGRATIONS:
             summary.update(extra(data_dir, engine, progress.step))
+        if not EXTRA_MIGRATIONS:
+            summary["search"] = _search_not_moved(data_dir)
         return summary
     finally:
         progress.close()
+
+
+def _search_not_moved(data_dir: Path) -> dict:
+    """Search indexes are not moved by this version: say so, naming them, rather than leave them silently behind."""
+    import sqlite3
+
+    path = data_dir / "search" / "catalog.sqlite3"
+    if not path.exists():
+        return {"indexes": "none (no search catalog in the data dir)"}
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = [row[0] for row in conn.execute("SELECT name FROM indexes WHERE internal = 0 ORDER BY name")]
+    except sqlite3.Error:
+        names = []
+    finally:
+        conn.close()
+    if not names:
+        return {"indexes": "none"}
+    return {"indexes": f"NOT MOVED: {len(names)} ({', '.join(names)}): this version moves no search index definitions or "
+                       "documents; re-create them on the cluster and re-upload or re-run their indexers"}
 
 
 def _migrate_keys(data_dir: Path, engine: Engine) -> dict:
