@@ -242,3 +242,28 @@ def test_preview_refusals(env):
     # the base's preview members round-trip on the preview api-version
     r = httpx.get(f"{srv.endpoint}/knowledgebases/shop?api-version={PREVIEW}", headers=h)
     assert r.json()["retrievalInstructions"] == "Prefer the catalogue for gear." and r.json()["models"][0]["azureOpenAIParameters"].get("apiKey") is None
+
+
+def test_agent_tool_retrieve_is_bound_to_the_keys_permissions(env):
+    srv, _ = env
+    from weft.agent_tools.api_client import WeftApi
+    from weft.agent_tools.tools import build_tools, call_tool
+
+    tools = build_tools(index="products", knowledge_base="shop")
+    for key, allowed in ((srv.query_key, True), ("not-a-key", False)):
+        api = WeftApi(srv.endpoint, key)
+        try:
+            out = json.loads(call_tool(tools, api, "knowledge_base_retrieve", {"query": "camping stove"}))
+        finally:
+            api.close()
+        if allowed:
+            assert out[0]["doc_key"] == "p4"
+        else:
+            assert "error" in out and out["status"] in (401, 403)
+    # the query key may retrieve (preview included) but not define knowledge bases
+    r = httpx.post(f"{srv.endpoint}/knowledgebases/shop/retrieve?api-version={PREVIEW}", headers={"api-key": srv.query_key},
+                   json={"intents": [{"type": "semantic", "search": "stove"}]})
+    assert r.status_code == 200
+    r = httpx.put(f"{srv.endpoint}/knowledgebases/shop?api-version={PREVIEW}", headers={"api-key": srv.query_key},
+                  json={"name": "shop", "knowledgeSources": [{"name": "faq-ks"}]})
+    assert r.status_code == 403
