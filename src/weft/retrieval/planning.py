@@ -75,7 +75,9 @@ def parse_plan(text: str, effort: str, source_names: list[str], *, allow_empty: 
     if not isinstance(queries, list):
         raise bad("it has no 'queries' array")
     out: list[dict] = []
-    for i, q in enumerate(queries[:MAX_QUERIES[effort]]):
+    for i, q in enumerate(queries):
+        if len(out) == MAX_QUERIES[effort]:
+            break
         if isinstance(q, str):
             q = {"search": q}
         if not isinstance(q, dict) or not isinstance(q.get("search"), str) or not q["search"].strip():
