@@ -147,6 +147,11 @@ def test_medium_effort_runs_a_second_planning_pass_and_more_subqueries(env):
     activity = r.json()["activity"]
     assert len(fake.planning_requests()) == 1 and sum(a["type"] == "modelQueryPlanning" for a in activity) == 1
     assert sorted({q for _, q in searches(activity)}) == ["q0 shoes", "q1 shoes", "q2 shoes"]
+    # a source with alwaysQuerySource is queried even when the planner selected another one
+    fake.plans = [{"queries": [{"search": "stove", "knowledgeSources": ["products-ks"]}]}]
+    r = retrieve(srv, {"messages": ask("stove?"), "retrievalReasoningEffort": {"kind": "low"},
+                       "knowledgeSourceParams": [{"kind": "searchIndex", "knowledgeSourceName": "faq-ks", "alwaysQuerySource": True}]})
+    assert searches(r.json()["activity"]) == [("products-ks", "stove"), ("faq-ks", "stove")]
     fake.plans = []
 
 
@@ -234,6 +239,9 @@ def test_preview_refusals(env):
     # the preview's spelling on the GA api-version
     r = httpx.post(srv.url("/knowledgebases/shop/retrieve"), headers=h, json={"intents": [{"type": "semantic", "search": "x"}], "maxOutputSize": 10})
     assert r.status_code == 400 and "maxOutputSize" in r.json()["error"]["message"]
+    r = httpx.post(srv.url("/knowledgebases/shop/retrieve"), headers=h, json={
+        "intents": [{"type": "semantic", "search": "x"}], "knowledgeSourceParams": [{"knowledgeSourceName": "faq-ks", "alwaysQuerySource": True}]})
+    assert r.status_code == 400 and "alwaysQuerySource" in r.json()["error"]["message"]
     # a model endpoint outside the operator's allow-list
     r = httpx.post(f"{srv.endpoint}/knowledgebases?api-version={PREVIEW}", headers=h, json={
         "name": "evil", "knowledgeSources": [{"name": "faq-ks"}],

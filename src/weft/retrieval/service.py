@@ -386,8 +386,12 @@ def _parse_retrieve(body: Any, api_version: str | None) -> dict:
             raise InvalidInput(f"knowledgeSourceParams[{i}].kind '{p.get('kind')}' is not served by weft; use 'searchIndex'.")
         extra = set(p) - {"kind", "knowledgeSourceName", "includeReferences", "includeReferenceSourceData", "alwaysQuerySource",
                           "rerankerThreshold", "filterAddOn"}
+        if "alwaysQuerySource" in p and not preview:  # source selection is the preview's query planning
+            extra.add("alwaysQuerySource")
         if extra:
-            raise InvalidInput(f"knowledgeSourceParams[{i}] has an unknown member '{sorted(extra)[0]}'.")
+            member = sorted(extra)[0]
+            hint = " (a preview member: use api-version 2025-11-01-preview)" if member == "alwaysQuerySource" else ""
+            raise InvalidInput(f"knowledgeSourceParams[{i}] has an unknown member '{member}'{hint}.")
         if p.get("alwaysQuerySource") not in (None, True, False):
             raise InvalidInput(f"knowledgeSourceParams[{i}].alwaysQuerySource must be true or false.")
         threshold = p.get("rerankerThreshold")
