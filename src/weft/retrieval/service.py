@@ -14,6 +14,9 @@ and elapsed time). `maxOutputSizeInTokens` (default 5,000; a token is counted as
 cuts the response to the best references that fit; `maxRuntimeInSeconds` (default 90) stops issuing queries after
 the deadline — the queries not run are reported as errors in the activity and the answer is a 206, as is any source
 that failed (a deleted index, say).
+
+Preview (`2025-11-01-preview`): requests with `messages` or answer synthesis are handed to `weft.retrieval.preview`
+(query planning and answers with a chat model); the rest take the path above.
 """
 from __future__ import annotations
 
