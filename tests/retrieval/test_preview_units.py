@@ -34,3 +34,12 @@ def test_plans_are_read_strictly_and_capped_per_effort():
         with pytest.raises(ModelFailure) as err:
             parse_plan(garbage, "low", names)
         assert err.value.code == "InvalidQueryPlan"
+
+
+def test_the_deployment_id_cannot_leave_the_allowed_resource():
+    from weft.retrieval.chat_model import resolve
+
+    model = resolve({"models": [{"kind": "azureOpenAI", "azureOpenAIParameters": {"resourceUri": "https://aoai.example/",
+                                                                                  "deploymentId": "../../admin?x=1"}}]}, {}, {})
+    assert model.url.startswith("https://aoai.example/openai/deployments/..%2F..%2Fadmin%3Fx%3D1/chat/completions?")
+    assert "api-key" not in model.headers

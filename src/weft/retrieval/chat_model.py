@@ -18,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -77,6 +78,10 @@ class ChatModel:
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise ModelFailure("Timeout", "The chat model did not answer within maxRuntimeInSeconds.")
+        except ModelFailure:
+            raise
+        except Exception as exc:  # anything else the HTTP client raises (a malformed URL, say): never a 500
+            raise ModelFailure("ModelUnavailable", "The chat model could not be called.", repr(exc))
         elapsed = int((time.perf_counter() - started) * 1000)
         try:
             text = body["choices"][0]["message"]["content"]
@@ -120,7 +125,8 @@ def resolve(base: dict, api_keys: dict[str, str], configured: dict[str, str | No
     if models:
         params = models[0].get("azureOpenAIParameters") or {}
         resource = params["resourceUri"].rstrip("/")
-        url = f"{resource}/openai/deployments/{params['deploymentId']}/chat/completions?api-version={AZURE_OPENAI_API_VERSION}"
+        deployment = quote(params["deploymentId"], safe="")  # no climbing out of the allowed resourceUri
+        url = f"{resource}/openai/deployments/{deployment}/chat/completions?api-version={AZURE_OPENAI_API_VERSION}"
         headers = {"content-type": "application/json"}
         if api_keys.get("0"):
             headers["api-key"] = api_keys["0"]
