@@ -154,6 +154,10 @@ def _attach_retrieval(app: FastAPI, settings: Settings, search: SearchService, k
     from weft.http.retrieval_routes import build_retrieval_router
     from weft.retrieval.service import RetrievalService
 
+    from weft.retrieval import preview
+
+    effective = settings.effective
+    preview.configure(effective.get("models.llm_base_url"), effective.get("models.llm_api_key"), effective.get("models.llm_model"))
     cluster = app.state.cluster
     service = RetrievalService(settings.data_dir / "retrieval", search, store=cluster.retrieval_store() if cluster else None)
     app.state.retrieval = service

@@ -4,7 +4,8 @@ GA (`2026-04-01`): a knowledge source of kind `searchIndex` over a weft index; a
 optionally, `models`. The kinds that need Azure-hosted resources (`azureBlob`, `indexedOneLake`, `web`,
 SharePoint) are refused with a 400 that says so. Preview members of a knowledge base (`retrievalReasoningEffort`,
 `outputMode`, `answerInstructions`, `retrievalInstructions`) are a 400 on the GA api-version, as Azure answers
-removed fields.
+removed fields; on the preview they are stored and used by `weft.retrieval.preview` (planning and synthesis with the
+base's `models[0]` or the configured chat model).
 """
 from __future__ import annotations
 
@@ -120,19 +121,21 @@ def parse_base(body: Any, *, api_version: str | None, name_from_path: str | None
     if preview:
         effort = body.get("retrievalReasoningEffort")
         if effort is not None:
-            kind = effort.get("kind") if isinstance(effort, dict) else None
-            if kind != "minimal":
-                raise InvalidInput(f"retrievalReasoningEffort '{kind}' plans sub-queries with a chat model, which weft does not do yet; "
-                                   "use 'minimal' (intents, no model).")
-            out["retrievalReasoningEffort"] = {"kind": "minimal"}
+            kind = effort.get("kind") if isinstance(effort, dict) and set(effort) <= {"kind"} else None
+            if kind not in ("minimal", "low", "medium"):
+                raise InvalidInput("retrievalReasoningEffort must be {\"kind\": \"minimal\"|\"low\"|\"medium\"}.")
+            out["retrievalReasoningEffort"] = {"kind": kind}
         mode = body.get("outputMode")
-        if mode not in (None, "extractiveData"):
-            raise InvalidInput(f"outputMode '{mode}' synthesizes answers with a chat model, which weft does not do yet; use 'extractiveData'.")
+        if mode not in (None, "extractiveData", "answerSynthesis"):
+            raise InvalidInput(f"outputMode {mode!r} is not 'extractiveData' or 'answerSynthesis'.")
         if mode:
             out["outputMode"] = mode
         for member in ("answerInstructions", "retrievalInstructions"):
-            if body.get(member) is not None:
-                raise InvalidInput(f"'{member}' steers a chat model, which weft's knowledge bases do not use yet.")
+            value = body.get(member)
+            if value is not None:
+                if not isinstance(value, str) or len(value) > 10_000:
+                    raise InvalidInput(f"'{member}' must be a string of at most 10000 characters.")
+                out[member] = value
     return out
 
 

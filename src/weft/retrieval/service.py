@@ -14,6 +14,9 @@ and elapsed time). `maxOutputSizeInTokens` (default 5,000; a token is counted as
 cuts the response to the best references that fit; `maxRuntimeInSeconds` (default 90) stops issuing queries after
 the deadline — the queries not run are reported as errors in the activity and the answer is a 206, as is any source
 that failed (a deleted index, say).
+
+Preview (`2025-11-01-preview`): requests with `messages` or answer synthesis are handed to `weft.retrieval.preview`
+(query planning and answers with a chat model); the rest take the path above.
 """
 from __future__ import annotations
 
@@ -175,6 +178,9 @@ class RetrievalService:
         return self.secrets.seal(json.dumps(keys)) if keys else None
 
     def _check_base(self, base: dict) -> None:
+        from weft.retrieval.chat_model import check_model_endpoints
+
+        check_model_endpoints(base)  # the operator's allow-list, as for vectorizers
         for s in base["knowledgeSources"]:
             if self.store.get("source", s["name"]) is None:
                 raise InvalidInput(f"The knowledge base '{base['name']}' refers to the knowledge source '{s['name']}', which does not exist.")
@@ -223,6 +229,11 @@ class RetrievalService:
         """Returns (Azure's retrieve response, HTTP status: 200, or 206 when a source or query failed)."""
         base = self.get_base(name)
         request = _parse_retrieve(body, api_version)
+        if request.get("preview") is not None:  # messages, query planning and answer synthesis: weft.retrieval.preview
+            from weft.retrieval import preview
+
+            if preview.takes_over(request, base):
+                return preview.retrieve(self, name, request)
         params_by_source = {p["knowledgeSourceName"]: p for p in request["knowledgeSourceParams"]}
         for source_name in params_by_source:
             if source_name not in {s["name"] for s in base["knowledgeSources"]}:
@@ -287,7 +298,7 @@ class RetrievalService:
             response["activity"] = activity
         return response, 206 if partial else 200
 
-    def _query_source(self, source_name: str, text: str, options: dict) -> tuple[list[dict], dict]:
+    def _query_source(self, source_name: str, text: str, options: dict, *, hybrid: bool = False) -> tuple[list[dict], dict]:
         found = self.store.get("source", source_name)
         if found is None:
             raise NotFound(f"Knowledge source '{source_name}' was not found.")
@@ -306,6 +317,10 @@ class RetrievalService:
             query["filter"] = options["filterAddOn"]
         if semantic_name and self.search.reranker is not None:
             query.update(queryType="semantic", semanticConfiguration=semantic_name)
+        if hybrid:  # preview sub-queries: also a text vector query on the fields that have a vectorizer
+            from weft.retrieval.preview import text_vector_queries
+
+            query.update(text_vector_queries(definition, text))
         result = self.search.search(index, query)
         config = configs.get(semantic_name) if semantic_name else None
         key_name = definition.key_field.name
@@ -334,22 +349,23 @@ def _parse_retrieve(body: Any, api_version: str | None) -> dict:
     allowed = {"intents", "maxRuntimeInSeconds", "maxOutputSizeInTokens", "includeActivity", "knowledgeSourceParams"}
     preview = model.is_preview(api_version)
     if preview:
-        allowed |= {"messages", "retrievalReasoningEffort", "outputMode", "maxOutputSize"}
+        from weft.retrieval.preview import PREVIEW_REQUEST_MEMBERS, parse_preview
+
+        allowed = (allowed - {"maxOutputSizeInTokens"}) | PREVIEW_REQUEST_MEMBERS
     unknown = set(body) - allowed
     if unknown:
         member = sorted(unknown)[0]
-        hint = " (a preview member: use api-version 2025-11-01-preview)" if member in ("messages", "retrievalReasoningEffort", "outputMode", "maxOutputSize") else ""
+        hint = ""
+        if member in ("messages", "retrievalReasoningEffort", "outputMode", "maxOutputSize"):
+            hint = " (a preview member: use api-version 2025-11-01-preview)"
+        elif member == "maxOutputSizeInTokens":
+            hint = " (a member of the GA api-version 2026-04-01; the preview spells it 'maxOutputSize')"
         raise InvalidInput(f"The retrieve request has an unknown member '{member}'{hint}.")
-    if preview:
-        if body.get("messages") is not None:
-            raise InvalidInput("'messages' need query planning by a chat model (retrievalReasoningEffort low or medium), which weft does not do yet; send 'intents'.")
-        effort = body.get("retrievalReasoningEffort")
-        if effort is not None and (not isinstance(effort, dict) or effort.get("kind") != "minimal"):
-            raise InvalidInput("Only retrievalReasoningEffort 'minimal' (intents, no chat model) is served by weft.")
-        if body.get("outputMode") not in (None, "extractiveData"):
-            raise InvalidInput("Only outputMode 'extractiveData' is served by weft (answer synthesis needs a chat model).")
+    extras = parse_preview(body) if preview else None
     intents = body.get("intents")
-    if not isinstance(intents, list) or not intents:
+    if extras is not None and extras["messages"] and intents is None:
+        intents = []
+    elif not isinstance(intents, list) or not intents:
         raise InvalidInput("The retrieve request needs 'intents': [{\"type\": \"semantic\", \"search\": \"...\"}].")
     if len(intents) > MAX_INTENTS:
         raise InvalidInput(f"A retrieve request takes at most {MAX_INTENTS} intents.")
@@ -373,8 +389,12 @@ def _parse_retrieve(body: Any, api_version: str | None) -> dict:
             raise InvalidInput(f"knowledgeSourceParams[{i}].kind '{p.get('kind')}' is not served by weft; use 'searchIndex'.")
         extra = set(p) - {"kind", "knowledgeSourceName", "includeReferences", "includeReferenceSourceData", "alwaysQuerySource",
                           "rerankerThreshold", "filterAddOn"}
+        if "alwaysQuerySource" in p and not preview:  # source selection is the preview's query planning
+            extra.add("alwaysQuerySource")
         if extra:
-            raise InvalidInput(f"knowledgeSourceParams[{i}] has an unknown member '{sorted(extra)[0]}'.")
+            member = sorted(extra)[0]
+            hint = " (a preview member: use api-version 2025-11-01-preview)" if member == "alwaysQuerySource" else ""
+            raise InvalidInput(f"knowledgeSourceParams[{i}] has an unknown member '{member}'{hint}.")
         if p.get("alwaysQuerySource") not in (None, True, False):
             raise InvalidInput(f"knowledgeSourceParams[{i}].alwaysQuerySource must be true or false.")
         threshold = p.get("rerankerThreshold")
@@ -387,4 +407,4 @@ def _parse_retrieve(body: Any, api_version: str | None) -> dict:
             raise InvalidInput(f"knowledgeSourceParams[{i}].filterAddOn must be an OData filter string.")
         params.append(p)
     return {"intents": intents, "maxRuntimeInSeconds": runtime, "maxOutputSizeInTokens": tokens, "includeActivity": include_activity,
-            "knowledgeSourceParams": params}
+            "knowledgeSourceParams": params, "preview": extras}
