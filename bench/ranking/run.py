@@ -3,7 +3,7 @@
 profile, interleaved per query in one run, through weft's SearchService in-process (no HTTP, so the ratio is the
 engine's and the ranking code's alone; HTTP would add the same fixed cost to both sides).
 
-    /work/main/.venv/bin/python bench/ranking/run.py [--docs 1000000] [--rounds 5]
+    /work/main/.venv/bin/python bench/ranking/run.py [--docs 1000000] [--rounds 5] [--keep DIR]
 
 The corpus is bench/corpus.py's product catalogue (created 2020-2024, lognormal prices). The profile:
 freshness on `created` (boost 3, P3000D, linear) + magnitude on `price` (boost 2, 0 -> 50, linear), sum.
@@ -114,23 +114,38 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--per-kind", type=int, default=20)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--keep", metavar="DIR", help="build the index in DIR and keep it; a later run with the same DIR "
+                    "and --docs reuses it (queries only)")
     args = ap.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="weft-ranking-bench-"))
+    scratch = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="weft-ranking-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    built = scratch / f"built-{args.docs}"
     try:
-        log(f"corpus of {args.docs:,} documents ...")
         path = scratch / "corpus.jsonl"
-        info = corpus.generate(args.docs, str(path))
+        if built.exists():
+            info = corpus.corpus_info(args.docs)
+        else:
+            log(f"corpus of {args.docs:,} documents ...")
+            info = corpus.generate(args.docs, str(path))
         service = SearchService(scratch / "search")
-        service.create_index(DEFINITION)
-        t0 = time.perf_counter()
-        done = 0
-        for batch in corpus.read_batches(str(path), args.batch):
-            service.apply_batch(INDEX, {"value": [orjson.loads(line) for line in batch]})
-            done += len(batch)
-            if done % 100_000 < args.batch:
-                log(f"  loaded {done:,} ({done / (time.perf_counter() - t0):,.0f} docs/s)")
-        load_seconds = time.perf_counter() - t0
-        path.unlink()
+        if built.exists():
+            load_seconds = float(built.read_text())
+            log(f"reusing the index built in {scratch} ({load_seconds:.0f} s to load)")
+        else:
+            if args.keep:
+                shutil.rmtree(scratch / "search", ignore_errors=True)
+                service = SearchService(scratch / "search")
+            service.create_index(DEFINITION)
+            t0 = time.perf_counter()
+            done = 0
+            for batch in corpus.read_batches(str(path), args.batch):
+                service.apply_batch(INDEX, {"value": [orjson.loads(line) for line in batch]})
+                done += len(batch)
+                if done % 100_000 < args.batch:
+                    log(f"  loaded {done:,} ({done / (time.perf_counter() - t0):,.0f} docs/s)")
+            load_seconds = time.perf_counter() - t0
+            built.write_text(f"{load_seconds:.1f}")
+            path.unlink()
         rng = random.Random(7)
         qs = queries(info, args.docs, args.per_kind, rng)
         log(f"{len(qs)} queries x {args.rounds} rounds, interleaved ...")
@@ -151,7 +166,8 @@ def main() -> int:
         checked = [exact_check(service, text) for _, text in qs[:: max(1, len(qs) // 20)]]
         service.close()
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
     rows = []
     for kind, sides in times.items():
         if not sides["plain"]:
