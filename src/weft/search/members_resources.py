@@ -25,8 +25,9 @@ _BLOB = ("is an indexer configuration of blob, file or Cosmos DB sources; weft i
          "(azuresql, postgresql, mysql, mariadb, sqlite).")
 _QUERY_TIMEOUT = ("'queryTimeout' is not implemented by weft's SQL reader (it waits for the database; set a statement "
                   "timeout on the database user instead).")
-_HOSTED = ("Knowledge sources of kind '{}' need Azure-hosted resources a self-hosted weft cannot reach; use kind "
-           "'searchIndex' over a weft index.")
+_HOSTED_NEEDS = {"azureBlob": "Azure Blob Storage", "indexedOneLake": "Microsoft OneLake", "web": "Bing web grounding",
+                 "remoteSharePoint": "SharePoint (remote)", "indexedSharePoint": "SharePoint (indexed)", "workIQ": "Work IQ"}
+_HOSTED = "Knowledge sources of kind '{}' need {}, which a self-hosted weft cannot reach; use kind 'searchIndex' over a weft index."
 _KB_PREVIEW = "preview api-version (2025-11-01-preview) only; checked by weft.retrieval.model"
 
 
@@ -47,7 +48,7 @@ MODELS: dict[str, dict[str, Member]] = {
         "dataChangeDetectionPolicy": e("high-water-mark change tracking", "object", "DataChangePolicies"),
         "dataDeletionDetectionPolicy": e("soft-delete column or weft's hard-delete reconciliation", "object", "DataDeletionPolicies"),
         "encryptionKey": r(ENCRYPTION_KEY, "object"),
-        "weftNotify": e("weft's own: PostgreSQL LISTEN/NOTIFY wake-ups", "object", "WeftNotify"),
+        "weftNotify": e("weft's own: PostgreSQL LISTEN/NOTIFY wake-ups ({\"channel\": ...}, checked by weft.indexers.model)"),
         "@odata.etag": e("the definition's ETag", "string"),
         "@odata.context": e("response annotation, accepted back on a round trip", "string"),
     },
@@ -70,7 +71,6 @@ MODELS: dict[str, dict[str, Member]] = {
         "@odata.type": e("#Weft.HardDeleteReconciliationPolicy: deleted rows found by reconciling keys", "string"),
         "reconcileInterval": e("how often to reconcile (ISO 8601; PT0S = every run)", "string"),
     },
-    "WeftNotify": {"channel": e("the PostgreSQL channel listened to", "string")},
     # ---- indexers -------------------------------------------------------------------------------------------------
     "SearchIndexer": {
         "name": e("the indexer name", "string"),
@@ -183,7 +183,7 @@ _SOURCE_COMMON = ("name", "description", "kind", "@odata.etag", "encryptionKey")
 MODELS["KnowledgeSource"] = {k: MODELS["SearchIndexKnowledgeSource"][k] for k in _SOURCE_COMMON}
 for _kind, _params in (("azureBlob", "azureBlobParameters"), ("indexedOneLake", "indexedOneLakeParameters"), ("web", "webParameters")):
     _model = {"azureBlob": "AzureBlobKnowledgeSource", "indexedOneLake": "IndexedOneLakeKnowledgeSource", "web": "WebKnowledgeSource"}[_kind]
-    MODELS[_model] = {k: r(_HOSTED.format(_kind)) for k in (*_SOURCE_COMMON, _params)}
+    MODELS[_model] = {k: r(_HOSTED.format(_kind, _HOSTED_NEEDS[_kind])) for k in (*_SOURCE_COMMON, _params)}
 
 POLYMORPHIC: dict[str, Polymorphic] = {
     "DataIdentities": Polymorphic("@odata.type", {"#Microsoft.Azure.Search.DataNoneIdentity": "SearchIndexerDataNoneIdentity"},
@@ -196,7 +196,7 @@ POLYMORPHIC: dict[str, Polymorphic] = {
         "#Weft.HardDeleteReconciliationPolicy": "HardDeleteReconciliationPolicy"},
         refused={"#Microsoft.Azure.Search.NativeBlobSoftDeleteDeletionDetectionPolicy": _NATIVE_BLOB}),
     "KnowledgeSources": Polymorphic("kind", {"searchIndex": "SearchIndexKnowledgeSource"}, refused={
-        k: _HOSTED.format(k) for k in ("azureBlob", "indexedOneLake", "web", "remoteSharePoint", "indexedSharePoint", "workIQ")}),
+        k: _HOSTED.format(k, need) for k, need in _HOSTED_NEEDS.items()}),
     "KnowledgeBaseModels": Polymorphic("kind", {"azureOpenAI": "KnowledgeBaseAzureOpenAIModel"}),
 }
 
