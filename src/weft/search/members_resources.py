@@ -103,6 +103,11 @@ MODELS: dict[str, dict[str, Member]] = {
         "weftTargetEndpoint": e("weft's own: write to a remote Azure-compatible search service", "string"),
         "weftTargetApiKey": e("weft's own: that service's admin key (sealed, returned as null)", "string"),
         "queryTimeout": r(_QUERY_TIMEOUT, "string"),
+        # Azure SQL indexer settings (documented for Azure SQL, not in the SDK's model)
+        "disableOrderByHighWaterMarkColumn": r("'disableOrderByHighWaterMarkColumn': weft always reads in high-water-mark "
+                                               "order, which is what makes a stopped run resumable.", "boolean", off=(False,)),
+        "convertHighWaterMarkToRowVersion": r("'convertHighWaterMarkToRowVersion' (SQL Server rowversion columns) is not "
+                                              "implemented; use a datetime or integer high-water-mark column.", "boolean", off=(False,)),
         "parsingMode": _blob("parsingMode", off=("default",)),
         "excludedFileNameExtensions": _blob("excludedFileNameExtensions", off=("",)),
         "indexedFileNameExtensions": _blob("indexedFileNameExtensions", off=("",)),
