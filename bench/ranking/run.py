@@ -148,6 +148,7 @@ def main() -> int:
             path.unlink()
         rng = random.Random(7)
         qs = queries(info, args.docs, args.per_kind, rng)
+        load_at_queries = " ".join(f"{x:.1f}" for x in os.getloadavg())
         log(f"{len(qs)} queries x {args.rounds} rounds, interleaved ...")
         for _, text in qs:  # warm-up
             service.search(INDEX, {"search": text, "top": 10})
@@ -183,7 +184,8 @@ def main() -> int:
         f"(rare df 20-200, mid df 2k-20k, two-term OR of mid words, common df 50k-400k, scaled to the corpus size) x "
         f"{args.rounds} rounds, top 10, the two sides interleaved per query; SearchService in-process (no HTTP). "
         "Profile `fresh_cheap`: freshness on `created` (boost 3, P3000D) + magnitude on `price` (boost 2, 0 -> 50), sum "
-        "(largest multiplier 4). Load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores.",
+        "(largest multiplier 4 from the boosts; the window's bound uses the index's own newest date and largest price, "
+        "docs/ranking.md \"Exactness and cost\"). Load average at the start of the queries: " + load_at_queries + "; at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores.",
         "",
         "| query | p50 ms, no profile | p50 ms, profile | ratio | p95 ms, no profile | p95 ms, profile |",
         "| --- | --- | --- | --- | --- | --- |",
