@@ -3,7 +3,7 @@
 profile, interleaved per query in one run, through weft's SearchService in-process (no HTTP, so the ratio is the
 engine's and the ranking code's alone; HTTP would add the same fixed cost to both sides).
 
-    /work/main/.venv/bin/python bench/ranking/run.py [--docs 1000000] [--rounds 5]
+    /work/main/.venv/bin/python bench/ranking/run.py [--docs 1000000] [--rounds 5] [--keep DIR]
 
 The corpus is bench/corpus.py's product catalogue (created 2020-2024, lognormal prices). The profile:
 freshness on `created` (boost 3, P3000D, linear) + magnitude on `price` (boost 2, 0 -> 50, linear), sum.
@@ -114,25 +114,41 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--per-kind", type=int, default=20)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--keep", metavar="DIR", help="build the index in DIR and keep it; a later run with the same DIR "
+                    "and --docs reuses it (queries only)")
     args = ap.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="weft-ranking-bench-"))
+    scratch = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="weft-ranking-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    built = scratch / f"built-{args.docs}"
     try:
-        log(f"corpus of {args.docs:,} documents ...")
         path = scratch / "corpus.jsonl"
-        info = corpus.generate(args.docs, str(path))
+        if built.exists():
+            info = corpus.corpus_info(args.docs)
+        else:
+            log(f"corpus of {args.docs:,} documents ...")
+            info = corpus.generate(args.docs, str(path))
         service = SearchService(scratch / "search")
-        service.create_index(DEFINITION)
-        t0 = time.perf_counter()
-        done = 0
-        for batch in corpus.read_batches(str(path), args.batch):
-            service.apply_batch(INDEX, {"value": [orjson.loads(line) for line in batch]})
-            done += len(batch)
-            if done % 100_000 < args.batch:
-                log(f"  loaded {done:,} ({done / (time.perf_counter() - t0):,.0f} docs/s)")
-        load_seconds = time.perf_counter() - t0
-        path.unlink()
+        if built.exists():
+            load_seconds = float(built.read_text())
+            log(f"reusing the index built in {scratch} ({load_seconds:.0f} s to load)")
+        else:
+            if args.keep:
+                shutil.rmtree(scratch / "search", ignore_errors=True)
+                service = SearchService(scratch / "search")
+            service.create_index(DEFINITION)
+            t0 = time.perf_counter()
+            done = 0
+            for batch in corpus.read_batches(str(path), args.batch):
+                service.apply_batch(INDEX, {"value": [orjson.loads(line) for line in batch]})
+                done += len(batch)
+                if done % 100_000 < args.batch:
+                    log(f"  loaded {done:,} ({done / (time.perf_counter() - t0):,.0f} docs/s)")
+            load_seconds = time.perf_counter() - t0
+            built.write_text(f"{load_seconds:.1f}")
+            path.unlink()
         rng = random.Random(7)
         qs = queries(info, args.docs, args.per_kind, rng)
+        load_at_queries = " ".join(f"{x:.1f}" for x in os.getloadavg())
         log(f"{len(qs)} queries x {args.rounds} rounds, interleaved ...")
         for _, text in qs:  # warm-up
             service.search(INDEX, {"search": text, "top": 10})
@@ -151,7 +167,8 @@ def main() -> int:
         checked = [exact_check(service, text) for _, text in qs[:: max(1, len(qs) // 20)]]
         service.close()
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
     rows = []
     for kind, sides in times.items():
         if not sides["plain"]:
@@ -167,7 +184,8 @@ def main() -> int:
         f"(rare df 20-200, mid df 2k-20k, two-term OR of mid words, common df 50k-400k, scaled to the corpus size) x "
         f"{args.rounds} rounds, top 10, the two sides interleaved per query; SearchService in-process (no HTTP). "
         "Profile `fresh_cheap`: freshness on `created` (boost 3, P3000D) + magnitude on `price` (boost 2, 0 -> 50), sum "
-        "(largest multiplier 4). Load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores.",
+        "(largest multiplier 4 from the boosts; the window's bound uses the index's own newest date and largest price, "
+        "docs/ranking.md \"Exactness and cost\"). Load average at the start of the queries: " + load_at_queries + "; at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores.",
         "",
         "| query | p50 ms, no profile | p50 ms, profile | ratio | p95 ms, no profile | p95 ms, profile |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -4,7 +4,8 @@ either effective or refused: no third outcome. A property a new SDK adds (and th
 The models are introspected, not listed by hand: each generated model's ``_attr_to_rest_field`` gives the wire
 names the SDK sends. The classes walked are SearchIndex, SearchField, every vector, semantic, scoring, similarity,
 CORS, suggester and encryption-key model of ``azure.search.documents.indexes.models``, and the SearchRequest and
-vector query models of ``azure.search.documents.models`` (what ``SearchClient.search`` sends)."""
+vector query models of ``azure.search.documents.models`` (what ``SearchClient.search`` sends), and the data source,
+indexer, knowledge source and knowledge base models with their nested models and kinds (``RESOURCES``)."""
 from __future__ import annotations
 
 import inspect
@@ -25,6 +26,19 @@ FAMILIES = re.compile(
     r"Similarity|AzureOpenAIVectorizer|AzureMachineLearning|WebApiVectorizer|AIServicesVision"
 )
 RESPONSES = re.compile(r"(Result|Results|DebugInfo)$")  # what the service returns, not what a client sends
+# Data sources, indexers, knowledge sources and knowledge bases (weft.search.members_resources): the models a client
+# sends to /datasources, /indexers, /knowledgesources and /knowledgebases, their nested models and every kind.
+RESOURCES = (
+    "SearchIndexerDataSourceConnection", "DataSourceCredentials", "SearchIndexerDataContainer", "DataChangeDetectionPolicy",
+    "HighWaterMarkChangeDetectionPolicy", "SqlIntegratedChangeTrackingPolicy", "DataDeletionDetectionPolicy",
+    "SoftDeleteColumnDeletionDetectionPolicy", "NativeBlobSoftDeleteDeletionDetectionPolicy", "SearchIndexerDataIdentity",
+    "SearchIndexerDataNoneIdentity", "SearchIndexerDataUserAssignedIdentity",
+    "SearchIndexer", "IndexingSchedule", "IndexingParameters", "IndexingParametersConfiguration", "FieldMapping",
+    "FieldMappingFunction",
+    "KnowledgeSource", "SearchIndexKnowledgeSource", "SearchIndexKnowledgeSourceParameters", "SearchIndexFieldReference",
+    "AzureBlobKnowledgeSource", "IndexedOneLakeKnowledgeSource", "WebKnowledgeSource",
+    "KnowledgeBase", "KnowledgeSourceReference", "KnowledgeBaseModel", "KnowledgeBaseAzureOpenAIModel",
+)
 
 
 def wire_names(cls) -> list[str]:
@@ -40,6 +54,7 @@ def sdk_classes() -> list[type]:
             cls = getattr(module, name)
             if inspect.isclass(cls) and issubclass(cls, Model) and FAMILIES.search(name) and not RESPONSES.search(name):
                 out.append(cls)
+    out += [getattr(indexes_models, name) for name in RESOURCES]
     return out
 
 
@@ -48,9 +63,11 @@ def test_the_walk_covers_the_models_the_issue_names():
     for required in ("SearchIndex", "SearchField", "SearchRequest", "VectorSearch", "VectorSearchProfile",
                      "HnswParameters", "ScalarQuantizationCompression", "RescoringOptions", "AzureOpenAIVectorizerParameters",
                      "SemanticSearch", "SemanticConfiguration", "SemanticPrioritizedFields", "SemanticField",
-                     "VectorizedQuery", "VectorizableTextQuery", "ScoringProfile", "TagScoringFunction"):
+                     "VectorizedQuery", "VectorizableTextQuery", "ScoringProfile", "TagScoringFunction",
+                     "SearchIndexerDataSourceConnection", "SearchIndexer", "IndexingParametersConfiguration",
+                     "SearchIndexKnowledgeSource", "KnowledgeBase"):
         assert required in names
-    assert len(names) >= 45
+    assert len(names) >= 70
 
 
 @pytest.mark.parametrize("cls", sdk_classes(), ids=lambda c: c.__name__)
@@ -75,7 +92,11 @@ def test_every_polymorphic_kind_the_sdk_knows_is_in_the_table():
     # the SDK's discriminator maps: every kind is a model of the table or refused by name
     checks = {"ScoringFunctions": indexes_models.ScoringFunction, "Algorithms": indexes_models.VectorSearchAlgorithmConfiguration,
               "Compressions": indexes_models.VectorSearchCompression, "Vectorizers": indexes_models.VectorSearchVectorizer,
-              "Similarity": indexes_models.SimilarityAlgorithm, "VectorQueries": documents_models.VectorQuery}
+              "Similarity": indexes_models.SimilarityAlgorithm, "VectorQueries": documents_models.VectorQuery,
+              "DataIdentities": indexes_models.SearchIndexerDataIdentity,
+              "DataChangePolicies": indexes_models.DataChangeDetectionPolicy,
+              "DataDeletionPolicies": indexes_models.DataDeletionDetectionPolicy,
+              "KnowledgeSources": indexes_models.KnowledgeSource, "KnowledgeBaseModels": indexes_models.KnowledgeBaseModel}
     for poly_name, base in checks.items():
         poly = POLYMORPHIC[poly_name]
         for kind in base.__mapping__:

@@ -24,6 +24,7 @@ from weft import observability
 from weft.errors import Conflict, InvalidInput, NotFound
 from weft.indexers import runner
 from weft.indexers.model import DataSource, Indexer, format_time, parse_data_source, parse_indexer
+from weft.search.strict import check_definition
 from weft.indexers.notify import NotifyHub, Wake, conninfo
 from weft.indexers.scheduler import Clock, Scheduler, SystemClock, next_due
 from weft.indexers.secrets import SecretBox
@@ -128,6 +129,7 @@ class IndexerService:
         return ds
 
     def create_datasource(self, body: Any) -> dict:
+        check_definition(body, "datasource")  # unknown and refused members (weft.search.members_resources)
         ds = parse_data_source(body)
         with self._lock:
             if self.store.get_definition("datasource", ds.name) is not None:
@@ -141,6 +143,7 @@ class IndexerService:
         with self._lock:
             existing = self.store.get_definition("datasource", name)
             check_preconditions(existing[2] if existing else None, if_match, if_none_match)
+            check_definition(body, "datasource")
             ds = parse_data_source(body, name_from_path=name, existing_secret=self.secrets.open(existing[1]) if existing else None)
             self._drop_engine(name)
             rendered = self._put_datasource(ds)
@@ -210,6 +213,7 @@ class IndexerService:
                 raise InvalidInput(f"Target index '{ix.target_index}' referenced by indexer '{ix.name}' was not found.")
 
     def create_indexer(self, body: Any) -> dict:
+        check_definition(body, "indexer")
         ix = parse_indexer(body)
         with self._lock:
             if self.store.get_definition("indexer", ix.name) is not None:
@@ -226,6 +230,7 @@ class IndexerService:
         with self._lock:
             existing = self.store.get_definition("indexer", name)
             check_preconditions(existing[2] if existing else None, if_match, if_none_match)
+            check_definition(body, "indexer")
             ix = parse_indexer(body, name_from_path=name, existing_api_key=self.secrets.open(existing[1]) if existing else None)
             self._validate_references(ix)
             rendered = self._put_indexer(ix)

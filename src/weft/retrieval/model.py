@@ -14,6 +14,7 @@ from typing import Any
 
 from weft import encryption_keys
 from weft.errors import InvalidInput
+from weft.search.strict import check_definition
 
 HOSTED_KINDS = {
     "azureBlob": "Azure Blob Storage",
@@ -58,6 +59,7 @@ def _field_list(raw: Any, where: str) -> list[dict]:
 def parse_source(body: Any, *, name_from_path: str | None = None) -> dict:
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object describing the knowledge source.")
+    check_definition(body, "knowledgesource")  # unknown and refused members (weft.search.members_resources)
     name = _name(body, name_from_path, "knowledge source")
     kind = body.get("kind")
     if kind in HOSTED_KINDS:
@@ -96,6 +98,7 @@ def parse_source(body: Any, *, name_from_path: str | None = None) -> dict:
 def parse_base(body: Any, *, api_version: str | None, name_from_path: str | None = None, existing_models: list | None = None) -> dict:
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object describing the knowledge base.")
+    check_definition(body, "knowledgebase")
     name = _name(body, name_from_path, "knowledge base")
     preview = is_preview(api_version)
     unknown = set(body) - BASE_MEMBERS - (PREVIEW_BASE_MEMBERS if preview else set())

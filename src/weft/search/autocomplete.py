@@ -13,26 +13,33 @@ of documents holding them in the searched suggester fields, then alphabetically.
 beginning is one edit (insertion, deletion, substitution, or transposition of neighbours) from the typed prefix;
 ``$filter`` restricts the documents that contribute terms.
 
-Where the answer comes from: plain ``oneTerm`` (no filter, not fuzzy) reads tantivy's term dictionary, exact over
-the whole index. The other cases read the documents the query matches, at most ``MAX_SCAN_DOCUMENTS`` of them
-(weft's own bound), tokenised by the field's analyzer with positions, so "follows" and "precedes" mean adjacent
-positions. The pure parts (parameters, matching, counting, rendering) are plain functions with their own tests.
+Where the answer comes from: ``oneTerm`` without ``fuzzy`` reads tantivy's term dictionary, with the filter as
+tantivy's filter query when there is one — exact over the whole index, no documents read. The other cases read
+*every* document the query matches (:mod:`weft.search.engine.tantivy_autocomplete`, in chunks of 1,000), tokenised
+by the field's analyzer with positions, so "follows" and "precedes" mean adjacent positions. That reading has a
+time budget (``TIME_BUDGET_SECONDS``); when it runs out first, the answer covers the documents read and says so in
+``@search.coverage`` (the percentage of matching documents read), and when that is below ``minimumCoverage``
+(Azure's default 80) the request is a 503, as Azure answers a query that cannot reach its minimum coverage. The pure
+parts (parameters, matching, counting, rendering) are plain functions with their own tests.
 """
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from weft.errors import InvalidInput
+from weft.errors import InvalidInput, Unavailable
 
 PARAMS = frozenset({"search", "suggesterName", "autocompleteMode", "filter", "fuzzy", "highlightPreTag", "highlightPostTag",
                     "minimumCoverage", "searchFields", "top"})
 MODES = ("oneTerm", "twoTerms", "oneTermWithContext")
 DEFAULT_TOP = 5
 MAX_TOP = 100
-MAX_SCAN_DOCUMENTS = 1000
+MAX_SCAN_DOCUMENTS = 1000  # another engine than tantivy's: the documents read at most
+TIME_BUDGET_SECONDS = 5.0  # reading the matching documents (twoTerms, oneTermWithContext, fuzzy)
+DEFAULT_MINIMUM_COVERAGE = 80.0  # Azure's default minimumCoverage
 MAX_TERM_CANDIDATES = 1000  # per field, from the term dictionary, before the fields' counts are summed
 
 
@@ -153,12 +160,16 @@ def count_candidates(documents: Iterable[Iterable[Sequence[tuple[str, int]]]], m
     """`documents`: per document, its token streams (one per field value) as (term, position) pairs. Counts, per
     candidate completion, the documents holding it. `context`: the analysed term the completion must follow."""
     counts: Counter = Counter()
+    matching: dict[str, bool] = {}  # per distinct term (the fuzzy test is an edit-distance walk)
     for streams in documents:
         found: set[str] = set()
         for tokens in streams:
             at = {pos: term for term, pos in tokens}
             for term, pos in tokens:
-                if not term_matches(term, partial, fuzzy):
+                hit = matching.get(term)
+                if hit is None:
+                    hit = matching[term] = term_matches(term, partial, fuzzy)
+                if not hit:
                     continue
                 if mode == "twoTerms":
                     following = at.get(pos + 1)
@@ -203,18 +214,33 @@ def response(request: AutocompleteRequest, completions: list[str]) -> dict:
 # ---- against the index (the service hands its engine and checks in) ----------------------------------------------
 def run(service, definition, body: Any) -> dict:
     """`service`: the SearchService (its engine, filter parser and suggester lookup)."""
+    from weft.search.engine import tantivy_autocomplete as engine_side
+    from weft.search.engine.base import SearchQuery
+
     suggester = service._suggester(definition, body.get("suggesterName") if isinstance(body, dict) else None)
     request = parse_request(body, list(suggester["sourceFields"]))
     filter_expr = service._parse_filter(definition, request.filter)
-    if request.mode == "oneTerm" and not request.fuzzy and filter_expr is None:
+    if request.mode == "oneTerm" and not request.fuzzy:
+        # the term dictionary, with the filter as tantivy's filter query when there is one: exact, no documents read
+        # one field: its top terms are the answer; several: their counts add up, so take every candidate of each
+        limit = MAX_TERM_CANDIDATES if len(request.fields) == 1 else 100_000
         counts: Counter = Counter()
         for f in request.fields:
-            for term, n in service.engine.suggest_terms(definition, f, request.partial, MAX_TERM_CANDIDATES):
+            if filter_expr is None:
+                found = service.engine.suggest_terms(definition, f, request.partial, limit)
+            else:
+                from weft.search import query_ast as qa
+
+                found = engine_side.filtered_terms(service.engine, definition, f, request.partial,
+                                                   SearchQuery(text=qa.MatchAll(), filter=filter_expr, top=1, need_vectors=False), limit)
+                if found is None:
+                    break  # the filter needs weft's residual check on the documents: read them below
+            for term, n in found:
                 counts[term] += n
-        return response(request, ranked(counts, request.top))
+        else:
+            return response(request, ranked(counts, request.top))
     from weft.search import query_ast as qa
     from weft.search.analysis import resolve as resolve_analyzer
-    from weft.search.engine.base import SearchQuery
 
     analyzers = {f: resolve_analyzer(definition, definition.leaf(f).field.effective_analyzer) for f in request.fields}
     plain = {f for f in request.fields if definition.leaf(f).field.effective_analyzer in ("standard.lucene", "standard")}
@@ -227,7 +253,6 @@ def run(service, definition, body: Any) -> dict:
         clauses = (qa.Term(request.context), last)
     query = SearchQuery(text=qa.Boolean(must=clauses), search_fields=request.fields, filter=filter_expr, top=MAX_SCAN_DOCUMENTS,
                         need_vectors=False)
-    hits = service.engine.search(definition, query).hits
 
     def streams(document: dict):
         for f in request.fields:
@@ -237,8 +262,29 @@ def run(service, definition, body: Any) -> dict:
                 if isinstance(value, str) and (request.fuzzy or f not in plain or request.partial in value.lower()):
                     yield [(t.term, t.pos) for t in analyzers[f].tokens(value)]
 
-    counts = count_candidates((streams(h.document) for h in hits), request.mode, request.partial, request.fuzzy, context)
-    return response(request, ranked(counts, request.top))
+    matches = engine_side.matching_sources(service.engine, definition, query)
+    if matches is None:  # another engine: its first MAX_SCAN_DOCUMENTS matches
+        hits = service.engine.search(definition, query).hits
+        counts = count_candidates((streams(h.document) for h in hits), request.mode, request.partial, request.fuzzy, context)
+        return response(request, ranked(counts, request.top))
+    counts = Counter()
+    read = 0
+    deadline = time.monotonic() + TIME_BUDGET_SECONDS
+    for chunk in matches.chunks():
+        counts += count_candidates((streams(d) for d in chunk if d is not None), request.mode, request.partial, request.fuzzy, context)
+        read += len(chunk)
+        if read < matches.total and time.monotonic() > deadline:
+            break
+    if read >= matches.total:
+        return response(request, ranked(counts, request.top))
+    # The budget ran out: the answer covers the documents read, and says so as Azure does (@search.coverage).
+    coverage = 100.0 * read / matches.total
+    wanted = DEFAULT_MINIMUM_COVERAGE if request.coverage is None else request.coverage
+    if coverage < wanted:
+        raise Unavailable(f"Autocomplete read {read:,} of the {matches.total:,} matching documents ({coverage:.1f}%) within its "
+                          f"{TIME_BUDGET_SECONDS:g} s budget, below the minimumCoverage of {wanted:g}; type a longer prefix, add a "
+                          "filter, or lower minimumCoverage to accept a partial answer.")
+    return {"@search.coverage": round(coverage, 2), "value": render(request, ranked(counts, request.top))}
 
 
 def _values(value: Any, parts: list[str]):

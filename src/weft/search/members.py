@@ -256,7 +256,8 @@ MODELS: dict[str, dict[str, Member]] = {
         "resourceUri": e("the Azure OpenAI resource (checked against WEFT_ALLOWED_MODEL_ENDPOINTS)", "string"),
         "deploymentId": e("the embedding deployment called", "string"),
         "apiKey": e("the key sent as api-key (sealed at rest, returned as null)", "string"),
-        "modelName": e("the deployed model's name, returned as given (Azure uses it to describe the deployment)", "string"),
+        "modelName": e("text-embedding-ada-002, -3-small or -3-large: the field's dimensions are checked against the "
+                       "model, and text-embedding-3 requests carry 'dimensions' for narrower fields", "string"),
         "authIdentity": r(_MANAGED_IDENTITY, "object"),
         "resourceUrl": e("older preview spelling of resourceUri", "string"),
         "deploymentName": e("older spelling of deploymentId", "string"),
@@ -402,6 +403,13 @@ REFUSED_HEADERS: dict[str, str] = {
     "x-ms-query-source-authorization": PERMISSION_FILTER,
     "x-ms-enable-elevated-read": "The 'x-ms-enable-elevated-read' header (reading past document-level permissions) " + PREVIEW + ".",
 }
+
+# Data sources, indexers, knowledge sources and bases: their own module, one table.
+from weft.search import members_resources as _resources  # noqa: E402
+
+MODELS.update(_resources.MODELS)
+POLYMORPHIC.update(_resources.POLYMORPHIC)
+
 
 def members(model: str) -> dict[str, Member]:
     return MODELS[model]

@@ -19,6 +19,7 @@ from weft.search.ranking.semantic_config import parse_semantic
 from weft.search.ranking.scoring_profiles import parse_profiles
 from weft.search.ranking.similarity import check_similarity
 from weft.search.vectorizers import LOCAL_MODELS, local_model_name
+from weft.search import vectorizer_models
 from weft.search import vector_options
 
 PRIMITIVE_TYPES = (
@@ -487,6 +488,7 @@ def _validate_vector_search(definition: IndexDefinition) -> None:
             raise InvalidInput("Each vectorizer needs a name.")
         if v.get("kind") == "local":
             local_model_name(v)  # weft's in-process model: an unknown model is refused here, not at query time
+        vectorizer_models.model_name(v)  # azureOpenAI modelName: one of Azure's embedding models
         vectorizers[v["name"]] = v
     profiles = {}
     for p in config.get("profiles") or []:
@@ -501,6 +503,8 @@ def _validate_vector_search(definition: IndexDefinition) -> None:
         if f.extra["vectorSearchProfile"] not in profiles:
             raise InvalidInput(f"The vector field '{f.name}' refers to the unknown vector search profile '{f.extra['vectorSearchProfile']}'.")
         vectorizer = vectorizers.get(profiles[f.extra["vectorSearchProfile"]].get("vectorizer"))
+        if vectorizer is not None:
+            vectorizer_models.check_field(f.name, f.dimensions, vectorizer)
         if vectorizer is not None and vectorizer.get("kind") == "local":
             model = local_model_name(vectorizer)
             if f.dimensions != LOCAL_MODELS[model]:

@@ -526,7 +526,7 @@ class SearchService:
     def vectorize(self, vectorizer: dict, text: str, dimensions: int) -> list[float]:
         from weft.search.vectorizers import embed
 
-        vector = embed(vectorizer, text)
+        vector = embed(vectorizer, text, dimensions)
         if len(vector) != dimensions:
             raise InvalidInput(f"The vectorizer '{vectorizer.get('name')}' produced {len(vector)} dimensions; the field has {dimensions}.")
         return vector

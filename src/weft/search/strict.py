@@ -9,7 +9,8 @@
   analyzers, normalizers, synonym maps, scoring and vector profiles, algorithms, vectorizers and the semantic
   default configuration are checked where they are parsed.
 
-The walk runs on what a client sends (index create/update, search, suggest, autocomplete), never on a definition
+The walk runs on what a client sends (index, data source, indexer, knowledge source and knowledge base create/update,
+search, suggest, autocomplete), never on a definition
 read back from weft's own catalog, so a member refused today cannot stop a server from opening old data.
 """
 from __future__ import annotations
@@ -127,6 +128,21 @@ def check_index_body(body: Any) -> None:
     if isinstance(body.get("fields"), list):
         _check_fields(body["fields"], "definition.fields")
     _check_vector_references(body.get("vectorSearch"))
+
+
+# ---- data sources, indexers, knowledge sources and bases ---------------------------------------------------------
+_DEFINITION_WORDS = {"datasource": "data source", "indexer": "indexer", "knowledgesource": "knowledge source",
+                     "knowledgebase": "knowledge base"}
+
+
+def check_definition(body: Any, kind: str) -> None:
+    """The strict walk of a definition a client sends: ``kind`` is datasource, indexer, knowledgesource or
+    knowledgebase (:data:`weft.search.members_resources.DEFINITIONS`). The services' own parsing checks the values."""
+    from weft.search.members_resources import DEFINITIONS
+
+    if not isinstance(body, dict):
+        raise InvalidInput(f"The request body must be a JSON object describing the {_DEFINITION_WORDS[kind]}.")
+    check_object(body, DEFINITIONS[kind], "definition")
 
 
 # ---- queries ---------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Kinds:
   * ``azureOpenAI`` (Azure's): ``azureOpenAIParameters`` {resourceUri, deploymentId, apiKey, modelName}
-    -> ``POST {resourceUri}/openai/deployments/{deploymentId}/embeddings?api-version=2024-10-21``.
+    -> ``POST {resourceUri}/openai/deployments/{deploymentId}/embeddings?api-version=2024-10-21`` (with
+    ``dimensions`` for a text-embedding-3 model and a narrower field: :mod:`weft.search.vectorizer_models`).
   * ``openAICompatible`` (weft's): ``openAICompatibleParameters`` {baseUrl, apiKey, model}
     -> ``POST {baseUrl}/embeddings`` with a Bearer key: OpenAI, a local server, any compatible endpoint.
   * ``local`` (weft's): ``localParameters`` {model: "all-MiniLM-L6-v2"} -> an embedding model that runs
@@ -38,6 +39,7 @@ import httpx
 from weft import observability
 from weft.errors import InvalidInput, Unavailable, WeftError
 from weft.search.endpoints import check_vectorizer_endpoints
+from weft.search import vectorizer_models
 
 log = logging.getLogger("weft.search.vectorizers")
 
@@ -58,8 +60,10 @@ LOCAL_PACKAGES = {
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
-def embed(vectorizer: dict[str, Any], text: str) -> list[float]:
-    return list(_embed_cached(json.dumps(vectorizer, sort_keys=True), text))
+def embed(vectorizer: dict[str, Any], text: str, dimensions: int | None = None) -> list[float]:
+    """``dimensions``: the vector field's, sent to text-embedding-3 deployments narrower than the model
+    (:mod:`weft.search.vectorizer_models`)."""
+    return list(_embed_cached(json.dumps(vectorizer, sort_keys=True), text, vectorizer_models.request_dimensions(vectorizer, dimensions)))
 
 
 def embed_many(vectorizer: dict[str, Any], texts: Sequence[str]) -> list[list[float]]:
@@ -131,7 +135,7 @@ def prefer_offline(environ: MutableMapping[str, str]) -> list[str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _embed_cached(vectorizer_json: str, text: str) -> tuple[float, ...]:
+def _embed_cached(vectorizer_json: str, text: str, dimensions: int | None = None) -> tuple[float, ...]:
     vectorizer = json.loads(vectorizer_json)
     kind = vectorizer.get("kind")
     if kind == "azureOpenAI":
@@ -144,6 +148,8 @@ def _embed_cached(vectorizer_json: str, text: str) -> tuple[float, ...]:
         url = f"{base}/openai/deployments/{quote(str(deployment), safe='')}/embeddings?api-version=2024-10-21"
         headers = {"api-key": params.get("apiKey") or ""}
         body: dict[str, Any] = {"input": text}
+        if dimensions is not None:
+            body["dimensions"] = dimensions
         return tuple(_post_embeddings(vectorizer, url, headers, body))
     if kind == "openAICompatible":
         params = vectorizer.get("openAICompatibleParameters") or {}
