@@ -60,7 +60,9 @@ def test_migrate_embedded_dir_into_a_cluster(cluster_schema, tmp_path):
         assert result.exit_code == 0, result.output
         assert "indexers moved 1" in result.output and "data sources moved 1" in result.output and "objects moved 2" in result.output
 
-        assert call(node, "PUT", "/indexes/items", {"name": "items", "fields": FIELDS}).status_code == 201  # the search side's part
+        assert "search: synonym maps 0, indexes 1, documents 20, aliases 0" in result.output, result.output
+        count = call(node, "GET", "/indexes/items/docs/$count")
+        assert count.status_code == 200 and int(count.text.lstrip("\ufeff")) == 20  # the documents moved with the index
         assert call(node, "GET", "/datasources/src").json()["container"]["name"] == table
         history = call(node, "GET", "/indexers/ix/status").json()["executionHistory"]
         assert history and history[0]["itemsProcessed"] == 20  # the history moved
@@ -76,6 +78,7 @@ def test_migrate_embedded_dir_into_a_cluster(cluster_schema, tmp_path):
         again = CliRunner().invoke(cli, ["cluster", "migrate", "--data-dir", str(embedded.data_dir), "--cluster-url", url])
         assert again.exit_code == 0, again.output
         assert "indexers moved 0" in again.output and "objects moved 0" in again.output
+        assert "indexes 0, documents 20" in again.output  # the same documents uploaded again: nothing changes
 
         changed = call(node, "GET", "/datasources/src").json()
         changed["description"] = "edited in the cluster"

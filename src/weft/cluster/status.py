@@ -100,7 +100,8 @@ def status(cluster_url: Optional[str] = ClusterUrl, as_json: bool = typer.Option
 @app.command("migrate")
 def migrate(data_dir: Path = typer.Option(..., "--data-dir", help="The embedded data dir to move (it is only read)."),
             cluster_url: Optional[str] = ClusterUrl) -> None:
-    """Copy an embedded data dir's indexers, knowledge sources/bases, keys and threads into the cluster database.
+    """Copy an embedded data dir's indexers, knowledge sources/bases, keys, threads and search indexes (definitions,
+    synonym maps, aliases, documents) into the cluster database.
 
     Idempotent (objects already there and equal are skipped); refuses, before writing anything, when the
     cluster holds a different object under the same name.
@@ -109,7 +110,7 @@ def migrate(data_dir: Path = typer.Option(..., "--data-dir", help="The embedded 
 
     engine = _engine(cluster_url)
     try:
-        summary = migrate_data_dir(Path(data_dir), engine)
+        summary = migrate_data_dir(Path(data_dir), engine, cluster_url)
     except MigrationRefused as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)

@@ -80,7 +80,7 @@ def _opened(box, token) -> str | None:
     return None if token is None or box is None else box.decrypt(bytes(token)).decode()
 
 
-def migrate_data_dir(data_dir: Path, engine: Engine) -> dict:
+def migrate_data_dir(data_dir: Path, engine: Engine, url: str | None = None) -> dict:
     data_dir = Path(data_dir)
     progress = _Progress()
     try:
@@ -90,7 +90,14 @@ def migrate_data_dir(data_dir: Path, engine: Engine) -> dict:
         summary["threads"] = _migrate_threads(data_dir, engine, progress)
         for extra in EXTRA_MIGRATIONS:
             summary.update(extra(data_dir, engine, progress.step))
-        if not EXTRA_MIGRATIONS:
+        if url is not None:  # the search side: definitions and documents through the cluster's write path
+            from weft.cluster.search_migrate import SearchMigrationRefused, migrate_search
+
+            try:
+                summary["search"] = migrate_search(data_dir, url, progress.step)
+            except SearchMigrationRefused as exc:
+                raise MigrationRefused(str(exc)) from None
+        else:
             summary["search"] = _search_not_moved(data_dir)
         return summary
     finally:

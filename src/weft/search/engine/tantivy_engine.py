@@ -385,6 +385,16 @@ class TantivyEngine:
             shutil.rmtree(old_path)
             self._handles[new.name] = _IndexHandle(path, new)
 
+    def iter_sources(self, name: str, chunk: int = 1000):
+        """Every stored document of an index (the canonical ``_source``), ``chunk`` at a time, from one searcher."""
+        searcher = self._handles[name].searcher()
+        n = searcher.num_docs
+        if not n:
+            return
+        hits = searcher.search(Query.all_query(), limit=n, count=False).hits
+        for start in range(0, len(hits), chunk):
+            yield [Layout.source_of(searcher.doc(address)) for _, address in hits[start:start + chunk]]
+
     def delete_index(self, name: str) -> None:
         with self._lock:
             handle = self._handles.pop(name, None)
