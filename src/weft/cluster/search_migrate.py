@@ -73,7 +73,7 @@ def _compare(embedded, cluster, names, synonym_maps, aliases) -> None:
         if any(f.extra.get("stored", True) is False for f in definition.vector_fields()):
             differing.append(f"index '{name}' (a vector field with stored: false has no copy to move)")
         theirs = cluster._definitions.get(name)
-        if theirs is not None and theirs.to_json() != definition.to_json():
+        if theirs is not None and _bare(theirs.to_json()) != _bare(definition.to_json()):
             differing.append(f"index '{name}'")
     for name, body in synonym_maps.items():
         theirs = _exists(cluster.synonym_maps.get, name)
