@@ -14,6 +14,8 @@ from weft.errors import InvalidInput
 from weft.search.analysis import charfilters as C
 from weft.search.analysis import compound
 from weft.search.analysis import filters as F
+from weft.search.analysis import greek
+from weft.search.analysis import hindi
 from weft.search.analysis import phonetic
 from weft.search.analysis import predefined
 from weft.search.analysis import rslp
@@ -76,8 +78,8 @@ PREDEFINED_FILTERS: dict[str, Callable] = {
     "edgeNGram_v2": F.ngram_filter(1, 2, edge=True),
     "elision": F.elision(predefined.FRENCH_ARTICLES),
     "german_normalization": F.stem_with(S.german_normalize),
-    "hindi_normalization": F.stem_with(S.hindi_normalize),
-    "indic_normalization": F.stem_with(S.hindi_normalize),
+    "hindi_normalization": F.term_map(hindi.hindi_normalize),
+    "indic_normalization": F.term_map(hindi.indic_normalize),
     "keyword_repeat": _keyword_repeat,
     "length": F.length(0, 300),
     "limit": F.limit(1),
@@ -158,15 +160,15 @@ def _stemmer_filter(language: str):
     snow = {
         "arabic": None, "armenian": "armenian", "basque": "basque", "catalan": "catalan", "czech": "czech",
         "danish": "danish", "dutch": "dutch_porter", "dutchKp": "dutch", "english": "porter", "porter2": "english",
-        "finnish": "finnish", "french": "french", "german": "german", "german2": "german", "greek": "greek",
-        "hindi": "hindi", "hungarian": "hungarian", "indonesian": "indonesian", "irish": "irish", "italian": "italian",
+        "finnish": "finnish", "french": "french", "german": "german", "german2": "german",
+        "hungarian": "hungarian", "indonesian": "indonesian", "irish": "irish", "italian": "italian",
         "norwegian": "norwegian", "portuguese": "portuguese", "romanian": "romanian", "russian": "russian",
         "spanish": "spanish", "swedish": "swedish", "turkish": "turkish",
     }
     functions = {
         "arabic": S.arabic_light, "lightFrench": S.french_light, "lightGerman": S.german_light,
         "lightSpanish": S.spanish_light, "lightItalian": S.italian_light, "minimalEnglish": _minimal_english,
-        "minimalFrench": _minimal_french, "bulgarian": X.bulgarian, "czech": X.czech, "latvian": X.latvian, "galician": rslp.galician,
+        "minimalFrench": _minimal_french, "greek": greek.stem, "hindi": hindi.stem, "bulgarian": X.bulgarian, "czech": X.czech, "latvian": X.latvian, "galician": rslp.galician,
         "minimalGalician": rslp.galician_minimal, "portugueseRslp": rslp.portuguese,
         "minimalPortuguese": rslp.portuguese_minimal,
     }

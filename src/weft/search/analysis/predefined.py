@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 
 from weft.search.analysis import filters as F
+from weft.search.analysis import greek
+from weft.search.analysis import hindi
 from weft.search.analysis import rslp
 from weft.search.analysis import stemmers as S
 from weft.search.analysis import stemmers_extra as X
@@ -66,8 +68,8 @@ def _build(name: str) -> Analyzer:
         "fr.lucene": (st, [lc, F.elision(FRENCH_ARTICLES), _stop("french"), F.stem_with(S.french_light)]),
         "gl.lucene": (st, [lc, _stop("galician"), F.stem_with(rslp.galician)]),
         "de.lucene": (st, [lc, _stop("german"), _map(S.german_normalize), F.stem_with(S.german_light)]),
-        "el.lucene": (st, [lc, _map(S.greek_lower), _stop("greek"), F.snowball("greek")]),
-        "hi.lucene": (st, [lc, F.decimal_digit, _map(S.hindi_normalize), _stop("hindi"), F.snowball("hindi")]),
+        "el.lucene": (st, [lc, _map(greek.lower), _stop("greek"), F.stem_with(greek.stem)]),
+        "hi.lucene": (st, [lc, F.decimal_digit, _map(hindi.normalize), _stop("hindi"), F.stem_with(hindi.stem)]),
         "hu.lucene": (st, [lc, _stop("hungarian"), F.snowball("hungarian")]),
         "id.lucene": (st, [lc, _stop("indonesian"), F.snowball("indonesian")]),
         "ga.lucene": (st, [F.stop(frozenset("h n t".split())), F.elision(IRISH_ARTICLES), _map(S.irish_lower), _stop("irish"), F.snowball("irish")]),
