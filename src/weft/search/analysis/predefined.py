@@ -12,6 +12,7 @@ from weft.search.analysis import filters as F
 from weft.search.analysis import greek
 from weft.search.analysis import hindi
 from weft.search.analysis import rslp
+from weft.search.analysis import stempel
 from weft.search.analysis import stemmers as S
 from weft.search.analysis import stemmers_extra as X
 from weft.search.analysis import thai
@@ -77,7 +78,7 @@ def _build(name: str) -> Analyzer:
         "lv.lucene": (st, [lc, _stop("latvian"), F.stem_with(X.latvian)]),
         "no.lucene": (st, [lc, _stop("norwegian"), F.snowball("norwegian")]),
         "fa.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), _map(S.persian_normalize), _stop("persian")]),
-        "pl.lucene": (st, [lc, _stop("polish"), F.snowball("polish")]),
+        "pl.lucene": (st, [lc, _stop("polish"), F.stem_with(stempel.stem)]),
         "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.snowball("portuguese")]),
         "pt-PT.lucene": (st, [lc, _stop("portuguese"), F.snowball("portuguese")]),
         "ro.lucene": (st, [lc, _stop("romanian"), F.snowball("romanian")]),
