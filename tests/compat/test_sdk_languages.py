@@ -87,6 +87,8 @@ SEARCH_CASES = [
     ("el.lucene", "Τα παιδιά παίζουν", "το παιδί"),  # Lucene's GreekStemmer (Snowball gives πα / παιδ)
     ("cs.lucene", "Psi v domech", "ten domech"),
     ("pl.lucene", "Dzieci czytali książki", "jest dziecko"),  # Stempel: dzieci -> dziecko
+    ("pt-BR.lucene", "As informações foram publicadas", "a informação"),
+    ("id.lucene", "Para pelajar mempelajari bahasanya", "yang ajar"),  # mempelajari -> ajar
     ("th.lucene", "ฉันชอบกินข้าวผัดกับไก่ทอด", "และ ไก่"),  # dictionary word break + stop word
 ]
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from weft.search.analysis import greek, hindi, rslp, stempel, stemmers_extra
+from weft.search.analysis import brazilian, greek, hindi, indonesian, rslp, stempel, stemmers_extra
 from weft.search.analysis.stopwords import load
 
 STEMMERS = {
     "bg": stemmers_extra.bulgarian, "cs": stemmers_extra.czech, "lv": stemmers_extra.latvian, "gl": rslp.galician, "pt": rslp.portuguese,
     "gl-minimal": rslp.galician_minimal, "pt-minimal": rslp.portuguese_minimal,
     "el": greek.lower_and_stem, "hi": hindi.normalize_and_stem, "hi-indic": hindi.indic_normalize,
-    "pl": stempel.stem,
+    "pl": stempel.stem, "pt-BR": brazilian.stem, "id": indonesian.stem, "id-inflectional": indonesian.inflectional,
 }
 
 
@@ -52,6 +52,8 @@ def test_stemmer_gives_lucenes_stems(lang):
     ("el", "παιδιά", "παιδ"), ("el", "ΚΑΘΕΣΤΩΤΟΣ", "καθεστ"), ("el", "γεγονότα", "γεγον"),
     ("hi", "दोस्तों", "दोसत"), ("hi", "किताबें", "किताब"), ("hi", "हिन्दी", "हिंद"),
     ("pl", "książka", "książek"), ("pl", "dzieci", "dziecko"), ("pl", "czytali", "czytać"), ("pl", "kot", "kot"),
+    ("pt-BR", "rapidamente", "rapid"), ("pt-BR", "informações", "inform"), ("pt-BR", "lições", "lico"),
+    ("id", "mempelajari", "ajar"), ("id", "kepulauan", "pulau"), ("id", "menyampaikan", "sampai"),
 ])
 def test_known_pairs(lang, word, stem):
     assert STEMMERS[lang](word) == stem

@@ -11,11 +11,13 @@ from typing import Any, Callable
 import regex
 
 from weft.errors import InvalidInput
+from weft.search.analysis import brazilian
 from weft.search.analysis import charfilters as C
 from weft.search.analysis import compound
 from weft.search.analysis import filters as F
 from weft.search.analysis import greek
 from weft.search.analysis import hindi
+from weft.search.analysis import indonesian
 from weft.search.analysis import phonetic
 from weft.search.analysis import predefined
 from weft.search.analysis import rslp
@@ -161,14 +163,16 @@ def _stemmer_filter(language: str):
         "arabic": None, "armenian": "armenian", "basque": "basque", "catalan": "catalan", "czech": "czech",
         "danish": "danish", "dutch": "dutch_porter", "dutchKp": "dutch", "english": "porter", "porter2": "english",
         "finnish": "finnish", "french": "french", "german": "german", "german2": "german",
-        "hungarian": "hungarian", "indonesian": "indonesian", "irish": "irish", "italian": "italian",
+        "hungarian": "hungarian", "irish": "irish", "italian": "italian",
         "norwegian": "norwegian", "portuguese": "portuguese", "romanian": "romanian", "russian": "russian",
         "spanish": "spanish", "swedish": "swedish", "turkish": "turkish",
     }
     functions = {
         "arabic": S.arabic_light, "lightFrench": S.french_light, "lightGerman": S.german_light,
         "lightSpanish": S.spanish_light, "lightItalian": S.italian_light, "minimalEnglish": _minimal_english,
-        "minimalFrench": _minimal_french, "greek": greek.stem, "hindi": hindi.stem, "bulgarian": X.bulgarian, "czech": X.czech, "latvian": X.latvian, "galician": rslp.galician,
+        "minimalFrench": _minimal_french, "greek": greek.stem, "hindi": hindi.stem,
+        "indonesian": indonesian.stem, "brazilian": brazilian.stem, "bulgarian": X.bulgarian, "czech": X.czech,
+        "latvian": X.latvian, "galician": rslp.galician,
         "minimalGalician": rslp.galician_minimal, "portugueseRslp": rslp.portuguese,
         "minimalPortuguese": rslp.portuguese_minimal,
     }

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 
+from weft.search.analysis import brazilian
 from weft.search.analysis import filters as F
 from weft.search.analysis import greek
 from weft.search.analysis import hindi
+from weft.search.analysis import indonesian
 from weft.search.analysis import rslp
 from weft.search.analysis import stempel
 from weft.search.analysis import stemmers as S
@@ -72,14 +74,14 @@ def _build(name: str) -> Analyzer:
         "el.lucene": (st, [lc, _map(greek.lower), _stop("greek"), F.stem_with(greek.stem)]),
         "hi.lucene": (st, [lc, F.decimal_digit, _map(hindi.normalize), _stop("hindi"), F.stem_with(hindi.stem)]),
         "hu.lucene": (st, [lc, _stop("hungarian"), F.snowball("hungarian")]),
-        "id.lucene": (st, [lc, _stop("indonesian"), F.snowball("indonesian")]),
+        "id.lucene": (st, [lc, _stop("indonesian"), F.stem_with(indonesian.stem)]),
         "ga.lucene": (st, [F.stop(frozenset("h n t".split())), F.elision(IRISH_ARTICLES), _map(S.irish_lower), _stop("irish"), F.snowball("irish")]),
         "it.lucene": (st, [lc, F.elision(ITALIAN_ARTICLES), _stop("italian"), F.stem_with(S.italian_light)]),
         "lv.lucene": (st, [lc, _stop("latvian"), F.stem_with(X.latvian)]),
         "no.lucene": (st, [lc, _stop("norwegian"), F.snowball("norwegian")]),
         "fa.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), _map(S.persian_normalize), _stop("persian")]),
         "pl.lucene": (st, [lc, _stop("polish"), F.stem_with(stempel.stem)]),
-        "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.snowball("portuguese")]),
+        "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.stem_with(brazilian.stem)]),
         "pt-PT.lucene": (st, [lc, _stop("portuguese"), F.snowball("portuguese")]),
         "ro.lucene": (st, [lc, _stop("romanian"), F.snowball("romanian")]),
         "ru.lucene": (st, [lc, _stop("russian"), F.snowball("russian")]),
