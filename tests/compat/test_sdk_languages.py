@@ -13,6 +13,8 @@ from azure.search.documents.indexes import SearchIndexClient
 from azure.search.documents.indexes.models import (
     AnalyzeTextOptions,
     CustomAnalyzer,
+    PhoneticEncoder,
+    PhoneticTokenFilter,
     SearchableField,
     SearchFieldDataType,
     SearchIndex,
@@ -104,5 +106,26 @@ def test_search_matches_through_stop_words_and_stemming(index_client, server, an
         client.upload_documents([{"id": "1", "body": text, "plain": text}])
         assert [r["id"] for r in client.search(query, search_fields=["body"], search_mode="all")] == ["1"]
         assert [r["id"] for r in client.search(query, search_fields=["plain"], search_mode="all")] == []
+    finally:
+        index_client.delete_index(name)
+
+
+@pytest.mark.parametrize("encoder,code", [("koelnerPhonetik", "862"), ("haasePhonetik", "862"), ("nysiis", "SNAD")])
+def test_phonetic_encoders_through_the_sdk(index_client, server, encoder, code):
+    # the Analyze API gives the encoder's code (Elasticsearch's Kölner/Haase classes, commons-codec's NYSIIS), and a
+    # search for another spelling matches through it
+    name = f"phon-{uuid.uuid4().hex[:8]}"
+    index_client.create_index(SearchIndex(
+        name=name,
+        fields=[SimpleField(name="id", type=SearchFieldDataType.String, key=True), SearchableField(name="body", analyzer_name="ph")],
+        analyzers=[CustomAnalyzer(name="ph", tokenizer_name="standard_v2", token_filters=["phon"])],
+        token_filters=[PhoneticTokenFilter(name="phon", encoder=PhoneticEncoder(encoder))],
+    ))
+    try:
+        assert _terms(index_client, name, text="Schmidt", analyzer_name="ph") == f"{code}@0"
+        client = SearchClient(server.endpoint, name, AzureKeyCredential(server.admin_key))
+        client.upload_documents([{"id": "1", "body": "Schmidt"}])
+        other = "Schmiedt" if encoder == "nysiis" else "Smith"
+        assert [r["id"] for r in client.search(other, search_fields=["body"])] == ["1"]
     finally:
         index_client.delete_index(name)

@@ -7,14 +7,15 @@ encoders), written from the published algorithms and checked code by code agains
 * Caverphone 1.0 and 2.0 (D. Hood, Caversham Project, 2002 and 2004);
 * Cologne phonetics (Kölner Phonetik, H. J. Postel, 1969).
 
-Double Metaphone, NYSIIS, Beider-Morse and the Elasticsearch encoders ``koelnerPhonetik`` / ``haasePhonetik`` are
-not implemented (a 400 names them).
+NYSIIS and Elasticsearch's ``koelnerPhonetik`` / ``haasePhonetik`` are in ``phonetic_extra``. Double Metaphone and
+Beider-Morse are not implemented (a 400 names them).
 """
 from __future__ import annotations
 
 import functools
 import re
 
+from weft.search.analysis import phonetic_extra
 from weft.search.analysis.tokens import Tok, TokenFilter
 
 
@@ -324,9 +325,9 @@ def _cologne_add(out: list[str], code: str, last: str) -> None:
 
 ENCODERS = {
     "soundex": soundex, "refinedSoundex": refined_soundex, "metaphone": metaphone, "caverphone1": caverphone1,
-    "caverphone2": caverphone2, "cologne": cologne,
+    "caverphone2": caverphone2, "cologne": cologne, **phonetic_extra.ENCODERS,
 }
-NOT_IMPLEMENTED = ("doubleMetaphone", "nysiis", "beiderMorse", "koelnerPhonetik", "haasePhonetik")
+NOT_IMPLEMENTED = ("doubleMetaphone", "beiderMorse")
 
 
 def encode(encoder: str, term: str) -> str | None:
