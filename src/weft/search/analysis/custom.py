@@ -346,9 +346,9 @@ def _token_filter(kind: str, p: Params):
         p.check(min_sub <= max_sub, "minSubwordSize", "must not be greater than maxSubwordSize")
         return compound.dictionary_decompounder(words, min_word, max(min_sub, 1), max_sub, p.bool("onlyLongestMatch", False))
     if kind == "PhoneticTokenFilter":
-        encoder = p.enum("encoder", "metaphone", tuple(phonetic.ENCODERS) + phonetic.NOT_IMPLEMENTED)
+        encoder = p.enum("encoder", "metaphone", phonetic.NAMES + phonetic.NOT_IMPLEMENTED)
         if encoder in phonetic.NOT_IMPLEMENTED:
-            raise _unsupported("phonetic encoder", encoder, "implemented encoders: " + ", ".join(phonetic.ENCODERS))
+            raise _unsupported("phonetic encoder", encoder, "implemented encoders: " + ", ".join(phonetic.NAMES))
         return phonetic.phonetic_filter(encoder, p.bool("replace", True))
     return None
 
