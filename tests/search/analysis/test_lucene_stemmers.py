@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from weft.search.analysis import brazilian, greek, hindi, indonesian, rslp, stempel, stemmers_extra
+from weft.search.analysis import brazilian, greek, hindi, indonesian, portuguese, predefined, rslp, stempel, stemmers_extra
 from weft.search.analysis.stopwords import load
 
 STEMMERS = {
@@ -20,6 +20,7 @@ STEMMERS = {
     "gl-minimal": rslp.galician_minimal, "pt-minimal": rslp.portuguese_minimal,
     "el": greek.lower_and_stem, "hi": hindi.normalize_and_stem, "hi-indic": hindi.indic_normalize,
     "pl": stempel.stem, "pt-BR": brazilian.stem, "id": indonesian.stem, "id-inflectional": indonesian.inflectional,
+    "pt-light": portuguese.light,
 }
 
 
@@ -53,6 +54,7 @@ def test_stemmer_gives_lucenes_stems(lang):
     ("hi", "दोस्तों", "दोसत"), ("hi", "किताबें", "किताब"), ("hi", "हिन्दी", "हिंद"),
     ("pl", "książka", "książek"), ("pl", "dzieci", "dziecko"), ("pl", "czytali", "czytać"), ("pl", "kot", "kot"),
     ("pt-BR", "rapidamente", "rapid"), ("pt-BR", "informações", "inform"), ("pt-BR", "lições", "lico"),
+    ("pt-light", "canções", "canca"), ("pt-light", "papéis", "papel"), ("pt-light", "portuguesa", "portugues"),
     ("id", "mempelajari", "ajar"), ("id", "kepulauan", "pulau"), ("id", "menyampaikan", "sampai"),
 ])
 def test_known_pairs(lang, word, stem):
@@ -66,3 +68,17 @@ def test_lucene_stop_word_lists_have_lucenes_sizes():
              "galician": 160, "greek": 75, "hindi": 225, "latvian": 161, "persian": 308, "polish": 182, "sorani": 62,
              "indonesian": 355}
     assert {n: len(load(n)) for n in sizes} == sizes
+
+
+SENTENCES = [
+    line.split("\t")
+    for line in (Path(__file__).parent / "data" / "lucene_sentences.tsv").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+]
+
+
+@pytest.mark.parametrize("lang,sentence,expected", SENTENCES, ids=[s[0] for s in SENTENCES])
+def test_analyzer_gives_lucenes_tokens(lang, sentence, expected):
+    # the same rows the SDK test (tests/compat/test_sdk_languages.py) sends through the Analyze API, in process
+    got = " ".join(f"{t.term}@{t.pos}" for t in predefined.get(f"{lang}.lucene").tokens(sentence))
+    assert got == expected

@@ -20,6 +20,7 @@ from weft.search.analysis import hindi
 from weft.search.analysis import indonesian
 from weft.search.analysis import phonetic
 from weft.search.analysis import predefined
+from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
 from weft.search.analysis import stemmers as S
 from weft.search.analysis import stemmers_extra as X
@@ -174,7 +175,7 @@ def _stemmer_filter(language: str):
         "indonesian": indonesian.stem, "brazilian": brazilian.stem, "bulgarian": X.bulgarian, "czech": X.czech,
         "latvian": X.latvian, "galician": rslp.galician,
         "minimalGalician": rslp.galician_minimal, "portugueseRslp": rslp.portuguese,
-        "minimalPortuguese": rslp.portuguese_minimal,
+        "minimalPortuguese": rslp.portuguese_minimal, "lightPortuguese": portuguese.light,
     }
     if language == "possessiveEnglish":
         return F.english_possessive

@@ -13,6 +13,7 @@ from weft.search.analysis import filters as F
 from weft.search.analysis import greek
 from weft.search.analysis import hindi
 from weft.search.analysis import indonesian
+from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
 from weft.search.analysis import stempel
 from weft.search.analysis import stemmers as S
@@ -82,7 +83,7 @@ def _build(name: str) -> Analyzer:
         "fa.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), _map(S.persian_normalize), _stop("persian")]),
         "pl.lucene": (st, [lc, _stop("polish"), F.stem_with(stempel.stem)]),
         "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.stem_with(brazilian.stem)]),
-        "pt-PT.lucene": (st, [lc, _stop("portuguese"), F.snowball("portuguese")]),
+        "pt-PT.lucene": (st, [lc, _stop("portuguese"), F.stem_with(portuguese.light)]),
         "ro.lucene": (st, [lc, _stop("romanian"), F.snowball("romanian")]),
         "ru.lucene": (st, [lc, _stop("russian"), F.snowball("russian")]),
         "es.lucene": (st, [lc, _stop("spanish"), F.stem_with(S.spanish_light)]),
