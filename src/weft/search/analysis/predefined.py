@@ -90,10 +90,10 @@ def _build(name: str) -> Analyzer:
         "sv.lucene": (st, [lc, _stop("swedish"), F.snowball("swedish")]),
         "th.lucene": (thai.tokenize, [lc, F.decimal_digit, _stop("thai")]),
         "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.snowball("turkish")]),
-        "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
-        "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
-        "ja.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
-        "ko.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
+        "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        "ja.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        "ko.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
     }
     if name in table:
         tok, filters = table[name]
