@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from weft.search.analysis import brazilian, greek, hindi, indonesian, portuguese, predefined, rslp, stempel, stemmers_extra
+from weft.search.analysis import brazilian, greek, hindi, indonesian, portuguese, predefined, rslp, snowball_lucene, stempel, stemmers_extra
 from weft.search.analysis.stopwords import load
 
 STEMMERS = {
@@ -21,6 +21,8 @@ STEMMERS = {
     "el": greek.lower_and_stem, "hi": hindi.normalize_and_stem, "hi-indic": hindi.indic_normalize,
     "pl": stempel.stem, "pt-BR": brazilian.stem, "id": indonesian.stem, "id-inflectional": indonesian.inflectional,
     "pt-light": portuguese.light,
+    "ru-snowball": snowball_lucene.russian, "ro-snowball": snowball_lucene.romanian,
+    "hu-snowball": snowball_lucene.hungarian, "sv-snowball": snowball_lucene.swedish,
 }
 
 

@@ -22,6 +22,7 @@ from weft.search.analysis import phonetic
 from weft.search.analysis import predefined
 from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
+from weft.search.analysis import snowball_lucene as SL
 from weft.search.analysis import stemmers as S
 from weft.search.analysis import stemmers_extra as X
 from weft.search.analysis import tokenizers as T
@@ -181,6 +182,8 @@ def _stemmer_filter(language: str):
         return F.english_possessive
     if language in functions:
         return F.stem_with(functions[language])
+    if language in SL.ALGORITHMS:  # as Lucene 8.7's Snowball classes (snowball_lucene.py)
+        return F.stem_with(SL.ALGORITHMS[language])
     if snow.get(language):
         return F.snowball(snow[language])
     return None

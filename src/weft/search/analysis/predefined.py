@@ -15,6 +15,7 @@ from weft.search.analysis import hindi
 from weft.search.analysis import indonesian
 from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
+from weft.search.analysis import snowball_lucene as SL
 from weft.search.analysis import stempel
 from weft.search.analysis import stemmers as S
 from weft.search.analysis import stemmers_extra as X
@@ -74,7 +75,7 @@ def _build(name: str) -> Analyzer:
         "de.lucene": (st, [lc, _stop("german"), _map(S.german_normalize), F.stem_with(S.german_light)]),
         "el.lucene": (st, [lc, _map(greek.lower), _stop("greek"), F.stem_with(greek.stem)]),
         "hi.lucene": (st, [lc, F.decimal_digit, _map(hindi.normalize), _stop("hindi"), F.stem_with(hindi.stem)]),
-        "hu.lucene": (st, [lc, _stop("hungarian"), F.snowball("hungarian")]),
+        "hu.lucene": (st, [lc, _stop("hungarian"), F.stem_with(SL.hungarian)]),
         "id.lucene": (st, [lc, _stop("indonesian"), F.stem_with(indonesian.stem)]),
         "ga.lucene": (st, [F.stop(frozenset("h n t".split())), F.elision(IRISH_ARTICLES), _map(S.irish_lower), _stop("irish"), F.snowball("irish")]),
         "it.lucene": (st, [lc, F.elision(ITALIAN_ARTICLES), _stop("italian"), F.stem_with(S.italian_light)]),
@@ -84,10 +85,10 @@ def _build(name: str) -> Analyzer:
         "pl.lucene": (st, [lc, _stop("polish"), F.stem_with(stempel.stem)]),
         "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.stem_with(brazilian.stem)]),
         "pt-PT.lucene": (st, [lc, _stop("portuguese"), F.stem_with(portuguese.light)]),
-        "ro.lucene": (st, [lc, _stop("romanian"), F.snowball("romanian")]),
-        "ru.lucene": (st, [lc, _stop("russian"), F.snowball("russian")]),
+        "ro.lucene": (st, [lc, _stop("romanian"), F.stem_with(SL.romanian)]),
+        "ru.lucene": (st, [lc, _stop("russian"), F.stem_with(SL.russian)]),
         "es.lucene": (st, [lc, _stop("spanish"), F.stem_with(S.spanish_light)]),
-        "sv.lucene": (st, [lc, _stop("swedish"), F.snowball("swedish")]),
+        "sv.lucene": (st, [lc, _stop("swedish"), F.stem_with(SL.swedish)]),
         "th.lucene": (thai.tokenize, [lc, F.decimal_digit, _stop("thai")]),
         "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.snowball("turkish")]),
         "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
