@@ -23,6 +23,7 @@ STEMMERS = {
     "pt-light": portuguese.light,
     "ru-snowball": snowball_lucene.russian, "ro-snowball": snowball_lucene.romanian,
     "hu-snowball": snowball_lucene.hungarian, "sv-snowball": snowball_lucene.swedish,
+    "da-snowball": snowball_lucene.danish,
 }
 
 
@@ -57,6 +58,7 @@ def test_stemmer_gives_lucenes_stems(lang):
     ("pl", "książka", "książek"), ("pl", "dzieci", "dziecko"), ("pl", "czytali", "czytać"), ("pl", "kot", "kot"),
     ("pt-BR", "rapidamente", "rapid"), ("pt-BR", "informações", "inform"), ("pt-BR", "lições", "lico"),
     ("pt-light", "canções", "canca"), ("pt-light", "papéis", "papel"), ("pt-light", "portuguesa", "portugues"),
+    ("da-snowball", "pc's", "pc's"), ("ru-snowball", "зелёные", "зелён"), ("sv-snowball", "almbladet", "almbladet"),
     ("id", "mempelajari", "ajar"), ("id", "kepulauan", "pulau"), ("id", "menyampaikan", "sampai"),
 ])
 def test_known_pairs(lang, word, stem):

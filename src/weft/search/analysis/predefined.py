@@ -64,7 +64,7 @@ def _build(name: str) -> Analyzer:
         "bg.lucene": (st, [lc, _stop("bulgarian"), F.stem_with(X.bulgarian)]),
         "ca.lucene": (st, [lc, F.elision(CATALAN_ARTICLES), _stop("catalan"), F.snowball("catalan")]),
         "cs.lucene": (st, [lc, _stop("czech"), F.stem_with(X.czech)]),
-        "da.lucene": (st, [lc, _stop("danish"), F.snowball("danish")]),
+        "da.lucene": (st, [lc, _stop("danish"), F.stem_with(SL.danish)]),
         "nl.lucene": (st, [lc, _stop("dutch"), F.stem_with(_dutch)]),
         # (Lucene runs the possessive filter and elision before lower-casing; both ignore case, so the order
         # lower case first gives the same terms and lets the chain take the fast path)
@@ -80,7 +80,7 @@ def _build(name: str) -> Analyzer:
         "ga.lucene": (st, [F.stop(frozenset("h n t".split())), F.elision(IRISH_ARTICLES), _map(S.irish_lower), _stop("irish"), F.snowball("irish")]),
         "it.lucene": (st, [lc, F.elision(ITALIAN_ARTICLES), _stop("italian"), F.stem_with(S.italian_light)]),
         "lv.lucene": (st, [lc, _stop("latvian"), F.stem_with(X.latvian)]),
-        "no.lucene": (st, [lc, _stop("norwegian"), F.snowball("norwegian")]),
+        "no.lucene": (st, [lc, _stop("norwegian"), F.stem_with(SL.norwegian)]),
         "fa.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), _map(S.persian_normalize), _stop("persian")]),
         "pl.lucene": (st, [lc, _stop("polish"), F.stem_with(stempel.stem)]),
         "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.stem_with(brazilian.stem)]),
@@ -90,7 +90,7 @@ def _build(name: str) -> Analyzer:
         "es.lucene": (st, [lc, _stop("spanish"), F.stem_with(S.spanish_light)]),
         "sv.lucene": (st, [lc, _stop("swedish"), F.stem_with(SL.swedish)]),
         "th.lucene": (thai.tokenize, [lc, F.decimal_digit, _stop("thai")]),
-        "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.snowball("turkish")]),
+        "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.stem_with(SL.turkish)]),
         "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
         "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
         "ja.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),

@@ -10,6 +10,8 @@ did not know and suffixes added since:
   now usual spelling) are unknown letters to it.
 * Hungarian: the old algorithm knows ``ő ű`` under other code points, so to it these are unknown letters too.
 * Swedish: the old algorithm has no ``-et``/``-ets`` suffixes (only ``-het``, ``-andet``, and ``-s``).
+* Danish, Norwegian, Turkish: current Snowball treats an apostrophe specially (``pc's`` -> ``pc``); to the old
+  algorithms it is an unknown letter (``pc's`` stays).
 
 An unknown letter is passed to PyStemmer as a private-use character (a non-vowel no suffix contains) and put back
 afterwards, which is exactly how the old algorithm treats it.
@@ -45,6 +47,9 @@ def _with_unknown_letters(algorithm: str, letters: str):
 russian = _with_unknown_letters("russian", "ё")
 romanian = _with_unknown_letters("romanian", "șț")
 hungarian = _with_unknown_letters("hungarian", "őű")
+danish = _with_unknown_letters("danish", "'")
+norwegian = _with_unknown_letters("norwegian", "'")
+turkish = _with_unknown_letters("turkish", "'")
 _swedish = _stemmer("swedish").stemWord
 
 
@@ -59,4 +64,5 @@ def swedish(word: str) -> str:
     return stem
 
 
-ALGORITHMS = {"russian": russian, "romanian": romanian, "hungarian": hungarian, "swedish": swedish}
+ALGORITHMS = {"russian": russian, "romanian": romanian, "hungarian": hungarian, "swedish": swedish, "danish": danish,
+              "norwegian": norwegian, "turkish": turkish}
