@@ -23,7 +23,7 @@ STEMMERS = {
     "pt-light": portuguese.light,
     "ru-snowball": snowball_lucene.russian, "ro-snowball": snowball_lucene.romanian,
     "hu-snowball": snowball_lucene.hungarian, "sv-snowball": snowball_lucene.swedish,
-    "da-snowball": snowball_lucene.danish,
+    "da-snowball": snowball_lucene.danish, "en-porter": snowball_lucene.porter,
 }
 
 
@@ -59,6 +59,7 @@ def test_stemmer_gives_lucenes_stems(lang):
     ("pt-BR", "rapidamente", "rapid"), ("pt-BR", "informações", "inform"), ("pt-BR", "lições", "lico"),
     ("pt-light", "canções", "canca"), ("pt-light", "papéis", "papel"), ("pt-light", "portuguesa", "portugues"),
     ("da-snowball", "pc's", "pc's"), ("ru-snowball", "зелёные", "зелён"), ("sv-snowball", "almbladet", "almbladet"),
+    ("en-porter", "graphology", "grapholog"), ("en-porter", "sensibly", "sensibl"), ("en-porter", "trekked", "trek"), ("en-porter", "ns", "ns"),
     ("id", "mempelajari", "ajar"), ("id", "kepulauan", "pulau"), ("id", "menyampaikan", "sampai"),
 ])
 def test_known_pairs(lang, word, stem):

@@ -182,8 +182,8 @@ def _stemmer_filter(language: str):
         return F.english_possessive
     if language in functions:
         return F.stem_with(functions[language])
-    if language in SL.ALGORITHMS:  # as Lucene 8.7's Snowball classes (snowball_lucene.py)
-        return F.stem_with(SL.ALGORITHMS[language])
+    if snow.get(language) in SL.ALGORITHMS:  # as Lucene 8.7's Snowball / Porter classes (snowball_lucene.py)
+        return F.stem_with(SL.ALGORITHMS[snow[language]])
     if snow.get(language):
         return F.snowball(snow[language])
     return None

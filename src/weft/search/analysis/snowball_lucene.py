@@ -66,3 +66,50 @@ def swedish(word: str) -> str:
 
 ALGORITHMS = {"russian": russian, "romanian": romanian, "hungarian": hungarian, "swedish": swedish, "danish": danish,
               "norwegian": norwegian, "turkish": turkish}
+
+
+# ---- Lucene's PorterStemmer (en.lucene) ------------------------------------------------------------------
+# Lucene's PorterStemFilter runs Martin Porter's own published code, which departs from the 1980 paper (the
+# Snowball ``porter`` PyStemmer runs) in four places: step 1b undoubles kk, vv, cc... too, words of one or two letters are not stemmed, step 2 maps
+# ``-logi`` to ``-log`` and ``-bli`` (not only ``-abli``) to ``-ble``. Those steps are re-applied to PyStemmer's
+# result where the paper's algorithm left such an ending.
+_porter = _stemmer("porter").stemWord
+
+
+def _consonant(w: str, i: int) -> bool:
+    c = w[i]
+    if c in "aeiou":
+        return False
+    if c == "y":
+        return i == 0 or not _consonant(w, i - 1)
+    return True
+
+
+def _measure(w: str) -> int:
+    m, prev_vowel = 0, False
+    for i in range(len(w)):
+        vowel = not _consonant(w, i)
+        if prev_vowel and not vowel:
+            m += 1
+        prev_vowel = vowel
+    return m
+
+
+@functools.lru_cache(maxsize=65536)
+def porter(word: str) -> str:
+    if len(word) <= 2:
+        return word
+    stem = _porter(word)
+    if (len(stem) > 1 and stem[-1] == stem[-2] and stem[-1] not in "lsz" and _consonant(stem, len(stem) - 1)
+            and word.endswith(("ed", "ing")) and stem in (word[:-2], word[:-3])):
+        return stem[:-1]  # step 1b undoubles every double consonant but l, s, z (the paper lists nine)
+    if word in (stem + "ness", stem + "ful"):
+        return stem  # step 3 made that ending, after step 2
+    if stem.endswith("logi") and _measure(stem[:-4]) > 0:
+        return stem[:-1]
+    if stem.endswith("bli") and not stem.endswith("abli") and _measure(stem[:-3]) > 0:
+        return _porter(stem[:-1] + "e")
+    return stem
+
+
+ALGORITHMS["porter"] = porter
