@@ -94,7 +94,7 @@ def test_shingle_word_delimiter_synonym_filters():
         ({"tokenizers": [{"name": "t", "@odata.type": P + "NGramTokenizer", "minGram": 3, "maxGram": 2}]}, "minGram"),
         ({"tokenizers": [{"name": "t", "@odata.type": P + "NGramTokenizer", "tokenChars": ["emoji"]}]}, "tokenChars"),
         ({"tokenizers": [{"name": "t", "@odata.type": P + "StandardTokenizerV2", "colour": 1}]}, "colour"),
-        ({"tokenFilters": [{"name": "f", "@odata.type": P + "PhoneticTokenFilter", "encoder": "doubleMetaphone"}]}, "doubleMetaphone"),
+        ({"tokenFilters": [{"name": "f", "@odata.type": P + "PhoneticTokenFilter", "encoder": "beiderMorse"}]}, "beiderMorse"),
         ({"tokenFilters": [{"name": "f", "@odata.type": P + "PhoneticTokenFilter", "encoder": "nope"}]}, "encoder"),
         ({"tokenFilters": [{"name": "f", "@odata.type": P + "CommonGramTokenFilter"}]}, "commonWords"),
         ({"tokenFilters": [{"name": "f", "@odata.type": P + "DictionaryDecompounderTokenFilter", "wordList": ["a"], "minSubwordSize": 5, "maxSubwordSize": 3}]}, "minSubwordSize"),

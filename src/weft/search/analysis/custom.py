@@ -11,12 +11,18 @@ from typing import Any, Callable
 import regex
 
 from weft.errors import InvalidInput
+from weft.search.analysis import brazilian
 from weft.search.analysis import charfilters as C
 from weft.search.analysis import compound
 from weft.search.analysis import filters as F
+from weft.search.analysis import greek
+from weft.search.analysis import hindi
+from weft.search.analysis import indonesian
 from weft.search.analysis import phonetic
 from weft.search.analysis import predefined
+from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
+from weft.search.analysis import snowball_lucene as SL
 from weft.search.analysis import stemmers as S
 from weft.search.analysis import stemmers_extra as X
 from weft.search.analysis import tokenizers as T
@@ -76,8 +82,8 @@ PREDEFINED_FILTERS: dict[str, Callable] = {
     "edgeNGram_v2": F.ngram_filter(1, 2, edge=True),
     "elision": F.elision(predefined.FRENCH_ARTICLES),
     "german_normalization": F.stem_with(S.german_normalize),
-    "hindi_normalization": F.stem_with(S.hindi_normalize),
-    "indic_normalization": F.stem_with(S.hindi_normalize),
+    "hindi_normalization": F.term_map(hindi.hindi_normalize),
+    "indic_normalization": F.term_map(hindi.indic_normalize),
     "keyword_repeat": _keyword_repeat,
     "length": F.length(0, 300),
     "limit": F.limit(1),
@@ -158,22 +164,26 @@ def _stemmer_filter(language: str):
     snow = {
         "arabic": None, "armenian": "armenian", "basque": "basque", "catalan": "catalan", "czech": "czech",
         "danish": "danish", "dutch": "dutch_porter", "dutchKp": "dutch", "english": "porter", "porter2": "english",
-        "finnish": "finnish", "french": "french", "german": "german", "german2": "german", "greek": "greek",
-        "hindi": "hindi", "hungarian": "hungarian", "indonesian": "indonesian", "irish": "irish", "italian": "italian",
+        "finnish": "finnish", "french": "french", "german": "german", "german2": "german",
+        "hungarian": "hungarian", "irish": "irish", "italian": "italian",
         "norwegian": "norwegian", "portuguese": "portuguese", "romanian": "romanian", "russian": "russian",
         "spanish": "spanish", "swedish": "swedish", "turkish": "turkish",
     }
     functions = {
         "arabic": S.arabic_light, "lightFrench": S.french_light, "lightGerman": S.german_light,
         "lightSpanish": S.spanish_light, "lightItalian": S.italian_light, "minimalEnglish": _minimal_english,
-        "minimalFrench": _minimal_french, "bulgarian": X.bulgarian, "czech": X.czech, "latvian": X.latvian, "galician": rslp.galician,
+        "minimalFrench": _minimal_french, "greek": greek.stem, "hindi": hindi.stem,
+        "indonesian": indonesian.stem, "brazilian": brazilian.stem, "bulgarian": X.bulgarian, "czech": X.czech,
+        "latvian": X.latvian, "galician": rslp.galician,
         "minimalGalician": rslp.galician_minimal, "portugueseRslp": rslp.portuguese,
-        "minimalPortuguese": rslp.portuguese_minimal,
+        "minimalPortuguese": rslp.portuguese_minimal, "lightPortuguese": portuguese.light,
     }
     if language == "possessiveEnglish":
         return F.english_possessive
     if language in functions:
         return F.stem_with(functions[language])
+    if snow.get(language) in SL.ALGORITHMS:  # as Lucene 8.7's Snowball / Porter classes (snowball_lucene.py)
+        return F.stem_with(SL.ALGORITHMS[snow[language]])
     if snow.get(language):
         return F.snowball(snow[language])
     return None
@@ -340,9 +350,9 @@ def _token_filter(kind: str, p: Params):
         p.check(min_sub <= max_sub, "minSubwordSize", "must not be greater than maxSubwordSize")
         return compound.dictionary_decompounder(words, min_word, max(min_sub, 1), max_sub, p.bool("onlyLongestMatch", False))
     if kind == "PhoneticTokenFilter":
-        encoder = p.enum("encoder", "metaphone", tuple(phonetic.ENCODERS) + phonetic.NOT_IMPLEMENTED)
+        encoder = p.enum("encoder", "metaphone", phonetic.NAMES + phonetic.NOT_IMPLEMENTED)
         if encoder in phonetic.NOT_IMPLEMENTED:
-            raise _unsupported("phonetic encoder", encoder, "implemented encoders: " + ", ".join(phonetic.ENCODERS))
+            raise _unsupported("phonetic encoder", encoder, "implemented encoders: " + ", ".join(phonetic.NAMES))
         return phonetic.phonetic_filter(encoder, p.bool("replace", True))
     return None
 

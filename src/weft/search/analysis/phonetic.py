@@ -7,14 +7,15 @@ encoders), written from the published algorithms and checked code by code agains
 * Caverphone 1.0 and 2.0 (D. Hood, Caversham Project, 2002 and 2004);
 * Cologne phonetics (Kölner Phonetik, H. J. Postel, 1969).
 
-Double Metaphone, NYSIIS, Beider-Morse and the Elasticsearch encoders ``koelnerPhonetik`` / ``haasePhonetik`` are
-not implemented (a 400 names them).
+NYSIIS and Elasticsearch's ``koelnerPhonetik`` / ``haasePhonetik`` are in ``phonetic_extra``, Double Metaphone (with
+Lucene's DoubleMetaphoneFilter) in ``double_metaphone``. Beider-Morse is not implemented (a 400 names it).
 """
 from __future__ import annotations
 
 import functools
 import re
 
+from weft.search.analysis import double_metaphone, phonetic_extra
 from weft.search.analysis.tokens import Tok, TokenFilter
 
 
@@ -324,9 +325,10 @@ def _cologne_add(out: list[str], code: str, last: str) -> None:
 
 ENCODERS = {
     "soundex": soundex, "refinedSoundex": refined_soundex, "metaphone": metaphone, "caverphone1": caverphone1,
-    "caverphone2": caverphone2, "cologne": cologne,
+    "caverphone2": caverphone2, "cologne": cologne, **phonetic_extra.ENCODERS,
 }
-NOT_IMPLEMENTED = ("doubleMetaphone", "nysiis", "beiderMorse", "koelnerPhonetik", "haasePhonetik")
+NAMES = tuple(ENCODERS) + ("doubleMetaphone",)  # every encoder the filter takes
+NOT_IMPLEMENTED = ("beiderMorse",)
 
 
 def encode(encoder: str, term: str) -> str | None:
@@ -346,7 +348,9 @@ def _cached(encoder: str, term: str) -> str:
 
 def phonetic_filter(encoder: str = "metaphone", replace: bool = True) -> TokenFilter:
     """Lucene's PhoneticFilter: each term's code replaces it, or (``replace`` false) is added at its position
-    before it."""
+    before it. ``doubleMetaphone`` is Lucene's DoubleMetaphoneFilter (primary and alternate codes)."""
+    if encoder == "doubleMetaphone":
+        return double_metaphone.double_metaphone_filter(replace)
 
     def run(toks: list[Tok]) -> list[Tok]:
         out: list[Tok] = []

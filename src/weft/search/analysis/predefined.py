@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import functools
 
+from weft.search.analysis import brazilian
 from weft.search.analysis import filters as F
+from weft.search.analysis import greek
+from weft.search.analysis import hindi
+from weft.search.analysis import indonesian
+from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
+from weft.search.analysis import snowball_lucene as SL
+from weft.search.analysis import stempel
 from weft.search.analysis import stemmers as S
 from weft.search.analysis import stemmers_extra as X
 from weft.search.analysis import thai
@@ -57,37 +64,37 @@ def _build(name: str) -> Analyzer:
         "bg.lucene": (st, [lc, _stop("bulgarian"), F.stem_with(X.bulgarian)]),
         "ca.lucene": (st, [lc, F.elision(CATALAN_ARTICLES), _stop("catalan"), F.snowball("catalan")]),
         "cs.lucene": (st, [lc, _stop("czech"), F.stem_with(X.czech)]),
-        "da.lucene": (st, [lc, _stop("danish"), F.snowball("danish")]),
+        "da.lucene": (st, [lc, _stop("danish"), F.stem_with(SL.danish)]),
         "nl.lucene": (st, [lc, _stop("dutch"), F.stem_with(_dutch)]),
         # (Lucene runs the possessive filter and elision before lower-casing; both ignore case, so the order
         # lower case first gives the same terms and lets the chain take the fast path)
-        "en.lucene": (st, [lc, F.english_possessive, _stop("english"), F.snowball("porter")]),
+        "en.lucene": (st, [lc, F.english_possessive, _stop("english"), F.stem_with(SL.porter)]),
         "fi.lucene": (st, [lc, _stop("finnish"), F.snowball("finnish")]),
         "fr.lucene": (st, [lc, F.elision(FRENCH_ARTICLES), _stop("french"), F.stem_with(S.french_light)]),
         "gl.lucene": (st, [lc, _stop("galician"), F.stem_with(rslp.galician)]),
         "de.lucene": (st, [lc, _stop("german"), _map(S.german_normalize), F.stem_with(S.german_light)]),
-        "el.lucene": (st, [lc, _map(S.greek_lower), _stop("greek"), F.snowball("greek")]),
-        "hi.lucene": (st, [lc, F.decimal_digit, _map(S.hindi_normalize), _stop("hindi"), F.snowball("hindi")]),
-        "hu.lucene": (st, [lc, _stop("hungarian"), F.snowball("hungarian")]),
-        "id.lucene": (st, [lc, _stop("indonesian"), F.snowball("indonesian")]),
+        "el.lucene": (st, [lc, _map(greek.lower), _stop("greek"), F.stem_with(greek.stem)]),
+        "hi.lucene": (st, [lc, F.decimal_digit, _map(hindi.normalize), _stop("hindi"), F.stem_with(hindi.stem)]),
+        "hu.lucene": (st, [lc, _stop("hungarian"), F.stem_with(SL.hungarian)]),
+        "id.lucene": (st, [lc, _stop("indonesian"), F.stem_with(indonesian.stem)]),
         "ga.lucene": (st, [F.stop(frozenset("h n t".split())), F.elision(IRISH_ARTICLES), _map(S.irish_lower), _stop("irish"), F.snowball("irish")]),
         "it.lucene": (st, [lc, F.elision(ITALIAN_ARTICLES), _stop("italian"), F.stem_with(S.italian_light)]),
         "lv.lucene": (st, [lc, _stop("latvian"), F.stem_with(X.latvian)]),
-        "no.lucene": (st, [lc, _stop("norwegian"), F.snowball("norwegian")]),
+        "no.lucene": (st, [lc, _stop("norwegian"), F.stem_with(SL.norwegian)]),
         "fa.lucene": (st, [lc, F.decimal_digit, _map(S.arabic_normalize), _map(S.persian_normalize), _stop("persian")]),
-        "pl.lucene": (st, [lc, _stop("polish"), F.snowball("polish")]),
-        "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.snowball("portuguese")]),
-        "pt-PT.lucene": (st, [lc, _stop("portuguese"), F.snowball("portuguese")]),
-        "ro.lucene": (st, [lc, _stop("romanian"), F.snowball("romanian")]),
-        "ru.lucene": (st, [lc, _stop("russian"), F.snowball("russian")]),
+        "pl.lucene": (st, [lc, _stop("polish"), F.stem_with(stempel.stem)]),
+        "pt-BR.lucene": (st, [lc, _stop("brazilian"), F.stem_with(brazilian.stem)]),
+        "pt-PT.lucene": (st, [lc, _stop("portuguese"), F.stem_with(portuguese.light)]),
+        "ro.lucene": (st, [lc, _stop("romanian"), F.stem_with(SL.romanian)]),
+        "ru.lucene": (st, [lc, _stop("russian"), F.stem_with(SL.russian)]),
         "es.lucene": (st, [lc, _stop("spanish"), F.stem_with(S.spanish_light)]),
-        "sv.lucene": (st, [lc, _stop("swedish"), F.snowball("swedish")]),
+        "sv.lucene": (st, [lc, _stop("swedish"), F.stem_with(SL.swedish)]),
         "th.lucene": (thai.tokenize, [lc, F.decimal_digit, _stop("thai")]),
-        "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.snowball("turkish")]),
-        "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
-        "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
-        "ja.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
-        "ko.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("english")]),
+        "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.stem_with(SL.turkish)]),
+        "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        "ja.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        "ko.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
     }
     if name in table:
         tok, filters = table[name]

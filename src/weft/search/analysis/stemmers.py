@@ -6,7 +6,6 @@ Italian; Lucene's Arabic, Persian and German normalization rules), not from thei
 from __future__ import annotations
 
 import functools
-import unicodedata
 
 _FR_NORM = str.maketrans({"à": "a", "á": "a", "â": "a", "ô": "o", "è": "e", "é": "e", "ê": "e", "ù": "u", "û": "u", "î": "i", "ç": "c"})
 
@@ -255,16 +254,6 @@ def persian_normalize(s: str) -> str:
 
 
 # ---- Greek, Irish, Turkish, Scandinavian ------------------------------------------------------------
-def greek_lower(s: str) -> str:
-    """Lucene's GreekLowerCaseFilter: lower case, accents (tonos, dialytika) removed, final sigma to sigma."""
-    s = s.lower()
-    if s.isascii():
-        return s
-    decomposed = unicodedata.normalize("NFD", s)
-    s = "".join(c for c in decomposed if c not in "\u0301\u0308\u0344")
-    return unicodedata.normalize("NFC", s).replace("ς", "σ")
-
-
 _IRISH_VOWELS_UPPER = set("AEIOUÁÉÍÓÚ")
 
 
@@ -301,12 +290,4 @@ def scandinavian_fold(s: str) -> str:
     s = s.translate(_SCAND_FOLD)
     for a, b in (("aa", "a"), ("ae", "a"), ("ao", "a"), ("oe", "o"), ("oo", "o")):
         s = s.replace(a, b)
-    return s
-
-
-def hindi_normalize(s: str) -> str:
-    """A subset of Lucene's Indic and Hindi normalization: NFC composition, nukta forms folded, chandrabindu to
-    anusvara, visarga and the zero-width (non-)joiner removed."""
-    s = unicodedata.normalize("NFC", s)
-    s = s.replace("\u093c", "").replace("\u0901", "\u0902").replace("\u0903", "").replace("\u200c", "").replace("\u200d", "")
     return s
