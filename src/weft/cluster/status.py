@@ -5,8 +5,8 @@ seen (alive while their last heartbeat is younger than :data:`weft.cluster.nodes
 applied position per index and its lag behind the head, and the job leases with their holders.
 
 The head of an index is the newest position of a document batch of that index in the search side's commit
-log (``weft_search_log``, :func:`search_log_heads`); sources of heads are listed in :data:`HEAD_SOURCES`, and
-without any the head is the highest position a live node reports.
+log (``weft_search_log``, :func:`search_log_heads`, the sources in :data:`HEAD_SOURCES`), or the highest
+position a live node reports when that is higher or the log does not know the index.
 """
 from __future__ import annotations
 
@@ -44,13 +44,13 @@ def report(engine) -> dict:
 
     nodes = node_rows(engine)
     heads: dict[str, int] = {}
-    for source in HEAD_SOURCES:
-        heads.update({str(k): int(v) for k, v in source(engine).items()})
-    if not HEAD_SOURCES:
-        for node in nodes:
-            if node["alive"]:
-                for index, position in node["positions"].items():
-                    heads[index] = max(heads.get(index, 0), int(position))
+    for node in nodes:  # at least the highest position a live node reports ...
+        if node["alive"]:
+            for index, position in node["positions"].items():
+                heads[index] = max(heads.get(index, 0), int(position))
+    for source in HEAD_SOURCES:  # ... and the commit log's newest, where it knows the index
+        for index, position in source(engine).items():
+            heads[str(index)] = max(heads.get(str(index), 0), int(position))
     for node in nodes:
         node["lag"] = {index: max(0, head - int(node["positions"].get(index, 0))) for index, head in heads.items()}
     leases = lease_rows(engine)
