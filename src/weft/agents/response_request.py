@@ -54,6 +54,7 @@ class ResponseRequest:
     reasoning: dict | None = None
     max_tool_calls: int | None = None
     passed: dict[str, Any] = field(default_factory=dict)
+    server_tools: Any = None  # the tools weft runs itself (weft.agents.server_tools.ToolTurn), when any
 
 
 def _tool(raw: Any, n: int, server_tools: tuple[str, ...]) -> dict:

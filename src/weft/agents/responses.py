@@ -24,6 +24,7 @@ from weft.agents.background import BackgroundRuns
 from weft.agents.response_chain import check_tool_outputs, load_chain
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid, parse_request
 from weft.agents.response_stream import StreamAssembler, finish_status, output_from_message, rendered, usage_of
+from weft.agents.server_tools import SERVER_TOOL_TYPES, ToolTurn, drain
 from weft.agents.responses_store import POLLING_RETENTION_SECONDS, ResponseRecords
 from weft.agents.turn_lock import TurnLocks
 from weft.threads.chat_endpoint import ChatEndpoint
@@ -70,6 +71,8 @@ class ResponsesService:
             kept, _dropped = truncate(history, new, budget)
             if sum(entry_tokens(e) for e in kept + new) > budget:  # the new input alone is too long
                 raise invalid(CONTEXT_MESSAGE, "input", "context_length_exceeded")
+        if request.server_tools is not None:  # MCP items shown to the model as function calls (server_tools.py)
+            return request.server_tools.messages(kept + new, request.instructions)
         return to_chat_messages(kept + new, request.instructions)
 
     def _payload(self, request: ResponseRequest, messages: list[dict]) -> dict:
@@ -121,13 +124,17 @@ class ResponsesService:
         with self._turn(principal, request) as token:
             with self._work:
                 messages = self._context(principal, request)
-            completion = self.endpoint.complete(self._payload(request, messages))
-            with self._work:
+            if request.server_tools is not None:  # the model and the MCP servers, in turns (server_tools.py)
+                output, status, incomplete, usage = drain(request.server_tools.run(self.endpoint, request))
+            else:
+                completion = self.endpoint.complete(self._payload(request, messages))
                 choice = (completion.get("choices") or [{}])[0]
                 output = output_from_message(choice.get("message") or {})
                 status, incomplete = finish_status(choice.get("finish_reason"))
+                usage = completion.get("usage")
+            with self._work:
                 response = self.response_object(response_id, created_at, request, status, rendered(output),
-                                                usage_of(completion.get("usage")), incomplete)
+                                                usage_of(usage), incomplete)
                 if before_store is not None and not before_store(response):
                     return response
                 self._append(principal, request, token, output)
@@ -135,7 +142,9 @@ class ResponsesService:
 
     # ---- entry points --------------------------------------------------------------------------------------
     def parse(self, body: dict) -> ResponseRequest:
-        return parse_request(body, self.settings.llm_model)
+        request = parse_request(body, self.settings.llm_model, server_tools=SERVER_TOOL_TYPES)
+        ToolTurn.bind(body, request)
+        return request
 
     def create(self, principal: Principal, body: dict) -> dict:
         """A Responses request body -> the Response object (completed, or queued for ``background: true``)."""
@@ -193,16 +202,21 @@ class ResponsesService:
             start = self.response_object(response_id, created_at, request, "in_progress", [], None)
             yield event("response.created", response=start)
             yield event("response.in_progress", response=start)
-            assembler = StreamAssembler(event)
-            for chunk in self.endpoint.stream(self._payload(request, messages)):
-                yield from assembler.feed(chunk)
-            output = assembler.output()
-            status, incomplete = finish_status(assembler.finish_reason)
-            final = self.response_object(response_id, created_at, request, status, rendered(output), usage_of(assembler.usage), incomplete)
+            if request.server_tools is not None:  # items sent whole, as each is known (server_tools.py)
+                output, status, incomplete, usage = yield from request.server_tools.run(self.endpoint, request, event)
+                done: list[dict] = []
+            else:
+                assembler = StreamAssembler(event)
+                for chunk in self.endpoint.stream(self._payload(request, messages)):
+                    yield from assembler.feed(chunk)
+                output, usage = assembler.output(), assembler.usage
+                status, incomplete = finish_status(assembler.finish_reason)
+                done = assembler.done_events(output)
+            final = self.response_object(response_id, created_at, request, status, rendered(output), usage_of(usage), incomplete)
             with self._work:  # durable before the stream says so
                 self._append(principal, request, token, output)
                 self._keep(principal, request, final)
-            yield from assembler.done_events(output)
+            yield from done
             yield event("response.completed" if status == "completed" else "response.incomplete", response=final)
         except GeneratorExit:
             raise
