@@ -24,6 +24,7 @@ from weft.agents.background import BackgroundRuns
 from weft.agents.response_chain import check_tool_outputs, load_chain
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid, parse_request
 from weft.agents.response_stream import StreamAssembler, finish_status, output_from_message, rendered, usage_of
+from weft.agents.stream_replay import StreamLogs, resume, start_streamed_background
 from weft.agents.server_tools import SERVER_TOOL_TYPES, ToolTurn, drain
 from weft.agents.responses_store import POLLING_RETENTION_SECONDS, ResponseRecords
 from weft.agents.turn_lock import TurnLocks
@@ -48,6 +49,7 @@ class ResponsesService:
         wait = settings.lock_wait_seconds if settings.lock_mode == "wait" else 0.0
         self.locks = TurnLocks(service, wait_seconds=wait, lease_seconds=settings.lock_lease_seconds)
         self.background = BackgroundRuns(self.records, background_workers, stale_after_seconds=settings.lock_lease_seconds)
+        self.stream_logs = StreamLogs()  # the events of streamed background responses (stream_replay.py)
         # The Python work around a model call is let through a few threads at a time (a bounded semaphore).
         self._work = threading.BoundedSemaphore(WORK_SLOTS)
 
@@ -180,6 +182,8 @@ class ResponsesService:
         returns the iterator of streaming events."""
         principal.require("write")
         request = self.parse(body)
+        if request.background:  # run in the background pool, its events kept for resuming (stream_replay.py)
+            return start_streamed_background(self, principal, request, new_id("resp"), int(time.time()))
         turn = self._turn(principal, request)
         token = turn.__enter__()
         try:
@@ -230,6 +234,10 @@ class ResponsesService:
     def retrieve(self, principal: Principal, response_id: str) -> dict:
         return self.background.current(principal, self.records.get(principal, response_id))
 
+    def resume_stream(self, principal: Principal, response_id: str, starting_after: Any = None) -> Iterator[dict]:
+        """``GET /v1/responses/{id}?stream=true&starting_after=N``: the events after N of a streamed background response."""
+        return resume(self, principal, response_id, starting_after)
+
     def delete(self, principal: Principal, response_id: str) -> dict:
         self.records.delete(principal, response_id)
         return {"id": response_id, "object": "response.deleted", "deleted": True}
@@ -243,5 +251,6 @@ class ResponsesService:
         return self.records.input_items(principal, response_id, limit=limit, order=order, after=after, before=before)
 
     def close(self) -> None:
+        self.stream_logs.closing.set()
         self.background.close()
         self.endpoint.close()
