@@ -24,8 +24,10 @@ from weft.agents.background import BackgroundRuns
 from weft.agents.response_chain import check_tool_outputs, load_chain
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid, parse_request
 from weft.agents.response_stream import StreamAssembler, finish_status, output_from_message, rendered, usage_of
+from weft.agents.compact import compact
+from weft.agents.token_count import count_input_tokens
 from weft.agents.stream_replay import StreamLogs, resume, start_streamed_background
-from weft.agents.server_tools import SERVER_TOOL_TYPES, ToolTurn, drain
+from weft.agents.server_tools import SERVER_TOOL_TYPES, ToolTurn, drain, model_view
 from weft.agents.responses_store import POLLING_RETENTION_SECONDS, ResponseRecords
 from weft.agents.turn_lock import TurnLocks
 from weft.threads.chat_endpoint import ChatEndpoint
@@ -75,7 +77,7 @@ class ResponsesService:
                 raise invalid(CONTEXT_MESSAGE, "input", "context_length_exceeded")
         if request.server_tools is not None:  # MCP items shown to the model as function calls (server_tools.py)
             return request.server_tools.messages(kept + new, request.instructions)
-        return to_chat_messages(kept + new, request.instructions)
+        return to_chat_messages(model_view(kept + new), request.instructions)
 
     def _payload(self, request: ResponseRequest, messages: list[dict]) -> dict:
         return chat_payload(request, messages, [t for t in request.tools if t["type"] == "function"])
@@ -237,6 +239,12 @@ class ResponsesService:
     def resume_stream(self, principal: Principal, response_id: str, starting_after: Any = None) -> Iterator[dict]:
         """``GET /v1/responses/{id}?stream=true&starting_after=N``: the events after N of a streamed background response."""
         return resume(self, principal, response_id, starting_after)
+
+    def count_input_tokens(self, principal: Principal, body: dict) -> dict:
+        return count_input_tokens(self, principal, body)
+
+    def compact(self, principal: Principal, body: dict) -> dict:
+        return compact(self, principal, body)
 
     def delete(self, principal: Principal, response_id: str) -> dict:
         self.records.delete(principal, response_id)

@@ -22,6 +22,7 @@ import json
 from typing import Any, Callable, Iterator
 
 from weft.agents import mcp_tool
+from weft.agents.compact import compaction_message
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid
 from weft.agents.response_stream import call_item, finish_status, message_item, rendered
 from weft.threads.history import HistoryEntry, to_chat_messages
@@ -159,7 +160,8 @@ def _entry(item: PendingItem) -> HistoryEntry:
 
 
 def model_view(entries: list[HistoryEntry]) -> list[HistoryEntry]:
-    """MCP items as the function calls and outputs the chat model understands; unanswered requests left out."""
+    """MCP items as the function calls and outputs the chat model understands (unanswered requests left out),
+    compaction items as the summary they hold; every other item as it is. Every request's context passes here."""
     responses = {e.body.get("approval_request_id"): e for e in entries if e.type == "mcp_approval_response"}
     called = {e.body.get("approval_request_id") for e in entries if e.type == "mcp_call" and e.body.get("approval_request_id")}
     view: list[HistoryEntry] = []
@@ -183,6 +185,8 @@ def model_view(entries: list[HistoryEntry]) -> list[HistoryEntry]:
                 reason = answer.body.get("reason")
                 view.append(HistoryEntry("function_call_output", None, {"call_id": rid,
                                                                         "output": DENIED + (f" Reason: {reason}" if reason else "")}))
+        elif e.type == "compaction":  # POST /v1/responses/compact's summary (compact.py)
+            view.append(compaction_message(body))
         elif e.type in ("mcp_list_tools", "mcp_approval_response"):
             continue
         else:

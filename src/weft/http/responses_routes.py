@@ -89,6 +89,22 @@ def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, mod
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
 
+    @router.post("/v1/responses/input_tokens")
+    async def count_input_tokens(request: Request):
+        principal = await call(auth.principal, request)
+        body = await json_body(request, required=False)
+        return ok(await call(responses.count_input_tokens, principal, body))
+
+    @router.post("/v1/responses/compact")
+    async def compact_response(request: Request):
+        principal = await call(auth.principal, request)
+        body = await json_body(request, required=False)
+        admit(principal.tenant_id)
+        try:
+            return ok(await in_pool(responses.compact, principal, body))
+        finally:
+            in_flight.release(principal.tenant_id)
+
     @router.get("/v1/responses/{response_id}")
     async def get_response(response_id: str, request: Request):
         principal = await call(auth.principal, request)
