@@ -165,3 +165,60 @@ def test_an_unreachable_or_refusing_server_is_a_424(sdk, mcp_server):
     with pytest.raises(openai.APIStatusError) as caught:
         sdk.responses.create(model="fake-model", input="hi", tools=[mcp(mcp_server, authorization="wrong")])
     assert caught.value.status_code == 424 and "weather" in caught.value.message
+
+
+def test_openai_agents_hosted_mcp_tool(live_mcp, mcp_server):
+    agents = pytest.importorskip("agents")
+    import asyncio
+
+    from openai import AsyncOpenAI
+
+    agents.set_tracing_disabled(True)
+    before = len(mcp_server.calls)
+
+    async def go():
+        client = AsyncOpenAI(base_url=f"{live_mcp.endpoint}/v1", api_key=live_mcp.admin_key, max_retries=0)
+        tool = agents.HostedMCPTool(tool_config={"type": "mcp", "server_label": "weather", "server_url": mcp_server.url,
+                                                 "authorization": "mcp-secret", "require_approval": "never"})
+        agent = agents.Agent(name="w", instructions="Answer briefly.", tools=[tool],
+                             model=agents.OpenAIResponsesModel(model="fake-model", openai_client=client))
+        result = await agents.Runner.run(agent, "weather in Paris?")
+        await client.close()
+        return result
+
+    result = asyncio.run(go())
+    assert result.final_output == "echo: sunny, 21 C"
+    assert mcp_server.calls[before:] == [{"city": "Paris"}]
+    kinds = [type(item).__name__ for item in result.new_items]
+    assert "MCPListToolsItem" in kinds and "ToolCallItem" in kinds
+
+
+def test_openai_agents_hosted_mcp_tool_with_approval(live_mcp, mcp_server):
+    agents = pytest.importorskip("agents")
+    import asyncio
+
+    from openai import AsyncOpenAI
+
+    agents.set_tracing_disabled(True)
+    before = len(mcp_server.calls)
+    asked: list[str] = []
+
+    def approve(request):
+        asked.append(request.data.name)
+        return {"approve": True}
+
+    async def go():
+        client = AsyncOpenAI(base_url=f"{live_mcp.endpoint}/v1", api_key=live_mcp.admin_key, max_retries=0)
+        tool = agents.HostedMCPTool(tool_config={"type": "mcp", "server_label": "weather", "server_url": mcp_server.url,
+                                                 "authorization": "mcp-secret", "require_approval": "always"},
+                                    on_approval_request=approve)
+        agent = agents.Agent(name="w", instructions="Answer briefly.", tools=[tool],
+                             model=agents.OpenAIResponsesModel(model="fake-model", openai_client=client))
+        result = await agents.Runner.run(agent, "weather in Paris?")
+        await client.close()
+        return result
+
+    result = asyncio.run(go())
+    assert asked == ["get_weather"]
+    assert mcp_server.calls[before:] == [{"city": "Paris"}]
+    assert result.final_output == "echo: sunny, 21 C"

@@ -31,6 +31,7 @@ from weft.threads.service import PendingItem
 
 MAX_ROUNDS = 8
 SERVER_TOOL_TYPES = ("mcp",)
+_PAIRED = ("mcp_approval_request", "mcp_call")
 DENIED = "The user did not approve this tool call."
 
 
@@ -44,6 +45,12 @@ class ToolTurn:
     # ---- binding and the model's view of the history ---------------------------------------------------------
     @staticmethod
     def bind(body: dict, request: ResponseRequest) -> None:
+        raw_input = body.get("input")
+        if isinstance(raw_input, list) and len(raw_input) == len(request.input_items):
+            # MCP items sent back as input (openai-agents replays them) keep their ids: calls and approvals pair by id
+            for raw, pending in zip(raw_input, request.input_items):
+                if pending.type in _PAIRED and isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                    pending.body["id"] = raw["id"]
         raw_tools = body.get("tools") or []
         servers, labels = [], set()
         for n, tool in enumerate(request.tools):
