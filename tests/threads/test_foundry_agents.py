@@ -218,3 +218,13 @@ def test_tenants_and_scopes(server, issuer):
     with pytest.raises(HttpResponseError) as denied:
         reader.create_agent(model="fake-model")
     assert denied.value.status_code == 403
+
+
+def test_the_azure_ai_search_tool_is_refused_naming_it(server, issuer):
+    from azure.ai.agents.models import AzureAISearchTool
+
+    agents = client(server, issuer)
+    search = AzureAISearchTool(index_connection_id="/subscriptions/x/connections/weft", index_name="products-index")
+    with pytest.raises(HttpResponseError) as bad:
+        agents.create_agent(model="fake-model", name="s", tools=search.definitions, tool_resources=search.resources)
+    assert bad.value.status_code == 400 and "azure_ai_search" in bad.value.message

@@ -25,6 +25,10 @@ def check_tools(tools: Any, param: str = "tools") -> list[dict]:
     out = []
     for n, tool in enumerate(tools):
         kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind == "azure_ai_search":
+            raise InvalidInput(f"{param}[{n}].type 'azure_ai_search' is not supported yet: weft does not run the Azure AI Search "
+                               "tool server-side (a thread tenant has no grant to read search indexes); give the agent a "
+                               "function tool that searches weft, or use an mcp tool in /v1/responses.", code="invalid_value")
         if kind != "function":
             raise InvalidInput(f"{param}[{n}].type {kind!r} is not supported: weft runs function tools only.", code="invalid_value")
         function = tool.get("function")
@@ -56,7 +60,9 @@ def check_number(value: Any, param: str, low: float, high: float) -> float | Non
 
 def check_tool_resources(value: Any, param: str = "tool_resources") -> None:
     if value and any(value.values() if isinstance(value, dict) else [value]):
-        raise InvalidInput(f"{param} is not supported: weft has no file search or code interpreter resources.", code="invalid_value")
+        named = ", ".join(sorted(k for k, v in value.items() if v)) if isinstance(value, dict) else str(value)
+        raise InvalidInput(f"{param} ({named}) is not supported: weft has no file search, code interpreter or Azure AI Search "
+                           "tool resources.", code="invalid_value")
 
 
 def _text(value: Any, param: str, limit: int) -> str | None:
