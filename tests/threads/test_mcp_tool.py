@@ -222,3 +222,53 @@ def test_openai_agents_hosted_mcp_tool_with_approval(live_mcp, mcp_server):
     assert asked == ["get_weather"]
     assert mcp_server.calls[before:] == [{"city": "Paris"}]
     assert result.final_output == "echo: sunny, 21 C"
+
+
+@pytest.mark.parametrize("tool,named", [
+    ({"allowed_tools": 5}, "allowed_tools"),
+    ({"allowed_tools": {"tool_names": "get_weather"}}, "tool_names"),
+    ({"require_approval": "sometimes"}, "require_approval"),
+    ({"require_approval": {"always": 5}}, "require_approval.always"),
+    ({"require_approval": {"never": {"read_only": "yes"}}}, "read_only"),
+    ({"headers": {"x": 5}}, "headers"),
+    ({"server_label": ""}, "server_label"),
+    ({"authorization": 7}, "authorization"),
+    ({"frobnicate": 1}, "frobnicate"),
+    ({"defer_loading": True}, "defer_loading"),
+])
+def test_bad_mcp_tool_definitions_are_400s_naming_the_member(live_mcp, mcp_server, tool, named):
+    import httpx
+
+    body = {"model": "fake-model", "input": "hi", "tools": [mcp(mcp_server, **tool)]}
+    r = httpx.post(f"{live_mcp.endpoint}/v1/responses", headers=live_mcp.headers(), json=body)
+    assert r.status_code == 400, r.text
+    assert named in (r.json()["error"]["param"] or "") + r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("answer", [{"approve": "yes"}, {"approve": True, "approval_request_id": 5}])
+def test_bad_approval_responses_are_400s(live_mcp, mcp_server, answer):
+    import httpx
+
+    body = {"model": "fake-model", "tools": [mcp(mcp_server)],
+            "input": [{"type": "mcp_approval_response", "approval_request_id": "mcpr_x", **answer}]}
+    r = httpx.post(f"{live_mcp.endpoint}/v1/responses", headers=live_mcp.headers(), json=body)
+    assert r.status_code == 400, r.text
+
+
+def test_a_streamed_background_response_with_an_mcp_tool(sdk, mcp_server):
+    events = list(sdk.responses.create(model="fake-model", input="weather in Paris?", background=True, stream=True,
+                                       tools=[mcp(mcp_server, require_approval="never")]))
+    kinds = [e.type for e in events]
+    assert kinds[:2] == ["response.created", "response.queued"] and kinds[-1] == "response.completed"
+    assert "response.mcp_call.completed" in kinds
+    resumed = list(sdk.responses.retrieve(events[0].response.id, stream=True, starting_after=4))
+    assert [e.sequence_number for e in resumed] == [e.sequence_number for e in events[5:]]
+    assert [i.type for i in events[-1].response.output] == ["mcp_list_tools", "mcp_call", "message"]
+
+
+def test_an_approval_response_without_the_mcp_tool_is_a_400(sdk, mcp_server):
+    asked = sdk.responses.create(model="fake-model", input="weather in Paris?", tools=[mcp(mcp_server)])
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk.responses.create(model="fake-model", previous_response_id=asked.id,
+                             input=[{"type": "mcp_approval_response", "approval_request_id": asked.output[-1].id, "approve": True}])
+    assert caught.value.param == "tools"

@@ -64,6 +64,8 @@ class ToolTurn:
             servers.append(server)
         if servers:
             request.server_tools = ToolTurn(servers)  # type: ignore[attr-defined]
+        elif any(p.type == "mcp_approval_response" for p in request.input_items):
+            raise invalid("An mcp_approval_response needs the mcp tool of its server in 'tools' (this request has none).", "tools")
 
     def messages(self, entries: list[HistoryEntry], instructions: str | None) -> list[dict]:
         self.entries = list(entries)
