@@ -46,3 +46,17 @@ def test_resuming_what_has_no_event_log_is_a_400_and_another_tenants_a_404(sdk, 
     assert r.status_code == 400
     with pytest.raises(openai.NotFoundError):
         list(sdk.responses.retrieve("resp_unknown", stream=True, starting_after=3))
+
+
+def test_a_cancel_ends_the_stream(sdk):
+    stream = sdk.responses.create(model="fake-model", input="cancel me " * 50, background=True, stream=True)
+    first = next(iter(stream))
+    cancelled = sdk.responses.cancel(first.response.id)
+    rest = [e.type for e in stream]  # ends (does not hang) whether the cancel or the run came first
+    if cancelled.status == "cancelled":
+        assert "response.completed" not in rest
+        assert sdk.responses.retrieve(first.response.id).status == "cancelled"
+    else:
+        assert rest[-1] == "response.completed"
+    resumed = [e.type for e in sdk.responses.retrieve(first.response.id, stream=True, starting_after=0)]
+    assert resumed == rest

@@ -252,7 +252,10 @@ class ResponsesService:
 
     def cancel(self, principal: Principal, response_id: str) -> dict:
         principal.require("write")
-        return self.background.cancel(principal, self.records.get(principal, response_id))
+        cancelled = self.background.cancel(principal, self.records.get(principal, response_id))
+        if cancelled.get("status") == "cancelled":
+            self.stream_logs.cancelled(principal.tenant_id, response_id)  # its stream ends (stream_replay.py)
+        return cancelled
 
     def input_items(self, principal: Principal, response_id: str, *, limit: int = 20, order: str = "desc",
                     after: str | None = None, before: str | None = None) -> Page:

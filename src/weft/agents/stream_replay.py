@@ -33,7 +33,7 @@ class EventLog:
 
     def append(self, event: dict) -> None:
         with self._cond:
-            if len(self.events) < MAX_EVENTS:
+            if self.ended_at is None and len(self.events) < MAX_EVENTS:  # nothing after the end (a cancel)
                 self.events.append(event)
             self._cond.notify_all()
 
@@ -71,6 +71,12 @@ class StreamLogs:
                 del self._logs[key]
             log = self._logs[response_id] = EventLog(tenant_id)
             return log
+
+    def cancelled(self, tenant_id: str, response_id: str) -> None:
+        """A cancel ends the stream at once (the run may not even start)."""
+        log = self.get(tenant_id, response_id)
+        if log is not None:
+            log.end()
 
     def get(self, tenant_id: str, response_id: str) -> EventLog | None:
         with self._lock:
