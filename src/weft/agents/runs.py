@@ -27,6 +27,7 @@ import uuid
 from typing import Any, Callable, Iterator
 
 from weft.agents import run_shapes as shapes
+from weft.agents import search_tool
 from weft.agents.agent_records import AgentRecords
 from weft.agents.assistants import Assistants, check_number, check_response_format, check_tools
 from weft.errors import Conflict, InvalidInput, NotFound, WeftError
@@ -468,7 +469,7 @@ class Runs:
             emit("thread.message.delta", {"id": message_id, "object": "thread.message.delta",
                                           "delta": {"role": "assistant", "content": [{"index": 0, "type": "text", "text": {"value": delta}}]}})
 
-        text, calls, usage = self._model(payload, on_text if streaming else None)
+        text, calls, usage = search_tool.model_with_search(self, principal, run_id, state, payload, on_text if streaming else None, emit)
         for call in calls:
             call["id"] = call.get("id") or f"call_{secrets.token_hex(12)}"
             call["type"] = "function"

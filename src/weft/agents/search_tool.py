@@ -3,12 +3,12 @@ run against weft's own indexes.
 
 This module is the tool's whole logic — the tool resources checked, the connection id resolved to this service,
 the query built per ``query_type``, the caller's search permission checked, the output shaped as Azure shapes it —
-so that the run loop needs one call. It is NOT wired into runs yet (``agents.assistants.check_tools`` still refuses
-the tool with a 400 naming it): see docs/agents.md.
+so that the run loop needs one call (``Runs._turn``) and the run routes one (the creator's grant).
 
 Permission rule: the search runs as the caller of the run. The HTTP layer resolves, when the run is created, what
 the caller's credential may do through weft's normal search authorisation (``KeyChecker.check(admin=False)``:
-an admin key, a query key, or a token whose roles grant ``documents.read``) and passes it here as ``grant``; no
+an admin key, a query key, or a token whose roles grant ``documents.read``, whatever API its audience names) and
+passes it here as ``grant``; no
 grant is a failed tool call, never a search. Internal ``conversations-...`` indexes stay out of reach because the
 search goes through ``PublicSearch``.
 """
@@ -73,7 +73,7 @@ def check_resources(value: Any, param: str = "tool_resources.azure_ai_search",
     unknown = sorted(set(raw) - _INDEX_FIELDS)
     if unknown:
         raise InvalidInput(f"{where}.{unknown[0]} is not supported.", code="invalid_value")
-    if raw.get("index_asset_id") is not None:
+    if raw.get("index_asset_id"):  # the SDK sends "" when none is given
         raise InvalidInput(f"{where}.index_asset_id is not supported: name the index with index_connection_id and index_name.",
                            code="invalid_value")
     resolve_connection(raw.get("index_connection_id"), f"{where}.index_connection_id", service_names)
@@ -169,3 +169,60 @@ def run(public, grant: str | None, index: IndexResource, arguments: str) -> tupl
 def step_call(call_id: str, arguments: str, output: str) -> dict:
     """The run step's tool call, as Azure shapes it (``azure_ai_search: {input, output}``)."""
     return {"id": call_id, "type": TOOL_TYPE, TOOL_TYPE: {"input": arguments, "output": output}}
+
+
+# ---- the hook of the run loop (weft.agents.runs.Runs._turn) ----------------------------------------------------
+MAX_SEARCH_ROUNDS = 4
+
+
+def _offered(tools: list[dict]) -> list[dict]:
+    return [function_definition() if t.get("type") == TOOL_TYPE else t for t in tools]
+
+
+def model_with_search(runs, principal, run_id: str, state: dict, payload: dict, on_text, emit):
+    """``runs._model`` for a run whose tools include ``azure_ai_search``: the model's search calls are answered here
+    (each a completed or failed ``tool_calls`` step with an ``azure_ai_search`` call), then the model is asked again;
+    what is left (text, or function calls for the client) is returned as ``runs._model`` returns it."""
+    from weft.agents import run_shapes as shapes
+
+    the_run = state["run"]
+    if not any(t.get("type") == TOOL_TYPE for t in the_run.get("tools") or []):
+        return runs._model(payload, on_text)
+    payload = {**payload, "tools": _offered(payload.get("tools") or []), "messages": list(payload["messages"])}
+    resources = (runs.assistants.state(principal, the_run["assistant_id"]).get("tool_resources") or {}).get(TOOL_TYPE)
+    index = check_resources(resources)[0] if resources else None
+    grant = state.get("search_grant")
+    total: dict | None = None
+    for _ in range(MAX_SEARCH_ROUNDS + 1):
+        text, calls, usage = runs._model(payload, on_text)
+        if usage:
+            total = {k: (total or {}).get(k, 0) + int(usage.get(k) or 0) for k in set(usage) | set(total or {})
+                     if isinstance(usage.get(k, 0), int)}
+        mine = [c for c in calls if (c.get("function") or {}).get("name") == TOOL_TYPE]
+        if not mine or len(mine) != len(calls):
+            return text, calls, total
+        payload["messages"].append({"role": "assistant", "content": text or None, "tool_calls": [
+            {"id": c.get("id"), "type": "function", "function": c["function"]} for c in mine]})
+        for call in mine:
+            arguments = call["function"].get("arguments") or "{}"
+            error = None
+            try:
+                if index is None:
+                    raise SearchToolError("The run has no tool_resources.azure_ai_search index.")
+                output, _citations = run(getattr(runs, "public", None), grant, index, arguments)
+            except SearchToolError as exc:
+                output, error = f"Error: {exc}", {"code": "tool_user_error", "message": str(exc)}
+            step = shapes.new_step(the_run, "tool_calls", {"type": "tool_calls", "tool_calls": [
+                step_call(call.get("id") or "", arguments, output)]})
+            shapes.finish_step(step, "failed" if error else "completed", error)
+            runs.records.mutate(principal, run_id, lambda s, step=step: s["steps"].append(step))
+            emit("thread.run.step.created", {**step, "status": "in_progress"})
+            emit(f"thread.run.step.{step['status']}", step)
+            payload["messages"].append({"role": "tool", "tool_call_id": call.get("id"), "content": output})
+    raise InvalidInput(f"The model kept calling {TOOL_TYPE} past {MAX_SEARCH_ROUNDS} rounds.", code="tool_rounds_exceeded")
+
+
+def record_grant(runs, principal, run_id: str, grant: str | None) -> None:
+    """What the run's creator may do through weft's search authorisation ('admin', 'query', 'token' or None),
+    kept with the run before it starts (the HTTP layer resolves it from the creating request)."""
+    runs.records.mutate(principal, run_id, lambda s: s.__setitem__("search_grant", grant))
