@@ -102,6 +102,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     keys = KeyChecker(settings.admin_keys, settings.query_keys, settings.identity)
     public = PublicSearch(search)  # what the search API, indexers and knowledge bases reach: no internal index
     app.state.public_search = public
+    app.state.search_keys = keys  # the agents' Azure AI Search tool checks a run's creator with it
     _attach_indexers(app, settings, public, keys)
     auth = _attach_threads(app, settings, search, environ)
     _attach_chat(app, config, auth)
@@ -240,7 +241,8 @@ def _attach_agents(app: FastAPI, service, auth, loop, threads_settings, model_sl
     app.state.runs = runs
     app.state.agent_definitions = definitions
     app.include_router(build_assistants_router(assistants, auth))
-    app.include_router(build_runs_router(runs, auth))
+    runs.public = app.state.public_search  # the azure_ai_search tool (weft.agents.search_tool)
+    app.include_router(build_runs_router(runs, auth, app.state.search_keys))
     app.include_router(build_agent_definitions_router(definitions, auth))
     app.add_middleware(ProjectPaths)
     app.state.closers.append(runs.close)

@@ -52,7 +52,7 @@ OPTIONS: tuple[Option, ...] = (
     _o("server", "query_keys", "WEFT_QUERY_KEY", "list", (), secret=True, help="query api-keys"),
     _o("server", "query_key_file", "WEFT_QUERY_KEY_FILE", "list", (), help="file(s) holding the query api-key(s), one per line"),
     _o("server", "allowed_model_endpoints", "WEFT_ALLOWED_MODEL_ENDPOINTS", "list", (),
-       help="URL prefixes or hosts that vectorizers and rerankers defined through the API may call"),
+       help="URL prefixes or hosts that vectorizers, rerankers and mcp tools defined through the API may call"),
     _o("server", "api_docs", "WEFT_API_DOCS", default="off", choices=("off", "admin", "on"), help="/_docs and /_openapi.json"),
     _o("server", "console", "WEFT_CONSOLE", default="on", choices=("on", "off"), help="the web console at /console (and / redirecting browsers there)"),
     _o("server", "demo", "WEFT_DEMO", "bool", False, help="create the demo products-index"),

@@ -373,6 +373,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", "/v1/tenants/{tenant_id}/data-key"): Route("tenant", scope="admin", other="403", params=acme, order=2),
     # ---- responses, chat continuity ----
     ("POST", "/v1/responses"): Route("tenant", 400, scope="write", other="own", body=lambda w, c: {"model": "m", "input": "hi"}),  # no model configured
+    ("POST", "/v1/responses/input_tokens"): Route("tenant", other="own", body=lambda w, c: {"model": "m", "input": "hi"}),
+    ("POST", "/v1/responses/compact"): Route("tenant", 400, scope="write", other="own", body=lambda w, c: {"model": "m", "input": "hi"}),
     ("GET", "/v1/responses/{response_id}"): Route("tenant", params=lambda w, c: {"response_id": w.new_response()}),
     ("DELETE", "/v1/responses/{response_id}"): Route("tenant", scope="write", params=lambda w, c: {"response_id": w.new_response()}),
     ("POST", "/v1/responses/{response_id}/cancel"): Route("tenant", scope="write",

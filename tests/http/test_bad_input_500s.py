@@ -143,6 +143,9 @@ def test_document_key_ending_in_a_newline_is_refused(client):
     ("/v1/keys", b'{"scopes": ["read"], "name": {"a": 1}}', "name"),
     ("/v1/responses", b'{"input": "hi", "model": "m", "tools": 5}', "tools"),
     ("/v1/responses", b'{"input": "hi", "model": 5}', "model"),
+    ("/v1/responses/input_tokens", b'{"input": "hi", "tools": 5}', "tools"),
+    ("/v1/responses/compact", b'{"input": "hi"}', "model"),
+    ("/v1/responses", b'{"input": "hi", "model": "m", "tools": [{"type": "mcp", "server_label": "x", "server_url": 5}]}', "server_url"),
 ])
 def test_integers_beyond_64_bits_and_wrong_types(client, conversation, path_template, body, named):
     error = _openai_4xx(_raw(client, "POST", path_template.format(conv=conversation), body))

@@ -64,6 +64,12 @@ class FakeChatServer:
     def reply_for(body: dict) -> tuple[str | None, list[dict]]:
         last_user = next((m for m in reversed(body["messages"]) if m["role"] in ("user", "tool")), None)
         text = (last_user or {}).get("content") or ""
+        if last_user and last_user["role"] == "user" and str(text).startswith("search:") and body.get("tools"):
+            # asks the first tool with a 'query' parameter for the text after 'search:' (an MCP search tool)
+            tool = next((t for t in body["tools"] if "query" in ((t["function"].get("parameters") or {}).get("properties") or {})), None)
+            if tool is not None:
+                return None, [{"id": f"call_{len(body['messages'])}", "type": "function", "function": {
+                    "name": tool["function"]["name"], "arguments": json.dumps({"query": text[len("search:"):].strip()})}}]
         if last_user and last_user["role"] == "user" and "weather" in text and body.get("tools"):
             name = body["tools"][0]["function"]["name"]
             calls = [{"id": f"call_{len(body['messages'])}", "type": "function", "function": {"name": name, "arguments": json.dumps({"city": "Paris"})}}]

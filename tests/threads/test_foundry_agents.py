@@ -39,6 +39,7 @@ def issuer(pki):
     idp.add_client("builder", "s1", roles=["Azure AI User"], tid="contoso", oid="oid-builder")
     idp.add_client("neighbour", "s2", roles=["Azure AI User"], tid="fabrikam", oid="oid-neighbour")
     idp.add_client("reader", "s3", roles=["weft.threads.read"], tid="contoso", oid="oid-reader")
+    idp.add_client("searcher", "s4", roles=["Azure AI User", "Search Index Data Reader"], tid="contoso", oid="oid-searcher")
     yield idp
     idp.stop()
 
@@ -218,3 +219,84 @@ def test_tenants_and_scopes(server, issuer):
     with pytest.raises(HttpResponseError) as denied:
         reader.create_agent(model="fake-model")
     assert denied.value.status_code == 403
+
+
+CONNECTION = "/subscriptions/x/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a/projects/proj/connections/weft"
+
+
+@pytest.fixture(scope="module")
+def products(server, pki):
+    from azure.core.credentials import AzureKeyCredential
+    from azure.search.documents import SearchClient
+    from azure.search.documents.indexes import SearchIndexClient
+    from azure.search.documents.indexes.models import SearchableField, SearchField, SearchFieldDataType, SearchIndex, SimpleField
+
+    key = AzureKeyCredential(server.admin_key)
+    fields = [SimpleField(name="id", type=SearchFieldDataType.String, key=True), SearchableField(name="title"),
+              SearchableField(name="body"), SimpleField(name="url", type=SearchFieldDataType.String),
+              SearchField(name="color", type=SearchFieldDataType.String, filterable=True)]
+    SearchIndexClient(server.endpoint, key, connection_verify=str(pki.ca)).create_index(SearchIndex(name="products", fields=fields))
+    SearchClient(server.endpoint, "products", key, connection_verify=str(pki.ca)).upload_documents([
+        {"id": "1", "title": "Red kettle", "body": "zanzibar kettle boils water", "url": "https://shop/1", "color": "red"},
+        {"id": "2", "title": "Blue kettle", "body": "zanzibar kettle for tea", "url": "https://shop/2", "color": "blue"}])
+    return "products"
+
+
+def search_agent(agents, **kw):
+    from azure.ai.agents.models import AzureAISearchTool
+
+    search = AzureAISearchTool(index_connection_id=CONNECTION, index_name="products", **kw)
+    return agents.create_agent(model="fake-model", name="s", tools=search.definitions, tool_resources=search.resources)
+
+
+def search_run(agents, agent, text: str):
+    thread = agents.threads.create()
+    agents.messages.create(thread_id=thread.id, role="user", content=text)
+    run = agents.runs.create_and_process(thread_id=thread.id, agent_id=agent.id, polling_interval=0.2)
+    steps = list(agents.run_steps.list(thread_id=thread.id, run_id=run.id))
+    answer = agents.messages.get_last_message_text_by_role(thread_id=thread.id, role="assistant")
+    return run, steps, answer.text.value if answer else ""
+
+
+def _search_calls(steps):
+    return [c for s in steps if s.type == "tool_calls" for c in s.step_details.tool_calls if c.type == "azure_ai_search"]
+
+
+def test_the_azure_ai_search_tool_searches_weft_as_the_caller(server, issuer, products):
+    agents = client(server, issuer, "searcher", "s4")
+    agent = search_agent(agents, top_k=5)
+    run, steps, answer = search_run(agents, agent, "search: zanzibar")
+    assert run.status == "completed"
+    assert "Red kettle" in answer and "Blue kettle" in answer  # the model answered from the tool output
+    calls = _search_calls(steps)
+    assert len(calls) == 1 and json.loads(calls[0].azure_ai_search["input"]) == {"query": "zanzibar"}
+    assert "https://shop/1" in calls[0].azure_ai_search["output"]
+
+    filtered = search_agent(agents, filter="color eq 'blue'")
+    _, steps, answer = search_run(agents, filtered, "search: zanzibar")
+    assert "Blue kettle" in answer and "Red kettle" not in answer
+
+
+def test_a_caller_without_search_read_gets_a_failed_tool_call(server, issuer, products):
+    agents = client(server, issuer)  # Azure AI User only: threads, not search documents
+    agent = search_agent(agents)
+    run, steps, answer = search_run(agents, agent, "search: zanzibar")
+    failed = [s for s in steps if s.type == "tool_calls"]
+    assert failed and failed[0].status == "failed" and "may not query" in failed[0].last_error.message
+    assert "zanzibar kettle" not in answer and "kettle" not in json.dumps([s.as_dict() for s in steps])
+
+
+def test_bad_azure_ai_search_resources_are_400s(server, issuer):
+    from azure.ai.agents.models import AzureAISearchTool
+
+    agents = client(server, issuer)
+    for kw, named in ((dict(index_connection_id="/subscriptions/x/connections/elsewhere", index_name="products"), "index_connection_id"),
+                      (dict(index_connection_id=CONNECTION, index_name="products", query_type="fuzzy"), "query_type"),
+                      (dict(index_connection_id=CONNECTION, index_name="products", top_k=0), "top_k")):
+        search = AzureAISearchTool(**kw)
+        with pytest.raises(HttpResponseError) as bad:
+            agents.create_agent(model="fake-model", name="s", tools=search.definitions, tool_resources=search.resources)
+        assert bad.value.status_code == 400 and named in bad.value.message
+    with pytest.raises(HttpResponseError) as bad:  # the tool without its index
+        agents.create_agent(model="fake-model", name="s", tools=[{"type": "azure_ai_search"}])
+    assert bad.value.status_code == 400 and "tool_resources.azure_ai_search" in bad.value.message

@@ -148,7 +148,7 @@ def test_fields_are_echoed_and_passed_on(sdk, fake_llm):
 
 @pytest.mark.parametrize("tool", [{"type": "web_search"}, {"type": "code_interpreter", "container": {"type": "auto"}},
                                   {"type": "file_search", "vector_store_ids": ["vs_1"]},
-                                  {"type": "mcp", "server_label": "weft", "server_url": "http://127.0.0.1:1/mcp"}])
+                                  {"type": "image_generation"}])  # mcp: tests/threads/test_mcp_tool.py
 def test_a_tool_type_weft_does_not_run_is_a_400_naming_it(sdk, tool):
     with pytest.raises(openai.BadRequestError) as caught:
         sdk.responses.create(model="fake-model", input="hi", tools=[tool])

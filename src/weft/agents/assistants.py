@@ -25,6 +25,12 @@ def check_tools(tools: Any, param: str = "tools") -> list[dict]:
     out = []
     for n, tool in enumerate(tools):
         kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind == "azure_ai_search":  # run server-side against weft's indexes (weft.agents.search_tool)
+            if set(tool) - {"type"}:
+                raise InvalidInput(f"{param}[{n}].{sorted(set(tool) - {'type'})[0]} is not supported: the index is named in "
+                                   "tool_resources.azure_ai_search.", code="invalid_value")
+            out.append({"type": "azure_ai_search"})
+            continue
         if kind != "function":
             raise InvalidInput(f"{param}[{n}].type {kind!r} is not supported: weft runs function tools only.", code="invalid_value")
         function = tool.get("function")
@@ -54,9 +60,25 @@ def check_number(value: Any, param: str, low: float, high: float) -> float | Non
     return value
 
 
-def check_tool_resources(value: Any, param: str = "tool_resources") -> None:
-    if value and any(value.values() if isinstance(value, dict) else [value]):
-        raise InvalidInput(f"{param} is not supported: weft has no file search or code interpreter resources.", code="invalid_value")
+def check_tool_resources(value: Any, param: str = "tool_resources", *, allow_search: bool = False) -> dict:
+    """Only ``azure_ai_search`` (where ``allow_search``: an assistant's resources), checked by weft.agents.search_tool."""
+    from weft.agents import search_tool
+
+    if value is not None and not isinstance(value, dict):
+        raise InvalidInput(f"{param} must be an object.", code="invalid_value")
+    value = value or {}
+    kept = {}
+    for key, resource in value.items():
+        if not resource:
+            continue
+        if key == search_tool.TOOL_TYPE and allow_search:
+            search_tool.check_resources(resource, f"{param}.{key}")
+            kept[key] = resource
+            continue
+        raise InvalidInput(f"{param}.{key} is not supported: weft has no file search or code interpreter resources"
+                           + ("" if allow_search else ", and a run's tool_resources cannot name an Azure AI Search index "
+                              "(give it to the assistant)") + ".", code="invalid_value")
+    return kept
 
 
 def _text(value: Any, param: str, limit: int) -> str | None:
@@ -97,7 +119,7 @@ class Assistants:
         if "tools" in body:
             state["tools"] = check_tools(body["tools"])
         if "tool_resources" in body:
-            check_tool_resources(body["tool_resources"])
+            state["tool_resources"] = check_tool_resources(body["tool_resources"], allow_search=True)
         if "temperature" in body:
             state["temperature"] = check_number(body["temperature"], "temperature", 0, 2)
         if "top_p" in body:
@@ -106,6 +128,9 @@ class Assistants:
             state["response_format"] = check_response_format(body["response_format"])
         if "metadata" in body:
             state["metadata"] = validate_metadata(body["metadata"])
+        if any(t.get("type") == "azure_ai_search" for t in state["tools"]) != bool((state["tool_resources"] or {}).get("azure_ai_search")):
+            raise InvalidInput("tools azure_ai_search and tool_resources.azure_ai_search go together: give both or neither.",
+                               code="invalid_value")
         return state
 
     def create(self, principal: Principal, body: dict) -> dict:

@@ -21,7 +21,8 @@ _OUTPUT_TYPES = set(_CALL_TYPES.values())
 
 
 def _entry(item: dict) -> HistoryEntry:
-    return HistoryEntry(item.get("type", "message"), item.get("role"), {k: v for k, v in item.items() if k != "id"})
+    keep_id = str(item.get("type", "")).startswith("mcp_")  # MCP items are paired by id (weft.agents.server_tools)
+    return HistoryEntry(item.get("type", "message"), item.get("role"), {k: v for k, v in item.items() if k != "id" or keep_id})
 
 
 def load_chain(records: ResponseRecords, principal: Principal, previous_response_id: str) -> list[HistoryEntry]:

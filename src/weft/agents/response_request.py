@@ -54,6 +54,7 @@ class ResponseRequest:
     reasoning: dict | None = None
     max_tool_calls: int | None = None
     passed: dict[str, Any] = field(default_factory=dict)
+    server_tools: Any = None  # the tools weft runs itself (weft.agents.server_tools.ToolTurn), when any
 
 
 def _tool(raw: Any, n: int, server_tools: tuple[str, ...]) -> dict:
@@ -196,9 +197,6 @@ def parse_request(body: dict, default_model: str | None, server_tools: tuple[str
         metadata=validate_metadata(body.get("metadata")), store=_bool(body, "store", True), background=_bool(body, "background", False),
         stream=_bool(body, "stream", False), truncation=truncation, text=_text(body.get("text")), reasoning=reasoning,
         max_tool_calls=max_tool_calls, passed={k: body[k] for k in _PASSED if body.get(k) is not None})
-    if request.background and request.stream:
-        raise invalid("background responses cannot be streamed by this server; create it without stream and poll "
-                      "GET /v1/responses/{id}.", "stream", "unsupported_parameter")
     return request
 
 

@@ -24,6 +24,10 @@ from weft.agents.background import BackgroundRuns
 from weft.agents.response_chain import check_tool_outputs, load_chain
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid, parse_request
 from weft.agents.response_stream import StreamAssembler, finish_status, output_from_message, rendered, usage_of
+from weft.agents.compact import compact
+from weft.agents.token_count import count_input_tokens
+from weft.agents.stream_replay import StreamLogs, resume, start_streamed_background
+from weft.agents.server_tools import SERVER_TOOL_TYPES, ToolTurn, drain, model_view
 from weft.agents.responses_store import KIND, POLLING_RETENTION_SECONDS, ResponseRecords
 from weft.agents.turn_lock import TurnLocks
 from weft.threads.chat_endpoint import ChatEndpoint
@@ -48,6 +52,7 @@ class ResponsesService:
         wait = settings.lock_wait_seconds if settings.lock_mode == "wait" else 0.0
         self.locks = TurnLocks(service, wait_seconds=wait, lease_seconds=settings.conversation_lease_seconds)
         self.background = BackgroundRuns(self.records, background_workers, stale_after_seconds=settings.lock_lease_seconds)
+        self.stream_logs = StreamLogs()  # the events of streamed background responses (stream_replay.py)
         # The Python work around a model call is let through a few threads at a time (a bounded semaphore).
         self._work = threading.BoundedSemaphore(WORK_SLOTS)
 
@@ -71,7 +76,9 @@ class ResponsesService:
             kept, _dropped = truncate(history, new, budget)
             if sum(entry_tokens(e) for e in kept + new) > budget:  # the new input alone is too long
                 raise invalid(CONTEXT_MESSAGE, "input", "context_length_exceeded")
-        return to_chat_messages(kept + new, request.instructions)
+        if request.server_tools is not None:  # MCP items shown to the model as function calls (server_tools.py)
+            return request.server_tools.messages(kept + new, request.instructions)
+        return to_chat_messages(model_view(kept + new), request.instructions)
 
     def _payload(self, request: ResponseRequest, messages: list[dict]) -> dict:
         return chat_payload(request, messages, [t for t in request.tools if t["type"] == "function"])
@@ -127,13 +134,17 @@ class ResponsesService:
         with self._turn(principal, request) as token:
             with self._work:
                 messages = self._context(principal, request)
-            completion = self.endpoint.complete(self._payload(request, messages))
-            with self._work:
+            if request.server_tools is not None:  # the model and the MCP servers, in turns (server_tools.py)
+                output, status, incomplete, usage = drain(request.server_tools.run(self.endpoint, request))
+            else:
+                completion = self.endpoint.complete(self._payload(request, messages))
                 choice = (completion.get("choices") or [{}])[0]
                 output = output_from_message(choice.get("message") or {})
                 status, incomplete = finish_status(choice.get("finish_reason"))
+                usage = completion.get("usage")
+            with self._work:
                 response = self.response_object(response_id, created_at, request, status, rendered(output),
-                                                usage_of(completion.get("usage")), incomplete)
+                                                usage_of(usage), incomplete)
                 if before_store is not None and not before_store(response):
                     return response
                 self._store_turn(principal, request, token, output, response if keep else None)
@@ -141,7 +152,9 @@ class ResponsesService:
 
     # ---- entry points --------------------------------------------------------------------------------------
     def parse(self, body: dict) -> ResponseRequest:
-        return parse_request(body, self.settings.llm_model)
+        request = parse_request(body, self.settings.llm_model, server_tools=SERVER_TOOL_TYPES)
+        ToolTurn.bind(body, request)
+        return request
 
     def create(self, principal: Principal, body: dict) -> dict:
         """A Responses request body -> the Response object (completed, or queued for ``background: true``)."""
@@ -175,6 +188,8 @@ class ResponsesService:
         returns the iterator of streaming events."""
         principal.require("write")
         request = self.parse(body)
+        if request.background:  # run in the background pool, its events kept for resuming (stream_replay.py)
+            return start_streamed_background(self, principal, request, new_id("resp"), int(time.time()))
         turn = self._turn(principal, request)
         token = turn.__enter__()
         try:
@@ -197,15 +212,20 @@ class ResponsesService:
             start = self.response_object(response_id, created_at, request, "in_progress", [], None)
             yield event("response.created", response=start)
             yield event("response.in_progress", response=start)
-            assembler = StreamAssembler(event)
-            for chunk in self.endpoint.stream(self._payload(request, messages)):
-                yield from assembler.feed(chunk)
-            output = assembler.output()
-            status, incomplete = finish_status(assembler.finish_reason)
-            final = self.response_object(response_id, created_at, request, status, rendered(output), usage_of(assembler.usage), incomplete)
+            if request.server_tools is not None:  # items sent whole, as each is known (server_tools.py)
+                output, status, incomplete, usage = yield from request.server_tools.run(self.endpoint, request, event)
+                done: list[dict] = []
+            else:
+                assembler = StreamAssembler(event)
+                for chunk in self.endpoint.stream(self._payload(request, messages)):
+                    yield from assembler.feed(chunk)
+                output, usage = assembler.output(), assembler.usage
+                status, incomplete = finish_status(assembler.finish_reason)
+                done = assembler.done_events(output)
+            final = self.response_object(response_id, created_at, request, status, rendered(output), usage_of(usage), incomplete)
             with self._work:  # durable before the stream says so
                 self._store_turn(principal, request, token, output, final)
-            yield from assembler.done_events(output)
+            yield from done
             yield event("response.completed" if status == "completed" else "response.incomplete", response=final)
         except GeneratorExit:
             raise
@@ -219,18 +239,32 @@ class ResponsesService:
     def retrieve(self, principal: Principal, response_id: str) -> dict:
         return self.background.current(principal, self.records.get(principal, response_id))
 
+    def resume_stream(self, principal: Principal, response_id: str, starting_after: Any = None) -> Iterator[dict]:
+        """``GET /v1/responses/{id}?stream=true&starting_after=N``: the events after N of a streamed background response."""
+        return resume(self, principal, response_id, starting_after)
+
+    def count_input_tokens(self, principal: Principal, body: dict) -> dict:
+        return count_input_tokens(self, principal, body)
+
+    def compact(self, principal: Principal, body: dict) -> dict:
+        return compact(self, principal, body)
+
     def delete(self, principal: Principal, response_id: str) -> dict:
         self.records.delete(principal, response_id)
         return {"id": response_id, "object": "response.deleted", "deleted": True}
 
     def cancel(self, principal: Principal, response_id: str) -> dict:
         principal.require("write")
-        return self.background.cancel(principal, self.records.get(principal, response_id))
+        cancelled = self.background.cancel(principal, self.records.get(principal, response_id))
+        if cancelled.get("status") == "cancelled":
+            self.stream_logs.cancelled(principal.tenant_id, response_id)  # its stream ends (stream_replay.py)
+        return cancelled
 
     def input_items(self, principal: Principal, response_id: str, *, limit: int = 20, order: str = "desc",
                     after: str | None = None, before: str | None = None) -> Page:
         return self.records.input_items(principal, response_id, limit=limit, order=order, after=after, before=before)
 
     def close(self) -> None:
+        self.stream_logs.closing.set()
         self.background.close()
         self.endpoint.close()

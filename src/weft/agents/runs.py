@@ -27,6 +27,7 @@ import uuid
 from typing import Any, Callable, Iterator
 
 from weft.agents import run_shapes as shapes
+from weft.agents import search_tool
 from weft.agents.agent_records import AgentRecords
 from weft.agents.assistants import Assistants, check_number, check_response_format, check_tools
 from weft.agents.model_slots import ModelSlots
@@ -453,10 +454,10 @@ class Runs:
             emit("thread.message.delta", {"id": message_id, "object": "thread.message.delta",
                                           "delta": {"role": "assistant", "content": [{"index": 0, "type": "text", "text": {"value": delta}}]}})
 
-        if self.model_slots is not None:
+        if self.model_slots is not None:  # every model call of the turn (search-tool rounds included) holds one slot
             self.model_slots.take(principal.tenant_id)
         try:
-            text, calls, usage = self._model(payload, on_text if streaming else None)
+            text, calls, usage = search_tool.model_with_search(self, principal, run_id, state, payload, on_text if streaming else None, emit)
         finally:
             if self.model_slots is not None:
                 self.model_slots.release(principal.tenant_id)

@@ -72,6 +72,9 @@ def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, mod
             in_flight.release(tenant)
             raise
 
+        return sse_response(events, lambda: in_flight.release(tenant))
+
+    def sse_response(events, finished=None) -> StreamingResponse:
         async def stream():
             try:
                 while True:
@@ -81,16 +84,35 @@ def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, mod
                     yield _sse(event)
             finally:
                 await in_pool(events.close)
-                in_flight.release(tenant)
+                if finished is not None:
+                    finished()
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+
+    @router.post("/v1/responses/input_tokens")
+    async def count_input_tokens(request: Request):
+        principal = await call(auth.principal, request)
+        body = await json_body(request, required=False)
+        return ok(await call(responses.count_input_tokens, principal, body))
+
+    @router.post("/v1/responses/compact")
+    async def compact_response(request: Request):
+        principal = await call(auth.principal, request)
+        body = await json_body(request, required=False)
+        admit(principal.tenant_id)
+        try:
+            return ok(await in_pool(responses.compact, principal, body))
+        finally:
+            in_flight.release(principal.tenant_id)
 
     @router.get("/v1/responses/{response_id}")
     async def get_response(response_id: str, request: Request):
         principal = await call(auth.principal, request)
-        if request.query_params.get("stream") in ("true", "1"):
-            raise invalid("Resuming a response stream is not supported by this server; poll GET /v1/responses/{id}.", "stream",
-                          "unsupported_parameter")
+        if request.query_params.get("stream") in ("true", "1"):  # resume a streamed background response (stream_replay.py)
+            events = await call(responses.resume_stream, principal, response_id, request.query_params.get("starting_after"))
+            return sse_response(events)
+        if request.query_params.get("starting_after") is not None:
+            raise invalid("starting_after is only for stream=true.", "starting_after")
         return ok(await call(responses.retrieve, principal, response_id))
 
     @router.delete("/v1/responses/{response_id}")

@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from weft.agents import search_tool
 from weft.agents.runs import Runs
-from weft.errors import InvalidInput
+from weft.errors import InvalidInput, WeftError
 from weft.http.tenant_auth import TenantAuth
 from weft.http.threads_http import call, json_body, ok, paging
 from weft.http.threads_routes import _pending_messages
@@ -36,9 +37,36 @@ def _frame(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-def build_runs_router(runs: Runs, auth: TenantAuth) -> APIRouter:
+def _agent_token_grant(keys, request: Request) -> str | None:
+    """A token for the agents API whose roles grant documents.read (e.g. Search Index Data Reader) may search."""
+    from weft.identity.roles import DOCUMENTS_READ
+
+    token = keys._bearer(request) if request.headers.get("api-key") is None else None
+    if not token or not keys.identity.is_token(token):
+        return None
+    try:
+        claims = keys.identity.validator.validate(token)
+        granted = keys.identity.mapping.search_permissions(claims, any_audience=True)
+    except WeftError:
+        return None
+    return "token" if DOCUMENTS_READ in granted else None
+
+
+def build_runs_router(runs: Runs, auth: TenantAuth, search_keys=None) -> APIRouter:
     router = APIRouter()
     service = runs.service
+
+    def search_grant(request: Request, principal, run: dict) -> None:
+        """The run's creator, through weft's search authorisation (weft.agents.search_tool's rule)."""
+        if not any(t.get("type") == search_tool.TOOL_TYPE for t in run.get("tools") or []):
+            return
+        grant = None
+        if search_keys is not None:
+            try:
+                grant = search_keys.check(request, admin=False)
+            except WeftError:
+                grant = _agent_token_grant(search_keys, request)
+        search_tool.record_grant(runs, principal, run["id"], grant)
 
     async def in_pool(fn, *args):
         return await asyncio.get_running_loop().run_in_executor(runs.stream_pool, contextvars.copy_context().run, functools.partial(fn, *args))
@@ -82,6 +110,7 @@ def build_runs_router(runs: Runs, auth: TenantAuth) -> APIRouter:
         pending = _pending_messages(service, thread_body.get("messages"), param="thread.messages", limit=100)
         thread, _ = await call(service.create_conversation, principal, metadata=thread_body.get("metadata"), kind="thread", pending=pending)
         run = await call(runs.create, principal, thread.id, body, [])
+        await call(search_grant, request, principal, run)
         return answer(principal, run, stream, [("thread.created", thread_json(thread)), ("thread.run.created", run), ("thread.run.queued", run)])
 
     @router.post("/threads/{thread_id}/runs")
@@ -92,6 +121,7 @@ def build_runs_router(runs: Runs, auth: TenantAuth) -> APIRouter:
         body, stream = run_body(await json_body(request))
         additional = _pending_messages(service, body.pop("additional_messages", None), param="additional_messages", limit=100)
         run = await call(runs.create, principal, thread_id, body, additional)
+        await call(search_grant, request, principal, run)
         return answer(principal, run, stream, [("thread.run.created", run), ("thread.run.queued", run)])
 
     @router.get("/threads/{thread_id}/runs")

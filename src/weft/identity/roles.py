@@ -77,8 +77,9 @@ class RoleMapping:
         wanted = {a.rstrip("/") for a in audiences}
         return any(a.rstrip("/") in wanted for a in token.audience)
 
-    def search_permissions(self, token: TokenClaims) -> frozenset[str]:
-        if not self._for(self.search_audiences, token):
+    def search_permissions(self, token: TokenClaims, *, any_audience: bool = False) -> frozenset[str]:
+        """`any_audience`: the roles of a token issued for another weft API (the agents' Azure AI Search tool)."""
+        if not any_audience and not self._for(self.search_audiences, token):
             raise Forbidden("The token's audience is not the search service.", code="Forbidden")
         granted: set[str] = set()
         for role in self.roles(token):

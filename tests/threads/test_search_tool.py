@@ -1,0 +1,89 @@
+"""The Azure AI Search tool's logic (weft.agents.search_tool) against a real weft search service in-process."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from weft.agents import search_tool
+from weft.errors import InvalidInput
+from weft.search.public import PublicSearch
+from weft.search.service import SearchService
+
+INDEX = {"name": "products", "fields": [
+    {"name": "id", "type": "Edm.String", "key": True},
+    {"name": "title", "type": "Edm.String", "searchable": True},
+    {"name": "body", "type": "Edm.String", "searchable": True},
+    {"name": "url", "type": "Edm.String"},
+    {"name": "color", "type": "Edm.String", "filterable": True},
+]}
+CONN = "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a/projects/p/connections/weft"
+
+
+@pytest.fixture()
+def public(tmp_path):
+    service = SearchService(tmp_path / "search")
+    service.create_index(INDEX)
+    service.apply_batch("products", {"value": [
+        {"@search.action": "upload", "id": "1", "title": "Red kettle", "body": "a kettle that boils water", "url": "https://x/1", "color": "red"},
+        {"@search.action": "upload", "id": "2", "title": "Blue kettle", "body": "another kettle for tea", "url": "https://x/2", "color": "blue"},
+        {"@search.action": "upload", "id": "3", "title": "Lamp", "body": "a reading lamp", "url": "https://x/3", "color": "red"},
+    ]})
+    return PublicSearch(service)
+
+
+def resource(**kw):
+    return search_tool.check_resources({"indexes": [{"index_connection_id": CONN, "index_name": "products", **kw}]})[0]
+
+
+def test_a_search_returns_documents_and_citations(public):
+    output, citations = search_tool.run(public, "query", resource(), json.dumps({"query": "kettle"}))
+    docs = json.loads(output)["documents"]
+    assert sorted(d["id"] for d in docs) == ["1", "2"]
+    assert {c["url"] for c in citations} == {"https://x/1", "https://x/2"}
+
+
+def test_filter_and_top_k_restrict_results(public):
+    output, _ = search_tool.run(public, "admin", resource(filter="color eq 'blue'"), json.dumps({"query": "kettle"}))
+    assert [d["id"] for d in json.loads(output)["documents"]] == ["2"]
+    output, _ = search_tool.run(public, "admin", resource(top_k=1), json.dumps({"query": "kettle"}))
+    assert len(json.loads(output)["documents"]) == 1
+
+
+def test_no_grant_fails_without_documents(public):
+    with pytest.raises(search_tool.SearchToolError) as failed:
+        search_tool.run(public, None, resource(), json.dumps({"query": "kettle"}))
+    assert "may not query" in str(failed.value) and "boils" not in str(failed.value)
+
+
+def test_vector_query_without_vectorizer_is_a_tool_error(public):
+    with pytest.raises(search_tool.SearchToolError) as failed:
+        search_tool.run(public, "admin", resource(query_type="vector"), json.dumps({"query": "kettle"}))
+    assert "vectorizer" in str(failed.value)
+
+
+def test_an_internal_or_unknown_index_is_a_tool_error(public):
+    with pytest.raises(search_tool.SearchToolError):
+        search_tool.run(public, "admin", resource(index_name="conversations-t-0123456789ab"), json.dumps({"query": "x"}))
+    with pytest.raises(search_tool.SearchToolError):
+        search_tool.run(public, "admin", resource(index_name="nope"), json.dumps({"query": "x"}))
+
+
+@pytest.mark.parametrize("bad, named", [
+    ({"indexes": []}, "indexes"),
+    ({"indexes": [{"index_connection_id": "/x/connections/other", "index_name": "products"}]}, "index_connection_id"),
+    ({"indexes": [{"index_connection_id": CONN}]}, "index_name"),
+    ({"indexes": [{"index_connection_id": CONN, "index_name": "p", "query_type": "fuzzy"}]}, "query_type"),
+    ({"indexes": [{"index_connection_id": CONN, "index_name": "p", "top_k": 0}]}, "top_k"),
+    ({"indexes": [{"index_connection_id": CONN, "index_name": "p", "index_asset_id": "a"}]}, "index_asset_id"),
+    ({"indexes": [{"index_connection_id": CONN, "index_name": "p", "boost": 1}]}, "boost"),
+])
+def test_bad_resources_are_400s_naming_the_member(bad, named):
+    with pytest.raises(InvalidInput) as refused:
+        search_tool.check_resources(bad)
+    assert named in refused.value.message
+
+
+def test_step_call_shape():
+    assert search_tool.step_call("call_1", '{"query":"q"}', "out") == {
+        "id": "call_1", "type": "azure_ai_search", "azure_ai_search": {"input": '{"query":"q"}', "output": "out"}}
