@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.server import API_VERSION, WeftServer
 
@@ -125,7 +126,8 @@ def test_search_filter_facet_paging_and_errors(browser, weft):
     shot(page, "search.png")
     page.get_by_role("button", name="Next page").click()
     page.wait_for_function("() => document.querySelector('[data-testid=summary]').innerText.includes('showing 11–')")
-    assert page.locator("[data-testid=results-table] tbody tr").first.inner_text() != first_page
+    # the table may render a moment after the summary: wait (bounded) for its first row to change
+    expect(page.locator("[data-testid=results-table] tbody tr").first).not_to_have_text(first_page, timeout=10_000)
     assert page.get_by_label("$skip").input_value() == "10"
     # the other parameters are in the form too, and in both code panels
     page.get_by_text("Scoring, semantic and vector options").click()

@@ -33,6 +33,7 @@ from typing import Any
 
 from weft.errors import InvalidInput, WeftError
 from weft.retrieval import planning
+from weft.retrieval import references as references_of
 from weft.retrieval.chat_model import ModelFailure, resolve
 
 PREVIEW_REQUEST_MEMBERS = {"intents", "messages", "retrievalReasoningEffort", "outputMode", "maxOutputSize", "maxRuntimeInSeconds",
@@ -236,31 +237,13 @@ class _Run:
                     reranker = hit.get("rerankerScore")
                     if threshold is not None and (reranker is None or reranker < threshold):
                         continue
-                    key = (source_name, hit["docKey"])
-                    current = self.merged.get(key)
-                    if current is None or (reranker or -1) > (current.get("rerankerScore") or -1):
-                        self.merged[key] = dict(hit, activitySource=entry["id"], source=source_name, options=options)
+                    references_of.keep_best(self.merged, source_name, hit, entry["id"], options)
 
     def ordered(self) -> list[dict]:
-        return sorted(self.merged.values(), key=lambda h: (-(h["rerankerScore"] if h.get("rerankerScore") is not None else -1), -h["score"]))
+        return references_of.ordered(self.merged)
 
     def references(self, budget: int) -> tuple[list[dict], list[dict]]:
-        chunks, references, used = [], [], 2
-        for hit in self.ordered():
-            chunk = {"ref_id": len(chunks), **({"title": hit["title"]} if hit.get("title") else {}), "content": hit["content"]}
-            size = len(json.dumps(chunk, ensure_ascii=False)) + 1
-            if used + size > budget:
-                break
-            used += size
-            chunks.append(chunk)
-            options = hit["options"]
-            if options.get("includeReferences", True):
-                reference: dict[str, Any] = {"type": "searchIndex", "id": str(chunk["ref_id"]), "activitySource": hit["activitySource"],
-                                             "docKey": hit["docKey"], "rerankerScore": hit.get("rerankerScore")}
-                if options.get("includeReferenceSourceData"):
-                    reference["sourceData"] = hit["sourceData"]
-                references.append(reference)
-        return chunks, references
+        return references_of.within_budget(self.ordered(), budget)
 
     def synthesize(self, chat, messages, chunks, instructions, max_tokens) -> str | None:
         entry: dict[str, Any] = {"type": "modelAnswerSynthesis", "id": len(self.activity), "inputTokens": 0, "outputTokens": 0}

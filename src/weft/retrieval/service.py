@@ -30,6 +30,7 @@ from typing import Any
 from weft.errors import Conflict, InvalidInput, NotFound, WeftError
 from weft.secretbox import SecretBox
 from weft.retrieval import model
+from weft.retrieval import references as references_of
 from weft.etags import check_preconditions, new_etag
 
 DEFAULT_RUNTIME_SECONDS, MAX_RUNTIME_SECONDS = 90, 600
@@ -269,27 +270,8 @@ class RetrievalService:
                     reranker = hit.get("rerankerScore")
                     if threshold is not None and (reranker is None or reranker < threshold):
                         continue
-                    key = (source_name, hit["docKey"])
-                    current = merged.get(key)
-                    if current is None or (reranker or -1) > (current.get("rerankerScore") or -1):
-                        merged[key] = dict(hit, activitySource=entry["id"], source=source_name, options=options)
-        ordered = sorted(merged.values(), key=lambda h: (-(h.get("rerankerScore") if h.get("rerankerScore") is not None else -1), -h["score"]))
-        budget = request["maxOutputSizeInTokens"] * CHARS_PER_TOKEN
-        chunks, references, used = [], [], 2
-        for hit in ordered:
-            chunk = {"ref_id": len(chunks), **({"title": hit["title"]} if hit.get("title") else {}), "content": hit["content"]}
-            size = len(json.dumps(chunk, ensure_ascii=False)) + 1
-            if used + size > budget:
-                break
-            used += size
-            chunks.append(chunk)
-            options = hit["options"]
-            if options.get("includeReferences", True):
-                reference: dict[str, Any] = {"type": "searchIndex", "id": str(chunk["ref_id"]), "activitySource": hit["activitySource"],
-                                             "docKey": hit["docKey"], "rerankerScore": hit.get("rerankerScore")}
-                if options.get("includeReferenceSourceData"):
-                    reference["sourceData"] = hit["sourceData"]
-                references.append(reference)
+                    references_of.keep_best(merged, source_name, hit, entry["id"], options)
+        chunks, references = references_of.within_budget(references_of.ordered(merged), request["maxOutputSizeInTokens"] * CHARS_PER_TOKEN)
         response: dict[str, Any] = {
             "response": [{"role": "assistant", "content": [{"type": "text", "text": json.dumps(chunks, ensure_ascii=False)}]}],
             "references": references,
