@@ -197,8 +197,18 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     app.state.threads = service
     # Search over past conversations: before the conversations router, so /v1/conversations/search is not
     # taken for a conversation id.
+    search_settings = ConversationSearchSettings.from_env(environ)
+    refuse = None
+    if cluster is not None and threads_settings.encryption:
+        # the conversation index's documents of record would hold the (otherwise sealed) text in PostgreSQL in clear
+        refuse = ("Conversation search is not available in cluster mode with encryption at rest: the index's documents "
+                  "of record would keep conversation text unsealed in PostgreSQL (docs/cluster.md).")
+        if search_settings.tenants:
+            from weft.configuration import ConfigError
+
+            raise ConfigError(refuse + " Remove WEFT_CONVERSATION_SEARCH_TENANTS or turn encryption off.")
     index = ConversationIndex(search, service, settings.data_dir / "threads" / "conversation-search.sqlite3",
-                              ConversationSearchSettings.from_env(environ))
+                              search_settings, refuse=refuse)
     service.index_hooks = index
     app.state.conversation_index = index
     app.include_router(build_conversation_search_router(index, auth))

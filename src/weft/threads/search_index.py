@@ -137,8 +137,10 @@ class _Intent:
 class ConversationIndex:
     """Keeps opted-in tenants' conversation items in their search indexes; answers conversation searches."""
 
-    def __init__(self, search: Any, threads: Any, journal_path: Path, settings: ConversationSearchSettings | None = None):
+    def __init__(self, search: Any, threads: Any, journal_path: Path, settings: ConversationSearchSettings | None = None,
+                 *, refuse: str | None = None):
         self.search = search
+        self.refuse = refuse  # why no tenant may opt in on this server (a 400 with this message), or None
         self.threads = threads
         self.settings = settings or ConversationSearchSettings()
         self.journal = _Journal(Path(journal_path), getattr(search, "secrets", None))
@@ -172,6 +174,8 @@ class ConversationIndex:
             existing = self._tenants.get(tenant_id)
             if existing is not None:
                 return existing
+            if self.refuse is not None:
+                raise InvalidInput(self.refuse)
             if vectorizer is not None:  # a tenant admin's choice: only endpoints the operator allows
                 from weft.search.endpoints import check_vectorizer_endpoints
 
