@@ -232,11 +232,7 @@ class _Run:
                     self.partial = True
                     continue
                 entry.update(count=len(hits), elapsedMs=int((time.perf_counter() - started) * 1000), searchIndexArguments=arguments)
-                threshold = options.get("rerankerThreshold")
                 for hit in hits:
-                    reranker = hit.get("rerankerScore")
-                    if threshold is not None and (reranker is None or reranker < threshold):
-                        continue
                     references_of.keep_best(self.merged, source_name, hit, entry["id"], options)
 
     def ordered(self) -> list[dict]:

@@ -7,9 +7,13 @@ from typing import Any
 
 
 def keep_best(merged: dict, source_name: str, hit: dict, activity_id: int, options: dict) -> None:
-    """One hit per source and document: the one with the best reranker score."""
+    """One hit per source and document: the one with the best reranker score (none below the source's
+    ``rerankerThreshold``)."""
     key = (source_name, hit["docKey"])
     reranker = hit.get("rerankerScore")
+    threshold = options.get("rerankerThreshold")
+    if threshold is not None and (reranker is None or reranker < threshold):
+        return
     current = merged.get(key)
     if current is None or (reranker or -1) > (current.get("rerankerScore") or -1):
         merged[key] = dict(hit, activitySource=activity_id, source=source_name, options=options)

@@ -265,11 +265,7 @@ class RetrievalService:
                     partial = True
                     continue
                 entry.update(count=len(hits), elapsedMs=int((time.perf_counter() - started) * 1000), searchIndexArguments=arguments)
-                threshold = options.get("rerankerThreshold")
                 for hit in hits:
-                    reranker = hit.get("rerankerScore")
-                    if threshold is not None and (reranker is None or reranker < threshold):
-                        continue
                     references_of.keep_best(merged, source_name, hit, entry["id"], options)
         chunks, references = references_of.within_budget(references_of.ordered(merged), request["maxOutputSizeInTokens"] * CHARS_PER_TOKEN)
         response: dict[str, Any] = {
