@@ -219,8 +219,13 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     definitions = _attach_agents(app, service, auth, loop, threads_settings, model_slots)  # before the threads router: /threads/runs
     app.include_router(build_threads_router(service, auth))
     app.include_router(build_threads_admin_router(service, auth))
+    from weft.http.runs_routes import search_grant_of
+
+    loop.public = app.state.public_search  # the Azure AI Search tool of a response (weft.agents.project_tools)
+    keys = app.state.search_keys
     responses = build_responses_router(loop, auth, model_threads=limits.model_threads, model_concurrency=limits.model_concurrency,
-                                       prepare=definitions.apply_reference, model_slots=model_slots)
+                                       prepare=definitions.apply_reference, model_slots=model_slots,
+                                       search_grant=lambda request: search_grant_of(keys, request))
     app.include_router(responses)
     job = RetentionJob(service, threads_settings.retention_interval_seconds, leases=cluster.leases if cluster else None).start()
     app.state.threads_retention = job

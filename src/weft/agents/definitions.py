@@ -13,6 +13,7 @@ from typing import Any
 
 from weft.agents.agent_records import AgentRecords
 from weft.agents.assistants import check_number
+from weft.agents.project_tools import check_definition_tools, render_definition
 from weft.errors import InvalidInput, NotFound
 from weft.threads.items import validate_metadata
 from weft.threads.policy import Principal
@@ -45,14 +46,10 @@ def check_definition(definition: Any) -> dict:
         raise InvalidInput("definition.instructions must be a string.", code="invalid_value")
     check_number(definition.get("temperature"), "definition.temperature", 0, 2)
     check_number(definition.get("top_p"), "definition.top_p", 0, 1)
-    tools = definition.get("tools") or []
-    if not isinstance(tools, list):
-        raise InvalidInput("definition.tools must be a list.", code="invalid_value")
-    for n, tool in enumerate(tools):
-        if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(tool.get("name"), str):
-            raise InvalidInput(f"definition.tools[{n}]: weft runs function tools ({{\"type\": \"function\", \"name\", \"parameters\"}}).",
-                               code="invalid_value")
-    return {k: v for k, v in definition.items() if v is not None}
+    clean = {k: v for k, v in definition.items() if v is not None}
+    if definition.get("tools") is not None:  # function, mcp and azure_ai_search; any other type is a 400 naming it
+        clean["tools"] = check_definition_tools(definition["tools"])
+    return clean
 
 
 class AgentDefinitions:
@@ -68,7 +65,8 @@ class AgentDefinitions:
 
     @staticmethod
     def _version_json(name: str, version: dict) -> dict:
-        return {"object": "agent.version", "id": f"{name}:{version['version']}", "name": name, **version}
+        shown = {**version, "definition": render_definition(version["definition"])}  # MCP secrets stay stored only
+        return {"object": "agent.version", "id": f"{name}:{version['version']}", "name": name, **shown}
 
     def _agent_json(self, name: str, state: dict) -> dict:
         latest = state["versions"][-1]
@@ -134,11 +132,17 @@ class AgentDefinitions:
         return versions[:limit], len(versions) > limit
 
     def version(self, principal: Principal, name: str, version: str) -> dict:
+        return self._version_json(name, self._stored_version(principal, name, version))
+
+    def _stored_version(self, principal: Principal, name: str, version: str | None) -> dict:
+        """A version as stored (its MCP tools' headers included); the latest without ``version``."""
         state = self._find(principal, name).extra
+        if version is None:
+            return state["versions"][-1]
         found = next((v for v in state["versions"] if v["version"] == version), None)
         if found is None:
             raise NotFound(f"Version '{version}' of agent '{name}' not found.", code="not_found")
-        return self._version_json(name, found)
+        return found
 
     def delete(self, principal: Principal, name: str) -> dict:
         principal.require("write")
@@ -176,7 +180,7 @@ class AgentDefinitions:
         for field in _OVERRIDES:
             if body.get(field) is not None:
                 raise InvalidInput(f"Not allowed when agent is specified. (param: {field})", code="invalid_payload")
-        found = self.version(principal, reference["name"], version) if version else self.get(principal, reference["name"])["versions"]["latest"]
+        found = self._stored_version(principal, reference["name"], version)
         definition = found["definition"]
         if body.get("model") and body["model"] != definition["model"]:
             raise InvalidInput("Not allowed when agent is specified. (param: model)", code="invalid_payload")

@@ -55,6 +55,7 @@ class ResponsesService:
         self.stream_logs = StreamLogs()  # the events of streamed background responses (stream_replay.py)
         # The Python work around a model call is let through a few threads at a time (a bounded semaphore).
         self._work = threading.BoundedSemaphore(WORK_SLOTS)
+        self.public = None  # the search facade the Azure AI Search tool queries (set by the wiring; project_tools.py)
 
     # ---- the context the model sees ----------------------------------------------------------------------
     def _context(self, principal: Principal, request: ResponseRequest) -> list[dict]:
@@ -151,15 +152,17 @@ class ResponsesService:
                 return response
 
     # ---- entry points --------------------------------------------------------------------------------------
-    def parse(self, body: dict) -> ResponseRequest:
+    def parse(self, body: dict, search_grant: str | None = None) -> ResponseRequest:
+        """``search_grant``: what the caller may do through weft's search authorisation ('admin', 'query', 'token' or
+        None), for the Azure AI Search tool (weft.agents.project_tools)."""
         request = parse_request(body, self.settings.llm_model, server_tools=SERVER_TOOL_TYPES)
-        ToolTurn.bind(body, request)
+        ToolTurn.bind(body, request, self.public, search_grant)
         return request
 
-    def create(self, principal: Principal, body: dict) -> dict:
+    def create(self, principal: Principal, body: dict, search_grant: str | None = None) -> dict:
         """A Responses request body -> the Response object (completed, or queued for ``background: true``)."""
         principal.require("write")
-        request = self.parse(body)
+        request = self.parse(body, search_grant)
         if request.stream:
             raise invalid("use prepare_stream() for streamed responses", "stream")
         response_id, created_at = new_id("resp"), int(time.time())
@@ -183,11 +186,11 @@ class ResponsesService:
         self.background.start(principal, queued, contextvars.copy_context(), run, failed)
         return queued
 
-    def prepare_stream(self, principal: Principal, body: dict) -> Iterator[dict]:
+    def prepare_stream(self, principal: Principal, body: dict, search_grant: str | None = None) -> Iterator[dict]:
         """Validates, waits for the conversation and builds the context now (so errors are plain HTTP errors);
         returns the iterator of streaming events."""
         principal.require("write")
-        request = self.parse(body)
+        request = self.parse(body, search_grant)
         if request.background:  # run in the background pool, its events kept for resuming (stream_replay.py)
             return start_streamed_background(self, principal, request, new_id("resp"), int(time.time()))
         turn = self._turn(principal, request)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterator
 
-from weft.agents import mcp_tool
+from weft.agents import mcp_tool, project_tools
 from weft.agents.compact import compaction_message
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid
 from weft.agents.response_stream import call_item, finish_status, message_item, rendered
@@ -30,7 +30,7 @@ from weft.threads.items import item_id_for, new_id
 from weft.threads.service import PendingItem
 
 MAX_ROUNDS = 8
-SERVER_TOOL_TYPES = ("mcp",)
+SERVER_TOOL_TYPES = ("mcp", project_tools.TOOL_TYPE)
 _PAIRED = ("mcp_approval_request", "mcp_call")
 DENIED = "The user did not approve this tool call."
 
@@ -38,13 +38,16 @@ DENIED = "The user did not approve this tool call."
 class ToolTurn:
     """The server tools of one request (attached to it by ``bind``)."""
 
-    def __init__(self, servers: list[mcp_tool.McpServer]):
+    def __init__(self, servers: list[mcp_tool.McpServer], search: project_tools.SearchTool | None = None):
         self.servers = servers
+        self.search = search  # the Azure AI Search tool (weft.agents.project_tools), when the request has one
         self.entries: list[HistoryEntry] = []
 
     # ---- binding and the model's view of the history ---------------------------------------------------------
     @staticmethod
-    def bind(body: dict, request: ResponseRequest) -> None:
+    def bind(body: dict, request: ResponseRequest, public=None, search_grant: str | None = None) -> None:
+        """``public``/``search_grant``: the search facade and what the caller may do through it (the Azure AI Search
+        tool runs as the caller: weft.agents.project_tools)."""
         raw_input = body.get("input")
         if isinstance(raw_input, list) and len(raw_input) == len(request.input_items):
             # MCP items sent back as input (openai-agents replays them) keep their ids: calls and approvals pair by id
@@ -52,8 +55,14 @@ class ToolTurn:
                 if pending.type in _PAIRED and isinstance(raw, dict) and isinstance(raw.get("id"), str):
                     pending.body["id"] = raw["id"]
         raw_tools = body.get("tools") or []
-        servers, labels = [], set()
+        servers, labels, search = [], set(), None
         for n, tool in enumerate(request.tools):
+            if tool.get("type") == project_tools.TOOL_TYPE:
+                if search is not None:
+                    raise invalid("A request may have one azure_ai_search tool (with one index).", f"tools[{n}]")
+                search = project_tools.SearchTool(project_tools.parse_search_tool(raw_tools[n], f"tools[{n}]"), public, search_grant)
+                request.tools[n] = {k: v for k, v in raw_tools[n].items() if v is not None}
+                continue
             if tool.get("type") != "mcp":
                 continue
             request.tools[n] = mcp_tool.parse_mcp_tool(raw_tools[n], n)
@@ -62,8 +71,8 @@ class ToolTurn:
                 raise invalid(f"Two mcp tools have the server_label '{server.label}'.", f"tools[{n}].server_label")
             labels.add(server.label)
             servers.append(server)
-        if servers:
-            request.server_tools = ToolTurn(servers)  # type: ignore[attr-defined]
+        if servers or search is not None:
+            request.server_tools = ToolTurn(servers, search)  # type: ignore[attr-defined]
         elif any(p.type == "mcp_approval_response" for p in request.input_items):
             raise invalid("An mcp_approval_response needs the mcp tool of its server in 'tools' (this request has none).", "tools")
 
@@ -94,11 +103,15 @@ class ToolTurn:
                     raise invalid(f"The MCP tool '{tool['name']}' of '{server.label}' has the name of another tool of this "
                                   "request; give allowed_tools to leave one out.", "tools")
                 functions[tool["name"]] = (server, tool)
+        search = self.search
+        if search is not None and (project_tools.TOOL_TYPE in client_names or project_tools.TOOL_TYPE in functions):
+            raise invalid(f"The azure_ai_search tool is offered to the model as the function '{project_tools.TOOL_TYPE}'; "
+                          "another tool of this request has that name.", "tools")
         yield from self._answer_approvals(functions, emit)
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         offered = [t for t in request.tools if t["type"] == "function"] + [
             {"type": "function", "name": name, "description": tool.get("description"), "parameters": tool.get("input_schema")}
-            for name, (_server, tool) in functions.items()]
+            for name, (_server, tool) in functions.items()] + ([search.function()] if search is not None else [])
         limit = request.max_tool_calls or MAX_ROUNDS
         calls_made, status, incomplete = 0, "completed", None
         while True:
@@ -117,6 +130,10 @@ class ToolTurn:
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
                 name, arguments = function.get("name", ""), function.get("arguments") or ""
+                if search is not None and name == project_tools.TOOL_TYPE:
+                    yield from emit.search_call(search, call.get("id") or new_id("call"), arguments)
+                    ran += 1
+                    continue
                 if name not in functions:
                     yield from emit.function_call(call_item(call.get("id"), name, arguments))
                     stop = True
@@ -194,6 +211,9 @@ def model_view(entries: list[HistoryEntry]) -> list[HistoryEntry]:
                 reason = answer.body.get("reason")
                 view.append(HistoryEntry("function_call_output", None, {"call_id": rid,
                                                                         "output": DENIED + (f" Reason: {reason}" if reason else "")}))
+        elif project_tools.model_view(e.type, body) is not None:  # azure_ai_search_call(_output)
+            kind, shown = project_tools.model_view(e.type, body)
+            view.append(HistoryEntry(kind, None, shown))
         elif e.type == "compaction":  # POST /v1/responses/compact's summary (compact.py)
             view.append(compaction_message(body))
         elif e.type in ("mcp_list_tools", "mcp_approval_response"):
@@ -251,6 +271,24 @@ class _Emitter:
         yield from self._send("response.function_call_arguments.done", item_id=item.id, output_index=index,
                               arguments=body["arguments"], name=body["name"])
         yield from self._send("response.output_item.done", output_index=index, item=body)
+
+    def search_call(self, search: project_tools.SearchTool, call_id: str, arguments: str) -> Iterator[dict]:
+        """An azure_ai_search call, run now: its call item, then its output item (weft.agents.project_tools)."""
+        ids = (item_id_for(project_tools.CALL_ITEM), item_id_for(project_tools.OUTPUT_ITEM))
+        index = self._index()
+        head, _ = project_tools.call_items(call_id, arguments, "", "in_progress", ids)
+        yield from self._send("response.output_item.added", output_index=index, item=head)
+        yield from self._send("response.azure_ai_search_call.in_progress", item_id=ids[0], output_index=index)
+        yield from self._send("response.azure_ai_search_call.searching", item_id=ids[0], output_index=index)
+        output, status = search.call(arguments)
+        call, result = project_tools.call_items(call_id, arguments, output, status, ids)
+        for body in (call, result):
+            self.out.append(PendingItem(body["type"], None, {k: v for k, v in body.items() if k != "id"}, body["id"]))
+        yield from self._send("response.azure_ai_search_call.completed" if status == "completed" else
+                              "response.azure_ai_search_call.failed", item_id=ids[0], output_index=index)
+        yield from self._send("response.output_item.done", output_index=index, item=call)
+        yield from self._send("response.output_item.added", output_index=index + 1, item=result)
+        yield from self._send("response.output_item.done", output_index=index + 1, item=result)
 
     def approval_request(self, item: PendingItem) -> Iterator[dict]:
         index, body = self._index(), rendered([item])[0]

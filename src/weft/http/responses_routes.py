@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from weft.agents.model_slots import ModelSlots
+from weft.agents.project_tools import has_search_tool
 from weft.agents.response_request import invalid
 from weft.agents.responses import ResponsesService
 from weft.errors import TooManyRequests
@@ -35,9 +36,11 @@ def _page(page) -> dict:
 
 
 def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, model_threads: int = 64, model_concurrency: int = 16,
-                           prepare=None, model_slots: ModelSlots | None = None) -> APIRouter:
+                           prepare=None, model_slots: ModelSlots | None = None, search_grant=None) -> APIRouter:
     """``prepare(principal, body) -> body``: a rewrite before the loop (weft.agents.definitions: ``agent_reference``);
-    ``model_slots``: the per-tenant count of model calls shared with classic runs (weft.agents.model_slots)."""
+    ``model_slots``: the per-tenant count of model calls shared with classic runs (weft.agents.model_slots);
+    ``search_grant(request) -> grant``: what the request's credential may do through weft's search authorisation,
+    resolved only for a request with an ``azure_ai_search`` tool (weft.agents.project_tools)."""
     router = APIRouter()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, model_threads), thread_name_prefix="weft-model")
     in_flight = model_slots or ModelSlots(model_concurrency)
@@ -59,15 +62,18 @@ def build_responses_router(responses: ResponsesService, auth: TenantAuth, *, mod
         body = await json_body(request, required=False)
         if prepare is not None:
             body = await call(prepare, principal, body)
+        grant = None
+        if search_grant is not None and has_search_tool(body):
+            grant = await call(search_grant, request)
         tenant = principal.tenant_id
         admit(tenant)
         if not body.get("stream"):
             try:
-                return ok(await in_pool(responses.create, principal, body))
+                return ok(await in_pool(responses.create, principal, body, grant))
             finally:
                 in_flight.release(tenant)
         try:
-            events = await in_pool(responses.prepare_stream, principal, body)
+            events = await in_pool(responses.prepare_stream, principal, body, grant)
         except BaseException:
             in_flight.release(tenant)
             raise

@@ -52,6 +52,17 @@ def _agent_token_grant(keys, request: Request) -> str | None:
     return "token" if DOCUMENTS_READ in granted else None
 
 
+def search_grant_of(search_keys, request: Request) -> str | None:
+    """What the request's credential may do through weft's search authorisation, for the agents' Azure AI Search
+    tool: 'admin', 'query', 'token' (a token granting documents.read, whatever agents audience it has) or None."""
+    if search_keys is None:
+        return None
+    try:
+        return search_keys.check(request, admin=False)
+    except WeftError:
+        return _agent_token_grant(search_keys, request)
+
+
 def build_runs_router(runs: Runs, auth: TenantAuth, search_keys=None) -> APIRouter:
     router = APIRouter()
     service = runs.service
@@ -60,13 +71,7 @@ def build_runs_router(runs: Runs, auth: TenantAuth, search_keys=None) -> APIRout
         """The run's creator, through weft's search authorisation (weft.agents.search_tool's rule)."""
         if not any(t.get("type") == search_tool.TOOL_TYPE for t in run.get("tools") or []):
             return
-        grant = None
-        if search_keys is not None:
-            try:
-                grant = search_keys.check(request, admin=False)
-            except WeftError:
-                grant = _agent_token_grant(search_keys, request)
-        search_tool.record_grant(runs, principal, run["id"], grant)
+        search_tool.record_grant(runs, principal, run["id"], search_grant_of(search_keys, request))
 
     async def in_pool(fn, *args):
         return await asyncio.get_running_loop().run_in_executor(runs.stream_pool, contextvars.copy_context().run, functools.partial(fn, *args))
