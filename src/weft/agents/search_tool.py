@@ -139,7 +139,7 @@ def run(public, grant: str | None, index: IndexResource, arguments: str) -> tupl
     """One tool call: the output string the model and the run step see, and the documents' citations
     (``{"url", "title"}``). Raises SearchToolError for a failed call (no document text in it)."""
     if grant is None:
-        raise SearchToolError(f"The caller of this run may not query index '{index.index_name}': its credential is "
+        raise SearchToolError(f"The caller of this run or response may not query index '{index.index_name}': its credential is "
                               "neither a search admin key, a query key, nor a token granting documents.read.")
     try:
         query = json.loads(arguments or "{}").get("query")
