@@ -224,3 +224,56 @@ def test_weft_own_mcp_server_as_an_agent_tool(env, issuer):
         call = response.output[1]
         assert call.name == "search_documents" and call.error is None
         assert "Red kettle" in call.output and "Blue kettle" in call.output
+
+
+def test_an_admin_key_may_give_the_search_tool_in_the_request_itself(env, pki):
+    import openai
+
+    srv = env["server"]
+    with openai.OpenAI(base_url=f"{srv.endpoint}/openai/v1", api_key=srv.admin_key, max_retries=0) as sdk:
+        tool = {"type": "azure_ai_search", "azure_ai_search": {"indexes": [{"project_connection_id": "weft", "index_name": INDEX}]}}
+        response = sdk.responses.create(model="fake-model", input="search: lamp", tools=[tool])
+        result = response.output[1].to_dict()
+        assert result["status"] == "completed" and [d["id"] for d in json.loads(result["output"])["documents"]] == ["3"]
+        assert response.tools[0].to_dict() == tool
+        with pytest.raises(openai.BadRequestError) as refused:
+            sdk.responses.create(model="fake-model", input="hi", tools=[tool, tool])
+        assert refused.value.param == "tools[1]"
+
+
+# ---- the tool's bounds, against a real search service in-process -------------------------------------------------
+@pytest.fixture()
+def public(tmp_path):
+    from weft.search.public import PublicSearch
+    from weft.search.service import SearchService
+
+    service = SearchService(tmp_path / "search")
+    service.create_index({"name": "big", "fields": [{"name": "id", "type": "Edm.String", "key": True},
+                                                    {"name": "body", "type": "Edm.String", "searchable": True}]})
+    service.apply_batch("big", {"value": [{"@search.action": "upload", "id": str(n), "body": f"word {n} " + "x" * 30000}
+                                          for n in range(20)]})
+    return PublicSearch(service)
+
+
+def test_the_output_is_bounded_in_size(public):
+    from weft.agents import project_tools
+
+    tool = project_tools.SearchTool(project_tools.parse_search_tool(
+        {"type": "azure_ai_search", "azure_ai_search": {"indexes": [{"project_connection_id": "weft", "index_name": "big", "top_k": 20}]}},
+        "tools[0]"), public, "query")
+    output, status = tool.call(json.dumps({"query": "word"}))
+    assert status == "completed" and len(output) <= project_tools.MAX_OUTPUT_CHARS
+    data = json.loads(output)
+    assert 1 <= len(data["documents"]) < 20 and all(len(d["body"]) <= project_tools.MAX_FIELD_CHARS for d in data["documents"])
+    assert len(data["metadata"]["urls"]) == len(data["documents"])
+
+
+def test_a_search_past_the_time_bound_fails_the_call(public, monkeypatch):
+    from weft.agents import project_tools
+
+    monkeypatch.setattr(project_tools, "TIMEOUT_SECONDS", 0)
+    tool = project_tools.SearchTool(project_tools.parse_search_tool(
+        {"type": "azure_ai_search", "azure_ai_search": {"indexes": [{"project_connection_id": "weft", "index_name": "big"}]}},
+        "tools[0]"), public, "admin")
+    output, status = tool.call(json.dumps({"query": "word"}))
+    assert status == "failed" and "longer than" in output and "xxx" not in output
