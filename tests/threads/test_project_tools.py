@@ -162,6 +162,10 @@ def test_the_search_tool_streams(env, issuer):
         assert kinds.index("response.azure_ai_search_call.in_progress") < kinds.index("response.azure_ai_search_call.completed") \
             < kinds.index("response.output_text.delta")
         assert [o.type for o in events[-1].response.output] == ["azure_ai_search_call", "azure_ai_search_call_output", "message"]
+        with openai_client.responses.stream(model="fake-model", input="search: kettle", extra_body=agent("stream-agent")) as stream:
+            final = stream.get_final_response()
+        assert [o.type for o in final.output] == ["azure_ai_search_call", "azure_ai_search_call_output", "message"]
+        assert "Blue kettle" in final.output_text
 
 
 @pytest.mark.parametrize("tools, named", [
