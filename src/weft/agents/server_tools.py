@@ -1,4 +1,5 @@
-"""Tools weft runs itself during a response (the ``mcp`` tool): the loop around the model.
+"""Tools weft runs itself during a response (the ``mcp`` tool, and Foundry's ``azure_ai_search`` tool of
+weft.agents.project_tools): the loop around the model.
 
 A turn with server tools:
 
@@ -10,7 +11,8 @@ A turn with server tools:
 3. the model is offered the MCP tools as chat functions, next to the request's own ``function`` tools. A call
    of an MCP tool that needs approval ends the turn with an ``mcp_approval_request``; any other runs
    server-side (an ``mcp_call`` with ``output`` or ``error``) and the model is called again, up to
-   ``max_tool_calls`` (else ``MAX_ROUNDS``) calls; a call of a client function ends the turn as usual.
+   ``max_tool_calls`` (else ``MAX_ROUNDS``) calls; a call of a client function ends the turn as usual. The
+   ``azure_ai_search`` function runs the same way (``azure_ai_search_call`` and ``azure_ai_search_call_output``).
 
 Streamed, the model rounds are not streamed token by token: each item is sent, once known, with OpenAI's event
 sequence for its type (``response.mcp_list_tools.*``, ``response.mcp_call.*``, ``response.mcp_call_arguments.*``,
