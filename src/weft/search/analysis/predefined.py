@@ -113,7 +113,7 @@ def _persian_char_filter(text: str):
     return text.replace("\u200c", " "), lambda i: i
 
 
-_persian_char_filter.native_neutral = True  # tantivy's standard tokenizer already splits at ZWNJ
+_persian_char_filter.keeps_offsets = True  # the fast path runs it before tantivy's tokenizer
 
 
 # xx.microsoft -> the weft analyzer that serves it: an xx.lucene name, "standard.lucene", or
