@@ -69,7 +69,7 @@ def _build(name: str) -> Analyzer:
         # (Lucene runs the possessive filter and elision before lower-casing; both ignore case, so the order
         # lower case first gives the same terms and lets the chain take the fast path)
         "en.lucene": (st, [lc, F.english_possessive, _stop("english"), F.stem_with(SL.porter)]),
-        "fi.lucene": (st, [lc, _stop("finnish"), F.snowball("finnish")]),
+        "fi.lucene": (st, [lc, _stop("finnish"), F.stem_with(SL.finnish)]),
         "fr.lucene": (st, [lc, F.elision(FRENCH_ARTICLES), _stop("french"), F.stem_with(S.french_light)]),
         "gl.lucene": (st, [lc, _stop("galician"), F.stem_with(rslp.galician)]),
         "de.lucene": (st, [lc, _stop("german"), _map(S.german_normalize), F.stem_with(S.german_light)]),
