@@ -15,6 +15,7 @@ from weft.search.analysis import hindi
 from weft.search.analysis import indonesian
 from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
+from weft.search.analysis import japanese as J
 from weft.search.analysis import snowball_lucene as SL
 from weft.search.analysis import stempel
 from weft.search.analysis import stemmers as S
@@ -93,7 +94,8 @@ def _build(name: str) -> Analyzer:
         "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.stem_with(SL.turkish)]),
         "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
         "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
-        "ja.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        # JapaneseAnalyzer (Kuromoji, search mode) over MeCab + IPADIC (japanese.py)
+        "ja.lucene": (J.kuromoji, [F.cjk_width, _stop("japanese"), J.katakana_stem, lc]),
         "ko.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
     }
     if name in table:
