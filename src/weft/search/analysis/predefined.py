@@ -16,6 +16,7 @@ from weft.search.analysis import indonesian
 from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
 from weft.search.analysis import japanese as J
+from weft.search.analysis import korean as K
 from weft.search.analysis import snowball_lucene as SL
 from weft.search.analysis import stempel
 from weft.search.analysis import stemmers as S
@@ -96,7 +97,8 @@ def _build(name: str) -> Analyzer:
         "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
         # JapaneseAnalyzer (Kuromoji, search mode) over MeCab + IPADIC (japanese.py)
         "ja.lucene": (J.kuromoji, [F.cjk_width, _stop("japanese"), J.katakana_stem, lc]),
-        "ko.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        # KoreanAnalyzer (Nori) over MeCab + mecab-ko-dic (korean.py)
+        "ko.lucene": (K.nori, [lc]),
     }
     if name in table:
         tok, filters = table[name]
