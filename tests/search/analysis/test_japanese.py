@@ -57,6 +57,9 @@ def test_a_word_inside_a_sentence_is_found(tmp_path):
         assert ids("住む") == ["2"]  # the base form of 住んで
         assert ids("京都") == ["3"]  # not inside 東京都 (CJK bigrams matched 京都 there)
         assert ids('"飛行機で大阪"') == ["1"]  # a phrase across a removed particle
+        # only the matched part of a run without spaces is highlighted (the analyzer's own offsets)
+        hl = service.search("jaidx", {"search": "空港", "highlight": "body"})["value"][0]["@search.highlights"]["body"]
+        assert hl == ["関西国際<em>空港</em>から飛行機で大阪へ行きました。"]
         tokens = service.analyze("jaidx", {"text": "東京都に住んでいます", "analyzer": "ja.lucene"})["tokens"]
         assert [(t["token"], t["position"], t["startOffset"], t["endOffset"]) for t in tokens] == [
             ("東京", 0, 0, 2), ("都", 1, 2, 3), ("住む", 3, 4, 6)]
