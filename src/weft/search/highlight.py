@@ -5,7 +5,10 @@ import re
 from dataclasses import dataclass, field
 
 from weft.search import query_ast as qa
-from weft.search.analysis import WORD_RE, analyze
+from weft.search.analysis import WORD_RE, analyze, get
+
+# a run of these has no spaces between its words: the analyzer's own token offsets say which part matched
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u1100-\u11ff\uff66-\uff9f]")
 
 MAX_FRAGMENTS = 5
 SHORT_TEXT = 200
@@ -62,6 +65,14 @@ def _tag(text: str, analyzer: str, wanted: set[str], prefixes: list[str], pre: s
     hit = False
     for m in WORD_RE.finditer(text):
         word = m.group(0)
+        if _CJK_RE.search(word):
+            spans = _matched_spans(word, analyzer, wanted, prefixes)
+            for s, e in spans:
+                out.append(text[last : m.start() + s])
+                out.append(f"{pre}{word[s:e]}{post}")
+                last = m.start() + e
+            hit = hit or bool(spans)
+            continue
         tokens = analyze(analyzer, word)
         if any(t in wanted for t in tokens) or any(word.lower().startswith(p) for p in prefixes):
             out.append(text[last : m.start()])
@@ -70,3 +81,16 @@ def _tag(text: str, analyzer: str, wanted: set[str], prefixes: list[str], pre: s
             hit = True
     out.append(text[last:])
     return "".join(out), hit
+
+
+def _matched_spans(word: str, analyzer: str, wanted: set[str], prefixes: list[str]) -> list[tuple[int, int]]:
+    """The parts of ``word`` whose tokens match, overlapping ones merged (a compound and its parts)."""
+    spans = sorted((t.start, t.end) for t in get(analyzer).tokens(word)
+                   if t.term in wanted or any(t.term.startswith(p) for p in prefixes))
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged

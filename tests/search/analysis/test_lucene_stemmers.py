@@ -24,6 +24,7 @@ STEMMERS = {
     "ru-snowball": snowball_lucene.russian, "ro-snowball": snowball_lucene.romanian,
     "hu-snowball": snowball_lucene.hungarian, "sv-snowball": snowball_lucene.swedish,
     "da-snowball": snowball_lucene.danish, "en-porter": snowball_lucene.porter,
+    "no-snowball": snowball_lucene.norwegian, "fi-snowball": snowball_lucene.finnish,
 }
 
 

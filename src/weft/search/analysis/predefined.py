@@ -15,6 +15,8 @@ from weft.search.analysis import hindi
 from weft.search.analysis import indonesian
 from weft.search.analysis import portuguese
 from weft.search.analysis import rslp
+from weft.search.analysis import japanese as J
+from weft.search.analysis import korean as K
 from weft.search.analysis import snowball_lucene as SL
 from weft.search.analysis import stempel
 from weft.search.analysis import stemmers as S
@@ -69,7 +71,7 @@ def _build(name: str) -> Analyzer:
         # (Lucene runs the possessive filter and elision before lower-casing; both ignore case, so the order
         # lower case first gives the same terms and lets the chain take the fast path)
         "en.lucene": (st, [lc, F.english_possessive, _stop("english"), F.stem_with(SL.porter)]),
-        "fi.lucene": (st, [lc, _stop("finnish"), F.snowball("finnish")]),
+        "fi.lucene": (st, [lc, _stop("finnish"), F.stem_with(SL.finnish)]),
         "fr.lucene": (st, [lc, F.elision(FRENCH_ARTICLES), _stop("french"), F.stem_with(S.french_light)]),
         "gl.lucene": (st, [lc, _stop("galician"), F.stem_with(rslp.galician)]),
         "de.lucene": (st, [lc, _stop("german"), _map(S.german_normalize), F.stem_with(S.german_light)]),
@@ -93,8 +95,10 @@ def _build(name: str) -> Analyzer:
         "tr.lucene": (st, [F.apostrophe, _map(S.turkish_lower), _stop("turkish"), F.stem_with(SL.turkish)]),
         "zh-Hans.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
         "zh-Hant.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
-        "ja.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
-        "ko.lucene": (T.cjk_aware_standard, [F.cjk_width, lc, F.cjk_bigram(), _stop("cjk")]),
+        # JapaneseAnalyzer (Kuromoji, search mode) over MeCab + IPADIC (japanese.py)
+        "ja.lucene": (J.kuromoji, [F.cjk_width, _stop("japanese"), J.katakana_stem, lc]),
+        # KoreanAnalyzer (Nori) over MeCab + mecab-ko-dic (korean.py)
+        "ko.lucene": (K.nori, [lc]),
     }
     if name in table:
         tok, filters = table[name]
@@ -113,7 +117,7 @@ def _persian_char_filter(text: str):
     return text.replace("\u200c", " "), lambda i: i
 
 
-_persian_char_filter.native_neutral = True  # tantivy's standard tokenizer already splits at ZWNJ
+_persian_char_filter.keeps_offsets = True  # the fast path runs it before tantivy's tokenizer
 
 
 # xx.microsoft -> the weft analyzer that serves it: an xx.lucene name, "standard.lucene", or

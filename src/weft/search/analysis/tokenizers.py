@@ -15,7 +15,11 @@ import regex
 from weft.search.analysis.tokens import Tok
 
 _BOUNDARY = regex.compile(r"(?w)\b")
-_WORDISH = regex.compile(r"[\p{L}\p{N}\p{M}]")
+# a segment is a token when it has a character Lucene's grammar makes tokens of (not, e.g., a lone "_" or "₃")
+_WORDISH = regex.compile(
+    r"[\p{WB=ALetter}\p{WB=Hebrew_Letter}\p{WB=Numeric}\p{WB=Katakana}\p{Han}\p{Hiragana}\uFF10-\uFF19"
+    r"\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
+)
 _SEA = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]+")
 _CJK_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}ー]")
 _URL_EMAIL = regex.compile(
@@ -47,10 +51,10 @@ def standard(text: str, max_len: int = 255) -> list[Tok]:
     """The standard tokenizer, run by tantivy (``native.STANDARD_PATTERN``, which agrees with
     :func:`standard_uax29` on the tested cases and is about twice as fast); tokens over ``max_len`` characters are
     split as Lucene does."""
-    from weft.search.analysis.native import text_analyzer
+    from weft.search.analysis.native import standard_tokenizer_for
 
     out: list[Tok] = []
-    for t in text_analyzer("standard_tokenizer").pre_tokenize(text).tokens:
+    for t in standard_tokenizer_for(text).pre_tokenize(text).tokens:
         s, e = t.char_offset_from, t.char_offset_to
         if e - s > max_len:
             _emit(out, text, s, e, max_len)
@@ -82,11 +86,16 @@ def uax_url_email(text: str, max_len: int = 255) -> list[Tok]:
     out: list[Tok] = []
     pos = 0
     for m in _URL_EMAIL.finditer(text):
-        _standard_span(text, pos, m.start(), max_len, out)
+        _standard_between(text, pos, m.start(), max_len, out)
         _emit(out, text, m.start(), m.end(), max_len)
         pos = m.end()
-    _standard_span(text, pos, len(text), max_len, out)
+    _standard_between(text, pos, len(text), max_len, out)
     return out
+
+
+def _standard_between(text: str, start: int, end: int, max_len: int, out: list[Tok]) -> None:
+    for t in standard(text[start:end], max_len):
+        out.append(Tok(t.term, t.start + start, t.end + start, len(out)))
 
 
 _CLASSIC = regex.compile(
@@ -260,10 +269,10 @@ def path_hierarchy(delimiter: str = "/", replacement: str = "/", max_len: int = 
 def cjk_aware_standard(text: str, max_len: int = 255) -> list[Tok]:
     """``standard`` whose CJK characters come one per token (Katakana and Hangul runs too), so that
     ``cjk_bigram`` can pair neighbours, as Lucene's CJKBigramFilter does with StandardTokenizer's CJK types."""
-    from weft.search.analysis.native import text_analyzer
+    from weft.search.analysis.native import standard_analyzer_for
 
     # tantivy's standard tokenizer (it also lower-cases, which the CJK chains do next anyway)
-    toks = [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in text_analyzer("standard.lucene").pre_tokenize(text).tokens]
+    toks = [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in standard_analyzer_for(text).pre_tokenize(text).tokens]
     if not any(_CJK_CHAR.search(t.term) for t in toks):
         return toks
     out: list[Tok] = []

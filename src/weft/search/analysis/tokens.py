@@ -46,6 +46,12 @@ class Analyzer:
     def __post_init__(self):
         self._fast = None if self.native else _fast_path(self)
 
+    def _same_offsets(self, text: str) -> str:
+        # the fast path's char filters: each keeps every character's offset (``keeps_offsets``)
+        for cf in self.char_filters:
+            text = cf(text)[0]
+        return text
+
     @property
     def path(self) -> str:
         """native: tantivy runs it; fast: tantivy tokenizes and lower-cases, one cached Python function maps each
@@ -62,7 +68,8 @@ class Analyzer:
             from weft.search.analysis.native import standard_analyzer_for
 
             fn, Token = self._fast, tantivy.Token
-            terms = standard_analyzer_for(text).analyze(text)
+            seen = self._same_offsets(text)
+            terms = standard_analyzer_for(seen).analyze(seen)
             toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
             return tantivy.PreTokenizedString(text, toks)
         return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
@@ -75,7 +82,7 @@ class Analyzer:
         if self._fast is not None:
             fn = self._fast
             out = []
-            for t in _native_tokens(text):
+            for t in _native_tokens(self._same_offsets(text)):
                 term = fn(t.text)
                 if term is not None:
                     out.append(Tok(term, t.char_offset_from, t.char_offset_to, t.position))
@@ -116,7 +123,7 @@ def _fast_path(analyzer: "Analyzer"):
 
     if analyzer.tokenizer is not T.standard or not analyzer.filters or analyzer.filters[0] is not F.lowercase:
         return None
-    if any(not getattr(cf, "native_neutral", False) for cf in analyzer.char_filters):
+    if any(not getattr(cf, "keeps_offsets", False) for cf in analyzer.char_filters):
         return None
     rest = analyzer.filters[1:]
     if not all(isinstance(f, F.TermMap) for f in rest):
