@@ -143,6 +143,7 @@ def main() -> None:
         print(json.dumps(one_size(args.one, args.queries)))
         return
     runs = []
+    load_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
     for n in (int(s) for s in args.sizes.split(",")):
         child = subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(args.queries)], capture_output=True, text=True,
                                env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"})
@@ -150,7 +151,7 @@ def main() -> None:
             raise SystemExit(child.stderr[-3000:])
         runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
         print(runs[-1], flush=True)
-    load = " ".join(os.getloadavg().__repr__().strip("()").split(", "))
+    load = f"{load_start} at the start, {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end"
     (Path(__file__).parent / "partition.json").write_text(json.dumps({"load": load, "runs": runs}, indent=1) + "\n")
     write_table(runs, load)
 
