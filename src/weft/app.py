@@ -208,7 +208,9 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
 
             raise ConfigError(refuse + " Remove WEFT_CONVERSATION_SEARCH_TENANTS or turn encryption off.")
     index = ConversationIndex(search, service, settings.data_dir / "threads" / "conversation-search.sqlite3",
-                              search_settings, refuse=refuse)
+                              search_settings, refuse=refuse,
+                              journal=cluster.conversation_journal(getattr(search, "secrets", None)) if cluster else None,
+                              leases=cluster.leases if cluster else None)
     service.index_hooks = index
     app.state.conversation_index = index
     app.include_router(build_conversation_search_router(index, auth))

@@ -57,6 +57,11 @@ class Conflict(WeftError):
     status = 409
 
 
+class ConcurrentChange(Conflict):
+    """A conditional write found the stored ETag changed since it was read (another node wrote it meanwhile): the
+    service reads again and retries; this reaches a client only when the retries run out."""
+
+
 class PreconditionFailed(WeftError):
     status = 412
     default_code = "PreconditionFailed"

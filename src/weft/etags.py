@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from weft.errors import PreconditionFailed
+from weft.errors import ConcurrentChange, PreconditionFailed
 
 PRECONDITION = ("The precondition given in one of the request headers evaluated to false. No change was made to the "
                 "resource from this request.")
@@ -26,3 +26,32 @@ def check_preconditions(current: str | None, if_match: str | None, if_none_match
         raise PreconditionFailed(PRECONDITION)
     if if_none_match is not None and current is not None and (if_none_match.strip() == "*" or _strip(if_none_match) == _strip(current)):
         raise PreconditionFailed(PRECONDITION)
+
+
+class _Any:
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()  # a store write with no expectation about the stored ETag (an unconditional upsert)
+ATTEMPTS = 8
+
+
+def expect_etag(stored: str | None, expected) -> None:
+    """The stores' compare step of a conditional write: ``expected`` is the ETag the service read (None: it read no
+    row; ANY: no check). Raises ConcurrentChange when the stored one differs."""
+    if expected is not ANY and stored != expected:
+        raise ConcurrentChange("The definition was changed by another request while this one was applied; retry it.")
+
+
+def retried(operation, attempts: int = ATTEMPTS):
+    """Runs ``operation`` (read, check preconditions, conditional write) again while its write finds a concurrent
+    change: the retry reads the new state, so an If-Match that no longer holds becomes a 412 and an unconditional
+    write applies over the newer definition."""
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except ConcurrentChange:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.005 * (attempt + 1))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from weft.cluster.stores import PgIndexerStore, PgRetrievalStore, connect
+from weft.etags import ANY
 from weft.indexers.store import HISTORY_LIMIT, IndexerStore
 from weft.retrieval.service import RetrievalStore
 
@@ -78,4 +79,51 @@ def test_pg_retrieval_store_answers_like_sqlite(cluster_schema, tmp_path):
         assert results[0] == results[1]
     finally:
         stores[0].close()
+        engine.dispose()
+
+
+def _conditional(put, get, delete) -> list:
+    """A write conditional on the stored ETag: the same outcomes in both stores (ConcurrentChange or the write)."""
+    from weft.errors import ConcurrentChange
+
+    out = []
+
+    def attempt(label, call):
+        try:
+            call()
+            out.append((label, "written", get()))
+        except ConcurrentChange:
+            out.append((label, "ConcurrentChange", get()))
+
+    attempt("create", lambda: put({"v": 1}, "e1", None))
+    attempt("create again", lambda: put({"v": 2}, "e2", None))
+    attempt("update on a stale ETag", lambda: put({"v": 3}, "e3", "e0"))
+    attempt("update on the stored ETag", lambda: put({"v": 4}, "e4", "e1"))
+    attempt("unconditional", lambda: put({"v": 5}, "e5", ANY))
+    attempt("delete on a stale ETag", lambda: delete("e4"))
+    attempt("delete on the stored ETag", lambda: delete("e5"))
+    attempt("delete of a missing row, expecting one", lambda: delete("e5"))
+    return out
+
+
+def test_conditional_writes_answer_alike(cluster_schema, tmp_path):
+    url, _, _ = cluster_schema
+    engine = connect(url)
+    sqlite, retrieval = IndexerStore(tmp_path / "c.sqlite3"), RetrievalStore(tmp_path / "cr.sqlite3")
+    try:
+        runs = []
+        for store in (sqlite, PgIndexerStore(engine)):
+            runs.append(_conditional(lambda body, etag, expected: store.put_definition("datasource", "c", body, None, etag, expected=expected),
+                                     lambda: store.get_definition("datasource", "c"),
+                                     lambda expected: store.delete_definition("datasource", "c", expected=expected)))
+        for store in (retrieval, PgRetrievalStore(engine)):
+            runs.append(_conditional(lambda body, etag, expected: store.put("knowledgeSource", "c", body, None, etag, expected=expected),
+                                     lambda: store.get("knowledgeSource", "c"),
+                                     lambda expected: store.delete("knowledgeSource", "c", expected=expected)))
+        assert runs[0] == runs[1] and runs[2] == runs[3]
+        assert [outcome for _, outcome, _ in runs[0]] == ["written", "ConcurrentChange", "ConcurrentChange", "written", "written",
+                                                          "ConcurrentChange", "written", "ConcurrentChange"]
+    finally:
+        sqlite.close()
+        retrieval.close()
         engine.dispose()

@@ -9,23 +9,21 @@ reload the catalog first. After each round the position is persisted (``weft.clu
 readers and writers are released.
 
 Rebuilds: an index whose local copy is missing, corrupt, of another incarnation, or behind the retained log is
-rebuilt here from the documents of record, read in one REPEATABLE READ snapshot together with the newest log
-position it reflects; changes up to that position are then skipped for it. While it rebuilds it answers 503.
+rebuilt beside this loop (``weft.cluster.rebuild``): this loop skips that index's changes while it rebuilds (the
+rebuild catches up on them from the log and hands over exactly) and keeps applying every other index's.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import threading
 import time
 
-import orjson
 import psycopg
 
 from weft.cluster.documents import fetch_documents, trimmed_below
-from weft.cluster.local_state import IndexState
 from weft.cluster.pg import CHANNEL, PREFIX, newest_position
+from weft.cluster.rebuild import Rebuilder
 from weft.errors import NotFound
 from weft.search.documents import Action
 
@@ -42,7 +40,7 @@ APPLY_LAG = Histogram("weft_search_apply_lag_seconds", "From a change's commit t
 
 POLL_SECONDS = 1.0
 BATCH = 1000
-REBUILD_CHUNK = 2000
+NEW_REBUILD_WAIT = 1.0  # seconds a catalog change waits for the rebuilds it started before the loop goes on
 
 
 class Follower:
@@ -57,6 +55,7 @@ class Follower:
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
         self._listen_conn: psycopg.Connection | None = None
+        self.rebuilder = Rebuilder(self)
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     def start(self, service) -> None:
@@ -65,6 +64,7 @@ class Follower:
         self._listener = threading.Thread(target=self._listen, name="weft-cluster-listen", daemon=True)
         self._listener.start()
         self._thread.start()
+        self.rebuilder.start()
 
     @property
     def alive(self) -> bool:
@@ -77,6 +77,7 @@ class Follower:
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.cancel_safe(timeout=1)
+        self.rebuilder.stop()
         for thread in (self._thread, self._listener):
             if thread is not None:
                 thread.join(timeout=30)
@@ -144,7 +145,6 @@ class Follower:
 
     def _round(self) -> bool:
         """Applies up to BATCH changes; returns whether more may be waiting."""
-        self._rebuild_pending()
         with self.db.connection() as conn:
             trimmed = trimmed_below(conn)
             newest = newest_position(conn)
@@ -152,8 +152,8 @@ class Follower:
             # changes after our position were trimmed from the log: every local copy is rebuilt
             log.warning("this node is behind the retained change log (%s < %s): rebuilding every index", self.position, trimmed)
             with self.engine._lock:
-                self.engine.rebuilding.update(self.engine.indexes)
-            self._rebuild_pending()  # each from a snapshot at or after `newest`
+                for name in list(self.engine.indexes):
+                    self.engine.mark_rebuild(name)  # each from a snapshot at or after `newest`, beside this loop
             self._advance(newest)
             return True
         with self.db.connection() as conn:
@@ -177,8 +177,11 @@ class Follower:
             if pending:
                 self._apply_docs(pending)
                 pending = []
+            before = set(self.engine.rebuilding)
             self.service.sync_catalog()
-            self._rebuild_pending()
+            started = self.engine.rebuilding - before  # e.g. an index created on another node: usually small
+            if started:
+                self.rebuilder.wait_done(started, NEW_REBUILD_WAIT)
         if pending:
             self._apply_docs(pending)
         self._advance(rows[-1][0])
@@ -208,7 +211,7 @@ class Follower:
                     state.uid = change_uid
                 if change_uid != state.uid:
                     if engine.catalog.uid(name) == change_uid:  # the local copy is of an older incarnation
-                        engine.rebuilding.add(name)
+                        engine.mark_rebuild(name)
                         return
                     continue  # a change of an older incarnation
                 uid = change_uid
@@ -222,55 +225,3 @@ class Follower:
             engine.local.apply(definition, actions)
             state.position = last
             engine.state.write_index(name, state)
-
-    # ---- rebuilds -----------------------------------------------------------------------------------
-    def _rebuild_pending(self) -> None:
-        while True:
-            with self.engine._lock:
-                names = sorted(self.engine.rebuilding)
-            if not names:
-                return
-            for name in names:
-                self._rebuild(name)
-
-    def _rebuild(self, name: str) -> None:
-        engine = self.engine
-        started = time.perf_counter()
-        try:
-            definition = self.service.definition(name)
-        except NotFound:
-            with engine._lock:
-                engine.rebuilding.discard(name)
-            return
-        with engine._lock:
-            engine.local.delete_index(name)
-            shutil.rmtree(engine.root / name, ignore_errors=True)
-            engine.local.create_index(definition)
-        count = 0
-        with self.db.connect() as conn:
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot: the documents and their position
-            conn.read_only = True
-            row = conn.execute(f"SELECT uid FROM {PREFIX}indexes WHERE name = %s", (name,)).fetchone()
-            position = newest_position(conn)
-            if row is not None:
-                uid = str(row[0])
-                with conn.cursor(name="weft_rebuild") as cur:
-                    cur.itersize = REBUILD_CHUNK
-                    cur.execute(f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s", (uid,))
-                    while True:
-                        chunk = cur.fetchmany(REBUILD_CHUNK)
-                        if not chunk:
-                            break
-                        engine.local.apply(definition, [Action("upload", key, orjson.loads(source)) for key, source in chunk])
-                        count += len(chunk)
-            conn.rollback()
-        with engine._lock:
-            if row is None:
-                engine.rebuilding.discard(name)
-                return
-            state = IndexState(uid, position)
-            engine.indexes[name] = state
-            engine.state.write_index(name, state)
-            engine.rebuilding.discard(name)
-        log.info("rebuilt index %s from the cluster database: %d documents at position %d in %.1fs", name, count, position,
-                 time.perf_counter() - started)

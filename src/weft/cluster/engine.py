@@ -43,6 +43,7 @@ class ClusterEngine:
         self.state = LocalState(self.root)
         self.indexes: dict[str, IndexState] = {}  # what each local copy reflects
         self.rebuilding: set[str] = set()  # local copies that must be (or are being) rebuilt: they answer 503
+        self.generation: dict[str, int] = {}  # bumped when a rebuild under way must start again (weft.cluster.rebuild)
         self._lock = threading.RLock()
         import uuid
 
@@ -78,6 +79,14 @@ class ClusterEngine:
         return out
 
     # ---- definitions --------------------------------------------------------------------------------
+    def mark_rebuild(self, name: str) -> None:
+        """Rebuild ``name``'s local copy from the cluster database (beside the apply loop); it answers 503 meanwhile.
+        A rebuild already under way starts again."""
+        with self._lock:
+            self.rebuilding.add(name)
+            self.generation[name] = self.generation.get(name, 0) + 1
+        self.follower.rebuilder.kick()
+
     def open_index(self, definition: IndexDefinition) -> None:
         name = definition.name
         with self._lock:
@@ -87,12 +96,12 @@ class ClusterEngine:
                 log.exception("the local copy of index %s cannot be opened; rebuilding it from the cluster database", name)
                 shutil.rmtree(self.root / name, ignore_errors=True)
                 self.local.create_index(definition)
-                self.rebuilding.add(name)
+                self.mark_rebuild(name)
             state = self.state.read_index(name)
             uid = self.catalog.uid(name)
             if self.fresh_node or state is None or state.uid is None or state.uid != uid:
                 state = IndexState(None, 0)
-                self.rebuilding.add(name)
+                self.mark_rebuild(name)
             self.indexes[name] = state
 
     def create_index(self, definition: IndexDefinition) -> None:
@@ -100,6 +109,7 @@ class ClusterEngine:
             self.local.create_index(definition)
             self.indexes[definition.name] = IndexState(None, 0)  # tied to its uid by the first change the loop applies
             self.rebuilding.discard(definition.name)
+            self.generation[definition.name] = self.generation.get(definition.name, 0) + 1
             self.state.write_index(definition.name, self.indexes[definition.name])
 
     def update_index(self, old: IndexDefinition, new: IndexDefinition) -> None:
@@ -111,7 +121,12 @@ class ClusterEngine:
                 self.local.delete_index(old.name)
                 self.local.create_index(new)
                 self.indexes[new.name] = IndexState(None, 0)
-                self.rebuilding.add(new.name)
+                self.mark_rebuild(new.name)
+                return
+            if new.name in self.rebuilding:  # the rebuild under way loads the old definition: start it again on the new
+                self.local.delete_index(old.name)
+                self.local.create_index(new)
+                self.mark_rebuild(new.name)
                 return
             self.local.update_index(old, new)  # may rewrite the directory (new fields): the sidecar is written again
             if state is not None:
@@ -122,6 +137,7 @@ class ClusterEngine:
             self.local.delete_index(name)
             self.indexes.pop(name, None)
             self.rebuilding.discard(name)
+            self.generation[name] = self.generation.get(name, 0) + 1
 
     def rewrite(self, definition: IndexDefinition, fill=None) -> None:
         with self._lock:

@@ -35,6 +35,12 @@ class ClusterRuntime:
     def retrieval_store(self) -> PgRetrievalStore:
         return PgRetrievalStore(self.engine)
 
+    def conversation_journal(self, box=None):
+        """Conversation search's tenants and intent rows, shared by the nodes (weft.cluster.conversation_journal)."""
+        from weft.cluster.conversation_journal import PgConversationJournal
+
+        return PgConversationJournal(self.engine, box)
+
     def close(self) -> None:
         self.registry.stop()
         self.leases.stop()

@@ -4,19 +4,55 @@ Each change is one transaction that also appends a catalog row to the change log
 nodes learn of it in commit order with the document batches (an index deleted and created again is seen in that
 order) and reload their view of the catalog (``SearchService.sync_catalog``). An index row carries ``uid``, its
 incarnation: created afresh for a new name, kept by updates; the documents of record are keyed by it.
+
+Conditional writes (``guard``): the service decides a change on its view of the catalog, which may be behind another
+node's commit. ``guard(table, name, expected)`` opens the transaction the write will commit in, takes a lock on the
+name (an advisory lock: it also covers a name with no row yet, so two creations serialize) and compares the stored
+ETag with the one the decision was made on; a difference is ConcurrentChange, and the service reloads the catalog
+and decides again (a failed If-Match becomes a 412, an unconditional write applies over the newer definition).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import uuid
 
 from weft.cluster import tokens
 from weft.cluster.pg import PREFIX, Database, append_log
+from weft.etags import expect_etag
+
+GUARD_LOCK = 0x7765  # first key of the two-key advisory lock taken per (table, name) by guard()
 
 
 class PgCatalog:
     def __init__(self, db: Database):
         self.db = db
+        self._guarded = threading.local()  # the transaction of the guard() this thread is inside, if any
+
+    @contextlib.contextmanager
+    def guard(self, table: str, name: str, expected):
+        """The catalog writes of this thread inside the block commit in one transaction that first checked the stored
+        ETag of ``name`` in ``table`` ('indexes', 'synonym_maps', 'aliases') is ``expected`` (None: no row), under a
+        lock on the name held to the commit. Raises ConcurrentChange otherwise."""
+        with self.db.connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (GUARD_LOCK, f"{table}:{name}"))
+            row = conn.execute(f"SELECT etag FROM {PREFIX}{table} WHERE name = %s FOR UPDATE", (name,)).fetchone()
+            expect_etag(row[0] if row else None, expected)
+            self._guarded.conn = conn
+            try:
+                yield
+            finally:
+                self._guarded.conn = None
+
+    @contextlib.contextmanager
+    def _write(self):
+        conn = getattr(self._guarded, "conn", None)
+        if conn is not None:
+            yield conn  # committed when the guard ends
+            return
+        with self.db.connection() as conn:
+            yield conn
 
     # ---- indexes -------------------------------------------------------------------------------------
     def list(self) -> list[tuple[str, dict, str]]:
@@ -44,7 +80,7 @@ class PgCatalog:
         return None if row is None else str(row[0])
 
     def put(self, name: str, definition: dict, etag: str, *, internal: bool = False) -> None:
-        with self.db.connection() as conn:
+        with self._write() as conn:
             conn.execute(
                 f"INSERT INTO {PREFIX}indexes (name, uid, definition, etag, internal) VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, etag = excluded.etag, internal = excluded.internal",
@@ -53,7 +89,7 @@ class PgCatalog:
             tokens.record(append_log(conn, "index", name))
 
     def delete(self, name: str) -> bool:
-        with self.db.connection() as conn:
+        with self._write() as conn:
             row = conn.execute(f"DELETE FROM {PREFIX}indexes WHERE name = %s RETURNING uid", (name,)).fetchone()
             if row is None:
                 return False
@@ -90,14 +126,14 @@ class PgCatalog:
         return [(name, json.loads(definition), etag) for name, definition, etag in rows]
 
     def _put(self, table: str, kind: str, name: str, definition: dict, etag: str) -> None:
-        with self.db.connection() as conn:
+        with self._write() as conn:
             conn.execute(f"INSERT INTO {PREFIX}{table} (name, definition, etag) VALUES (%s, %s, %s) "
                          "ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, etag = excluded.etag",
                          (name, json.dumps(definition), etag))
             tokens.record(append_log(conn, kind, name))
 
     def _delete(self, table: str, kind: str, name: str) -> bool:
-        with self.db.connection() as conn:
+        with self._write() as conn:
             if conn.execute(f"DELETE FROM {PREFIX}{table} WHERE name = %s", (name,)).rowcount == 0:
                 return False
             tokens.record(append_log(conn, kind, name))

@@ -18,6 +18,8 @@ from typing import Any, Iterable
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from weft.errors import ConcurrentChange
+from weft.etags import ANY
 from weft.indexers.keyhash import bucket_and_check, encoded_text
 
 HISTORY_LIMIT = 50
@@ -158,10 +160,14 @@ class PgIndexerStore:
         return [tuple(r) for r in rows]
 
     # ---- definitions ----
-    def put_definition(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str) -> None:
-        self._tx([(f"INSERT INTO {P}{_table(kind)} (name, body, secret, etag) VALUES (:n, :b, :s, :e) ON CONFLICT (name) "
-                   "DO UPDATE SET body = excluded.body, secret = excluded.secret, etag = excluded.etag",
-                   {"n": name, "b": json.dumps(body), "s": secret, "e": etag})])
+    def put_definition(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str, *, expected=ANY) -> None:
+        """``expected``: the stored ETag the caller read (None: no row). The write is conditional on it in one statement
+        (two nodes' conditional PUTs: one commits, the other finds nothing to update and raises ConcurrentChange)."""
+        params = {"n": name, "b": json.dumps(body), "s": secret, "e": etag, "x": None if expected is ANY else expected}
+        with self.engine.begin() as conn:
+            conn.execute(text(conditional_put(f"{P}{_table(kind)}", "name = :n", "(name, body, secret, etag) VALUES (:n, :b, :s, :e)",
+                                              "body = :b, secret = :s, etag = :e", "(name)", expected)), params).fetchone() \
+                or _changed()
 
     def get_definition(self, kind: str, name: str) -> tuple[dict, bytes | None, str] | None:
         rows = self._all(f"SELECT body, secret, etag FROM {P}{_table(kind)} WHERE name = :n", {"n": name})
@@ -173,11 +179,15 @@ class PgIndexerStore:
     def list_definitions(self, kind: str) -> list[tuple[str, dict, bytes | None, str]]:
         return [(n, json.loads(b), _bytes(s), e) for n, b, s, e in self._all(f"SELECT name, body, secret, etag FROM {P}{_table(kind)} ORDER BY name")]
 
-    def delete_definition(self, kind: str, name: str) -> None:
-        statements = [(f"DELETE FROM {P}{_table(kind)} WHERE name = :n", {"n": name})]
-        if kind == "indexer":
-            statements += [(f"DELETE FROM {P}{t} WHERE indexer = :n", {"n": name}) for t in ("tracking", "executions", "ledger", "meta")]
-        self._tx(statements)
+    def delete_definition(self, kind: str, name: str, *, expected=ANY) -> None:
+        with self.engine.begin() as conn:
+            deleted = conn.execute(text(f"DELETE FROM {P}{_table(kind)} WHERE name = :n" + ("" if expected is ANY else " AND etag = :x")),
+                                   {"n": name, "x": None if expected is ANY else expected}).rowcount
+            if expected is not ANY and not deleted:
+                _changed()
+            if kind == "indexer":
+                for t in ("tracking", "executions", "ledger", "meta"):
+                    conn.execute(text(f"DELETE FROM {P}{t} WHERE indexer = :n"), {"n": name})
 
     # ---- tracking state ----
     def tracking_state(self, indexer: str) -> dict | None:
@@ -275,6 +285,22 @@ class PgIndexerStore:
         return out
 
 
+def conditional_put(table: str, match: str, insert: str, update: str, conflict: str, expected) -> str:
+    """The SQL of a write conditional on the stored ETag, RETURNING a row when it wrote: ANY upserts; None inserts
+    unless the row exists; an ETag updates only the row that still has it (PostgreSQL re-checks the WHERE on the
+    newest row version after waiting for a concurrent writer, so the check and the write are one step)."""
+    if expected is ANY:
+        return (f"INSERT INTO {table} {insert} ON CONFLICT {conflict} DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in (a.split("=")[0].strip() for a in update.split(","))) + " RETURNING 1")
+    if expected is None:
+        return f"INSERT INTO {table} {insert} ON CONFLICT {conflict} DO NOTHING RETURNING 1"
+    return f"UPDATE {table} SET {update} WHERE {match} AND etag = :x RETURNING 1"
+
+
+def _changed():
+    raise ConcurrentChange("The definition was changed by another request while this one was applied; retry it.")
+
+
 def _table(kind: str) -> str:
     return {"datasource": "datasources", "indexer": "indexers"}[kind]
 
@@ -303,15 +329,19 @@ class PgRetrievalStore:
             rows = conn.execute(text(f"SELECT name, body, etag FROM {RETRIEVAL_TABLE} WHERE kind = :k ORDER BY name"), {"k": kind}).fetchall()
         return [(n, json.loads(b), e) for n, b, e in rows]
 
-    def put(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str) -> None:
+    def put(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str, *, expected=ANY) -> None:
         with self.engine.begin() as conn:
-            conn.execute(text(f"INSERT INTO {RETRIEVAL_TABLE} (kind, name, body, secret, etag) VALUES (:k, :n, :b, :s, :e) "
-                              "ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body, secret = excluded.secret, etag = excluded.etag"),
-                         {"k": kind, "n": name, "b": json.dumps(body), "s": secret, "e": etag})
+            conn.execute(text(conditional_put(RETRIEVAL_TABLE, "kind = :k AND name = :n", "(kind, name, body, secret, etag) VALUES (:k, :n, :b, :s, :e)",
+                                              "body = :b, secret = :s, etag = :e", "(kind, name)", expected)),
+                         {"k": kind, "n": name, "b": json.dumps(body), "s": secret, "e": etag, "x": None if expected is ANY else expected}).fetchone() or _changed()
 
-    def delete(self, kind: str, name: str) -> bool:
+    def delete(self, kind: str, name: str, *, expected=ANY) -> bool:
         with self.engine.begin() as conn:
-            return conn.execute(text(f"DELETE FROM {RETRIEVAL_TABLE} WHERE kind = :k AND name = :n"), {"k": kind, "n": name}).rowcount > 0
+            deleted = conn.execute(text(f"DELETE FROM {RETRIEVAL_TABLE} WHERE kind = :k AND name = :n" + ("" if expected is ANY else " AND etag = :x")),
+                                   {"k": kind, "n": name, "x": None if expected is ANY else expected}).rowcount > 0
+        if expected is not ANY and not deleted:
+            _changed()
+        return deleted
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

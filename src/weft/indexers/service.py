@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weft.etags import check_preconditions, new_etag
+from weft.etags import check_preconditions, new_etag, retried
 from weft import observability
 from weft.errors import Conflict, InvalidInput, NotFound
 from weft.indexers import runner
@@ -129,24 +129,30 @@ class IndexerService:
         return ds
 
     def create_datasource(self, body: Any) -> dict:
+        return retried(lambda: self._create_datasource(body))
+
+    def _create_datasource(self, body: Any) -> dict:
         check_definition(body, "datasource")  # unknown and refused members (weft.search.members_resources)
         ds = parse_data_source(body)
         with self._lock:
             if self.store.get_definition("datasource", ds.name) is not None:
                 message = f"Cannot create data source '{ds.name}' because it already exists."
                 raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingDataSource", "message": message}])
-            rendered = self._put_datasource(ds)
+            rendered = self._put_datasource(ds, expected=None)
         self._sync_listeners()
         return rendered
 
     def create_or_update_datasource(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+        return retried(lambda: self._create_or_update_datasource(name, body, if_match, if_none_match))
+
+    def _create_or_update_datasource(self, name: str, body: Any, if_match: str | None, if_none_match: str | None) -> tuple[dict, bool]:
         with self._lock:
             existing = self.store.get_definition("datasource", name)
             check_preconditions(existing[2] if existing else None, if_match, if_none_match)
             check_definition(body, "datasource")
             ds = parse_data_source(body, name_from_path=name, existing_secret=self.secrets.open(existing[1]) if existing else None)
             self._drop_engine(name)
-            rendered = self._put_datasource(ds)
+            rendered = self._put_datasource(ds, expected=existing[2] if existing else None)
         self._sync_listeners()
         return rendered, existing is None
 
@@ -157,10 +163,12 @@ class IndexerService:
 
             check_sqlite_path(engine_url(ds), self.sqlite_dirs)
 
-    def _put_datasource(self, ds: DataSource) -> dict:
+    def _put_datasource(self, ds: DataSource, *, expected) -> dict:
+        """``expected``: the stored ETag this write was decided on (None: none was stored); another node's write
+        since then makes it a ConcurrentChange, and the operation is run again (weft.etags.retried)."""
         self._check_path(ds)
         ds.etag = new_etag()
-        self.store.put_definition("datasource", ds.name, ds.raw, self.secrets.seal(ds.connection_string), ds.etag)
+        self.store.put_definition("datasource", ds.name, ds.raw, self.secrets.seal(ds.connection_string), ds.etag, expected=expected)
         return ds.to_json()
 
     def get_datasource(self, name: str) -> dict:
@@ -170,12 +178,15 @@ class IndexerService:
         return [self._load_datasource(n).to_json() for n, *_ in self.store.list_definitions("datasource")]
 
     def delete_datasource(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
+        retried(lambda: self._delete_datasource(name, if_match, if_none_match))
+
+    def _delete_datasource(self, name: str, if_match: str | None, if_none_match: str | None) -> None:
         with self._lock:
             existing = self.store.get_definition("datasource", name)
             if existing is None:
                 raise NotFound(f"Data source '{name}' was not found.")
             check_preconditions(existing[2], if_match, if_none_match)
-            self.store.delete_definition("datasource", name)
+            self.store.delete_definition("datasource", name, expected=existing[2])
             self._drop_engine(name)
             self._notify_targets.pop(name, None)
         self._sync_listeners()
@@ -213,6 +224,9 @@ class IndexerService:
                 raise InvalidInput(f"Target index '{ix.target_index}' referenced by indexer '{ix.name}' was not found.")
 
     def create_indexer(self, body: Any) -> dict:
+        return retried(lambda: self._create_indexer(body))
+
+    def _create_indexer(self, body: Any) -> dict:
         check_definition(body, "indexer")
         ix = parse_indexer(body)
         with self._lock:
@@ -220,28 +234,31 @@ class IndexerService:
                 message = f"Cannot create indexer '{ix.name}' because it already exists."
                 raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingIndexer", "message": message}])
             self._validate_references(ix)
-            rendered = self._put_indexer(ix)
+            rendered = self._put_indexer(ix, expected=None)
         if not ix.disabled:
             self._start(ix.name)
         self._sync_listeners()
         return rendered
 
     def create_or_update_indexer(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+        return retried(lambda: self._create_or_update_indexer(name, body, if_match, if_none_match))
+
+    def _create_or_update_indexer(self, name: str, body: Any, if_match: str | None, if_none_match: str | None) -> tuple[dict, bool]:
         with self._lock:
             existing = self.store.get_definition("indexer", name)
             check_preconditions(existing[2] if existing else None, if_match, if_none_match)
             check_definition(body, "indexer")
             ix = parse_indexer(body, name_from_path=name, existing_api_key=self.secrets.open(existing[1]) if existing else None)
             self._validate_references(ix)
-            rendered = self._put_indexer(ix)
+            rendered = self._put_indexer(ix, expected=existing[2] if existing else None)
         if existing is None and not ix.disabled:
             self._start(ix.name)
         self._sync_listeners()
         return rendered, existing is None
 
-    def _put_indexer(self, ix: Indexer) -> dict:
+    def _put_indexer(self, ix: Indexer, *, expected) -> dict:
         ix.etag = new_etag()
-        self.store.put_definition("indexer", ix.name, ix.raw, self.secrets.seal(ix.remote_api_key), ix.etag)
+        self.store.put_definition("indexer", ix.name, ix.raw, self.secrets.seal(ix.remote_api_key), ix.etag, expected=expected)
         return ix.to_json()
 
     def get_indexer(self, name: str) -> dict:
@@ -251,6 +268,9 @@ class IndexerService:
         return [self._load_indexer(n).to_json() for n, *_ in self.store.list_definitions("indexer")]
 
     def delete_indexer(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
+        retried(lambda: self._delete_indexer(name, if_match, if_none_match))
+
+    def _delete_indexer(self, name: str, if_match: str | None, if_none_match: str | None) -> None:
         with self._lock:
             existing = self.store.get_definition("indexer", name)
             if existing is None:
@@ -262,7 +282,7 @@ class IndexerService:
         if active is not None:
             active.cancelled.set()
             active.thread.join(60)
-        self.store.delete_definition("indexer", name)
+        self.store.delete_definition("indexer", name, expected=existing[2])
         self._last_start.pop(name, None)
         self._sync_listeners()
 

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from weft.etags import ANY, expect_etag
 from weft.indexers.keyhash import bucket_and_check, encoded_text
 
 HISTORY_LIMIT = 50
@@ -121,9 +122,18 @@ class IndexerStore:
             return self._db.execute(sql, params).fetchall()
 
     # ---- definitions -----------------------------------------------------------------------------
-    def put_definition(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str) -> None:
+    def put_definition(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str, *, expected=ANY) -> None:
+        """``expected``: the stored ETag the caller read (None: no row), checked in the write's transaction."""
         table = _table(kind)
-        self._tx([(f"INSERT OR REPLACE INTO {table} (name, body, secret, etag) VALUES (?, ?, ?, ?)", (name, json.dumps(body), secret, etag))])
+        with self._transaction() as db:
+            self._expect(db, table, name, expected)
+            db.execute(f"INSERT OR REPLACE INTO {table} (name, body, secret, etag) VALUES (?, ?, ?, ?)", (name, json.dumps(body), secret, etag))
+
+    @staticmethod
+    def _expect(db, table: str, name: str, expected) -> None:
+        if expected is not ANY:
+            row = db.execute(f"SELECT etag FROM {table} WHERE name = ?", (name,)).fetchone()
+            expect_etag(row[0] if row else None, expected)
 
     def get_definition(self, kind: str, name: str) -> tuple[dict, bytes | None, str] | None:
         rows = self._all(f"SELECT body, secret, etag FROM {_table(kind)} WHERE name = ?", (name,))
@@ -135,11 +145,14 @@ class IndexerStore:
     def list_definitions(self, kind: str) -> list[tuple[str, dict, bytes | None, str]]:
         return [(n, json.loads(b), s, e) for n, b, s, e in self._all(f"SELECT name, body, secret, etag FROM {_table(kind)} ORDER BY name")]
 
-    def delete_definition(self, kind: str, name: str) -> None:
+    def delete_definition(self, kind: str, name: str, *, expected=ANY) -> None:
         statements = [(f"DELETE FROM {_table(kind)} WHERE name = ?", (name,))]
         if kind == "indexer":
             statements += [(f"DELETE FROM {t} WHERE indexer = ?", (name,)) for t in ("tracking", "executions", "ledger", "meta")]
-        self._tx(statements)
+        with self._transaction() as db:
+            self._expect(db, _table(kind), name, expected)
+            for sql, params in statements:
+                db.execute(sql, params)
 
     # ---- tracking state ------------------------------------------------------------------------------
     def tracking_state(self, indexer: str) -> dict | None:

@@ -31,7 +31,7 @@ from weft.errors import Conflict, InvalidInput, NotFound, WeftError
 from weft.secretbox import SecretBox
 from weft.retrieval import model
 from weft.retrieval import references as references_of
-from weft.etags import check_preconditions, new_etag
+from weft.etags import ANY, check_preconditions, expect_etag, new_etag, retried
 
 DEFAULT_RUNTIME_SECONDS, MAX_RUNTIME_SECONDS = 90, 600
 DEFAULT_OUTPUT_TOKENS = 5000
@@ -60,14 +60,22 @@ class RetrievalStore:
             rows = self._db.execute("SELECT name, body, etag FROM objects WHERE kind = ? ORDER BY name", (kind,)).fetchall()
         return [(n, json.loads(b), e) for n, b, e in rows]
 
-    def put(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str) -> None:
+    def put(self, kind: str, name: str, body: dict, secret: bytes | None, etag: str, *, expected=ANY) -> None:
+        """``expected``: the stored ETag the caller read (None: no row), checked under the lock of the write."""
         with self._lock:
+            self._expect(kind, name, expected)
             self._db.execute("INSERT INTO objects(kind, name, body, secret, etag) VALUES (?, ?, ?, ?, ?) ON CONFLICT(kind, name) "
                              "DO UPDATE SET body = excluded.body, secret = excluded.secret, etag = excluded.etag",
                              (kind, name, json.dumps(body), secret, etag))
 
-    def delete(self, kind: str, name: str) -> bool:
+    def _expect(self, kind: str, name: str, expected) -> None:
+        if expected is not ANY:
+            row = self._db.execute("SELECT etag FROM objects WHERE kind = ? AND name = ?", (kind, name)).fetchone()
+            expect_etag(row[0] if row else None, expected)
+
+    def delete(self, kind: str, name: str, *, expected=ANY) -> bool:
         with self._lock:
+            self._expect(kind, name, expected)
             return self._db.execute("DELETE FROM objects WHERE kind = ? AND name = ?", (kind, name)).rowcount > 0
 
     def ping(self) -> None:
@@ -112,23 +120,29 @@ class RetrievalService:
                 raise InvalidInput(f"The semantic configuration '{semantic}' does not exist in the index '{index}'.")
 
     def create_source(self, body: Any) -> dict:
+        return retried(lambda: self._create_source(body))
+
+    def _create_source(self, body: Any) -> dict:
         source = model.parse_source(body)
         with self._lock:
             if self.store.get("source", source["name"]) is not None:
                 raise InvalidInput(f"Cannot create knowledge source '{source['name']}' because it already exists.", code="ResourceNameAlreadyInUse")
             self._check_source_target(source)
             etag = new_etag()
-            self.store.put("source", source["name"], source, None, etag)
+            self.store.put("source", source["name"], source, None, etag, expected=None)
         return model.render_source(source, etag)
 
     def create_or_update_source(self, name: str, body: Any, *, if_match=None, if_none_match=None) -> tuple[dict, bool]:
+        return retried(lambda: self._create_or_update_source(name, body, if_match, if_none_match))
+
+    def _create_or_update_source(self, name: str, body: Any, if_match, if_none_match) -> tuple[dict, bool]:
         source = model.parse_source(body, name_from_path=name)
         with self._lock:
             existing = self.store.get("source", name)
             check_preconditions(existing[2] if existing else None, if_match, if_none_match)
             self._check_source_target(source)
             etag = new_etag()
-            self.store.put("source", name, source, None, etag)
+            self.store.put("source", name, source, None, etag, expected=existing[2] if existing else None)
         return model.render_source(source, etag), existing is None
 
     def get_source(self, name: str) -> dict:
@@ -141,6 +155,9 @@ class RetrievalService:
         return [model.render_source(body, etag) for _, body, etag in self.store.list("source")]
 
     def delete_source(self, name: str, *, if_match=None, if_none_match=None) -> None:
+        retried(lambda: self._delete_source(name, if_match, if_none_match))
+
+    def _delete_source(self, name: str, if_match, if_none_match) -> None:
         with self._lock:
             existing = self.store.get("source", name)
             if existing is None:
@@ -149,7 +166,7 @@ class RetrievalService:
             users = [n for n, body, _ in self.store.list("base") if any(s["name"] == name for s in body["knowledgeSources"])]
             if users:
                 raise Conflict(f"The knowledge source '{name}' is used by the knowledge base '{users[0]}'; remove it from there first.")
-            self.store.delete("source", name)
+            self.store.delete("source", name, expected=existing[2])
 
     def source_status(self, name: str) -> dict:
         source = self.get_source(name)
@@ -187,6 +204,9 @@ class RetrievalService:
                 raise InvalidInput(f"The knowledge base '{base['name']}' refers to the knowledge source '{s['name']}', which does not exist.")
 
     def create_base(self, body: Any, api_version: str | None) -> dict:
+        return retried(lambda: self._create_base(body, api_version))
+
+    def _create_base(self, body: Any, api_version: str | None) -> dict:
         base = model.parse_base(body, api_version=api_version)
         with self._lock:
             if self.store.get("base", base["name"]) is not None:
@@ -194,10 +214,13 @@ class RetrievalService:
             self._check_base(base)
             secret = self._seal_models(base, None)
             etag = new_etag()
-            self.store.put("base", base["name"], base, secret, etag)
+            self.store.put("base", base["name"], base, secret, etag, expected=None)
         return model.render_base(base, etag)
 
     def create_or_update_base(self, name: str, body: Any, api_version: str | None, *, if_match=None, if_none_match=None) -> tuple[dict, bool]:
+        return retried(lambda: self._create_or_update_base(name, body, api_version, if_match, if_none_match))
+
+    def _create_or_update_base(self, name: str, body: Any, api_version: str | None, if_match, if_none_match) -> tuple[dict, bool]:
         base = model.parse_base(body, api_version=api_version, name_from_path=name)
         with self._lock:
             existing = self.store.get("base", name)
@@ -205,7 +228,7 @@ class RetrievalService:
             self._check_base(base)
             secret = self._seal_models(base, existing[1] if existing else None)
             etag = new_etag()
-            self.store.put("base", name, base, secret, etag)
+            self.store.put("base", name, base, secret, etag, expected=existing[2] if existing else None)
         return model.render_base(base, etag), existing is None
 
     def get_base(self, name: str) -> dict:
@@ -218,12 +241,15 @@ class RetrievalService:
         return [model.render_base(body, etag) for _, body, etag in self.store.list("base")]
 
     def delete_base(self, name: str, *, if_match=None, if_none_match=None) -> None:
+        retried(lambda: self._delete_base(name, if_match, if_none_match))
+
+    def _delete_base(self, name: str, if_match, if_none_match) -> None:
         with self._lock:
             existing = self.store.get("base", name)
             if existing is None:
                 raise NotFound(f"Knowledge base '{name}' was not found.")
             check_preconditions(existing[2], if_match, if_none_match)
-            self.store.delete("base", name)
+            self.store.delete("base", name, expected=existing[2])
 
     # ---- retrieve --------------------------------------------------------------------------------------
     def retrieve(self, name: str, body: Any, api_version: str | None) -> tuple[dict, int]:

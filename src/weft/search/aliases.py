@@ -16,8 +16,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from weft.errors import InvalidInput, NotFound, PreconditionFailed
-from weft.etags import check_preconditions, new_etag
+from weft.errors import ConcurrentChange, InvalidInput, NotFound, PreconditionFailed
+from weft.etags import ATTEMPTS, check_preconditions, new_etag
 from weft.search.schema import INDEX_NAME_RE
 
 # Azure: services created after October 2022 get twice the index limit (S3 HD: 6,000). weft has no index limit;
@@ -87,7 +87,9 @@ class AliasService:
 
     def _store(self, alias: dict) -> dict:
         etag = new_etag()
-        self.catalog.put_alias(alias["name"], {"indexes": alias["indexes"]}, etag)
+        current = self._aliases.get(alias["name"])  # what this change was decided on
+        with self.catalog.guard("aliases", alias["name"], current["@odata.etag"] if current else None):
+            self.catalog.put_alias(alias["name"], {"indexes": alias["indexes"]}, etag)
         stored = dict(alias, **{"@odata.etag": etag})
         self._aliases[alias["name"]] = stored
         return self._render(stored)
@@ -98,6 +100,9 @@ class AliasService:
 
     # ---- CRUD ------------------------------------------------------------------------------------------
     def create(self, body: Any) -> dict:
+        return self._retried(lambda: self._create(body))
+
+    def _create(self, body: Any) -> dict:
         alias = self._parse(body)
         with self._lock:
             if alias["name"] in self._aliases:
@@ -109,6 +114,9 @@ class AliasService:
             return self._store(alias)
 
     def create_or_update(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+        return self._retried(lambda: self._create_or_update(name, body, if_match, if_none_match))
+
+    def _create_or_update(self, name: str, body: Any, if_match: str | None, if_none_match: str | None) -> tuple[dict, bool]:
         alias = self._parse(body, name_from_path=name)
         with self._lock:
             existing = self._aliases.get(name)
@@ -138,6 +146,19 @@ class AliasService:
 
     def delete(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
         """Deleting an alias never touches its index."""
+        self._retried(lambda: self._delete(name, if_match, if_none_match))
+
+    def _retried(self, operation):
+        """Decides a change again on a reloaded view when another node changed the catalog since (cluster mode)."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return operation()
+            except ConcurrentChange:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                self.reload()
+
+    def _delete(self, name: str, if_match: str | None, if_none_match: str | None) -> None:
         with self._lock:
             existing = self._aliases.get(name)
             if existing is None:
@@ -145,7 +166,8 @@ class AliasService:
                     raise PreconditionFailed("The alias does not exist, so the If-Match precondition failed.")
                 raise _not_found(name)
             check_preconditions(existing["@odata.etag"], if_match, if_none_match)
-            self.catalog.delete_alias(name)
+            with self.catalog.guard("aliases", name, existing["@odata.etag"]):
+                self.catalog.delete_alias(name)
             del self._aliases[name]
 
     def count(self) -> int:

@@ -12,13 +12,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
+from weft.errors import ConcurrentChange, InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
 from weft.search.ranking import semantic
 from weft.search.ranking.scoring import scoring_for
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search import strict, vectorizer_secrets
-from weft.etags import check_preconditions as _check_preconditions, new_etag
+from weft.etags import ATTEMPTS, check_preconditions as _check_preconditions, new_etag
 from weft.search.catalog import Catalog
 from weft.secretbox import SecretBox
 from weft.search.synonyms_service import SynonymMapService
@@ -215,14 +215,29 @@ class SearchService:
         definition = parse_index_definition(body)
         definition.index_only = tuple(index_only)
         self.synonym_maps.check_references(definition)
+        return self._retried(lambda: self._create_index(definition, internal))
+
+    def _retried(self, operation):
+        """Runs a definition change again when its conditional write finds the catalog changed by another node since
+        this node's view of it (cluster mode): the view is reloaded first, so the change is decided again on it."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return operation()
+            except ConcurrentChange:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                self.sync_catalog()
+
+    def _create_index(self, definition: IndexDefinition, internal: bool) -> dict:
         with self._lock:
             if definition.name in self._definitions:
                 message = f"Cannot create index '{definition.name}' because it already exists."
                 raise InvalidInput(message, code="ResourceNameAlreadyInUse", details=[{"code": "CannotCreateExistingIndex", "message": message}])
             self.aliases.check_index_name(definition.name)
             definition.etag = new_etag()
-            self.engine.create_index(definition)
-            self.catalog.put(definition.name, self._stored(definition), definition.etag, internal=internal)
+            with self.catalog.guard("indexes", definition.name, None):
+                self.engine.create_index(definition)
+                self.catalog.put(definition.name, self._stored(definition), definition.etag, internal=internal)
             self._definitions[definition.name] = definition
             if internal:
                 self._internal.add(definition.name)
@@ -231,28 +246,37 @@ class SearchService:
     def create_or_update_index(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None,
                                allow_index_downtime: bool = False) -> tuple[dict, bool]:
         strict.check_index_body(body)
-        definition = parse_index_definition(body, name_from_path=name)
-        self.synonym_maps.check_references(definition)
+        self.synonym_maps.check_references(parse_index_definition(body, name_from_path=name))
+        return self._retried(lambda: self._create_or_update_index(name, body, if_match, if_none_match, allow_index_downtime))
+
+    def _create_or_update_index(self, name: str, body: Any, if_match: str | None, if_none_match: str | None,
+                                allow_index_downtime: bool) -> tuple[dict, bool]:
+        definition = parse_index_definition(body, name_from_path=name)  # afresh: a retry must not see the last try's changes
         with self._lock:
             existing = self._definitions.get(name)
             _check_preconditions(existing.etag if existing else None, if_match, if_none_match)
             definition.etag = new_etag()
             if existing is None:
                 self.aliases.check_index_name(name)
-                self.engine.create_index(definition)
-                self.catalog.put(name, self._stored(definition), definition.etag)
+                with self.catalog.guard("indexes", name, None):
+                    self.engine.create_index(definition)
+                    self.catalog.put(name, self._stored(definition), definition.etag)
                 self._definitions[name] = definition
                 return self._render(definition), True
             check_compatible_update(existing, definition)
             definition.index_only = existing.index_only
             vectorizer_secrets.carry_over({"vectorSearch": definition.members.get("vectorSearch")}, existing.to_json())
             check_analysis_update(existing, definition, allow_index_downtime)
-            self.engine.update_index(existing, definition)
-            self.catalog.put(name, self._stored(definition), definition.etag, internal=name in self._internal)
+            with self.catalog.guard("indexes", name, existing.etag):
+                self.engine.update_index(existing, definition)
+                self.catalog.put(name, self._stored(definition), definition.etag, internal=name in self._internal)
             self._definitions[name] = definition
             return self._render(definition), False
 
     def delete_index(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
+        self._retried(lambda: self._delete_index(name, if_match, if_none_match))
+
+    def _delete_index(self, name: str, if_match: str | None, if_none_match: str | None) -> None:
         with self._lock:
             existing = self._definitions.get(name)
             if existing is None:
@@ -261,7 +285,8 @@ class SearchService:
                 raise NotFound(f"The index '{name}' for service 'weft' was not found.")
             _check_preconditions(existing.etag, if_match, if_none_match)
             self.aliases.check_index_deletable(name)
-            self.catalog.delete(name)  # durable first: a crash after this leaves only a stray directory
+            with self.catalog.guard("indexes", name, existing.etag):
+                self.catalog.delete(name)  # durable first: a crash after this leaves only a stray directory
             del self._definitions[name]
             self._internal.discard(name)
             self.engine.delete_index(name)

@@ -12,8 +12,8 @@ import threading
 from typing import Any, Iterable
 
 from weft import encryption_keys
-from weft.etags import check_preconditions, new_etag
-from weft.errors import InvalidInput, NotFound, PreconditionFailed
+from weft.etags import ATTEMPTS, check_preconditions, new_etag
+from weft.errors import ConcurrentChange, InvalidInput, NotFound, PreconditionFailed
 from weft.search.analysis.synonyms import Rules, parse_rules
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){0,126}[a-z0-9]$|^[a-z0-9]$")
@@ -64,7 +64,9 @@ class SynonymMapService:
 
     def _store(self, body: dict) -> dict:
         etag = new_etag()
-        self.catalog.put_synonym_map(body["name"], body, etag)
+        current = self._maps.get(body["name"])  # what this change was decided on
+        with self.catalog.guard("synonym_maps", body["name"], current["@odata.etag"] if current else None):
+            self.catalog.put_synonym_map(body["name"], body, etag)
         stored = dict(body, **{"@odata.etag": etag})
         self._maps[body["name"]] = stored
         return self._render(stored)
@@ -75,6 +77,9 @@ class SynonymMapService:
                 "synonyms": stored["synonyms"], "encryptionKey": encryption_keys.redact(stored.get("encryptionKey"))}
 
     def create(self, body: Any) -> dict:
+        return self._retried(lambda: self._create(body))
+
+    def _create(self, body: Any) -> dict:
         parsed = self._parse(body)
         with self._lock:
             if parsed["name"] in self._maps:
@@ -82,6 +87,9 @@ class SynonymMapService:
             return self._store(parsed)
 
     def create_or_update(self, name: str, body: Any, *, if_match: str | None = None, if_none_match: str | None = None) -> tuple[dict, bool]:
+        return self._retried(lambda: self._create_or_update(name, body, if_match, if_none_match))
+
+    def _create_or_update(self, name: str, body: Any, if_match: str | None, if_none_match: str | None) -> tuple[dict, bool]:
         parsed = self._parse(body, name_from_path=name)
         with self._lock:
             existing = self._maps.get(name)
@@ -106,6 +114,19 @@ class SynonymMapService:
         return items
 
     def delete(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
+        self._retried(lambda: self._delete(name, if_match, if_none_match))
+
+    def _retried(self, operation):
+        """Decides a change again on a reloaded view when another node changed the catalog since (cluster mode)."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return operation()
+            except ConcurrentChange:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                self.reload()
+
+    def _delete(self, name: str, if_match: str | None, if_none_match: str | None) -> None:
         with self._lock:
             existing = self._maps.get(name)
             if existing is None:
@@ -113,7 +134,8 @@ class SynonymMapService:
                     raise PreconditionFailed("The synonym map does not exist, so the If-Match precondition failed.")
                 raise NotFound(f"No synonym map with the name '{name}' was found in service 'weft'.")
             check_preconditions(existing["@odata.etag"], if_match, if_none_match)
-            self.catalog.delete_synonym_map(name)
+            with self.catalog.guard("synonym_maps", name, existing["@odata.etag"]):
+                self.catalog.delete_synonym_map(name)
             del self._maps[name]
             self._rules.pop(name, None)
 

@@ -18,6 +18,10 @@ item is gone are deleted (all of them when the conversation is gone). Rows of an
 reconciled on start; failed rows and tenant backfills by a background job every
 ``WEFT_CONVERSATION_SEARCH_INTERVAL`` seconds. Index operations on one conversation are serialized in the
 process, so a re-sync never races an append's indexing.
+
+Cluster mode hands in a shared journal (``weft.cluster.conversation_journal``: the tenants and rows in PostgreSQL)
+and the node's leases: the node that took a write still follows it itself, but only the holder of the
+``conversation-search`` lease runs the reconcile passes, and another node takes them over when it dies.
 """
 from __future__ import annotations
 
@@ -137,13 +141,17 @@ class _Intent:
 class ConversationIndex:
     """Keeps opted-in tenants' conversation items in their search indexes; answers conversation searches."""
 
+    LEASE = "conversation-search"
+
     def __init__(self, search: Any, threads: Any, journal_path: Path, settings: ConversationSearchSettings | None = None,
-                 *, refuse: str | None = None):
+                 *, refuse: str | None = None, journal: Any = None, leases: Any = None):
         self.search = search
         self.refuse = refuse  # why no tenant may opt in on this server (a 400 with this message), or None
         self.threads = threads
         self.settings = settings or ConversationSearchSettings()
-        self.journal = _Journal(Path(journal_path), getattr(search, "secrets", None))
+        self.journal = journal if journal is not None else _Journal(Path(journal_path), getattr(search, "secrets", None))
+        self.shared = bool(getattr(self.journal, "shared", False))  # other nodes change the tenants too
+        self.leases = leases  # cluster mode: reconcile passes only while this node holds LEASE
         self.generation = uuid.uuid4().hex
         self._tenants = self.journal.tenants()
         for config in self._tenants.values():  # indexes created before the internal flag existed
@@ -161,17 +169,27 @@ class ConversationIndex:
                 self.enable(tenant_id)
 
     # ---- opt-in ----------------------------------------------------------------------------------------
+    def _current(self, tenant_id: str) -> TenantConfig | None:
+        """The tenant's configuration; read from a shared journal (another node may have opted it in or out)."""
+        if not self.shared:
+            return self._tenants.get(tenant_id)
+        config = self.journal.tenant(tenant_id)
+        if config != self._tenants.get(tenant_id):
+            tenants = {k: v for k, v in self._tenants.items() if k != tenant_id}
+            self._tenants = tenants if config is None else {**tenants, tenant_id: config}
+        return config
+
     def config(self, tenant_id: str) -> TenantConfig | None:
-        return self._tenants.get(tenant_id)
+        return self._current(tenant_id)
 
     def enabled(self, tenant_id: str) -> bool:
-        return tenant_id in self._tenants
+        return self._current(tenant_id) is not None
 
     def enable(self, tenant_id: str, vectorizer: dict[str, Any] | None = None, dimensions: int | None = None) -> TenantConfig:
         """Opts a tenant in: creates its index and queues a backfill of its existing conversations."""
         validate_tenant_id(tenant_id)
         with self._tenants_lock:
-            existing = self._tenants.get(tenant_id)
+            existing = self._current(tenant_id)
             if existing is not None:
                 return existing
             if self.refuse is not None:
@@ -193,12 +211,19 @@ class ConversationIndex:
                     dimensions = known or len(embed(vectorizer, "dimension probe"))
             config = TenantConfig(tenant_id, index_name_for(tenant_id), vectorizer, dimensions if vectorizer else None)
             if config.index_name in self.search.index_names():
+                if self.shared and (other := self._opted_in_elsewhere(tenant_id)) is not None:
+                    return other
                 # left by an earlier opt-in whose journal is gone: derived data, rebuilt from the store below
                 self.search.delete_index(config.index_name)
             store_text = self.settings.store_text
             if store_text is None:  # the default: no item text in the index files when the store is encrypted
                 store_text = not getattr(getattr(self.threads, "keyring", None), "encrypt_new_writes", False)
-            self.search.create_index(self._definition(config), internal=True, index_only=() if store_text else ("text",))
+            try:
+                self.search.create_index(self._definition(config), internal=True, index_only=() if store_text else ("text",))
+            except InvalidInput as exc:
+                if not self.shared or exc.code != "ResourceNameAlreadyInUse" or (other := self._opted_in_elsewhere(tenant_id)) is None:
+                    raise
+                return other
             self.journal.put_tenant(config)
             self.journal.add(tenant_id, ALL_CONVERSATIONS, self.generation)
             self._tenants = {**self._tenants, tenant_id: config}
@@ -209,9 +234,14 @@ class ConversationIndex:
         self._wake.set()
         return config
 
+    def _opted_in_elsewhere(self, tenant_id: str, timeout: float = 10.0) -> TenantConfig | None:
+        """Another node opting the same tenant in at this moment: its configuration, once its row is committed."""
+        wait_until(lambda: self.journal.tenant(tenant_id) is not None, timeout)
+        return self._current(tenant_id)
+
     def reindex(self, tenant_id: str) -> None:
         """Queues a full re-synchronisation of the tenant's conversations (e.g. after writes by another process)."""
-        if tenant_id not in self._tenants:
+        if self._current(tenant_id) is None:
             raise InvalidInput("Conversation search is not enabled for this tenant.", code="conversation_search_disabled")
         self.journal.add(tenant_id, ALL_CONVERSATIONS, self.generation)
         self._wake.set()
@@ -219,7 +249,7 @@ class ConversationIndex:
     def disable(self, tenant_id: str) -> bool:
         """Opts a tenant out and deletes its index (derived data only; the conversations stay)."""
         with self._tenants_lock:
-            config = self._tenants.get(tenant_id)
+            config = self._current(tenant_id)
             if config is None:
                 return False
             self._tenants = {k: v for k, v in self._tenants.items() if k != tenant_id}
@@ -255,7 +285,7 @@ class ConversationIndex:
     # ---- hooks called by ThreadService -----------------------------------------------------------------
     def begin(self, tenant_id: str, conversation_id: str) -> _Intent | None:
         """Before the store commits a write: the durable intent row (None for a tenant not opted in)."""
-        if tenant_id not in self._tenants:
+        if self._current(tenant_id) is None:
             return None
         return _Intent(self.journal.add(tenant_id, conversation_id, self.generation), tenant_id, conversation_id)
 
@@ -455,6 +485,8 @@ class ConversationIndex:
         settled = 0
         done_keys: set[tuple[str, str]] = set()
         first, self._reconciled_once = not self._reconciled_once, True
+        if self.shared:
+            self._tenants = self.journal.tenants()  # opted in or out on other nodes too
         rewrites: list[int] = []  # settled when the batch's rewrites are done
         with self.batch():
             for row_id, tenant_id, conversation_id in self.journal.to_reconcile(self.generation):
@@ -490,6 +522,9 @@ class ConversationIndex:
     def start(self) -> "ConversationIndex":
         from weft.search.vectorizers import warm_up
 
+        if self.leases is not None:
+            self.leases.want(self.LEASE)
+
         for config in self._tenants.values():
             if config.vectorizer is not None:
                 warm_up(config.vectorizer)  # local models: loaded in the background, once per process
@@ -500,6 +535,10 @@ class ConversationIndex:
     def _loop(self) -> None:
         interval = self.settings.interval_seconds
         while not self._stop.is_set():
+            if self.leases is not None and self.leases.held(self.LEASE) is None:
+                self._wake.wait(min(interval, 1.0) if interval > 0 else 1.0)  # another node reconciles; take over when it dies
+                self._wake.clear()
+                continue
             try:
                 self.reconcile()
             except Exception:
@@ -517,7 +556,7 @@ class ConversationIndex:
     # ---- search ------------------------------------------------------------------------------------------
     def search_items(self, tenant_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """``{query, mode: text|vector|hybrid, top, conversation_id, role}`` over the tenant's own index."""
-        config = self._tenants.get(tenant_id)
+        config = self._current(tenant_id)
         if config is None:
             raise InvalidInput("Conversation search is not enabled for this tenant.", code="conversation_search_disabled")
         query = body.get("query")
