@@ -3,6 +3,8 @@ ends `completed` when its message was written, `failed` when not, `cancelled` wh
 waiting for tool outputs past its expiry ends `expired`. And a model error ends a run `failed`, in-band."""
 from __future__ import annotations
 
+import time
+
 from weft.agents.assistants import Assistants
 from weft.agents.runs import Runs
 from weft.threads.chat_endpoint import ChatEndpoint
@@ -79,3 +81,38 @@ def test_model_error_fails_the_run(service, fake_llm):
     assert ended["status"] == "failed" and ended["last_error"]["code"] == "upstream_error"
     assert events == ["thread.run.in_progress", "thread.run.failed"]
     assert [i.role for i in service.list_items(P, thread.id).data] == ["user"]  # nothing written
+
+
+def _garbled_thread(service):
+    thread, _ = service.create_conversation(P, kind="thread", items=[{"role": "user", "content": "garbled-upstream please"}])
+    return thread.id
+
+
+def test_an_unexpected_exception_fails_the_run_at_once(service, fake_llm):
+    # the fake model answers 200 with {"choices": ["garbled"]}: reading it raises AttributeError, not a WeftError
+    runs = Runs(service, Assistants(service), ChatEndpoint(fake_llm.base_url, None), lease_seconds=600)
+    agent = runs.assistants.create(P, {"model": "m"})["id"]
+    thread = _garbled_thread(service)
+    run = runs.create(P, thread, {"assistant_id": agent}, [])
+    events = []
+    runs.advance(P, run["id"], lambda name, data: events.append(name))
+    ended = runs.get(P, thread, run["id"])
+    assert ended["status"] == "failed" and ended["last_error"]["code"] == "server_error"
+    assert "garbled" not in ended["last_error"]["message"] and ended["failed_at"] is not None
+    assert events == ["thread.run.in_progress", "thread.run.failed"]
+    assert [i.role for i in service.list_items(P, thread).data] == ["user"]
+    # the thread takes a new run at once (the failed one is over, not holding it until a lease runs out)
+    assert runs._open_run(P, thread) is None
+
+    # the background path (runs.start, the pool) and the streamed path end the same way, well inside the lease
+    started = runs.create(P, thread, {"assistant_id": agent}, [])
+    runs.start(P, started["id"])
+    deadline = time.monotonic() + 10
+    while runs.get(P, thread, started["id"])["status"] in ("queued", "in_progress") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert runs.get(P, thread, started["id"])["status"] == "failed"
+    streamed = runs.create(P, thread, {"assistant_id": agent}, [])
+    names = [name for name, _ in runs.stream(P, streamed["id"], [])]
+    assert names == ["thread.run.in_progress", "thread.run.failed"]
+    assert runs.get(P, thread, streamed["id"])["last_error"]["code"] == "server_error"
+    runs.close()

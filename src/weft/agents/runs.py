@@ -15,11 +15,16 @@ After a crash: a run that was ``queued``, ``in_progress`` or ``cancelling`` in a
 are two writes, and the message is the truth). A run is never resumed,
 so the model is never asked twice and no message is written twice. A run in ``requires_action`` survives a
 restart unchanged: its tool outputs can be submitted to the new process.
+
+A turn that fails in this process ends its run ``failed`` at once: a WeftError with its own code (an upstream
+error is ``upstream_error``), anything else (a bug, an answer of the model no code expected) with ``server_error``
+and the detail in the log only.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import secrets
 import threading
@@ -307,9 +312,7 @@ class Runs:
     def _advance_quietly(self, principal: Principal, run_id: str) -> None:
         try:
             self.advance(principal, run_id, None)
-        except Exception:  # the run's own state records model failures; this is a storage failure: the lease ends it
-            import logging
-
+        except Exception:  # advance records every failure of the turn in the run; this is a storage failure
             logging.getLogger("weft.agents").exception("run %s could not advance", run_id)
 
     def stream(self, principal: Principal, run_id: str, first: list[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
@@ -373,13 +376,16 @@ class Runs:
                 with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait) as lease:
                     self._turn(principal, run_id, state, message_id, lease, emit, streaming)
         except WeftError as exc:
-            self._fail(principal, run_id, exc, emit)
+            self._fail(principal, run_id, {"code": exc.code or "server_error", "message": exc.message}, emit)
+        except Exception:  # noqa: BLE001 - a bug or an unexpected answer: the run ends now, not at its lease's end
+            logging.getLogger("weft.agents").exception("run %s failed unexpectedly", run_id)
+            self._fail(principal, run_id, {"code": "server_error",
+                                           "message": "The run failed unexpectedly; the server log has the details."}, emit)
         finally:
             with self._live_lock:
                 self._live.pop(run_id, None)
 
-    def _fail(self, principal: Principal, run_id: str, exc: WeftError, emit: Emit) -> None:
-        error = {"code": exc.code or "server_error", "message": exc.message}
+    def _fail(self, principal: Principal, run_id: str, error: dict, emit: Emit) -> None:
 
         def fail(s: dict) -> None:
             if s["run"]["status"] in shapes.ACTIVE:
