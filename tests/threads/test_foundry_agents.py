@@ -300,3 +300,35 @@ def test_bad_azure_ai_search_resources_are_400s(server, issuer):
     with pytest.raises(HttpResponseError) as bad:  # the tool without its index
         agents.create_agent(model="fake-model", name="s", tools=[{"type": "azure_ai_search"}])
     assert bad.value.status_code == 400 and "tool_resources.azure_ai_search" in bad.value.message
+
+
+def test_a_search_answer_carries_url_citations(server, issuer, products):
+    agents = client(server, issuer, "searcher", "s4")
+    agent = search_agent(agents, top_k=5)
+    run, _steps, _ = search_run(agents, agent, "search: zanzibar")
+    last = agents.messages.get_last_message_text_by_role(thread_id=run.thread_id, role="assistant")
+    cited = last.text.annotations
+    assert sorted((a.url_citation.url, a.url_citation.title) for a in cited) == [("https://shop/1", "Red kettle"),
+                                                                                ("https://shop/2", "Blue kettle")]
+    for annotation in cited:  # each over its marker in the text (the fake model echoes the tool output, markers included)
+        assert annotation.type == "url_citation" and annotation.text.startswith("【") and annotation.text.endswith("】")
+        assert last.text.value[annotation.start_index:annotation.end_index] == annotation.text
+    message = agents.messages.get_last_message_by_role(thread_id=run.thread_id, role="assistant")
+    assert [a.url_citation.url for a in message.url_citation_annotations] == [a.url_citation.url for a in cited]
+    # the Responses face of the thread: OpenAI's flat url_citation annotation
+    with httpx.Client(verify=server.verify) as http:
+        token = issuer.token(audience="https://ai.azure.com", roles=["Azure AI User"], tid="contoso")
+        items = http.get(f"{server.endpoint}/v1/conversations/{run.thread_id}/items?order=desc&limit=1",
+                         headers={"authorization": f"Bearer {token}"}).json()
+    part = items["data"][0]["content"][0]
+    assert {(a["type"], a["url"]) for a in part["annotations"]} == {("url_citation", "https://shop/1"), ("url_citation", "https://shop/2")}
+    assert all(part["text"][a["start_index"]:a["end_index"]].startswith("【") for a in part["annotations"])
+
+
+def test_an_answer_without_search_has_no_citations(server, issuer):
+    agents = client(server, issuer)
+    agent = agents.create_agent(model="fake-model", name="plain")
+    run = agents.create_thread_and_process_run(agent_id=agent.id, polling_interval=0.2, thread=AgentThreadCreationOptions(
+        messages=[ThreadMessageOptions(role="user", content="see 【0:0†source】 here")]))
+    message = agents.messages.get_last_message_by_role(thread_id=run.thread_id, role="assistant")
+    assert "【0:0†source】" in message.text_messages[0].text.value and message.url_citation_annotations == []

@@ -463,7 +463,7 @@ class Runs:
         if self.model_slots is not None:  # every model call of the turn (search-tool rounds included) holds one slot
             self.model_slots.take(principal.tenant_id)
         try:
-            text, calls, usage = search_tool.model_with_search(self, principal, run_id, state, payload, on_text if streaming else None, emit)
+            text, calls, usage, annotations = search_tool.model_with_search(self, principal, run_id, state, payload, on_text if streaming else None, emit)
         finally:
             if self.model_slots is not None:
                 self.model_slots.release(principal.tenant_id)
@@ -494,7 +494,7 @@ class Runs:
                 return "requires_action", [step]
             # appended with the run's new state (below): a turn runs once — outputs are taken once (their key), a
             # run is never resumed — and the message id is fixed at the turn's start
-            written.append(PendingItem("message", "assistant", self._message_body(r, text, "completed"), message_id))
+            written.append(PendingItem("message", "assistant", self._message_body(r, text, "completed", annotations), message_id))
             step = streaming_message[0] if streaming_message else shapes.message_step(r, message_id)
             shapes.finish_step(step, "completed")
             s["steps"].append(step)
@@ -516,14 +516,15 @@ class Runs:
             if not streaming_message:
                 emit("thread.run.step.created", {**steps[0], "status": "in_progress", "completed_at": None})
                 emit("thread.message.created", self._message_item(run, message_id, [], "in_progress"))
-            emit("thread.message.completed", self._message_item(run, message_id, self._message_body(run, text, "completed")["content"], "completed"))
+            emit("thread.message.completed", self._message_item(run, message_id, self._message_body(run, text, "completed", annotations)["content"],
+                                                                "completed"))
             emit("thread.run.step.completed", steps[0])
         emit(f"thread.run.{run['status']}", run)
 
     @staticmethod
-    def _message_body(run: dict, text: str, status: str) -> dict:
+    def _message_body(run: dict, text: str, status: str, annotations: list[dict] | None = None) -> dict:
         return {"type": "message", "role": "assistant", "status": status, "run_id": run["id"], "assistant_id": run["assistant_id"],
-                "content": [{"type": "output_text", "text": text, "annotations": []}] if text else []}
+                "content": [{"type": "output_text", "text": text, "annotations": list(annotations or [])}] if text else []}
 
     def _message_item(self, run: dict, message_id: str, content: list, status: str) -> Item:
         body = {**self._message_body(run, "", status), "content": content}
