@@ -332,3 +332,39 @@ def test_an_answer_without_search_has_no_citations(server, issuer):
         messages=[ThreadMessageOptions(role="user", content="see 【0:0†source】 here")]))
     message = agents.messages.get_last_message_by_role(thread_id=run.thread_id, role="assistant")
     assert "【0:0†source】" in message.text_messages[0].text.value and message.url_citation_annotations == []
+
+
+def test_a_streamed_search_run_shows_the_tool_step_and_the_cited_answer(server, issuer, products):
+    from azure.ai.agents.models import RunStep, ThreadMessage
+
+    agents = client(server, issuer, "searcher", "s4")
+    agent = search_agent(agents, top_k=5)
+    thread = agents.threads.create(messages=[ThreadMessageOptions(role="user", content="search: zanzibar")])
+    events = []
+    with agents.runs.stream(thread_id=thread.id, agent_id=agent.id) as stream:
+        for event_type, data, _ in stream:
+            events.append((event_type, data))
+    kinds = [k for k, _ in events]
+    assert kinds[:3] == ["thread.run.created", "thread.run.queued", "thread.run.in_progress"]
+    assert kinds[-2:] == ["thread.run.completed", "done"]
+    tool_steps = [(k, d) for k, d in events if isinstance(d, RunStep) and d.type == "tool_calls"]
+    assert [k for k, _ in tool_steps] == ["thread.run.step.created", "thread.run.step.in_progress", "thread.run.step.completed"]
+    assert tool_steps[0][1].status == "in_progress" and tool_steps[0][1].completed_at is None
+    call = tool_steps[-1][1].step_details.tool_calls[0]
+    assert call.type == "azure_ai_search" and json.loads(call.azure_ai_search["input"]) == {"query": "zanzibar"}
+    assert "https://shop/1" in call.azure_ai_search["output"]
+    # the tool step comes before the answer's message; the completed message carries the citations
+    assert kinds.index("thread.run.step.completed") < kinds.index("thread.message.created")
+    [final] = [d for k, d in events if k == "thread.message.completed"]
+    assert isinstance(final, ThreadMessage)
+    assert sorted(a.url_citation.url for a in final.url_citation_annotations) == ["https://shop/1", "https://shop/2"]
+    text = final.text_messages[0].text.value
+    assert all(text[a.start_index:a.end_index] == a.text for a in final.url_citation_annotations)
+    deltas = "".join(d.text for k, d in events if isinstance(d, MessageDeltaChunk))
+    assert deltas == text
+    # what was streamed is what was stored: the same steps, the same annotations
+    [run] = [d for k, d in events if k == "thread.run.completed"]
+    stored = list(agents.run_steps.list(thread_id=thread.id, run_id=run.id))
+    assert [s.type for s in stored] == ["tool_calls", "message_creation"] and stored[0].id == tool_steps[-1][1].id
+    last = agents.messages.get_last_message_text_by_role(thread_id=thread.id, role="assistant")
+    assert [a.as_dict() for a in last.text.annotations] == [a.as_dict() for a in final.url_citation_annotations]

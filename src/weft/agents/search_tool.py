@@ -227,7 +227,9 @@ def model_with_search(runs, principal, run_id: str, state: dict, payload: dict, 
                 step_call(call.get("id") or "", arguments, output)]})
             shapes.finish_step(step, "failed" if error else "completed", error)
             runs.records.mutate(principal, run_id, lambda s, step=step: s["steps"].append(step))
-            emit("thread.run.step.created", {**step, "status": "in_progress"})
+            begun = {**step, "status": "in_progress", "last_error": None, "completed_at": None, "failed_at": None}
+            emit("thread.run.step.created", begun)
+            emit("thread.run.step.in_progress", begun)
             emit(f"thread.run.step.{step['status']}", step)
             payload["messages"].append({"role": "tool", "tool_call_id": call.get("id"), "content": output})
     raise InvalidInput(f"The model kept calling {TOOL_TYPE} past {MAX_SEARCH_ROUNDS} rounds.", code="tool_rounds_exceeded")
