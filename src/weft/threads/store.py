@@ -60,6 +60,7 @@ class ThreadStore(Protocol):
     def get_item(self, tenant_id: str, conversation_id: str, item_id: str) -> ItemRecord: ...
     def list_items(self, tenant_id: str, conversation_id: str, *, limit: int | None, order: str, after: str | None = None, before: str | None = None) -> ItemPage: ...
     def list_items_with_roles(self, tenant_id: str, conversation_id: str, roles: tuple[str, ...], *, before_seq: int) -> list[ItemRecord]: ...
+    def list_items_older(self, tenant_id: str, conversation_id: str, *, before_seq: int, limit: int) -> ItemPage: ...
     def update_item_body(self, tenant_id: str, conversation_id: str, item_id: str, body: bytes) -> ItemRecord: ...
     def delete_item(self, tenant_id: str, conversation_id: str, item_id: str) -> None: ...
 
@@ -521,6 +522,18 @@ class SqlThreadStore:
                                   it.c.role.in_(list(roles)), it.c.seq < before_seq).order_by(it.c.seq))
         with self._read() as conn:
             return [_item(r) for r in conn.execute(query)]
+
+    def list_items_older(self, tenant_id, conversation_id, *, before_seq, limit):
+        """The items before ``before_seq``, newest first (the next page of a history read backwards; one query)."""
+        if self.turns is not None:
+            rows = self.turns.list_items_older(tenant_id, conversation_id, before_seq, limit)
+        else:
+            it = self.tables.items
+            query = (select(it).where(it.c.conversation_id == conversation_id, it.c.tenant_id == tenant_id, it.c.seq < before_seq)
+                     .order_by(it.c.seq.desc()).limit(limit + 1))
+            with self._read() as conn:
+                rows = [_item(r) for r in conn.execute(query)]
+        return ItemPage(rows[:limit], len(rows) > limit)
 
     def update_item_body(self, tenant_id, conversation_id, item_id, body):
         it = self.tables.items

@@ -89,6 +89,8 @@ class TurnStore:
         self.state_sql = f"UPDATE {c} SET extra_body = {mark}, updated_at_ms = {mark} WHERE id = {mark} AND tenant_id = {mark}"
         self.get_sql = (f"SELECT id, tenant_id, kind, created_at_ms, updated_at_ms, metadata_body, extra_body, item_count, "
                         f"retention_seconds FROM {c} WHERE id = {mark} AND tenant_id = {mark}")
+        self.older_sql = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = {mark} AND tenant_id = {mark} "
+                          f"AND seq < {mark} ORDER BY seq DESC LIMIT {mark}")
         self.roles_sql = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = {mark} AND tenant_id = {mark} "
                           f"AND seq < {mark} AND role IN ")
         if self.backend == "postgresql":
@@ -329,6 +331,17 @@ class TurnStore:
         try:
             with self.hot.readers.connection(self.hot.broken) as raw:
                 rows = raw.execute(sql, (conversation_id, tenant_id, before_seq, *roles)).fetchall()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        return item_records(rows)
+
+    def list_items_older(self, tenant_id: str, conversation_id: str, before_seq: int, limit: int):
+        """Up to ``limit + 1`` items before ``before_seq``, newest first (one round trip)."""
+        from weft.threads.hot_path import item_records
+
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(self.older_sql, (conversation_id, tenant_id, before_seq, limit + 1)).fetchall()
         except self.hot.broken as exc:
             raise unavailable(exc) from exc
         return item_records(rows)
