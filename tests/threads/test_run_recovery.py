@@ -116,3 +116,39 @@ def test_an_unexpected_exception_fails_the_run_at_once(service, fake_llm):
     assert names == ["thread.run.in_progress", "thread.run.failed"]
     assert runs.get(P, thread, streamed["id"])["last_error"]["code"] == "server_error"
     runs.close()
+
+
+def test_a_write_during_the_turn_is_kept_by_its_end(any_store):
+    # the turn's end is a compare-and-swap of the state it read at its start: a write in between (here another
+    # process's metadata update and cancel) makes it read the run again, so neither is lost
+    from tests.threads.fake_llm import FakeChatServer
+
+    slow = FakeChatServer(delay=0.4).start()
+    try:
+        service = ThreadService(any_store)
+        runs, agent, thread = _setup(service, slow.base_url)
+        kept = runs.create(P, thread, {"assistant_id": agent}, [])
+        elsewhere = Runs(service, Assistants(service), ChatEndpoint(slow.base_url, None))  # "another process"
+        runs.start(P, kept["id"])
+        time.sleep(0.2)  # the model call is under way
+        elsewhere.records.mutate(P, kept["id"], lambda s: s["run"].__setitem__("metadata", {"set": "meanwhile"}))
+        deadline = time.monotonic() + 10
+        while runs.get(P, thread, kept["id"])["status"] in ("queued", "in_progress") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ended = runs.get(P, thread, kept["id"])
+        assert ended["status"] == "completed" and ended["metadata"] == {"set": "meanwhile"}
+
+        cancelled = runs.create(P, thread, {"assistant_id": agent}, [])
+        runs.start(P, cancelled["id"])
+        time.sleep(0.2)
+        elsewhere.records.mutate(P, cancelled["id"], lambda s: s["run"].__setitem__("status", "cancelling"))
+        deadline = time.monotonic() + 10
+        while runs.get(P, thread, cancelled["id"])["status"] in ("queued", "in_progress", "cancelling") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert runs.get(P, thread, cancelled["id"])["status"] == "cancelled"
+        answers = [i for i in service.list_items(P, thread).data if i.role == "assistant"]
+        assert [i.body["run_id"] for i in answers] == [kept["id"]]  # the cancelled run wrote no message
+        elsewhere.close()
+        runs.close()
+    finally:
+        slow.stop()

@@ -98,3 +98,25 @@ def test_refused_commits_store_nothing(setup):
     with pytest.raises(NotFound):
         writer.commit(WHO, "conv_missing", None, [_item("x")], "response.create", None)
     writer.release(other)
+
+
+def test_a_compare_and_swap_update_stores_nothing_after_another_write(setup):
+    from weft.threads.turns import RecordChanged
+
+    service, writer, conversation, run = setup
+    if not writer.compares:
+        pytest.skip("MariaDB: no compare-and-swap; a run reads its record again before its commit (weft.agents.runs)")
+    read = service.store.get_conversation("acme", run).extra_body
+    service.update_conversation(WHO, run, extra={"state": "changed elsewhere"})  # another process's write
+    lease = writer.try_take("acme", conversation)
+    with pytest.raises(RecordChanged):
+        writer.commit(WHO, conversation, lease, [_item("stale")], "run.message",
+                      TurnRecord(run, "run", {"state": "stale"}, create=False, expect_extra=read))
+    assert _texts(service, conversation) == [] and service.get_conversation(WHO, run).extra == {"state": "changed elsewhere"}
+    assert writer.try_take("acme", conversation) is None  # still this turn's lease: it can commit again
+    current = service.store.get_conversation("acme", run).extra_body
+    writer.commit(WHO, conversation, lease, [_item("fresh")], "run.message",
+                  TurnRecord(run, "run", {"state": "fresh"}, create=False, expect_extra=current))
+    assert _texts(service, conversation) == ["fresh"] and service.get_conversation(WHO, run).extra == {"state": "fresh"}
+    with pytest.raises(RecordChanged):  # a record alone, changed
+        writer.commit(WHO, None, None, [], "run.finish", TurnRecord(run, "run", {"state": "x"}, create=False, expect_extra=current))

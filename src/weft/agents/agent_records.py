@@ -54,16 +54,22 @@ class AgentRecords:
     def state_for_write(self, principal: Principal, record_id: str) -> dict:
         """The record's state read right before this process writes it back: not audited as a read of its own,
         since the write that follows is audited (and names the record); NotFound as ``get``."""
+        return self.read_for_write(principal, record_id)[0]
+
+    def read_for_write(self, principal: Principal, record_id: str) -> tuple[dict, bytes | None]:
+        """``state_for_write`` and the state's stored bytes (a later compare-and-swap's expectation,
+        weft.threads.turns.TurnRecord.expect_extra)."""
         from weft.errors import NotFound as _NotFound
 
         principal.require("read")
         try:
-            record = self.service._conversation(self.service.store.get_conversation(principal.tenant_id, record_id))
+            stored = self.service.store.get_conversation(principal.tenant_id, record_id)
+            record = self.service._conversation(stored)
         except _NotFound:
             raise self._missing(record_id) from None
         if record.kind != self.kind:
             raise self._missing(record_id)
-        return dict(record.extra)
+        return dict(record.extra), stored.extra_body
 
     @contextmanager
     def locked(self, principal: Principal, record_id: str) -> Iterator[None]:

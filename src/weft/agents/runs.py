@@ -3,7 +3,8 @@
 
 A run's turn calls the configured chat endpoint (the one `/v1/responses` uses) with the thread's history under
 the same conversation lock the responses loop takes, and writes its output through the same atomic append path
-(weft.threads.turns: one commit per turn with the run's state and the lease's release; submitted outputs carry an idempotency key, so a second submit
+(weft.threads.turns: one commit per turn with the run's state and the lease's release, a compare-and-swap of the
+state read at the turn's start, read again only when something wrote the run meanwhile; submitted outputs carry an idempotency key, so a second submit
 of the same turn, from any process, is refused and starts no second turn). A function call is stored in the thread
 only with its output (both items in one append, when the outputs are submitted): the thread's history never holds
 a call without its answer, and the Foundry messages list shows neither (they are run steps).
@@ -43,7 +44,7 @@ from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, t
 from weft.threads.items import item_id_for, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
-from weft.threads.turns import DEFAULT_LEASE_SECONDS, TurnRecord
+from weft.threads.turns import DEFAULT_LEASE_SECONDS, RecordChanged, TurnRecord
 
 BOOT_ID = uuid.uuid4().hex  # this process; a run owned by another whose lease ran out was cut off by a crash
 THREAD_KINDS = ("thread", "conversation")
@@ -357,7 +358,8 @@ class Runs:
 
         # "in_progress" lives in this process only (readers here see it, `_live`); the stored run stays "queued" with
         # this process as owner and a lease the heartbeat renews: one commit less a turn, the same outcome after a crash
-        state = self.records.state_for_write(principal, run_id)  # the turn writes it back, audited
+        state, stored = self.records.read_for_write(principal, run_id)  # the turn writes it back, audited
+        read = {**state, "steps": list(state["steps"]), "_stored": stored}  # as stored: the end's compare-and-swap base
         run = dict(state["run"])
         with self._live_lock:
             began = run["status"] == "queued" and run_id not in self._live
@@ -374,7 +376,7 @@ class Runs:
         try:
             with self._heartbeat(principal, run_id):
                 with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait) as lease:
-                    self._turn(principal, run_id, state, message_id, lease, emit, streaming)
+                    self._turn(principal, run_id, state, message_id, lease, emit, streaming, read)
         except WeftError as exc:
             self._fail(principal, run_id, {"code": exc.code or "server_error", "message": exc.message}, emit)
         except Exception:  # noqa: BLE001 - a bug or an unexpected answer: the run ends now, not at its lease's end
@@ -443,7 +445,8 @@ class Runs:
                     slot["function"]["arguments"] += function.get("arguments") or ""
         return "".join(text), [calls[k] for k in sorted(calls)], usage
 
-    def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool) -> None:
+    def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool,
+              read: dict | None = None) -> None:
         run = state["run"]
         payload = self._payload(run, self._history(principal, run))
         streaming_message: list[dict] = []
@@ -501,12 +504,26 @@ class Runs:
             shapes.finish_run(r, "completed")
             return "completed", [step]
 
-        # ONE commit (weft.threads.turns): the message, the lease's release and the run's final state
+        # ONE commit (weft.threads.turns): the message, the lease's release and the run's final state. The state is
+        # the one read when the turn began, stored only if the record has not changed since (a compare-and-swap:
+        # no second read); after any other write (a cancel, a metadata update, a heartbeat) it is read again.
         with self.records.locked(principal, run_id):
-            state = self.records.state_for_write(principal, run_id)  # its write below is audited
-            outcome, steps = finish(state)
-            self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
-                                     TurnRecord(run_id, "run", state, create=False))
+            stored = (read or {}).pop("_stored", None)
+            committed = False
+            if read is not None and stored is not None and self.locks.writer.compares:
+                state = read
+                outcome, steps = finish(state)
+                try:
+                    self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
+                                             TurnRecord(run_id, "run", state, create=False, expect_extra=stored))
+                    committed = True
+                except RecordChanged:
+                    written.clear()
+            if not committed:
+                state = self.records.state_for_write(principal, run_id)  # its write below is audited
+                outcome, steps = finish(state)
+                self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
+                                         TurnRecord(run_id, "run", state, create=False))
         run = state["run"]
         if outcome == "requires_action":
             emit("thread.run.step.created", steps[0])

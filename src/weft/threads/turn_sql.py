@@ -5,7 +5,8 @@ the statements and COMMIT took two (a pipeline must read the bump's row before i
 data-modifying CTEs, each written only when the ones it depends on found their row:
 
 * ``bump``: the conversation's counter bump that releases the lease (``lock_token = token``) or checks that no
-  one holds it; for a record update it also requires the record to exist;
+  one holds it; for a record update it also requires the record to exist (and, for a compare-and-swap, to hold
+  the state the turn read);
 * ``added``: the items, numbered from the bump (none without it);
 * ``rec``: the record inserted (a stored response) or its state replaced (a run), only after a bump when the
   turn touched a conversation; ``tagged``: a new record's tag rows;
@@ -26,14 +27,16 @@ RECORD_COLUMNS = ("id", "tenant_id", "kind", "created_at_ms", "updated_at_ms", "
 
 
 def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, record: str | None, has_tags: bool,
-                   has_audit: bool) -> tuple[str, tuple[str, ...]]:
-    """The statement for one shape of turn, with ``$n`` placeholders, and the parameter names in their order."""
+                   has_audit: bool, swap: bool = False) -> tuple[str, tuple[str, ...]]:
+    """The statement for one shape of turn, with ``$n`` placeholders, and the parameter names in their order.
+    ``swap``: the record's update is a compare-and-swap (only while its stored state is ``r_expect``)."""
+    same = " AND extra_body = %(r_expect)s::bytea" if swap else ""
     c, it, a, tg = tables.conversations.name, tables.items.name, tables.audit.name, tables.conversation_tags.name
     touch = has_conversation and (has_items or held)  # no items and no lease: the conversation is not written
     parts: list[str] = []
     if touch:
         lock = "lock_token = %(token)s" if held else "(lock_token IS NULL OR lock_until_ms < %(now)s)"
-        exists = (f" AND EXISTS (SELECT 1 FROM {c} r WHERE r.id = %(rid)s AND r.tenant_id = %(tid)s)"
+        exists = (f" AND EXISTS (SELECT 1 FROM {c} r WHERE r.id = %(rid)s AND r.tenant_id = %(tid)s{same.replace('extra_body', 'r.extra_body')})"
                   if record == "update" else "")
         if has_items:
             sets = ("next_seq = next_seq + %(count)s, item_count = item_count + %(count)s, "
@@ -61,7 +64,7 @@ def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, 
                          f"AS t(k, v) WHERE EXISTS (SELECT 1 FROM rec) RETURNING 1)")
     elif record == "update":
         parts.append(f"rec AS (UPDATE {c} SET extra_body = %(r_extra)s::bytea, updated_at_ms = %(now)s::bigint "
-                     f"WHERE id = %(rid)s AND tenant_id = %(tid)s AND {after_bump} RETURNING 1)")
+                     f"WHERE id = %(rid)s AND tenant_id = %(tid)s{same} AND {after_bump} RETURNING 1)")
     if has_audit:
         everything = "EXISTS (SELECT 1 FROM rec)" if record else after_bump
         arrays = ", ".join(f"%(a_{col})s::{_AUDIT_TYPES.get(col, 'text')}[]" for col in AUDIT_COLUMNS)

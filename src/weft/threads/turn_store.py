@@ -50,6 +50,11 @@ class RecordWrite:
     update_id: str | None = None  # or: this record's extra body replaced (a run's state)
     extra_body: bytes | None = None
     tags: tuple[tuple[str, str], ...] = ()  # (key, value_match) rows of a new record (its metadata, for lookups)
+    expect_extra: bytes | None = None  # an update only while the stored state is these bytes (compare-and-swap)
+
+
+class RecordChanged(Exception):
+    """A compare-and-swap update found the record changed since it was read: nothing of the turn was stored."""
 
 
 class _Missing(Exception):
@@ -87,6 +92,7 @@ class TurnStore:
                           "next_seq", "item_count", "retention_seconds")
         self.record_sql = f"INSERT INTO {c} ({', '.join(record_columns)}) VALUES ({', '.join(mark for _ in record_columns)})"
         self.state_sql = f"UPDATE {c} SET extra_body = {mark}, updated_at_ms = {mark} WHERE id = {mark} AND tenant_id = {mark}"
+        self.swap_sql = self.state_sql + f" AND extra_body = {mark}"
         self.get_sql = (f"SELECT id, tenant_id, kind, created_at_ms, updated_at_ms, metadata_body, extra_body, item_count, "
                         f"retention_seconds FROM {c} WHERE id = {mark} AND tenant_id = {mark}")
         self.older_sql = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = {mark} AND tenant_id = {mark} "
@@ -218,7 +224,7 @@ class TurnStore:
                     first = self._postgres_statement(raw, tenant_id, conversation_id, token, items, now_ms, rows, record)
         except _Missing as missing:
             self.store.read_audit.give_back(pending)
-            self._explain(tenant_id, conversation_id, token, str(missing))
+            self._explain(tenant_id, conversation_id, token, str(missing), record.expect_extra if record is not None else None)
             raise AssertionError("unreachable")
         except self.hot.integrity as exc:
             self.store.read_audit.give_back(pending)
@@ -258,7 +264,11 @@ class TurnStore:
             if record.tags:
                 executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
         elif record is not None and record.update_id is not None:
-            if execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id)).rowcount != 1:
+            if record.expect_extra is not None:
+                done = execute(self.swap_sql, (record.extra_body, now_ms, record.update_id, tenant_id, record.expect_extra)).rowcount
+            else:
+                done = execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id)).rowcount
+            if done != 1:
                 raise _Missing("record:" + record.update_id)
         return first
 
@@ -271,7 +281,7 @@ class TurnStore:
 
         shape = (conversation_id is not None, bool(items), token is not None,
                  None if record is None else ("insert" if record.record is not None else "update"),
-                 bool(record is not None and record.tags), bool(rows))
+                 bool(record is not None and record.tags), bool(rows), record is not None and record.expect_extra is not None)
         if shape not in self._turn_sql:
             self._turn_sql[shape] = turn_statement(self.store.tables, *shape)
         sql, names = self._turn_sql[shape]
@@ -286,7 +296,7 @@ class TurnStore:
                           r_metadata=r.metadata_body, r_extra=r.extra_body, r_retention=r.retention_seconds,
                           tag_keys=[k for k, _ in record.tags], tag_values=[v for _, v in record.tags])
         elif record is not None:
-            params.update(rid=record.update_id, r_extra=record.extra_body)
+            params.update(rid=record.update_id, r_extra=record.extra_body, r_expect=record.expect_extra)
         found = RawCursor(raw).execute(sql, tuple(params[n] for n in names)).fetchone()
         bumped, recorded = found if found is not None else (None, 0)
         if conversation_id is not None and (items or token is not None) and bumped is None:
@@ -357,14 +367,16 @@ class TurnStore:
         if self.backend == "postgresql":
             self.lease_connections.close()
 
-    def _explain(self, tenant_id: str, conversation_id: str | None, token: str | None, what: str):
-        if what.startswith("record:"):
-            raise NotFound(f"Record with id '{what[7:]}' not found.")
-        if what.startswith("either:"):
+    def _explain(self, tenant_id: str, conversation_id: str | None, token: str | None, what: str, expect: bytes | None = None):
+        if what.startswith(("record:", "either:")):
             try:
-                self.get_conversation(tenant_id, what[7:])
+                found = self.get_conversation(tenant_id, what[7:])
             except NotFound:
                 raise NotFound(f"Record with id '{what[7:]}' not found.") from None
+            if expect is not None and found.extra_body != expect:
+                raise RecordChanged(what[7:])
+            if what.startswith("record:"):
+                raise NotFound(f"Record with id '{what[7:]}' not found.")
         with self.store.engine.connect() as conn:
             found = conn.execute(self.store._statements["lock_of"], {"cid": conversation_id, "tid": tenant_id}).first()
         if found is None:
