@@ -63,7 +63,10 @@ def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, 
                          f"SELECT %(rid)s::text, %(tid)s::text, t.k, t.v FROM unnest(%(tag_keys)s::text[], %(tag_values)s::text[]) "
                          f"AS t(k, v) WHERE EXISTS (SELECT 1 FROM rec) RETURNING 1)")
     elif record == "update":
-        parts.append(f"rec AS (UPDATE {c} SET extra_body = %(r_extra)s::bytea, updated_at_ms = %(now)s::bigint "
+        # updated_at_ms (indexed: retention's idle clock, in seconds) moves only when a second old, as the bump's
+        # does: the state's update can then stay a HOT update (no new entry in each of the table's indexes)
+        parts.append(f"rec AS (UPDATE {c} SET extra_body = %(r_extra)s::bytea, "
+                     f"updated_at_ms = CASE WHEN updated_at_ms <= %(now)s::bigint - 1000 THEN %(now)s::bigint ELSE updated_at_ms END "
                      f"WHERE id = %(rid)s AND tenant_id = %(tid)s{same} AND {after_bump} RETURNING 1)")
     if has_audit:
         everything = "EXISTS (SELECT 1 FROM rec)" if record else after_bump
