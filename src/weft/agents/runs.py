@@ -140,7 +140,9 @@ class Runs:
         return self.service.clock.now_ms() + self.lease_ms
 
     def _open_run(self, principal: Principal, thread_id: str) -> str | None:
-        page = self.records.list(principal, limit=5, order="desc", tags={"thread_id": thread_id})
+        # only the newest run can be open (a run is created only when none is, and an ended run stays ended); the
+        # second covers two creates that raced in two processes
+        page = self.records.list(principal, limit=2, order="desc", tags={"thread_id": thread_id})
         for record in page.data:
             state = self._recovered(principal, record.id, record.extra)
             if state["run"]["status"] in shapes.OPEN:
