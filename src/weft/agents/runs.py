@@ -419,9 +419,15 @@ class Runs:
         return payload
 
     def _history(self, principal: Principal, run: dict) -> list[dict]:
-        loaded = self.service.recent_history(principal, run["thread_id"], self.budget,
-                                             lambda item: entry_tokens(HistoryEntry(item.type, item.role, item.body)))
-        kept, _ = truncate([HistoryEntry(i.type, i.role, i.body) for i in loaded], [], self.budget)
+        sizes: dict[str, int] = {}
+
+        def size(item: Item) -> int:  # once per item: the history read and the truncation use it
+            sizes[item.id] = entry_tokens(HistoryEntry(item.type, item.role, item.body))
+            return sizes[item.id]
+
+        loaded = self.service.recent_history(principal, run["thread_id"], self.budget, size)
+        entries = [HistoryEntry(i.type, i.role, i.body) for i in loaded]
+        kept, _ = truncate(entries, [], self.budget, [sizes[i.id] if i.id in sizes else size(i) for i in loaded])
         return to_chat_messages(kept, run.get("instructions") or None)
 
     def _model(self, payload: dict, on_text: Callable[[str], None] | None) -> tuple[str, list[dict], dict | None]:
