@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from weft.agents.assistants import Assistants
 from weft.agents.runs import Runs
 from weft.threads.chat_endpoint import ChatEndpoint
@@ -152,3 +154,22 @@ def test_a_write_during_the_turn_is_kept_by_its_end(any_store):
         runs.close()
     finally:
         slow.stop()
+
+
+def test_create_reads_the_thread_and_the_assistant_at_once_and_404s_as_before(any_store):
+    from weft.errors import NotFound
+
+    service = ThreadService(any_store)
+    runs, agent, thread = _setup(service)
+    found = service.get_conversations(P, [thread, agent, "thread_missing"])
+    assert set(found) == {thread, agent} and found[agent].kind == "assistant"
+    assert service.get_conversations(Principal.library("beta"), [thread, agent]) == {}  # tenant-scoped
+    for thread_id, assistant_id, says in ((thread, "asst_missing", "assistant"), ("thread_missing", agent, "thread"),
+                                          (thread, thread, "assistant"), (agent, agent, "thread")):
+        with pytest.raises(NotFound) as missing:
+            runs.create(P, thread_id, {"assistant_id": assistant_id}, [])
+        assert missing.value.message.startswith(f"No {says} found")
+    assert runs.create(P, thread, {"assistant_id": agent}, [])["status"] == "queued"
+    reads = [a for a in service.list_audit(Principal("acme", frozenset({"admin"}), key_id="t"), limit=1000)
+             if a.operation == "conversation.get" and a.outcome == "ok"]
+    assert {thread, agent} <= {a.conversation_id for a in reads}

@@ -123,8 +123,13 @@ class Runs:
     def create(self, principal: Principal, thread_id: str, body: dict, additional: list[PendingItem]) -> dict:
         principal.require("write")
         self.check_body(body)
-        self.thread(principal, thread_id)
-        assistant = self.assistants.state(principal, body["assistant_id"])
+        # the thread and the assistant in one read; either missing (or not what it should be): the single reads' 404s
+        found = self.service.get_conversations(principal, [thread_id, body["assistant_id"]])
+        if thread_id not in found or found[thread_id].kind not in THREAD_KINDS:
+            self.thread(principal, thread_id)
+        record = found.get(body["assistant_id"])
+        assistant = (dict(record.extra) if record is not None and record.kind == self.assistants.records.kind
+                     else self.assistants.state(principal, body["assistant_id"]))
         tools = check_tools(body["tools"]) if body.get("tools") is not None else assistant.get("tools") or []
         busy = self._open_run(principal, thread_id)
         if busy:

@@ -217,6 +217,17 @@ class ThreadService:
             principal.require("read")
             return self._conversation(self.store.get_conversation(principal.tenant_id, conversation_id))
 
+    def get_conversations(self, principal: Principal, conversation_ids: list[str]) -> dict[str, Conversation]:
+        """``get_conversation`` of several at once (one query on the hot path), each found one audited as its read;
+        the missing ones are left out (``get_conversation`` of one then gives its NotFound, audited)."""
+        principal.require("read")
+        found = self.store.get_conversations(principal.tenant_id, list(dict.fromkeys(conversation_ids)))
+        out = {}
+        for conversation_id, record in found.items():
+            with self.audit.operation(principal, "conversation.get", conversation_id, read=True):
+                out[conversation_id] = self._conversation(record)
+        return out
+
     def update_conversation(self, principal: Principal, conversation_id: str, *, metadata: Any = UNSET, extra: Any = UNSET,
                             retention_seconds: Any = UNSET) -> Conversation:
         with self.audit.operation(principal, "conversation.update", conversation_id):

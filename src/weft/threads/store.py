@@ -52,6 +52,7 @@ class ThreadStore(Protocol):
 
     def create_conversation(self, record: ConversationRecord, tags: dict[str, str], items: list[NewItem], idempotency_key: str | None = None, audit: AuditRecord | None = None) -> tuple[ConversationRecord, list[ItemRecord], bool]: ...
     def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord: ...
+    def get_conversations(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationRecord]: ...
     def update_conversation(self, tenant_id: str, conversation_id: str, now_ms: int, *, metadata_body: bytes | None = ..., tags: dict[str, str] | None = None, extra_body: bytes | None = ..., retention_seconds: int | None = ...) -> ConversationRecord: ...
     def delete_conversation(self, tenant_id: str, conversation_id: str) -> None: ...
     def list_conversations(self, tenant_id: str, *, limit: int, order: str, after: str | None, before: str | None, tags: dict[str, str], kind: str | None = None) -> ConversationPage: ...
@@ -342,6 +343,15 @@ class SqlThreadStore:
         if row is None:
             raise NotFound(f"Conversation with id '{conversation_id}' not found.")
         return _conversation(row)
+
+    def get_conversations(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationRecord]:
+        """Several records at once (one query on the hot path); the missing ones are left out."""
+        if self.turns is not None:
+            return self.turns.get_conversations(tenant_id, conversation_ids)
+        c = self.tables.conversations
+        with self._read() as conn:
+            rows = conn.execute(select(c).where(c.c.id.in_(conversation_ids), c.c.tenant_id == tenant_id)).all()
+        return {r.id: _conversation(r) for r in rows}
 
     def update_conversation(self, tenant_id, conversation_id, now_ms, *, metadata_body=_UNSET, tags=None, extra_body=_UNSET, retention_seconds=_UNSET):
         c, tg = self.tables.conversations, self.tables.conversation_tags

@@ -318,6 +318,15 @@ class TurnStore:
             raise NotFound(f"Conversation with id '{conversation_id}' not found.")
         return ConversationRecord(row[0], row[1], row[2], row[3], row[4], _bytes(row[5]), _bytes(row[6]), row[7], row[8])
 
+    def get_conversations(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationRecord]:
+        sql = (self.get_sql.replace(f"WHERE id = {self.mark}", "WHERE id IN (" + ", ".join(self.mark for _ in conversation_ids) + ")"))
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(sql, (*conversation_ids, tenant_id)).fetchall()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        return {r[0]: ConversationRecord(r[0], r[1], r[2], r[3], r[4], _bytes(r[5]), _bytes(r[6]), r[7], r[8]) for r in rows}
+
     def list_items_with_roles(self, tenant_id: str, conversation_id: str, roles: tuple[str, ...], before_seq: int):
         from weft.threads.hot_path import item_records
 
