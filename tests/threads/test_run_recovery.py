@@ -173,3 +173,23 @@ def test_create_reads_the_thread_and_the_assistant_at_once_and_404s_as_before(an
     reads = [a for a in service.list_audit(Principal("acme", frozenset({"admin"}), key_id="t"), limit=1000)
              if a.operation == "conversation.get" and a.outcome == "ok"]
     assert {thread, agent} <= {a.conversation_id for a in reads}
+
+
+def test_a_run_cancelled_elsewhere_before_its_turn_writes_nothing(service, fake_llm):
+    # the turn starts from the state its create stored (no read); the end's compare-and-swap finds the cancel
+    runs, agent, thread = _setup(service, fake_llm.base_url)
+    run = runs.create(P, thread, {"assistant_id": agent}, [])
+    elsewhere = Runs(service, Assistants(service), ChatEndpoint(fake_llm.base_url, None))  # another process
+    elsewhere.records.mutate(P, run["id"], lambda s: s["run"].__setitem__("status", "cancelling"))
+    runs.advance(P, run["id"], None)
+    assert runs.get(P, thread, run["id"])["status"] == "cancelled"
+    assert [i.role for i in service.list_items(P, thread).data] == ["user"]
+    # in this process a change through the records (a cancel, a metadata update, a search grant) forgets the kept state
+    again = runs.create(P, thread, {"assistant_id": agent}, [])
+    runs.update(P, thread, again["id"], {"metadata": {"k": "v"}})
+    assert again["id"] not in runs.records._fresh
+    runs.advance(P, again["id"], None)
+    ended = runs.get(P, thread, again["id"])
+    assert ended["status"] == "completed" and ended["metadata"] == {"k": "v"}
+    elsewhere.close()
+    runs.close()

@@ -137,8 +137,9 @@ class Runs:
         run = shapes.new_run(thread_id, body["assistant_id"], assistant, body, tools)
         # one commit: the additional messages and the run record (weft.threads.turns)
         state = {"run": run, "steps": [], "owner": BOOT_ID, "lease_until_ms": self._lease(), "turn": 0}
-        self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages",
-                                 TurnRecord(run["id"], "run", state, metadata={"thread_id": thread_id}, operation="run.create"))
+        record = TurnRecord(run["id"], "run", state, metadata={"thread_id": thread_id}, operation="run.create")
+        self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages", record)
+        self.records.remember(principal, run["id"], state, record.stored_extra)  # the turn starts from it, unread
         return run
 
     def _lease(self) -> int:
@@ -365,7 +366,7 @@ class Runs:
 
         # "in_progress" lives in this process only (readers here see it, `_live`); the stored run stays "queued" with
         # this process as owner and a lease the heartbeat renews: one commit less a turn, the same outcome after a crash
-        state, stored = self.records.read_for_write(principal, run_id)  # the turn writes it back, audited
+        state, stored = self.records.read_for_write(principal, run_id, fresh=True)  # the turn writes it back, audited
         read = {**state, "steps": list(state["steps"]), "_stored": stored}  # as stored: the end's compare-and-swap base
         run = dict(state["run"])
         with self._live_lock:

@@ -47,6 +47,7 @@ class TurnRecord:
     # turn need not read the record again before its commit (RecordChanged when another write came first; SQLite
     # and PostgreSQL only: TurnWriter.compares)
     expect_extra: bytes | None = None
+    stored_extra: bytes | None = None  # set by a one-transaction commit: the state's bytes as stored (a later swap's base)
 
 
 class TurnWriter:
@@ -130,6 +131,8 @@ class TurnWriter:
                 raise
             if lease is not None:
                 lease.released = True
+            if write is not None:
+                record.stored_extra = write.record.extra_body if write.record is not None else write.extra_body  # type: ignore[union-attr]
             from weft.threads.hot_path import new_item_records
 
             stored = new_item_records(tenant, conversation_id or "", first, encoded, now) if conversation_id is not None else []
