@@ -8,7 +8,7 @@ carry an idempotency key per turn, so two processes never both take a turn of on
 """
 from __future__ import annotations
 
-import copy
+import json
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -37,7 +37,7 @@ class AgentRecords:
             return
         while len(self._fresh) >= _FRESH_LIMIT:
             self._fresh.pop(next(iter(self._fresh)), None)
-        self._fresh[record_id] = (principal.tenant_id, copy.deepcopy(state), stored)
+        self._fresh[record_id] = (principal.tenant_id, json.loads(json.dumps(state)), stored)  # a copy (JSON: it is stored as JSON)
 
     def _missing(self, record_id: str) -> NotFound:
         return NotFound(f"No {NOUN[self.kind]} found with id '{record_id}'.", code="not_found")
