@@ -135,11 +135,15 @@ def main() -> None:
     lines += ["", "A turn (create_and_process) is two durable commits: at create, the user's message and the run record in "
               "one transaction; after the model answered, the assistant message, the release of the thread's lease and the "
               "run's final state in one transaction (weft.threads.turns), each with its audit rows and the buffered audit rows "
-              "of the turn's reads. The thread's lease itself is a write that is not flushed to disk (SQLite "
-              "synchronous=NORMAL, PostgreSQL synchronous_commit off for it). About seven reads remain (the thread, the agent, "
-              "the thread's open runs, the run record twice, the history's two queries), on the store's raw connections "
-              "(one round trip each). On SQLite a durable commit is an fsync of the WAL: two of them are the floor of a "
-              "create-and-run turn on this disk (the append column).", END]
+              "of the turn's reads; on PostgreSQL each is ONE statement in autocommit (data-modifying CTEs, "
+              "weft.threads.turn_sql): one round trip. The thread's lease is a write that is not flushed to disk (SQLite "
+              "synchronous=NORMAL, PostgreSQL synchronous_commit off for it). Four reads remain: the thread and the agent (one "
+              "query), the thread's newest runs, the history (one page, or two once the thread passes 100 items); the run "
+              "record is not read by its turn (it starts from what create stored, and its end is a compare-and-swap of "
+              "those bytes). So 6-7 statements per turn on PostgreSQL (16-17 before, counted at the DB-API cursor). On "
+              "SQLite a durable commit is an fsync of the WAL: two of them are the floor of a create-and-run turn on this "
+              "disk (the append column); on PostgreSQL the database is shared with the other work on this machine, and the "
+              "append column says how busy it was.", END]
     section = "\n".join(lines)
     text = RESULTS.read_text() if RESULTS.exists() else "# Thread store benchmark\n"
     if BEGIN in text:

@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeChatServer:
     """Answers ``echo: <last user text>``; asks for the ``get_weather`` tool when the user says 'weather'
-    and tools were offered; answers 500 when the user says 'fail-upstream'. ``delay`` seconds of latency make concurrent requests overlap."""
+    and tools were offered; answers 500 when the user says 'fail-upstream', and a 200 whose body is not a chat
+    completion (``{"choices": ["garbled"]}``) when the user says 'garbled-upstream'. ``delay`` seconds of latency make concurrent requests overlap."""
 
     def __init__(self, delay: float = 0.0):
         self.delay = delay
@@ -39,6 +40,16 @@ class FakeChatServer:
                     payload = b'{"error": {"message": "the model is overloaded", "type": "server_error"}}'
                     self.send_response(500)
                     self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if "garbled-upstream" in str(last.get("content") or ""):  # 200 with a body no client expects
+                    payload = b'{"choices": ["garbled"]}'
+                    if body.get("stream"):
+                        payload = b'data: {"choices": ["garbled"]}\n\ndata: [DONE]\n\n'
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream" if body.get("stream") else "application/json")
                     self.send_header("content-length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -300,3 +300,71 @@ def test_bad_azure_ai_search_resources_are_400s(server, issuer):
     with pytest.raises(HttpResponseError) as bad:  # the tool without its index
         agents.create_agent(model="fake-model", name="s", tools=[{"type": "azure_ai_search"}])
     assert bad.value.status_code == 400 and "tool_resources.azure_ai_search" in bad.value.message
+
+
+def test_a_search_answer_carries_url_citations(server, issuer, products):
+    agents = client(server, issuer, "searcher", "s4")
+    agent = search_agent(agents, top_k=5)
+    run, _steps, _ = search_run(agents, agent, "search: zanzibar")
+    last = agents.messages.get_last_message_text_by_role(thread_id=run.thread_id, role="assistant")
+    cited = last.text.annotations
+    assert sorted((a.url_citation.url, a.url_citation.title) for a in cited) == [("https://shop/1", "Red kettle"),
+                                                                                ("https://shop/2", "Blue kettle")]
+    for annotation in cited:  # each over its marker in the text (the fake model echoes the tool output, markers included)
+        assert annotation.type == "url_citation" and annotation.text.startswith("【") and annotation.text.endswith("】")
+        assert last.text.value[annotation.start_index:annotation.end_index] == annotation.text
+    message = agents.messages.get_last_message_by_role(thread_id=run.thread_id, role="assistant")
+    assert [a.url_citation.url for a in message.url_citation_annotations] == [a.url_citation.url for a in cited]
+    # the Responses face of the thread: OpenAI's flat url_citation annotation
+    with httpx.Client(verify=server.verify) as http:
+        token = issuer.token(audience="https://ai.azure.com", roles=["Azure AI User"], tid="contoso")
+        items = http.get(f"{server.endpoint}/v1/conversations/{run.thread_id}/items?order=desc&limit=1",
+                         headers={"authorization": f"Bearer {token}"}).json()
+    part = items["data"][0]["content"][0]
+    assert {(a["type"], a["url"]) for a in part["annotations"]} == {("url_citation", "https://shop/1"), ("url_citation", "https://shop/2")}
+    assert all(part["text"][a["start_index"]:a["end_index"]].startswith("【") for a in part["annotations"])
+
+
+def test_an_answer_without_search_has_no_citations(server, issuer):
+    agents = client(server, issuer)
+    agent = agents.create_agent(model="fake-model", name="plain")
+    run = agents.create_thread_and_process_run(agent_id=agent.id, polling_interval=0.2, thread=AgentThreadCreationOptions(
+        messages=[ThreadMessageOptions(role="user", content="see 【0:0†source】 here")]))
+    message = agents.messages.get_last_message_by_role(thread_id=run.thread_id, role="assistant")
+    assert "【0:0†source】" in message.text_messages[0].text.value and message.url_citation_annotations == []
+
+
+def test_a_streamed_search_run_shows_the_tool_step_and_the_cited_answer(server, issuer, products):
+    from azure.ai.agents.models import RunStep, ThreadMessage
+
+    agents = client(server, issuer, "searcher", "s4")
+    agent = search_agent(agents, top_k=5)
+    thread = agents.threads.create(messages=[ThreadMessageOptions(role="user", content="search: zanzibar")])
+    events = []
+    with agents.runs.stream(thread_id=thread.id, agent_id=agent.id) as stream:
+        for event_type, data, _ in stream:
+            events.append((event_type, data))
+    kinds = [k for k, _ in events]
+    assert kinds[:3] == ["thread.run.created", "thread.run.queued", "thread.run.in_progress"]
+    assert kinds[-2:] == ["thread.run.completed", "done"]
+    tool_steps = [(k, d) for k, d in events if isinstance(d, RunStep) and d.type == "tool_calls"]
+    assert [k for k, _ in tool_steps] == ["thread.run.step.created", "thread.run.step.in_progress", "thread.run.step.completed"]
+    assert tool_steps[0][1].status == "in_progress" and tool_steps[0][1].completed_at is None
+    call = tool_steps[-1][1].step_details.tool_calls[0]
+    assert call.type == "azure_ai_search" and json.loads(call.azure_ai_search["input"]) == {"query": "zanzibar"}
+    assert "https://shop/1" in call.azure_ai_search["output"]
+    # the tool step comes before the answer's message; the completed message carries the citations
+    assert kinds.index("thread.run.step.completed") < kinds.index("thread.message.created")
+    [final] = [d for k, d in events if k == "thread.message.completed"]
+    assert isinstance(final, ThreadMessage)
+    assert sorted(a.url_citation.url for a in final.url_citation_annotations) == ["https://shop/1", "https://shop/2"]
+    text = final.text_messages[0].text.value
+    assert all(text[a.start_index:a.end_index] == a.text for a in final.url_citation_annotations)
+    deltas = "".join(d.text for k, d in events if isinstance(d, MessageDeltaChunk))
+    assert deltas == text
+    # what was streamed is what was stored: the same steps, the same annotations
+    [run] = [d for k, d in events if k == "thread.run.completed"]
+    stored = list(agents.run_steps.list(thread_id=thread.id, run_id=run.id))
+    assert [s.type for s in stored] == ["tool_calls", "message_creation"] and stored[0].id == tool_steps[-1][1].id
+    last = agents.messages.get_last_message_text_by_role(thread_id=thread.id, role="assistant")
+    assert [a.as_dict() for a in last.text.annotations] == [a.as_dict() for a in final.url_citation_annotations]

@@ -79,3 +79,24 @@ def test_chat_messages_from_items():
     assert [m["role"] for m in messages] == ["system", "system", "user", "assistant", "tool", "tool"]
     assert [c["id"] for c in messages[3]["tool_calls"]] == ["c1", "c2"]
     assert messages[5]["content"] == '["rain"]'
+
+
+def test_recent_history_pages_back_by_sequence_on_every_backend(any_store):
+    from weft.threads.policy import Principal
+    from weft.threads.service import ThreadService
+
+    service = ThreadService(any_store)
+    acme = Principal.library("acme")
+    conv, _ = service.create_conversation(acme, items=[{"role": "system", "content": "rules"}])
+    for n in range(25):
+        service.append_items(acme, conv.id, [{"role": "user", "content": f"m{n}-{k}"} for k in range(10)])
+    # a budget above the whole conversation: every item once, oldest first (the system message not pinned twice)
+    whole = service.recent_history(acme, conv.id, token_budget=10_000, estimate=lambda item: 10)
+    assert [i.seq for i in whole] == list(range(251)) and whole[0].role == "system"
+    # a budget of 120 items: the first page (100) and a second one sized for what is left, then the pinned system message
+    window = service.recent_history(acme, conv.id, token_budget=1200, estimate=lambda item: 10)
+    assert window[0].seq == 0 and [i.seq for i in window[1:]] == list(range(250 - len(window) + 2, 251))
+    assert 121 <= len(window) - 1 <= 250
+    older = any_store.list_items_older("acme", conv.id, before_seq=3, limit=2)
+    assert [i.seq for i in older.items] == [2, 1] and older.has_more
+    assert [i.seq for i in any_store.list_items_older("acme", conv.id, before_seq=2, limit=5).items] == [1, 0]

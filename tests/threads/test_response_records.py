@@ -81,3 +81,44 @@ def test_background_runs_to_completion_on_every_backend(setup):
         time.sleep(0.05)
     done = responses.retrieve(acme, queued["id"])
     assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == "echo: later"
+
+
+def _count_writes(store, calls: list[str]) -> None:
+    """Notes each write of the record and each turn's commit (a spy on the real store: the writes still happen)."""
+    for name in ("update_conversation", "append_items"):
+        real = getattr(store, name)
+        setattr(store, name, lambda *a, _real=real, _name=name, **kw: (calls.append(_name), _real(*a, **kw))[1])
+    if store.turns is not None:
+        real_commit = store.turns.commit_turn
+        store.turns.commit_turn = lambda *a, **kw: (calls.append("commit_turn"), real_commit(*a, **kw))[1]
+
+
+def _wait_done(responses, principal, response_id):
+    deadline = time.monotonic() + 20
+    while responses.retrieve(principal, response_id)["status"] in ("queued", "in_progress") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return responses.retrieve(principal, response_id)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_background_response_ends_in_one_commit(setup, any_store, streamed):
+    service, responses, _clock = setup
+    acme = Principal.library("acme")
+    conversation, _ = service.create_conversation(acme)
+    calls: list[str] = []
+    _count_writes(any_store, calls)
+    body = {"input": "later", "background": True, "conversation": conversation.id}
+    if streamed:
+        events = list(responses.prepare_stream(acme, {**body, "stream": True}))
+        assert events[-1]["type"] == "response.completed"
+        response_id = events[0]["response"]["id"]
+    else:
+        response_id = responses.create(acme, body)["id"]
+    done = _wait_done(responses, acme, response_id)
+    assert done["status"] == "completed" and done["output"][0]["content"][0]["text"] == "echo: later"
+    items = service.list_items(acme, conversation.id, order="asc").data
+    assert [(i.role, i.body["content"][0]["text"]) for i in items] == [("user", "later"), ("assistant", "echo: later")]
+    if any_store.turns is not None:  # SQLite, PostgreSQL: "in_progress", then the append with the final record
+        assert calls == ["update_conversation", "commit_turn"]
+    else:  # MariaDB: the same writes, one commit each
+        assert calls == ["update_conversation", "append_items", "update_conversation"]

@@ -87,3 +87,19 @@ def test_bad_resources_are_400s_naming_the_member(bad, named):
 def test_step_call_shape():
     assert search_tool.step_call("call_1", '{"query":"q"}', "out") == {
         "id": "call_1", "type": "azure_ai_search", "azure_ai_search": {"input": '{"query":"q"}', "output": "out"}}
+
+
+def test_markers_become_annotations_only_for_documents_with_urls(public):
+    from weft.agents.citations import Citations, foundry_annotation
+
+    cite = Citations()
+    public.service.apply_batch("products", {"value": [{"@search.action": "upload", "id": "4", "title": "Old kettle", "body": "kettle"}]})
+    output, _ = search_tool.run(public, "admin", resource(), json.dumps({"query": "kettle"}), cite)
+    docs = {d["id"]: d for d in json.loads(output)["documents"]}
+    assert "@citation" not in docs["4"] and docs["1"]["@citation"].startswith("【0:")
+    text = f"Red {docs['1']['@citation']} and old 【0:9†source】 and {docs['4'].get('@citation', '【7:7†source】')}."
+    [annotation] = cite.annotations(text)
+    assert annotation["url"] == "https://x/1" and annotation["title"] == "Red kettle"
+    assert text[annotation["start_index"]:annotation["end_index"]] == docs["1"]["@citation"]
+    shown = foundry_annotation(annotation, text)
+    assert shown["url_citation"] == {"url": "https://x/1", "title": "Red kettle"} and shown["text"] == docs["1"]["@citation"]

@@ -3,7 +3,8 @@
 Status moves ``queued`` -> ``in_progress`` -> ``completed`` | ``incomplete`` | ``failed``, or
 ``cancelled`` by ``POST /v1/responses/{id}/cancel``. A cancel and the run's end are serialized here,
 and the run re-reads the stored status before it stores its output, so a cancel from another process
-wins too (nothing is appended to the conversation of a cancelled response).
+wins too (nothing is appended to the conversation of a cancelled response). The end is one commit: the
+conversation's append, the lease's release and the record's final state (weft.threads.turns).
 
 A process that stops mid-run leaves the record ``in_progress``; once it has not moved for the lease
 (``WEFT_CONVERSATION_LOCK_SECONDS``) and its owner is not this process, reading it marks it
@@ -38,35 +39,37 @@ class BackgroundRuns:
     def start(self, principal: Principal, queued: dict, context, run: Callable, failed: Callable[[dict], dict]) -> None:
         self._pool.submit(context.run, self._run, principal, queued, run, failed)
 
-    def _still_wanted(self, principal: Principal, response_id: str) -> bool:
+    def _wanted(self, principal: Principal, response_id: str) -> StoredResponse | None:
+        """The stored record while the response is still to run (not cancelled, not ended elsewhere)."""
         if response_id in self._cancelled:
-            return False
-        return self.records.get(principal, response_id).response.get("status") in RUNNING
+            return None
+        stored = self.records.get(principal, response_id)
+        return stored if stored.response.get("status") in RUNNING else None
 
     def _run(self, principal: Principal, queued: dict, run: Callable, failed: Callable[[dict], dict]) -> None:
         response_id = queued["id"]
         try:
             with self._guard:
-                if not self._still_wanted(principal, response_id):
+                stored = self._wanted(principal, response_id)
+                if stored is None:
                     return
-                stored = self.records.get(principal, response_id)
                 self.records.update(principal, stored, {**queued, "status": "in_progress"}, owner=self.owner)
 
-            def before_store(response: dict) -> bool:
-                # called with the output ready, before anything is appended: under the guard, so a cancel
-                # either came first (nothing stored) or comes after (the response is already final)
+            def before_store(response: dict) -> StoredResponse | None:
+                # called with the output ready, before anything is stored: under the guard, so a cancel either
+                # came first (None: nothing stored) or comes after (the response is already final). The run then
+                # stores the record's final state with the conversation's append, in one commit.
                 self._guard.acquire()
-                if not self._still_wanted(principal, response_id):
+                latest = self._wanted(principal, response_id)
+                if latest is None:
                     self._guard.release()
-                    return False
+                    return None
                 before_store.held = True  # type: ignore[attr-defined]
-                return True
+                return StoredResponse(latest.response, latest.inputs, self.owner, latest.updated_at_ms)
 
             before_store.held = False  # type: ignore[attr-defined]
             try:
-                response = run(before_store)
-                if before_store.held:  # type: ignore[attr-defined]
-                    self.records.update(principal, stored, response, owner=self.owner)
+                run(before_store)
             finally:
                 if before_store.held:  # type: ignore[attr-defined]
                     self._guard.release()
@@ -77,7 +80,7 @@ class BackgroundRuns:
                 log.exception("background response %s failed", response_id)
             try:
                 with self._guard:
-                    if self._still_wanted(principal, response_id):
+                    if self._wanted(principal, response_id) is not None:
                         self.records.update(principal, self.records.get(principal, response_id),
                                             failed({**error, "code": error["code"] or "server_error"}), owner=self.owner)
             except Exception:

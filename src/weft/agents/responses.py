@@ -28,7 +28,7 @@ from weft.agents.compact import compact
 from weft.agents.token_count import count_input_tokens
 from weft.agents.stream_replay import StreamLogs, resume, start_streamed_background
 from weft.agents.server_tools import SERVER_TOOL_TYPES, ToolTurn, drain, model_view
-from weft.agents.responses_store import KIND, POLLING_RETENTION_SECONDS, ResponseRecords
+from weft.agents.responses_store import KIND, POLLING_RETENTION_SECONDS, ResponseRecords, StoredResponse
 from weft.agents.turn_lock import TurnLocks
 from weft.threads.chat_endpoint import ChatEndpoint
 from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
@@ -105,11 +105,15 @@ class ResponsesService:
 
     # ---- storing a finished turn --------------------------------------------------------------------------
     def _store_turn(self, principal: Principal, request: ResponseRequest, lease, output: list[PendingItem],
-                    response: dict | None) -> None:
+                    response: dict | None, *, stored: StoredResponse | None = None) -> None:
         """ONE commit (weft.threads.turns): the input and output appended to the conversation under the lease
-        (released in the same transaction) and, given ``response`` and unless ``store: false``, the response's record."""
+        (released in the same transaction) and, given ``response`` and unless ``store: false``, the response's record;
+        given ``stored`` (a background response's record, ``store: false`` too), that record's final state instead."""
         record = None
-        if response is not None and request.store:
+        if stored is not None and response is not None:
+            record = TurnRecord(response["id"], KIND, {"response": response, "inputs": stored.inputs, "owner": stored.owner},
+                                create=False)
+        elif response is not None and request.store:
             items = [{"id": item_id_for(p.type), **p.body} for p in request.input_items]
             record = TurnRecord(response["id"], KIND, {"response": response, "inputs": items, "owner": None})
         pending: list[PendingItem] = []
@@ -130,8 +134,9 @@ class ResponsesService:
 
     def _complete(self, principal: Principal, request: ResponseRequest, response_id: str, created_at: int, *,
                   before_store=None, keep: bool = False) -> dict:
-        """One non-streamed turn; ``before_store`` (background) may veto storing (a cancel came first); ``keep``:
-        the response's record is stored with the turn's append (background updates its own record instead)."""
+        """One non-streamed turn; ``before_store`` (background) gives the response's stored record, or None to veto
+        storing (a cancel came first); ``keep``: the response's record is created with the turn's append. Either way
+        the record and the conversation's append are one commit."""
         with self._turn(principal, request) as token:
             with self._work:
                 messages = self._context(principal, request)
@@ -146,9 +151,10 @@ class ResponsesService:
             with self._work:
                 response = self.response_object(response_id, created_at, request, status, rendered(output),
                                                 usage_of(usage), incomplete)
-                if before_store is not None and not before_store(response):
+                stored = before_store(response) if before_store is not None else None
+                if before_store is not None and stored is None:
                     return response
-                self._store_turn(principal, request, token, output, response if keep else None)
+                self._store_turn(principal, request, token, output, response if keep or stored else None, stored=stored)
                 return response
 
     # ---- entry points --------------------------------------------------------------------------------------

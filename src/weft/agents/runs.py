@@ -3,7 +3,8 @@
 
 A run's turn calls the configured chat endpoint (the one `/v1/responses` uses) with the thread's history under
 the same conversation lock the responses loop takes, and writes its output through the same atomic append path
-(weft.threads.turns: one commit per turn with the run's state and the lease's release; submitted outputs carry an idempotency key, so a second submit
+(weft.threads.turns: one commit per turn with the run's state and the lease's release, a compare-and-swap of the
+state read at the turn's start, read again only when something wrote the run meanwhile; submitted outputs carry an idempotency key, so a second submit
 of the same turn, from any process, is refused and starts no second turn). A function call is stored in the thread
 only with its output (both items in one append, when the outputs are submitted): the thread's history never holds
 a call without its answer, and the Foundry messages list shows neither (they are run steps).
@@ -15,11 +16,16 @@ After a crash: a run that was ``queued``, ``in_progress`` or ``cancelling`` in a
 are two writes, and the message is the truth). A run is never resumed,
 so the model is never asked twice and no message is written twice. A run in ``requires_action`` survives a
 restart unchanged: its tool outputs can be submitted to the new process.
+
+A turn that fails in this process ends its run ``failed`` at once: a WeftError with its own code (an upstream
+error is ``upstream_error``), anything else (a bug, an answer of the model no code expected) with ``server_error``
+and the detail in the log only.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import secrets
 import threading
@@ -38,7 +44,7 @@ from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, t
 from weft.threads.items import item_id_for, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
-from weft.threads.turns import DEFAULT_LEASE_SECONDS, TurnRecord
+from weft.threads.turns import DEFAULT_LEASE_SECONDS, RecordChanged, TurnRecord
 
 BOOT_ID = uuid.uuid4().hex  # this process; a run owned by another whose lease ran out was cut off by a crash
 THREAD_KINDS = ("thread", "conversation")
@@ -117,8 +123,13 @@ class Runs:
     def create(self, principal: Principal, thread_id: str, body: dict, additional: list[PendingItem]) -> dict:
         principal.require("write")
         self.check_body(body)
-        self.thread(principal, thread_id)
-        assistant = self.assistants.state(principal, body["assistant_id"])
+        # the thread and the assistant in one read; either missing (or not what it should be): the single reads' 404s
+        found = self.service.get_conversations(principal, [thread_id, body["assistant_id"]])
+        if thread_id not in found or found[thread_id].kind not in THREAD_KINDS:
+            self.thread(principal, thread_id)
+        record = found.get(body["assistant_id"])
+        assistant = (dict(record.extra) if record is not None and record.kind == self.assistants.records.kind
+                     else self.assistants.state(principal, body["assistant_id"]))
         tools = check_tools(body["tools"]) if body.get("tools") is not None else assistant.get("tools") or []
         busy = self._open_run(principal, thread_id)
         if busy:
@@ -126,15 +137,18 @@ class Runs:
         run = shapes.new_run(thread_id, body["assistant_id"], assistant, body, tools)
         # one commit: the additional messages and the run record (weft.threads.turns)
         state = {"run": run, "steps": [], "owner": BOOT_ID, "lease_until_ms": self._lease(), "turn": 0}
-        self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages",
-                                 TurnRecord(run["id"], "run", state, metadata={"thread_id": thread_id}, operation="run.create"))
+        record = TurnRecord(run["id"], "run", state, metadata={"thread_id": thread_id}, operation="run.create")
+        self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages", record)
+        self.records.remember(principal, run["id"], state, record.stored_extra)  # the turn starts from it, unread
         return run
 
     def _lease(self) -> int:
         return self.service.clock.now_ms() + self.lease_ms
 
     def _open_run(self, principal: Principal, thread_id: str) -> str | None:
-        page = self.records.list(principal, limit=5, order="desc", tags={"thread_id": thread_id})
+        # only the newest run can be open (a run is created only when none is, and an ended run stays ended); the
+        # second covers two creates that raced in two processes
+        page = self.records.list(principal, limit=2, order="desc", tags={"thread_id": thread_id})
         for record in page.data:
             state = self._recovered(principal, record.id, record.extra)
             if state["run"]["status"] in shapes.OPEN:
@@ -307,9 +321,7 @@ class Runs:
     def _advance_quietly(self, principal: Principal, run_id: str) -> None:
         try:
             self.advance(principal, run_id, None)
-        except Exception:  # the run's own state records model failures; this is a storage failure: the lease ends it
-            import logging
-
+        except Exception:  # advance records every failure of the turn in the run; this is a storage failure
             logging.getLogger("weft.agents").exception("run %s could not advance", run_id)
 
     def stream(self, principal: Principal, run_id: str, first: list[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
@@ -354,7 +366,8 @@ class Runs:
 
         # "in_progress" lives in this process only (readers here see it, `_live`); the stored run stays "queued" with
         # this process as owner and a lease the heartbeat renews: one commit less a turn, the same outcome after a crash
-        state = self.records.state_for_write(principal, run_id)  # the turn writes it back, audited
+        state, stored = self.records.read_for_write(principal, run_id, fresh=True)  # the turn writes it back, audited
+        read = {**state, "steps": list(state["steps"]), "_stored": stored}  # as stored: the end's compare-and-swap base
         run = dict(state["run"])
         with self._live_lock:
             began = run["status"] == "queued" and run_id not in self._live
@@ -371,15 +384,18 @@ class Runs:
         try:
             with self._heartbeat(principal, run_id):
                 with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait) as lease:
-                    self._turn(principal, run_id, state, message_id, lease, emit, streaming)
+                    self._turn(principal, run_id, state, message_id, lease, emit, streaming, read)
         except WeftError as exc:
-            self._fail(principal, run_id, exc, emit)
+            self._fail(principal, run_id, {"code": exc.code or "server_error", "message": exc.message}, emit)
+        except Exception:  # noqa: BLE001 - a bug or an unexpected answer: the run ends now, not at its lease's end
+            logging.getLogger("weft.agents").exception("run %s failed unexpectedly", run_id)
+            self._fail(principal, run_id, {"code": "server_error",
+                                           "message": "The run failed unexpectedly; the server log has the details."}, emit)
         finally:
             with self._live_lock:
                 self._live.pop(run_id, None)
 
-    def _fail(self, principal: Principal, run_id: str, exc: WeftError, emit: Emit) -> None:
-        error = {"code": exc.code or "server_error", "message": exc.message}
+    def _fail(self, principal: Principal, run_id: str, error: dict, emit: Emit) -> None:
 
         def fail(s: dict) -> None:
             if s["run"]["status"] in shapes.ACTIVE:
@@ -409,9 +425,15 @@ class Runs:
         return payload
 
     def _history(self, principal: Principal, run: dict) -> list[dict]:
-        loaded = self.service.recent_history(principal, run["thread_id"], self.budget,
-                                             lambda item: entry_tokens(HistoryEntry(item.type, item.role, item.body)))
-        kept, _ = truncate([HistoryEntry(i.type, i.role, i.body) for i in loaded], [], self.budget)
+        sizes: dict[str, int] = {}
+
+        def size(item: Item) -> int:  # once per item: the history read and the truncation use it
+            sizes[item.id] = entry_tokens(HistoryEntry(item.type, item.role, item.body))
+            return sizes[item.id]
+
+        loaded = self.service.recent_history(principal, run["thread_id"], self.budget, size)
+        entries = [HistoryEntry(i.type, i.role, i.body) for i in loaded]
+        kept, _ = truncate(entries, [], self.budget, [sizes[i.id] if i.id in sizes else size(i) for i in loaded])
         return to_chat_messages(kept, run.get("instructions") or None)
 
     def _model(self, payload: dict, on_text: Callable[[str], None] | None) -> tuple[str, list[dict], dict | None]:
@@ -437,7 +459,8 @@ class Runs:
                     slot["function"]["arguments"] += function.get("arguments") or ""
         return "".join(text), [calls[k] for k in sorted(calls)], usage
 
-    def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool) -> None:
+    def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool,
+              read: dict | None = None) -> None:
         run = state["run"]
         payload = self._payload(run, self._history(principal, run))
         streaming_message: list[dict] = []
@@ -457,7 +480,7 @@ class Runs:
         if self.model_slots is not None:  # every model call of the turn (search-tool rounds included) holds one slot
             self.model_slots.take(principal.tenant_id)
         try:
-            text, calls, usage = search_tool.model_with_search(self, principal, run_id, state, payload, on_text if streaming else None, emit)
+            text, calls, usage, annotations = search_tool.model_with_search(self, principal, run_id, state, payload, on_text if streaming else None, emit)
         finally:
             if self.model_slots is not None:
                 self.model_slots.release(principal.tenant_id)
@@ -488,19 +511,33 @@ class Runs:
                 return "requires_action", [step]
             # appended with the run's new state (below): a turn runs once — outputs are taken once (their key), a
             # run is never resumed — and the message id is fixed at the turn's start
-            written.append(PendingItem("message", "assistant", self._message_body(r, text, "completed"), message_id))
+            written.append(PendingItem("message", "assistant", self._message_body(r, text, "completed", annotations), message_id))
             step = streaming_message[0] if streaming_message else shapes.message_step(r, message_id)
             shapes.finish_step(step, "completed")
             s["steps"].append(step)
             shapes.finish_run(r, "completed")
             return "completed", [step]
 
-        # ONE commit (weft.threads.turns): the message, the lease's release and the run's final state
+        # ONE commit (weft.threads.turns): the message, the lease's release and the run's final state. The state is
+        # the one read when the turn began, stored only if the record has not changed since (a compare-and-swap:
+        # no second read); after any other write (a cancel, a metadata update, a heartbeat) it is read again.
         with self.records.locked(principal, run_id):
-            state = self.records.state_for_write(principal, run_id)  # its write below is audited
-            outcome, steps = finish(state)
-            self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
-                                     TurnRecord(run_id, "run", state, create=False))
+            stored = (read or {}).pop("_stored", None)
+            committed = False
+            if read is not None and stored is not None and self.locks.writer.compares:
+                state = read
+                outcome, steps = finish(state)
+                try:
+                    self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
+                                             TurnRecord(run_id, "run", state, create=False, expect_extra=stored))
+                    committed = True
+                except RecordChanged:
+                    written.clear()
+            if not committed:
+                state = self.records.state_for_write(principal, run_id)  # its write below is audited
+                outcome, steps = finish(state)
+                self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
+                                         TurnRecord(run_id, "run", state, create=False))
         run = state["run"]
         if outcome == "requires_action":
             emit("thread.run.step.created", steps[0])
@@ -510,14 +547,15 @@ class Runs:
             if not streaming_message:
                 emit("thread.run.step.created", {**steps[0], "status": "in_progress", "completed_at": None})
                 emit("thread.message.created", self._message_item(run, message_id, [], "in_progress"))
-            emit("thread.message.completed", self._message_item(run, message_id, self._message_body(run, text, "completed")["content"], "completed"))
+            emit("thread.message.completed", self._message_item(run, message_id, self._message_body(run, text, "completed", annotations)["content"],
+                                                                "completed"))
             emit("thread.run.step.completed", steps[0])
         emit(f"thread.run.{run['status']}", run)
 
     @staticmethod
-    def _message_body(run: dict, text: str, status: str) -> dict:
+    def _message_body(run: dict, text: str, status: str, annotations: list[dict] | None = None) -> dict:
         return {"type": "message", "role": "assistant", "status": status, "run_id": run["id"], "assistant_id": run["assistant_id"],
-                "content": [{"type": "output_text", "text": text, "annotations": []}] if text else []}
+                "content": [{"type": "output_text", "text": text, "annotations": list(annotations or [])}] if text else []}
 
     def _message_item(self, run: dict, message_id: str, content: list, status: str) -> Item:
         body = {**self._message_body(run, "", status), "content": content}

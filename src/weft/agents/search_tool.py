@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from weft.agents.citations import HINT, Citations
 from weft.errors import InvalidInput, WeftError
 
 TOOL_TYPE = "azure_ai_search"
@@ -135,9 +136,10 @@ def _first(doc: dict, names: tuple[str, ...]) -> str | None:
     return None
 
 
-def run(public, grant: str | None, index: IndexResource, arguments: str) -> tuple[str, list[dict]]:
+def run(public, grant: str | None, index: IndexResource, arguments: str, cite: Citations | None = None) -> tuple[str, list[dict]]:
     """One tool call: the output string the model and the run step see, and the documents' citations
-    (``{"url", "title"}``). Raises SearchToolError for a failed call (no document text in it)."""
+    (``{"url", "title"}``). With ``cite``, each document with a URL carries its citation marker (``@citation``,
+    weft.agents.citations). Raises SearchToolError for a failed call (no document text in it)."""
     if grant is None:
         raise SearchToolError(f"The caller of this run or response may not query index '{index.index_name}': its credential is "
                               "neither a search admin key, a query key, nor a token granting documents.read.")
@@ -161,8 +163,15 @@ def run(public, grant: str | None, index: IndexResource, arguments: str) -> tupl
         docs.append(doc)
         url = _first(doc, URL_FIELDS)
         citations.append({"url": url, "title": _first(doc, TITLE_FIELDS) or url})
-    output = {"summary": f"{len(docs)} document(s) from index '{index.index_name}'", "documents": docs,
-              "metadata": {"urls": [c["url"] for c in citations], "titles": [c["title"] for c in citations]}}
+    output: dict[str, Any] = {"summary": f"{len(docs)} document(s) from index '{index.index_name}'", "documents": docs,
+                              "metadata": {"urls": [c["url"] for c in citations], "titles": [c["title"] for c in citations]}}
+    if cite is not None:
+        markers = cite.add_call(citations)
+        for doc, mark in zip(docs, markers):
+            if mark is not None:
+                doc["@citation"] = mark  # an Azure field name starts with a letter: no document field is overwritten
+        if any(markers):
+            output["instructions"] = HINT
     return json.dumps(output, ensure_ascii=False, default=str), citations
 
 
@@ -182,12 +191,14 @@ def _offered(tools: list[dict]) -> list[dict]:
 def model_with_search(runs, principal, run_id: str, state: dict, payload: dict, on_text, emit):
     """``runs._model`` for a run whose tools include ``azure_ai_search``: the model's search calls are answered here
     (each a completed or failed ``tool_calls`` step with an ``azure_ai_search`` call), then the model is asked again;
-    what is left (text, or function calls for the client) is returned as ``runs._model`` returns it."""
+    what is left (text, or function calls for the client) is returned as ``runs._model`` returns it, with the url
+    citation annotations of the text (weft.agents.citations; none without a search tool)."""
     from weft.agents import run_shapes as shapes
 
     the_run = state["run"]
     if not any(t.get("type") == TOOL_TYPE for t in the_run.get("tools") or []):
-        return runs._model(payload, on_text)
+        return (*runs._model(payload, on_text), [])
+    cite = Citations()
     payload = {**payload, "tools": _offered(payload.get("tools") or []), "messages": list(payload["messages"])}
     resources = (runs.assistants.state(principal, the_run["assistant_id"]).get("tool_resources") or {}).get(TOOL_TYPE)
     index = check_resources(resources)[0] if resources else None
@@ -200,7 +211,7 @@ def model_with_search(runs, principal, run_id: str, state: dict, payload: dict, 
                      if isinstance(usage.get(k, 0), int)}
         mine = [c for c in calls if (c.get("function") or {}).get("name") == TOOL_TYPE]
         if not mine or len(mine) != len(calls):
-            return text, calls, total
+            return text, calls, total, cite.annotations(text) if not calls else []
         payload["messages"].append({"role": "assistant", "content": text or None, "tool_calls": [
             {"id": c.get("id"), "type": "function", "function": c["function"]} for c in mine]})
         for call in mine:
@@ -209,14 +220,16 @@ def model_with_search(runs, principal, run_id: str, state: dict, payload: dict, 
             try:
                 if index is None:
                     raise SearchToolError("The run has no tool_resources.azure_ai_search index.")
-                output, _citations = run(getattr(runs, "public", None), grant, index, arguments)
+                output, _citations = run(getattr(runs, "public", None), grant, index, arguments, cite)
             except SearchToolError as exc:
                 output, error = f"Error: {exc}", {"code": "tool_user_error", "message": str(exc)}
             step = shapes.new_step(the_run, "tool_calls", {"type": "tool_calls", "tool_calls": [
                 step_call(call.get("id") or "", arguments, output)]})
             shapes.finish_step(step, "failed" if error else "completed", error)
             runs.records.mutate(principal, run_id, lambda s, step=step: s["steps"].append(step))
-            emit("thread.run.step.created", {**step, "status": "in_progress"})
+            begun = {**step, "status": "in_progress", "last_error": None, "completed_at": None, "failed_at": None}
+            emit("thread.run.step.created", begun)
+            emit("thread.run.step.in_progress", begun)
             emit(f"thread.run.step.{step['status']}", step)
             payload["messages"].append({"role": "tool", "tool_call_id": call.get("id"), "content": output})
     raise InvalidInput(f"The model kept calling {TOOL_TYPE} past {MAX_SEARCH_ROUNDS} rounds.", code="tool_rounds_exceeded")

@@ -148,10 +148,10 @@ def _run(service, principal: Principal, request: ResponseRequest, response_id: s
             done = [assembler.done_events]  # made (and logged) once stored
         final = service.response_object(response_id, created_at, request, status, rendered(output), usage_of(usage), incomplete)
         with service._work:
-            if not before_store(final):  # cancelled meanwhile: nothing stored, the stream just ends
+            stored = before_store(final)
+            if stored is None:  # cancelled meanwhile: nothing stored, the stream just ends
                 return final
-            service._store_turn(principal, request, token, output, None)  # the record: updated below, as background does
-            service.records.update(principal, service.records.get(principal, response_id), final, owner=service.background.owner)
+            service._store_turn(principal, request, token, output, final, stored=stored)  # the append and the record: one commit
         for make in done:
             make(output)
         event("response.completed" if status == "completed" else "response.incomplete", response=final)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from weft.agents.citations import foundry_annotation
 from weft.threads.service import Conversation, Item, Page
 
 _FOUNDRY_ONLY = ("metadata", "attachments", "run_id", "assistant_id")
@@ -39,7 +40,8 @@ def thread_json(conversation: Conversation) -> dict:
 
 def _foundry_part(part: dict) -> dict:
     if part.get("type") in ("input_text", "output_text", "text") and isinstance(part.get("text"), str):
-        return {"type": "text", "text": {"value": part["text"], "annotations": part.get("annotations") or []}}
+        return {"type": "text", "text": {"value": part["text"], "annotations": [
+            foundry_annotation(a, part["text"]) for a in part.get("annotations") or []]}}
     return part
 
 

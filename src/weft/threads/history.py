@@ -35,14 +35,17 @@ def entry_tokens(entry: HistoryEntry) -> int:
     return 0
 
 
-def truncate(history: list[HistoryEntry], new_input: list[HistoryEntry], budget: int) -> tuple[list[HistoryEntry], int]:
+def truncate(history: list[HistoryEntry], new_input: list[HistoryEntry], budget: int,
+             sizes: list[int] | None = None) -> tuple[list[HistoryEntry], int]:
     """Drops the oldest history entries until history + input fit in ``budget`` tokens.
 
     System and developer messages are always kept, and so is the new input. A dropped function call
     takes its outputs with it (a tool result without its call is rejected by chat endpoints).
-    Returns the kept history (in order) and how many entries were dropped.
+    Returns the kept history (in order) and how many entries were dropped. ``sizes``: the history's
+    ``entry_tokens``, when the caller has them already.
     """
-    total = sum(entry_tokens(e) for e in history) + sum(entry_tokens(e) for e in new_input)
+    sizes = sizes if sizes is not None and len(sizes) == len(history) else [entry_tokens(e) for e in history]
+    total = sum(sizes) + sum(entry_tokens(e) for e in new_input)
     keep = [True] * len(history)
     dropped_calls: set[str] = set()
     for index, entry in enumerate(history):
@@ -51,7 +54,7 @@ def truncate(history: list[HistoryEntry], new_input: list[HistoryEntry], budget:
         if entry.type == "message" and entry.role in KEPT_ROLES:
             continue
         keep[index] = False
-        total -= entry_tokens(entry)
+        total -= sizes[index]
         if entry.type == "function_call":
             dropped_calls.add(entry.body.get("call_id", ""))
     kept = []

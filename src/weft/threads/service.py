@@ -217,6 +217,17 @@ class ThreadService:
             principal.require("read")
             return self._conversation(self.store.get_conversation(principal.tenant_id, conversation_id))
 
+    def get_conversations(self, principal: Principal, conversation_ids: list[str]) -> dict[str, Conversation]:
+        """``get_conversation`` of several at once (one query on the hot path), each found one audited as its read;
+        the missing ones are left out (``get_conversation`` of one then gives its NotFound, audited)."""
+        principal.require("read")
+        found = self.store.get_conversations(principal.tenant_id, list(dict.fromkeys(conversation_ids)))
+        out = {}
+        for conversation_id, record in found.items():
+            with self.audit.operation(principal, "conversation.get", conversation_id, read=True):
+                out[conversation_id] = self._conversation(record)
+        return out
+
     def update_conversation(self, principal: Principal, conversation_id: str, *, metadata: Any = UNSET, extra: Any = UNSET,
                             retention_seconds: Any = UNSET) -> Conversation:
         with self.audit.operation(principal, "conversation.update", conversation_id):
@@ -315,18 +326,23 @@ class ThreadService:
             principal.require("read")
             tenant = principal.tenant_id
             newest: list[Item] = []
-            tokens, cursor = 0, None
+            tokens, size, whole = 0, 100, False
             while tokens <= token_budget:
-                page = self.store.list_items(tenant, conversation_id, limit=100, order="desc", after=cursor)
+                if newest:  # the next page by sequence number (no cursor to look up), sized for what is left
+                    page = self.store.list_items_older(tenant, conversation_id, before_seq=newest[-1].seq, limit=size)
+                else:
+                    page = self.store.list_items(tenant, conversation_id, limit=size, order="desc")
                 decoded = [self._item(r) for r in page.items]
                 newest.extend(decoded)
                 tokens += sum(estimate(i) for i in decoded)
                 if not page.has_more or not decoded:
+                    whole = not page.has_more
                     break
-                cursor = decoded[-1].id
+                per_item = max(1, tokens // len(newest))
+                size = min(1000, max(100, (token_budget - tokens) // per_item + 20))
             newest.reverse()
-            if not newest:
-                return []
+            if not newest or whole:  # the whole conversation was read: no older system message to pin
+                return newest
             pinned = [self._item(r) for r in self.store.list_items_with_roles(tenant, conversation_id, ("system", "developer"),
                                                                                 before_seq=newest[0].seq)]
             return pinned + newest

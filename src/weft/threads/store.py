@@ -52,6 +52,7 @@ class ThreadStore(Protocol):
 
     def create_conversation(self, record: ConversationRecord, tags: dict[str, str], items: list[NewItem], idempotency_key: str | None = None, audit: AuditRecord | None = None) -> tuple[ConversationRecord, list[ItemRecord], bool]: ...
     def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord: ...
+    def get_conversations(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationRecord]: ...
     def update_conversation(self, tenant_id: str, conversation_id: str, now_ms: int, *, metadata_body: bytes | None = ..., tags: dict[str, str] | None = None, extra_body: bytes | None = ..., retention_seconds: int | None = ...) -> ConversationRecord: ...
     def delete_conversation(self, tenant_id: str, conversation_id: str) -> None: ...
     def list_conversations(self, tenant_id: str, *, limit: int, order: str, after: str | None, before: str | None, tags: dict[str, str], kind: str | None = None) -> ConversationPage: ...
@@ -60,6 +61,7 @@ class ThreadStore(Protocol):
     def get_item(self, tenant_id: str, conversation_id: str, item_id: str) -> ItemRecord: ...
     def list_items(self, tenant_id: str, conversation_id: str, *, limit: int | None, order: str, after: str | None = None, before: str | None = None) -> ItemPage: ...
     def list_items_with_roles(self, tenant_id: str, conversation_id: str, roles: tuple[str, ...], *, before_seq: int) -> list[ItemRecord]: ...
+    def list_items_older(self, tenant_id: str, conversation_id: str, *, before_seq: int, limit: int) -> ItemPage: ...
     def update_item_body(self, tenant_id: str, conversation_id: str, item_id: str, body: bytes) -> ItemRecord: ...
     def delete_item(self, tenant_id: str, conversation_id: str, item_id: str) -> None: ...
 
@@ -342,6 +344,15 @@ class SqlThreadStore:
             raise NotFound(f"Conversation with id '{conversation_id}' not found.")
         return _conversation(row)
 
+    def get_conversations(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationRecord]:
+        """Several records at once (one query on the hot path); the missing ones are left out."""
+        if self.turns is not None:
+            return self.turns.get_conversations(tenant_id, conversation_ids)
+        c = self.tables.conversations
+        with self._read() as conn:
+            rows = conn.execute(select(c).where(c.c.id.in_(conversation_ids), c.c.tenant_id == tenant_id)).all()
+        return {r.id: _conversation(r) for r in rows}
+
     def update_conversation(self, tenant_id, conversation_id, now_ms, *, metadata_body=_UNSET, tags=None, extra_body=_UNSET, retention_seconds=_UNSET):
         c, tg = self.tables.conversations, self.tables.conversation_tags
         values: dict = {"updated_at_ms": now_ms}
@@ -521,6 +532,18 @@ class SqlThreadStore:
                                   it.c.role.in_(list(roles)), it.c.seq < before_seq).order_by(it.c.seq))
         with self._read() as conn:
             return [_item(r) for r in conn.execute(query)]
+
+    def list_items_older(self, tenant_id, conversation_id, *, before_seq, limit):
+        """The items before ``before_seq``, newest first (the next page of a history read backwards; one query)."""
+        if self.turns is not None:
+            rows = self.turns.list_items_older(tenant_id, conversation_id, before_seq, limit)
+        else:
+            it = self.tables.items
+            query = (select(it).where(it.c.conversation_id == conversation_id, it.c.tenant_id == tenant_id, it.c.seq < before_seq)
+                     .order_by(it.c.seq.desc()).limit(limit + 1))
+            with self._read() as conn:
+                rows = [_item(r) for r in conn.execute(query)]
+        return ItemPage(rows[:limit], len(rows) > limit)
 
     def update_item_body(self, tenant_id, conversation_id, item_id, body):
         it = self.tables.items

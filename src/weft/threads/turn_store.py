@@ -50,6 +50,11 @@ class RecordWrite:
     update_id: str | None = None  # or: this record's extra body replaced (a run's state)
     extra_body: bytes | None = None
     tags: tuple[tuple[str, str], ...] = ()  # (key, value_match) rows of a new record (its metadata, for lookups)
+    expect_extra: bytes | None = None  # an update only while the stored state is these bytes (compare-and-swap)
+
+
+class RecordChanged(Exception):
+    """A compare-and-swap update found the record changed since it was read: nothing of the turn was stored."""
 
 
 class _Missing(Exception):
@@ -87,28 +92,18 @@ class TurnStore:
                           "next_seq", "item_count", "retention_seconds")
         self.record_sql = f"INSERT INTO {c} ({', '.join(record_columns)}) VALUES ({', '.join(mark for _ in record_columns)})"
         self.state_sql = f"UPDATE {c} SET extra_body = {mark}, updated_at_ms = {mark} WHERE id = {mark} AND tenant_id = {mark}"
+        self.swap_sql = self.state_sql + f" AND extra_body = {mark}"
         self.get_sql = (f"SELECT id, tenant_id, kind, created_at_ms, updated_at_ms, metadata_body, extra_body, item_count, "
                         f"retention_seconds FROM {c} WHERE id = {mark} AND tenant_id = {mark}")
+        self.older_sql = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = {mark} AND tenant_id = {mark} "
+                          f"AND seq < {mark} ORDER BY seq DESC LIMIT {mark}")
         self.roles_sql = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = {mark} AND tenant_id = {mark} "
                           f"AND seq < {mark} AND role IN ")
         if self.backend == "postgresql":
-            self.state_sql += " RETURNING 1"  # a pipeline has no rowcount before its sync: the row says it
-            # the counter bump (that releases the lease) and the items in one statement, numbered from the bump
-            self.append_cte = (
-                f"WITH bump AS (UPDATE {c} SET next_seq = next_seq + %(count)s, item_count = item_count + %(count)s, "
-                f"updated_at_ms = CASE WHEN updated_at_ms <= %(now)s - 1000 THEN %(now)s ELSE updated_at_ms END, "
-                f"lock_token = NULL, lock_until_ms = NULL "
-                f"WHERE id = %(cid)s AND tenant_id = %(tid)s AND {{lock}} RETURNING next_seq), "
-                f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) "
-                f"SELECT %(cid)s, bump.next_seq - %(count)s + v.n - 1, v.id, %(tid)s, v.type, v.role, v.created, v.body "
-                f"FROM bump, unnest(%(ids)s::text[], %(types)s::text[], %(roles)s::text[], %(created)s::bigint[], %(bodies)s::bytea[]) "
-                f"WITH ORDINALITY AS v(id, type, role, created, body, n) RETURNING 1) "
-                f"SELECT next_seq FROM bump")
-            self.held_cte = self.append_cte.replace("{lock}", "lock_token = %(token)s")
-            self.free_cte = self.append_cte.replace("{lock}", "(lock_token IS NULL OR lock_until_ms < %(now)s)")
             # leases on connections of their own whose commits are not waited for (synchronous_commit off)
             self.lease_connections = RawConnections(store.engine, keep=4, autocommit=True)
             self._async_sessions: set[int] = set()
+            self._turn_sql: dict[tuple, tuple[str, tuple[str, ...]]] = {}  # commit_turn's statement per shape
 
     @staticmethod
     def supports(store) -> bool:
@@ -225,12 +220,11 @@ class TurnStore:
                             raw.execute("ROLLBACK")
                         raise
             else:
-                with self.hot.writers.connection(self.hot.broken) as raw:
-                    with raw.pipeline(), raw.transaction():  # few round trips: BEGIN..COMMIT sent as they come
-                        first = self._postgres_statements(raw, tenant_id, conversation_id, token, items, now_ms, rows, record)
+                with self.hot.writers.connection(self.hot.broken) as raw:  # autocommit: the one statement is the transaction
+                    first = self._postgres_statement(raw, tenant_id, conversation_id, token, items, now_ms, rows, record)
         except _Missing as missing:
             self.store.read_audit.give_back(pending)
-            self._explain(tenant_id, conversation_id, token, str(missing))
+            self._explain(tenant_id, conversation_id, token, str(missing), record.expect_extra if record is not None else None)
             raise AssertionError("unreachable")
         except self.hot.integrity as exc:
             self.store.read_audit.give_back(pending)
@@ -270,45 +264,47 @@ class TurnStore:
             if record.tags:
                 executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
         elif record is not None and record.update_id is not None:
-            if execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id)).rowcount != 1:
+            if record.expect_extra is not None:
+                done = execute(self.swap_sql, (record.extra_body, now_ms, record.update_id, tenant_id, record.expect_extra)).rowcount
+            else:
+                done = execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id)).rowcount
+            if done != 1:
                 raise _Missing("record:" + record.update_id)
         return first
 
-    def _postgres_statements(self, raw, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
-        """Every statement is queued in the pipeline first; the first fetch then takes ONE round trip for all of
-        them (and the COMMIT one more): a cursor per statement whose result is read."""
-        bump = state = None
-        if conversation_id is not None and items:
-            count = len(items)
-            params = {"cid": conversation_id, "tid": tenant_id, "count": count, "now": now_ms, "token": token,
-                      "ids": [it.id for it in items], "types": [it.type for it in items], "roles": [it.role for it in items],
-                      "created": [it.created_at_ms or now_ms for it in items], "bodies": [it.body for it in items]}
-            bump = raw.cursor()
-            bump.execute(self.held_cte if token is not None else self.free_cte, params)
-        elif conversation_id is not None and token is not None:
-            bump = raw.cursor()
-            bump.execute(self.release_sql + " RETURNING 0", (conversation_id, tenant_id, token))
-        writes = raw.cursor()
-        if rows:
-            writes.executemany(self.audit_sql, rows)
+    def _postgres_statement(self, raw, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
+        """The whole turn as ONE statement (data-modifying CTEs), sent in autocommit mode: one round trip, atomic
+        (weft.threads.turn_sql). Raises _Missing when the conversation's bump or the record's update found no row
+        (then nothing was written)."""
+        from weft.threads.hot_path import RawCursor
+        from weft.threads.turn_sql import turn_statement
+
+        shape = (conversation_id is not None, bool(items), token is not None,
+                 None if record is None else ("insert" if record.record is not None else "update"),
+                 bool(record is not None and record.tags), bool(rows), record is not None and record.expect_extra is not None)
+        if shape not in self._turn_sql:
+            self._turn_sql[shape] = turn_statement(self.store.tables, *shape)
+        sql, names = self._turn_sql[shape]
+        params = {"tid": tenant_id, "now": now_ms, "cid": conversation_id, "token": token, "count": len(items),
+                  "ids": [it.id for it in items], "types": [it.type for it in items], "roles": [it.role for it in items],
+                  "created": [it.created_at_ms or now_ms for it in items], "bodies": [it.body for it in items]}
+        for n, column in enumerate(AUDIT_COLUMNS):
+            params[f"a_{column}"] = [row[n] for row in rows]
         if record is not None and record.record is not None:
             r = record.record
-            writes.execute(self.record_sql, (r.id, r.tenant_id, r.kind, r.created_at_ms, r.updated_at_ms, r.metadata_body,
-                                             r.extra_body, 0, 0, r.retention_seconds))
-            if record.tags:
-                writes.executemany(self.tags_sql, [(r.id, r.tenant_id, key, value) for key, value in record.tags])
-        elif record is not None and record.update_id is not None:
-            state = raw.cursor()
-            state.execute(self.state_sql, (record.extra_body, now_ms, record.update_id, tenant_id))
-        first = 0
-        if bump is not None:
-            found = bump.fetchone()
-            if found is None:
-                raise _Missing("conversation")
-            first = found[0] - len(items) if items else 0
-        if state is not None and state.fetchone() is None:
-            raise _Missing("record:" + record.update_id)
-        return first
+            params.update(rid=r.id, r_tenant=r.tenant_id, r_kind=r.kind, r_created=r.created_at_ms, r_updated=r.updated_at_ms,
+                          r_metadata=r.metadata_body, r_extra=r.extra_body, r_retention=r.retention_seconds,
+                          tag_keys=[k for k, _ in record.tags], tag_values=[v for _, v in record.tags])
+        elif record is not None:
+            params.update(rid=record.update_id, r_extra=record.extra_body, r_expect=record.expect_extra)
+        found = RawCursor(raw).execute(sql, tuple(params[n] for n in names)).fetchone()
+        bumped, recorded = found if found is not None else (None, 0)
+        if conversation_id is not None and (items or token is not None) and bumped is None:
+            # the bump also required an updated record to exist: which one was missing is told by _explain
+            raise _Missing("conversation" if record is None or record.update_id is None else "either:" + record.update_id)
+        if record is not None and not recorded:
+            raise _Missing("record:" + (record.update_id or record.record.id))  # type: ignore[union-attr]
+        return bumped - len(items) if items else 0
 
     # ---- reads on the hot path's raw connections (one round trip; no pool checkout, ping or reset) ----------
     def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord:
@@ -322,6 +318,15 @@ class TurnStore:
             raise NotFound(f"Conversation with id '{conversation_id}' not found.")
         return ConversationRecord(row[0], row[1], row[2], row[3], row[4], _bytes(row[5]), _bytes(row[6]), row[7], row[8])
 
+    def get_conversations(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationRecord]:
+        sql = (self.get_sql.replace(f"WHERE id = {self.mark}", "WHERE id IN (" + ", ".join(self.mark for _ in conversation_ids) + ")"))
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(sql, (*conversation_ids, tenant_id)).fetchall()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        return {r[0]: ConversationRecord(r[0], r[1], r[2], r[3], r[4], _bytes(r[5]), _bytes(r[6]), r[7], r[8]) for r in rows}
+
     def list_items_with_roles(self, tenant_id: str, conversation_id: str, roles: tuple[str, ...], before_seq: int):
         from weft.threads.hot_path import item_records
 
@@ -329,6 +334,17 @@ class TurnStore:
         try:
             with self.hot.readers.connection(self.hot.broken) as raw:
                 rows = raw.execute(sql, (conversation_id, tenant_id, before_seq, *roles)).fetchall()
+        except self.hot.broken as exc:
+            raise unavailable(exc) from exc
+        return item_records(rows)
+
+    def list_items_older(self, tenant_id: str, conversation_id: str, before_seq: int, limit: int):
+        """Up to ``limit + 1`` items before ``before_seq``, newest first (one round trip)."""
+        from weft.threads.hot_path import item_records
+
+        try:
+            with self.hot.readers.connection(self.hot.broken) as raw:
+                rows = raw.execute(self.older_sql, (conversation_id, tenant_id, before_seq, limit + 1)).fetchall()
         except self.hot.broken as exc:
             raise unavailable(exc) from exc
         return item_records(rows)
@@ -360,9 +376,16 @@ class TurnStore:
         if self.backend == "postgresql":
             self.lease_connections.close()
 
-    def _explain(self, tenant_id: str, conversation_id: str | None, token: str | None, what: str):
-        if what.startswith("record:"):
-            raise NotFound(f"Record with id '{what[7:]}' not found.")
+    def _explain(self, tenant_id: str, conversation_id: str | None, token: str | None, what: str, expect: bytes | None = None):
+        if what.startswith(("record:", "either:")):
+            try:
+                found = self.get_conversation(tenant_id, what[7:])
+            except NotFound:
+                raise NotFound(f"Record with id '{what[7:]}' not found.") from None
+            if expect is not None and found.extra_body != expect:
+                raise RecordChanged(what[7:])
+            if what.startswith("record:"):
+                raise NotFound(f"Record with id '{what[7:]}' not found.")
         with self.store.engine.connect() as conn:
             found = conn.execute(self.store._statements["lock_of"], {"cid": conversation_id, "tid": tenant_id}).first()
         if found is None:

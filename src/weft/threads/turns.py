@@ -18,7 +18,7 @@ from weft.threads.lease_keeper import LeaseKeeper
 from weft.threads.policy import Principal
 from weft.threads.records import ConversationRecord
 from weft.threads.service import Item, PendingItem, ThreadService
-from weft.threads.turn_store import RecordWrite, conversation_locked, renew_lease_general
+from weft.threads.turn_store import RecordChanged, RecordWrite, conversation_locked, renew_lease_general
 
 DEFAULT_LEASE_SECONDS = 10.0
 
@@ -43,6 +43,11 @@ class TurnRecord:
     retention_seconds: int | None = None
     operation: str = field(default="")
     metadata: dict[str, str] | None = None  # a new record's metadata (tags: found by list_conversations' filter)
+    # an update stored only if the record's stored (encoded) state is still these bytes: a compare-and-swap, so a
+    # turn need not read the record again before its commit (RecordChanged when another write came first; SQLite
+    # and PostgreSQL only: TurnWriter.compares)
+    expect_extra: bytes | None = None
+    stored_extra: bytes | None = None  # set by a one-transaction commit: the state's bytes as stored (a later swap's base)
 
 
 class TurnWriter:
@@ -126,6 +131,8 @@ class TurnWriter:
                 raise
             if lease is not None:
                 lease.released = True
+            if write is not None:
+                record.stored_extra = write.record.extra_body if write.record is not None else write.extra_body  # type: ignore[union-attr]
             from weft.threads.hot_path import new_item_records
 
             stored = new_item_records(tenant, conversation_id or "", first, encoded, now) if conversation_id is not None else []
@@ -148,7 +155,7 @@ class TurnWriter:
         extra_body = service.codec.encode(tenant, f"conversation:{record.record_id}:extra", record.extra)
         if not record.create:
             audit = service.audit.build(principal, record.operation or "conversation.update", "ok", AuditNote(record.record_id))
-            return RecordWrite(update_id=record.record_id, extra_body=extra_body), audit
+            return RecordWrite(update_id=record.record_id, extra_body=extra_body, expect_extra=record.expect_extra), audit
         now = service.clock.now_ms()
         metadata = validate_metadata(record.metadata)
         row = ConversationRecord(record.record_id, tenant, record.kind, now, now,
@@ -157,6 +164,11 @@ class TurnWriter:
         tags = tuple(service.codec.tags(tenant, metadata).items())
         audit = service.audit.build(principal, record.operation or f"{record.kind}.create", "ok", AuditNote(record.record_id))
         return RecordWrite(record=row, tags=tags), audit
+
+    @property
+    def compares(self) -> bool:
+        """Whether a commit honours ``TurnRecord.expect_extra`` (the one-transaction backends)."""
+        return self.fast is not None
 
     def _commit_slowly(self, principal, conversation_id, lease, pending, operation, record) -> list[Item]:
         """MariaDB/MySQL: the same writes through the general store methods (one commit each)."""
@@ -177,4 +189,4 @@ class TurnWriter:
         return appended
 
 
-__all__ = ["Lease", "TurnRecord", "TurnWriter", "conversation_locked"]
+__all__ = ["Lease", "RecordChanged", "TurnRecord", "TurnWriter", "conversation_locked"]

@@ -1,0 +1,80 @@
+"""A turn's one durable commit on PostgreSQL as ONE statement (weft.threads.turn_store.TurnStore.commit_turn).
+
+A statement is atomic and, sent in autocommit mode, is its own transaction: one round trip where BEGIN,
+the statements and COMMIT took two (a pipeline must read the bump's row before it may commit). Its parts are
+data-modifying CTEs, each written only when the ones it depends on found their row:
+
+* ``bump``: the conversation's counter bump that releases the lease (``lock_token = token``) or checks that no
+  one holds it; for a record update it also requires the record to exist (and, for a compare-and-swap, to hold
+  the state the turn read);
+* ``added``: the items, numbered from the bump (none without it);
+* ``rec``: the record inserted (a stored response) or its state replaced (a run), only after a bump when the
+  turn touched a conversation; ``tagged``: a new record's tag rows;
+* ``audited``: the buffered read-audit rows and the turn's own, only when everything else was written.
+
+It returns the bumped counter (NULL: the conversation is missing or its lease is not this holder's) and the
+number of records written (0: the record is missing). Either way nothing was stored, except in one race
+PostgreSQL's READ COMMITTED allows: a record deleted by a transaction that commits while this statement runs
+is seen by the bump's check but not by ``rec``; the items are then stored and the missing record is reported.
+"""
+from __future__ import annotations
+
+from weft.threads.hot_path import AUDIT_COLUMNS, ITEM_COLUMNS, positional
+
+_AUDIT_TYPES = {"at_ms": "bigint"}
+RECORD_COLUMNS = ("id", "tenant_id", "kind", "created_at_ms", "updated_at_ms", "metadata_body", "extra_body", "next_seq",
+                  "item_count", "retention_seconds")
+
+
+def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, record: str | None, has_tags: bool,
+                   has_audit: bool, swap: bool = False) -> tuple[str, tuple[str, ...]]:
+    """The statement for one shape of turn, with ``$n`` placeholders, and the parameter names in their order.
+    ``swap``: the record's update is a compare-and-swap (only while its stored state is ``r_expect``)."""
+    same = " AND extra_body = %(r_expect)s::bytea" if swap else ""
+    c, it, a, tg = tables.conversations.name, tables.items.name, tables.audit.name, tables.conversation_tags.name
+    touch = has_conversation and (has_items or held)  # no items and no lease: the conversation is not written
+    parts: list[str] = []
+    if touch:
+        lock = "lock_token = %(token)s" if held else "(lock_token IS NULL OR lock_until_ms < %(now)s)"
+        exists = (f" AND EXISTS (SELECT 1 FROM {c} r WHERE r.id = %(rid)s AND r.tenant_id = %(tid)s{same.replace('extra_body', 'r.extra_body')})"
+                  if record == "update" else "")
+        if has_items:
+            sets = ("next_seq = next_seq + %(count)s, item_count = item_count + %(count)s, "
+                    "updated_at_ms = CASE WHEN updated_at_ms <= %(now)s - 1000 THEN %(now)s ELSE updated_at_ms END")
+            if held:
+                sets += ", lock_token = NULL, lock_until_ms = NULL"
+        else:
+            sets = "lock_token = NULL, lock_until_ms = NULL"
+        parts.append(f"bump AS (UPDATE {c} SET {sets} WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock}{exists} "
+                     f"RETURNING next_seq)")
+        if has_items:
+            parts.append(
+                f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) "
+                f"SELECT %(cid)s::text, bump.next_seq - %(count)s::bigint + v.n - 1, v.id, %(tid)s::text, v.type, v.role, v.created, v.body "
+                f"FROM bump, unnest(%(ids)s::text[], %(types)s::text[], %(roles)s::text[], %(created)s::bigint[], %(bodies)s::bytea[]) "
+                f"WITH ORDINALITY AS v(id, type, role, created, body, n) RETURNING 1)")
+    after_bump = "EXISTS (SELECT 1 FROM bump)" if touch else "TRUE"
+    if record == "insert":
+        values = ("%(rid)s::text, %(r_tenant)s::text, %(r_kind)s::text, %(r_created)s::bigint, %(r_updated)s::bigint, "
+                  "%(r_metadata)s::bytea, %(r_extra)s::bytea, 0, 0, %(r_retention)s::bigint")
+        parts.append(f"rec AS (INSERT INTO {c} ({', '.join(RECORD_COLUMNS)}) SELECT {values} WHERE {after_bump} RETURNING 1)")
+        if has_tags:
+            parts.append(f"tagged AS (INSERT INTO {tg} (conversation_id, tenant_id, key, value_match) "
+                         f"SELECT %(rid)s::text, %(tid)s::text, t.k, t.v FROM unnest(%(tag_keys)s::text[], %(tag_values)s::text[]) "
+                         f"AS t(k, v) WHERE EXISTS (SELECT 1 FROM rec) RETURNING 1)")
+    elif record == "update":
+        # updated_at_ms (indexed: retention's idle clock, in seconds) moves only when a second old, as the bump's
+        # does: the state's update can then stay a HOT update (no new entry in each of the table's indexes)
+        parts.append(f"rec AS (UPDATE {c} SET extra_body = %(r_extra)s::bytea, "
+                     f"updated_at_ms = CASE WHEN updated_at_ms <= %(now)s::bigint - 1000 THEN %(now)s::bigint ELSE updated_at_ms END "
+                     f"WHERE id = %(rid)s AND tenant_id = %(tid)s{same} AND {after_bump} RETURNING 1)")
+    if has_audit:
+        everything = "EXISTS (SELECT 1 FROM rec)" if record else after_bump
+        arrays = ", ".join(f"%(a_{col})s::{_AUDIT_TYPES.get(col, 'text')}[]" for col in AUDIT_COLUMNS)
+        parts.append(f"audited AS (INSERT INTO {a} ({', '.join(AUDIT_COLUMNS)}) "
+                     f"SELECT {', '.join(f'v.{col}' for col in AUDIT_COLUMNS)} FROM unnest({arrays}) "
+                     f"WITH ORDINALITY AS v({', '.join(AUDIT_COLUMNS)}, n) WHERE {everything} ORDER BY v.n RETURNING 1)")
+    bumped = "(SELECT next_seq FROM bump)" if touch else "NULL::bigint"
+    written = "(SELECT count(*) FROM rec)" if record else "0"
+    head = f"WITH {', '.join(parts)} " if parts else ""
+    return positional(f"{head}SELECT {bumped}, {written}")
