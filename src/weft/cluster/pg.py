@@ -24,6 +24,7 @@ import psycopg
 import psycopg.errors
 
 from weft.errors import Unavailable
+from weft.pg_urls import to_libpq
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,11 @@ SCHEMA = [
 
 
 def libpq_url(url: str) -> str:
-    """A SQLAlchemy-style URL (``postgresql+psycopg://``) as libpq's."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url  # a key=value connection string
-    base = scheme.split("+", 1)[0]
-    if base not in ("postgresql", "postgres"):
-        raise ValueError(f"cluster.url must be a PostgreSQL URL, not {scheme}://")
-    return f"postgresql://{rest}"
+    """The cluster URL as libpq's, in either spelling of a host list (``weft.pg_urls``)."""
+    try:
+        return to_libpq(url)
+    except ValueError:
+        raise ValueError(f"cluster.url must be a PostgreSQL URL, not {url.partition('://')[0]}://") from None
 
 
 class Database:
