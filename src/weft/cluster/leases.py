@@ -111,16 +111,20 @@ class ClusterLeases:
     def _claim(self, name: str) -> int | None:
         """Take or renew ``name`` in one statement: granted when the row is free, expired, or already ours."""
         sent = time.monotonic()
+        # a renewal keeps the token only while this process holds the lease; taking it (again) bumps it, even
+        # from a row of our own node id: a node restarted after a SIGKILL finds its dead predecessor's live row,
+        # and must not act under the token that process may still have had writes in flight with
+        renewing = self.held(name) is not None
         with self.engine.begin() as conn:
             row = conn.execute(text(f"""
                 INSERT INTO {TABLE} AS l (name, holder, token, acquired_at, expires_at)
                 VALUES (:name, :holder, 1, now(), now() + make_interval(secs => :ttl))
                 ON CONFLICT (name) DO UPDATE SET
-                  token = CASE WHEN l.holder = excluded.holder AND l.expires_at >= now() THEN l.token ELSE l.token + 1 END,
-                  acquired_at = CASE WHEN l.holder = excluded.holder AND l.expires_at >= now() THEN l.acquired_at ELSE now() END,
+                  token = CASE WHEN :renewing AND l.holder = excluded.holder AND l.expires_at >= now() THEN l.token ELSE l.token + 1 END,
+                  acquired_at = CASE WHEN :renewing AND l.holder = excluded.holder AND l.expires_at >= now() THEN l.acquired_at ELSE now() END,
                   holder = excluded.holder, expires_at = excluded.expires_at
                 WHERE l.holder = excluded.holder OR l.expires_at < now()
-                RETURNING token"""), {"name": name, "holder": self.node_id, "ttl": self.ttl}).fetchone()
+                RETURNING token"""), {"name": name, "holder": self.node_id, "ttl": self.ttl, "renewing": renewing}).fetchone()
         if row is None:
             with self._lock:
                 self._held.pop(name, None)
