@@ -335,10 +335,23 @@ class IndexerService:
                 return False
             active = ActiveRun(thread=None, cancelled=threading.Event())  # type: ignore[arg-type]
             active.started = self.clock.now()
+            previous_start = self._last_start.get(name)
             self._runs[name] = active
             self._last_start[name] = active.started
             active.thread = threading.Thread(target=self._execute, args=(name, active), name=f"weft-indexer-{name}", daemon=True)
-            active.execution_id = self.store.start_execution(name, self._execution_body(runner.RunOutcome(status="inProgress"), active.started, None))
+            try:
+                active.execution_id = self.store.start_execution(
+                    name, self._execution_body(runner.RunOutcome(status="inProgress"), active.started, None))
+            except BaseException:
+                # not started (the store failed: a database failover): forget the run, so this indexer is not
+                # "running" here for ever, keep its slot due, and give its run lease back
+                self._runs.pop(name, None)
+                if previous_start is None:
+                    self._last_start.pop(name, None)
+                else:
+                    self._last_start[name] = previous_start
+                self.claims.end(name)
+                raise
         active.thread.start()
         return True
 
