@@ -131,8 +131,13 @@ class Follower:
                 failures = 0
             except Exception:
                 failures += 1
-                log.exception("cluster apply round failed (position %s); retrying", self.position)
-                self._stop.wait(min(5.0, 0.2 * failures))
+                if failures == 1:
+                    log.exception("cluster apply round failed (position %s); retrying", self.position)
+                else:
+                    log.warning("cluster apply round failed again (%d in a row, position %s)", failures, self.position)
+                # back off, but wake at once when the LISTEN connection is made again (the database is back: a
+                # failover ended) or this node commits a write, rather than sleeping out the backoff
+                self._wake.wait(min(5.0, 0.2 * failures))
 
     def _advance(self, position: int) -> None:
         with self._cond:

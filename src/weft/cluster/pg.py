@@ -74,7 +74,26 @@ class Database:
         self._lock = threading.Lock()
 
     def connect(self, *, autocommit: bool = False) -> psycopg.Connection:
-        return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=int(self.connect_timeout))
+        return psycopg.connect(self.url, autocommit=autocommit, **self._connect_options)
+
+    @property
+    def _connect_options(self) -> dict:
+        # a primary that vanishes without closing its sockets (a host or network failure, not a stop) must not hang
+        # a request, the apply loop or the LISTEN connection for the kernel's TCP timeout (minutes): keepalives and
+        # a TCP user timeout bound it to ~10 s; settings in the URL win
+        options = {"connect_timeout": int(self.connect_timeout), "keepalives": 1, "keepalives_idle": 5,
+                   "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 10_000}
+        return {k: v for k, v in options.items() if k not in self.url}
+
+    def _drain(self) -> None:
+        """Closes every idle connection: after one failed, the others went to the same (gone) server."""
+        while True:
+            try:
+                conn, _ = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            with contextlib.suppress(Exception):
+                conn.close()
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
@@ -106,6 +125,8 @@ class Database:
             raise  # the caller retries the transaction
         except psycopg.OperationalError as exc:  # the server went away (a failover, a restart): a 503, never a 500
             conn = None if conn.closed or conn.broken else conn
+            if conn is None:  # the server went away: so did the idle connections to it (after a failover the next
+                self._drain()  # requests connect to the new primary instead of each failing on a dead one)
             log.warning("the cluster database failed during a transaction: %s", exc)
             raise NotReady("The cluster database failed during the request; it may not have been applied: retry it.",
                            retry_after=1) from None
@@ -129,13 +150,7 @@ class Database:
 
     def close(self) -> None:
         self._closed = True
-        while True:
-            try:
-                conn, _ = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            with contextlib.suppress(Exception):
-                conn.close()
+        self._drain()
 
 
 def append_log(conn: psycopg.Connection, kind: str, name: str, index_uid=None, keys: list[str] | None = None) -> int:
