@@ -93,7 +93,7 @@ class PgPair:
         with open(os.path.join(primary.data, "pg_hba.conf"), "a") as hba:
             hba.write("\nhost replication all 127.0.0.1/32 trust\n")
         primary.start()
-        standby.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", standby.data, "-R", "-X", "stream")
+        standby.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", standby.data, "-R", "-X", "stream", "-c", "fast")
         # once promoted it runs alone, so it must not wait for a synchronous standby of its own
         standby.configure(f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres application_name=standby1'\n"
                           "synchronous_standby_names = ''")
@@ -104,6 +104,27 @@ class PgPair:
                 raise RuntimeError("the standby never became synchronous")
             time.sleep(0.2)
         return self
+
+    def promote(self) -> None:
+        """The standby becomes the primary (the roles swap here too)."""
+        self.standby.promote()
+        self.primary, self.standby = self.standby, self.primary
+
+    def reattach(self, timeout: float = 30.0) -> None:
+        """After ``promote``: the old primary (stopped) is rebuilt from the new one and becomes its synchronous standby."""
+        primary, standby = self.primary, self.standby
+        shutil.rmtree(standby.data)
+        standby.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", standby.data, "-R", "-X", "stream", "-c", "fast")
+        standby.configure(f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres application_name=standby1'\n"
+                          "synchronous_standby_names = ''")
+        standby.start()
+        primary.sql("ALTER SYSTEM SET synchronous_standby_names = 'standby1'")
+        primary.sql("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + timeout
+        while primary.sql("select sync_state from pg_stat_replication") != "sync":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the rebuilt standby never became synchronous")
+            time.sleep(0.2)
 
     def close(self) -> None:
         self.standby.stop("immediate")
