@@ -164,7 +164,10 @@ def _fail_over(pair, nodes, writers, mode: str, label: str) -> list[float]:
     acknowledged write and to each node having applied it; returns the wall-clock window of the disruption."""
     stopped, stopped_wall = time.monotonic(), time.time()
     pair.primary.stop(mode)
-    time.sleep(DETECTION)
+    for node in nodes:  # no primary: reads are still answered from each node's local copy
+        r = _call(node, "POST", "/indexes/docs/docs/search", {"search": "alpha", "top": 1, "count": True})
+        assert r.status_code == 200 and r.json()["@odata.count"] > 0, r.text
+    time.sleep(max(0.0, DETECTION - (time.monotonic() - stopped)))
     promoting = time.monotonic()
     pair.promote()
     MEASURED[f"{label}: pg_ctl promote (s)"] = time.monotonic() - promoting
