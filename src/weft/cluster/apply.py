@@ -41,6 +41,7 @@ APPLY_LAG = Histogram("weft_search_apply_lag_seconds", "From a change's commit t
                       buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=REGISTRY)
 
 POLL_SECONDS = 1.0
+LISTEN_APPLICATION = "weft-listen"  # application_name of each node's LISTEN connection
 BATCH = 1000
 REBUILD_CHUNK = 2000
 
@@ -98,7 +99,8 @@ class Follower:
     def _listen(self) -> None:
         while not self._stop.is_set():
             try:
-                with self.db.connect(autocommit=True) as conn:
+                # named, so an operator (and the HA test) can see in pg_stat_activity that every node listens again
+                with self.db.connect(autocommit=True, application_name=LISTEN_APPLICATION) as conn:
                     self._listen_conn = conn
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._wake.set()  # anything committed while not listening

@@ -73,8 +73,8 @@ class Database:
         self._closed = False
         self._lock = threading.Lock()
 
-    def connect(self, *, autocommit: bool = False) -> psycopg.Connection:
-        return psycopg.connect(self.url, autocommit=autocommit, **self._connect_options)
+    def connect(self, *, autocommit: bool = False, **options) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=autocommit, **{**self._connect_options, **options})
 
     @property
     def _connect_options(self) -> dict:
