@@ -61,6 +61,22 @@ def test_on_demand_lease_renewed_until_released(cluster_schema):
         engine.dispose()
 
 
+def test_a_restarted_node_takes_its_own_live_lease_with_a_new_token(cluster_schema):
+    """SIGKILL and restart under the same node id: the new process finds the dead one's live row. It may take it at
+    once (no one else can hold it), but under a new token, so writes fenced by the dead process's token fail."""
+    url, _, _ = cluster_schema
+    engine = connect(url)
+    dead = ClusterLeases(engine, "node-1", ttl=30)  # a long ttl: the row stays live while the new process starts
+    restarted = ClusterLeases(engine, "node-1", ttl=30)
+    try:
+        assert dead.acquire("indexer-run:x") == 1
+        assert dead.acquire("indexer-run:x") == 1  # a renewal by the holding process keeps its token
+        assert restarted.acquire("indexer-run:x") == 2
+        assert restarted.acquire("indexer-run:x") == 2
+    finally:
+        engine.dispose()
+
+
 def test_local_leases_always_held():
     leases = LocalLeases()
     leases.want("x")

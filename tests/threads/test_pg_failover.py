@@ -6,94 +6,22 @@ Locally this skips when the PostgreSQL server binaries are missing; with CI=true
 """
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
 
-import pytest
-
+from tests.support.pg_pair import PgPair
 from tests.support.server import free_port
 from weft.threads.policy import Principal
 from weft.threads.service import ThreadService
 from weft.threads.store import SqlThreadStore
 
 
-def _bin_dir() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return os.path.dirname(found[-1]) if found else shutil.which("pg_ctl") and os.path.dirname(shutil.which("pg_ctl"))
-
-
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason + " (CI=true requires the failover test)")
-    pytest.skip(reason)
-
-
-class Cluster:
-    def __init__(self, bin_dir: str, root: str, name: str, port: int, as_postgres: bool):
-        self.bin_dir, self.port, self.as_postgres = bin_dir, port, as_postgres
-        self.data = os.path.join(root, name)
-        self.log = os.path.join(root, f"{name}.log")
-        self.root = root
-
-    def run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = [os.path.join(self.bin_dir, tool), *args]
-        if self.as_postgres:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        if check and done.returncode != 0:
-            raise RuntimeError(f"{tool} failed: {done.stdout}\n{done.stderr}\n{open(self.log).read()[-2000:] if os.path.exists(self.log) else ''}")
-        return done
-
-    def configure(self, extra: str) -> None:
-        with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as conf:
-            conf.write(f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n{extra}\n")
-
-    def start(self) -> None:
-        self.run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        self.run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
-
-    def sql(self, query: str) -> str:
-        return self.run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-Atc", query).stdout.strip()
-
-
 def test_writes_follow_a_failover_without_losing_acknowledged_items():
-    bin_dir = _bin_dir()
-    _require(bin_dir is not None and os.path.exists(os.path.join(bin_dir, "initdb")), "PostgreSQL server binaries (initdb, pg_ctl) not found")
-    as_postgres = os.geteuid() == 0
-    if as_postgres:
-        _require(shutil.which("runuser") is not None and subprocess.run(["id", "postgres"], capture_output=True).returncode == 0,
-                 "running as root needs the 'postgres' user and runuser")
-    root = tempfile.mkdtemp(prefix="weft-pg-failover-")
-    if as_postgres:
-        shutil.chown(root, "postgres", "postgres")
-    primary = Cluster(bin_dir, root, "primary", free_port(), as_postgres)
-    standby = Cluster(bin_dir, root, "standby", free_port(), as_postgres)
+    pair = PgPair(free_port(), free_port(), prefix="weft-pg-failover-")
+    primary, standby = pair.primary, pair.standby
     try:
-        primary.run("initdb", "-D", primary.data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        primary.configure("wal_level = replica\nmax_wal_senders = 5\nsynchronous_standby_names = 'standby1'\n"
-                          "synchronous_commit = on\nfsync = on")
-        with open(os.path.join(primary.data, "pg_hba.conf"), "a") as hba:
-            hba.write("\nhost replication all 127.0.0.1/32 trust\n")
-        primary.start()
-        standby.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", standby.data, "-R", "-X", "stream")
-        # once promoted it runs alone, so it must not wait for a synchronous standby of its own
-        standby.configure(f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres application_name=standby1'\n"
-                          "synchronous_standby_names = ''")
-        standby.start()
-        deadline = time.monotonic() + 30
-        while primary.sql("select sync_state from pg_stat_replication") != "sync":
-            assert time.monotonic() < deadline, "the standby never became synchronous"
-            time.sleep(0.2)
+        pair.start()
 
         url = (f"postgresql+psycopg://postgres@/postgres?host=127.0.0.1:{primary.port}&host=127.0.0.1:{standby.port}"
                f"&target_session_attrs=read-write&connect_timeout=3")
@@ -126,7 +54,7 @@ def test_writes_follow_a_failover_without_losing_acknowledged_items():
         while len(acked) < 200:
             time.sleep(0.05)
         primary.stop("immediate")  # the primary dies
-        standby.run("pg_ctl", "-D", standby.data, "-w", "promote")
+        standby.promote()
         before_failover = len(acked)
         deadline = time.monotonic() + 60
         while len(acked) < before_failover + 200:
@@ -142,6 +70,4 @@ def test_writes_follow_a_failover_without_losing_acknowledged_items():
         assert standby.sql("select pg_is_in_recovery()") == "f"
         store.close()
     finally:
-        standby.stop("immediate")
-        primary.stop("immediate")
-        shutil.rmtree(root, ignore_errors=True)
+        pair.close()

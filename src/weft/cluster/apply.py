@@ -39,6 +39,7 @@ APPLY_LAG = Histogram("weft_search_apply_lag_seconds", "From a change's commit t
                       buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=REGISTRY)
 
 POLL_SECONDS = 1.0
+LISTEN_APPLICATION = "weft-listen"  # application_name of each node's LISTEN connection
 BATCH = 1000
 NEW_REBUILD_WAIT = 1.0  # seconds a catalog change waits for the rebuilds it started before the loop goes on
 
@@ -99,7 +100,8 @@ class Follower:
     def _listen(self) -> None:
         while not self._stop.is_set():
             try:
-                with self.db.connect(autocommit=True) as conn:
+                # named, so an operator (and the HA test) can see in pg_stat_activity that every node listens again
+                with self.db.connect(autocommit=True, application_name=LISTEN_APPLICATION) as conn:
                     self._listen_conn = conn
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._wake.set()  # anything committed while not listening
@@ -132,8 +134,13 @@ class Follower:
                 failures = 0
             except Exception:
                 failures += 1
-                log.exception("cluster apply round failed (position %s); retrying", self.position)
-                self._stop.wait(min(5.0, 0.2 * failures))
+                if failures == 1:
+                    log.exception("cluster apply round failed (position %s); retrying", self.position)
+                else:
+                    log.warning("cluster apply round failed again (%d in a row, position %s)", failures, self.position)
+                # back off, but wake at once when the LISTEN connection is made again (the database is back: a
+                # failover ended) or this node commits a write, rather than sleeping out the backoff
+                self._wake.wait(min(5.0, 0.2 * failures))
 
     def _advance(self, position: int) -> None:
         with self._cond:

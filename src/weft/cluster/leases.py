@@ -105,22 +105,31 @@ class ClusterLeases:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         with engine.begin() as conn:
+            # nodes starting together: CREATE TABLE IF NOT EXISTS races on the catalog (a UniqueViolation on
+            # pg_type) unless one at a time, as the other cluster tables are created
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('weft-cluster-schema'))"))
             conn.execute(text(_SCHEMA))
 
     # ---- the database step -----------------------------------------------------------------------------
     def _claim(self, name: str) -> int | None:
         """Take or renew ``name`` in one statement: granted when the row is free, expired, or already ours."""
         sent = time.monotonic()
+        # a renewal keeps the token only when this process took the lease (and has not lost it since: a late renewal
+        # of a row nobody else could take yet keeps it too); a first claim bumps it, even from a live row of our own
+        # node id: a node restarted after a SIGKILL finds its dead predecessor's row, and must not act under the
+        # token that process may still have had writes in flight with
+        with self._lock:
+            renewing = name in self._held
         with self.engine.begin() as conn:
             row = conn.execute(text(f"""
                 INSERT INTO {TABLE} AS l (name, holder, token, acquired_at, expires_at)
                 VALUES (:name, :holder, 1, now(), now() + make_interval(secs => :ttl))
                 ON CONFLICT (name) DO UPDATE SET
-                  token = CASE WHEN l.holder = excluded.holder AND l.expires_at >= now() THEN l.token ELSE l.token + 1 END,
-                  acquired_at = CASE WHEN l.holder = excluded.holder AND l.expires_at >= now() THEN l.acquired_at ELSE now() END,
+                  token = CASE WHEN :renewing AND l.holder = excluded.holder AND l.expires_at >= now() THEN l.token ELSE l.token + 1 END,
+                  acquired_at = CASE WHEN :renewing AND l.holder = excluded.holder AND l.expires_at >= now() THEN l.acquired_at ELSE now() END,
                   holder = excluded.holder, expires_at = excluded.expires_at
                 WHERE l.holder = excluded.holder OR l.expires_at < now()
-                RETURNING token"""), {"name": name, "holder": self.node_id, "ttl": self.ttl}).fetchone()
+                RETURNING token"""), {"name": name, "holder": self.node_id, "ttl": self.ttl, "renewing": renewing}).fetchone()
         if row is None:
             with self._lock:
                 self._held.pop(name, None)

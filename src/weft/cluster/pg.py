@@ -24,6 +24,7 @@ import psycopg
 import psycopg.errors
 
 from weft.errors import Unavailable
+from weft.pg_urls import to_libpq
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,11 @@ SCHEMA = [
 
 
 def libpq_url(url: str) -> str:
-    """A SQLAlchemy-style URL (``postgresql+psycopg://``) as libpq's."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url  # a key=value connection string
-    base = scheme.split("+", 1)[0]
-    if base not in ("postgresql", "postgres"):
-        raise ValueError(f"cluster.url must be a PostgreSQL URL, not {scheme}://")
-    return f"postgresql://{rest}"
+    """The cluster URL as libpq's, in either spelling of a host list (``weft.pg_urls``)."""
+    try:
+        return to_libpq(url)
+    except ValueError:
+        raise ValueError(f"cluster.url must be a PostgreSQL URL, not {url.partition('://')[0]}://") from None
 
 
 class Database:
@@ -75,8 +73,27 @@ class Database:
         self._closed = False
         self._lock = threading.Lock()
 
-    def connect(self, *, autocommit: bool = False) -> psycopg.Connection:
-        return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=int(self.connect_timeout))
+    def connect(self, *, autocommit: bool = False, **options) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=autocommit, **{**self._connect_options, **options})
+
+    @property
+    def _connect_options(self) -> dict:
+        # a primary that vanishes without closing its sockets (a host or network failure, not a stop) must not hang
+        # a request, the apply loop or the LISTEN connection for the kernel's TCP timeout (minutes): keepalives and
+        # a TCP user timeout bound it to ~10 s; settings in the URL win
+        options = {"connect_timeout": int(self.connect_timeout), "keepalives": 1, "keepalives_idle": 5,
+                   "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 10_000}
+        return {k: v for k, v in options.items() if k not in self.url}
+
+    def _drain(self) -> None:
+        """Closes every idle connection: after one failed, the others went to the same (gone) server."""
+        while True:
+            try:
+                conn, _ = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            with contextlib.suppress(Exception):
+                conn.close()
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
@@ -108,6 +125,8 @@ class Database:
             raise  # the caller retries the transaction
         except psycopg.OperationalError as exc:  # the server went away (a failover, a restart): a 503, never a 500
             conn = None if conn.closed or conn.broken else conn
+            if conn is None:  # the server went away: so did the idle connections to it (after a failover the next
+                self._drain()  # requests connect to the new primary instead of each failing on a dead one)
             log.warning("the cluster database failed during a transaction: %s", exc)
             raise NotReady("The cluster database failed during the request; it may not have been applied: retry it.",
                            retry_after=1) from None
@@ -131,13 +150,7 @@ class Database:
 
     def close(self) -> None:
         self._closed = True
-        while True:
-            try:
-                conn, _ = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            with contextlib.suppress(Exception):
-                conn.close()
+        self._drain()
 
 
 def append_log(conn: psycopg.Connection, kind: str, name: str, index_uid=None, keys: list[str] | None = None) -> int:

@@ -63,15 +63,21 @@ class RunLeases:
         token = self.leases.acquire(RUN_LEASE + name)
         if token is None:
             return False
-        history = self.store.executions(name)
-        if scheduled and history and history[0].get("startTime"):
-            latest = self._parse_time(history[0]["startTime"])
-            if latest > last_start.get(name, 0.0) + 1e-3:
-                last_start[name] = latest
-                self.leases.release(RUN_LEASE + name)
-                return False
-        getattr(self.store, "fence", lambda *_: None)(name, token)  # the cursor moves only under this token
-        self._close_interrupted(self.store.interrupted_executions(name))
+        try:
+            history = self.store.executions(name)
+            if scheduled and history and history[0].get("startTime"):
+                latest = self._parse_time(history[0]["startTime"])
+                if latest > last_start.get(name, 0.0) + 1e-3:
+                    last_start[name] = latest
+                    self.leases.release(RUN_LEASE + name)
+                    return False
+            getattr(self.store, "fence", lambda *_: None)(name, token)  # the cursor moves only under this token
+            self._close_interrupted(self.store.interrupted_executions(name))
+        except BaseException:
+            # the database went away between the lease and the run (a failover): give the lease back, or this
+            # node would keep renewing it for a run that never starts and no node could run the indexer again
+            self.end(name)
+            raise
         return True
 
     def end(self, name: str) -> None:

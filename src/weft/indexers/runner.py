@@ -122,7 +122,12 @@ def run(ctx: RunContext) -> RunOutcome:
         from weft.indexers.sources.errors import public_error
 
         outcome.status, outcome.error_message = "transientFailure", public_error(exc)
-    outcome.final_state = store.tracking_state(ix.name)
+    try:
+        outcome.final_state = store.tracking_state(ix.name)
+    except Exception as exc:  # the store is away (a database failover): the record shows the state as last read
+        log.warning("indexer %s: the final tracking state could not be read: %s", ix.name, exc)
+        if outcome.status == "success":
+            outcome.status, outcome.error_message = "transientFailure", "The indexer store became unreachable at the end of the run."
     outcome.phase = "done"
     return outcome
 

@@ -47,6 +47,9 @@ def next_due(last_start: float | None, interval: float, anchor: float | None, no
     return anchor + k * interval
 
 
+FAILURE_PAUSE_MAX = 1.0  # seconds between ticks while they keep failing (from `resolution`, doubling)
+
+
 class Scheduler:
     def __init__(self, clock: Clock, due: Callable[[float], None], resolution: float = 0.05):
         self.clock = clock
@@ -63,13 +66,23 @@ class Scheduler:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.resolution):
+        import logging
+
+        failures = 0
+        pause = self.resolution
+        while not self._stop.wait(pause):
             try:
                 self.tick()
-            except Exception:  # pragma: no cover - keep scheduling
-                import logging
-
-                logging.getLogger("weft.indexers").exception("scheduler tick failed")
+                failures, pause = 0, self.resolution
+            except Exception as exc:  # keep scheduling; a store that is away (a database failover) is retried with backoff
+                failures += 1
+                pause = min(FAILURE_PAUSE_MAX, self.resolution * 2 ** failures)
+                logger = logging.getLogger("weft.indexers")
+                if failures == 1:
+                    logger.exception("scheduler tick failed; retrying with backoff")
+                else:
+                    logger.warning("scheduler tick failed again (%d in a row, next try in %.1fs): %s", failures, pause,
+                                   str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
     def stop(self) -> None:
         self._stop.set()

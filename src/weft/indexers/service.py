@@ -11,6 +11,8 @@ and follow-up runs until the indexer's cursor has passed the notified transactio
 """
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import logging
 import threading
@@ -355,10 +357,23 @@ class IndexerService:
                 return False
             active = ActiveRun(thread=None, cancelled=threading.Event())  # type: ignore[arg-type]
             active.started = self.clock.now()
+            previous_start = self._last_start.get(name)
             self._runs[name] = active
             self._last_start[name] = active.started
             active.thread = threading.Thread(target=self._execute, args=(name, active), name=f"weft-indexer-{name}", daemon=True)
-            active.execution_id = self.store.start_execution(name, self._execution_body(runner.RunOutcome(status="inProgress"), active.started, None))
+            try:
+                active.execution_id = self.store.start_execution(
+                    name, self._execution_body(runner.RunOutcome(status="inProgress"), active.started, None))
+            except BaseException:
+                # not started (the store failed: a database failover): forget the run, so this indexer is not
+                # "running" here for ever, keep its slot due, and give its run lease back
+                self._runs.pop(name, None)
+                if previous_start is None:
+                    self._last_start.pop(name, None)
+                else:
+                    self._last_start[name] = previous_start
+                self.claims.end(name)
+                raise
         active.thread.start()
         return True
 
@@ -384,6 +399,7 @@ class IndexerService:
 
     def _execute(self, name: str, active: ActiveRun) -> None:
         target = None
+        outcome: runner.RunOutcome | None = None
         try:
             ix = self._load_indexer(name)
             ds = self._load_datasource(ix.data_source)
@@ -412,17 +428,27 @@ class IndexerService:
             log.warning("indexer %s could not run: %s", name, exc, exc_info=not isinstance(exc, WeftError))
             shown = exc.message if isinstance(exc, WeftError) else public_error(exc)
             outcome = runner.RunOutcome(status="transientFailure", error_message=shown)
-            outcome.initial_state = outcome.final_state = self.store.tracking_state(name)
+            with contextlib.suppress(Exception):  # the store may be what failed (a database failover)
+                outcome.initial_state = outcome.final_state = self.store.tracking_state(name)
         finally:
             if target is not None:
-                target.close()
+                with contextlib.suppress(Exception):
+                    target.close()
+            # whatever failed above, the run ends here: a thread that died before this line (the store failing
+            # inside the handler above, in a database failover) left the indexer "running" on this node and its
+            # run lease renewed for ever, so no node ran it again
+            self._end_run(name, active, outcome)
+
+    def _end_run(self, name: str, active: ActiveRun, outcome: runner.RunOutcome | None) -> None:
+        if outcome is None:  # an error the handler above could not even record
+            outcome = runner.RunOutcome(status="transientFailure", error_message="The run failed unexpectedly.")
         if active.cancelled.is_set() and outcome.status == "success":
             outcome.status, outcome.error_message = "transientFailure", "The run was cancelled (indexer reset, deleted, or the server stopped)."
         active.outcome = outcome
         observability.indexer_run_observed(name, outcome.status, outcome.items_processed, outcome.items_failed)
         try:
             self.store.update_execution(active.execution_id, self._execution_body(outcome, active.started, self.clock.now()))
-        except Exception:  # the indexer was deleted meanwhile
+        except Exception:  # deleted meanwhile, or the store is away (the next claimant closes the record as interrupted)
             pass
         self.claims.end(name)
         with self._lock:

@@ -9,6 +9,9 @@ SQLITE_BEGIN_OPTION = "weft_sqlite_begin"  # execution option: "IMMEDIATE" for w
 
 
 def make_engine(url: str, *, pool_size: int = 8, max_overflow: int = 40) -> Engine:
+    from weft.pg_urls import to_sqlalchemy
+
+    url = to_sqlalchemy(url)  # libpq's host list (h1:p1,h2:p2) as SQLAlchemy's repeated host=
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
