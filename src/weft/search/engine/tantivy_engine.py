@@ -79,7 +79,9 @@ class TantivyEngine:
             handle = self._handles[old.name]
             if _layout_signature(old) == _layout_signature(new):
                 handle.definition = new
-                handle.layout = Layout(new)  # same tantivy fields; analyzers (e.g. a changed searchAnalyzer) resolved anew
+                layout = Layout(new)  # same tantivy fields; analyzers (e.g. a changed searchAnalyzer) resolved anew
+                layout.simple_mode = handle.layout.simple_mode  # what the index's tokenizers are registered as
+                handle.layout = layout
                 handle.layout.columns.share_codecs(handle.vectors)
                 for name, vi in handle.vectors.items():  # rescoring and oversampling may change on a live field
                     vi.storage = new.vector_settings(name)["storage"]

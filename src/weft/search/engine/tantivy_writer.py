@@ -25,6 +25,7 @@ from weft import observability
 from weft.errors import Unavailable
 from weft.search.analysis.legacy import register_legacy
 from weft.search.analysis.native import register as register_native
+from weft.search.analysis.native import register_simple
 from weft.search.documents import Action, ItemResult, complete_document, merge_document
 from weft.search.engine.tantivy_layout import KEY, Layout
 from weft.search.engine.vector_index import VectorIndex
@@ -185,11 +186,17 @@ class IndexHandle:
         results: list[list[ItemResult]] = []
         vector_names = list(self.vectors)
         started = time.perf_counter()
+        layout = self.layout  # one layout for the whole group (update_index may swap in another)
         try:
+            if layout.ascii_fields:  # between a commit and the next document: the tokenizers may change here
+                simple = layout.choose_simple([a.values for job in group for a in job.actions])
+                if simple != layout.simple_mode:
+                    register_simple(self.index, simple)
+                    layout.simple_mode = simple
             keys = [a.key for job in group for a in job.actions]
             stored = self.lookup(keys)
             for job in group:
-                results.append(self._apply_actions(job.actions, stored, overlay))
+                results.append(self._apply_actions(job.actions, stored, overlay, layout))
             self.opstamp = self.writer.commit()
             self.index.reload()
             self._missing_cache = {}
@@ -209,7 +216,7 @@ class IndexHandle:
         for job, res in zip(group, results):
             job.future.set_result(res)
 
-    def _apply_actions(self, actions: list[Action], stored: dict, overlay: dict) -> list[ItemResult]:
+    def _apply_actions(self, actions: list[Action], stored: dict, overlay: dict, layout: Layout) -> list[ItemResult]:
         definition = self.definition
         out = []
         for a in actions:
@@ -230,7 +237,7 @@ class IndexHandle:
             status = 200 if existing is not None else 201
             if existing is not None:
                 self.writer.delete_documents_by_term(KEY, a.key)
-            self.writer.add_document(self.layout.to_tantivy(a.key, document))
+            self.writer.add_document(layout.to_tantivy(a.key, document))
             overlay[a.key] = document
             out.append(ItemResult(a.key, True, status))
         return out
