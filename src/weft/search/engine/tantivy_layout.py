@@ -181,12 +181,30 @@ class Layout:
         if self.definition.index_only:
             stored = {k: (None if k in self.definition.index_only else v) for k, v in document.items()}
         doc.add_bytes(SOURCE, orjson.dumps(stored))
-        for path, layout in self.leaves.items():
-            for v in values_at(document, path.split("/")):
+        add = self._add
+        for layout, path, parts in self._plan:
+            if parts is None:  # a top-level field: its value, or each value of its collection
+                v = document.get(path)
                 if v is None:
                     continue
-                self._add(doc, layout, v)
+                if type(v) is list:
+                    for x in v:
+                        if x is not None:
+                            add(doc, layout, x)
+                else:
+                    add(doc, layout, v)
+                continue
+            for v in values_at(document, parts):
+                if v is not None:
+                    add(doc, layout, v)
         return doc
+
+    @property
+    def _plan(self) -> list:
+        found = self.__dict__.get("_plan_cache")
+        if found is None:
+            found = self.__dict__["_plan_cache"] = [(l, p, None if "/" not in p else p.split("/")) for p, l in self.leaves.items()]
+        return found
 
     def _add(self, doc: tantivy.Document, layout: LeafLayout, v: Any) -> None:
         t = layout.type
