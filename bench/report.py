@@ -165,8 +165,10 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
     w("* vector search (weft vs usearch; recall@10, latency, build rate): `bench/vectors/RESULTS.md` — `python bench/vectors/run.py`")
     w("* conversation threads (appends vs raw INSERT, the seed's read-modify-write losses, paging cost): `bench/threads/RESULTS.md` — `python -m bench.threads.bench_appends`")
     w("* classic Foundry runs (overhead per turn against a fake model at fixed latency, SQLite and PostgreSQL): `bench/threads/RESULTS.md` — `python -m bench.threads.runs_overhead`")
+    w("* stored responses (overhead per turn of `/v1/responses`, stored, chained, on a conversation): `bench/threads/RESULTS.md` — `python -m bench.threads.responses_overhead`")
     w("* SQL indexers (initial load from PostgreSQL vs raw ingest, peak RSS, near-real-time lag): `bench/indexers/RESULTS.md` — `python bench/indexers/run.py`")
     w("* text analysis (bulk indexing per analyzer vs raw tantivy): `bench/analysis/RESULTS.md` — `python bench/analysis/run.py`")
+    w("* standard tokenizer patterns and ja/ko morphology (CPU per document, in process): `bench/analysis/RESULTS.md` — `python bench/analysis/tokenize.py`")
     w("* identity and operations (api-key vs bearer token vs TLS vs metrics): `bench/identity/RESULTS.md` — `python bench/identity/run.py`")
     w("* ranking quality (BM25, hybrid, semantic reranking: nDCG@10) and reranker latency: `bench/retrieval/RESULTS.md` — `python bench/retrieval/run.py`")
     w("* the peers a user would pick instead (PostgreSQL FTS, SQLite FTS5, LanceDB, Chroma, Qdrant, FAISS, SQLiteSession, LangGraph): "

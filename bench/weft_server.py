@@ -15,9 +15,20 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port; from the range in WEFT_BENCH_PORTS (``23000-23499``) when set (a shared machine's allotment)."""
+    span = os.environ.get("WEFT_BENCH_PORTS")
+    candidates = [0]
+    if span:
+        lo, _, hi = span.partition("-")
+        candidates = list(range(int(lo), int(hi or lo) + 1))
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in WEFT_BENCH_PORTS={span}")
 
 
 def proc_cpu_seconds(pid: int) -> float:

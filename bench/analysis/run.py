@@ -222,11 +222,12 @@ def render(result: dict) -> None:
         "the n-gram analyzer index the same English-like corpus; `fr.lucene` and `zh-Hans.lucene` have their own corpora, so "
         "their last column compares different texts.",
         "",
-        "Reading: the 70% target is missed by every analyzer, the native `standard.lucene` included (the same run against "
-        "main's server, before this analysis work, gave 27% with 404 µs CPU per document), so most of the gap is weft's "
-        "per-document cost on a one-field document, not analysis (the 1M-document benchmark in bench/RESULTS.md, with eight "
-        "fields per document, meets it at 86% for native analysis). The Python paths add to that: the fast path about "
-        "100-170 µs per document, CJK bigrams about 300, the n-gram chain about 600.",
+        "Reading (written for the run of 2026-12-03 07:05, weft f006f0e): `standard.lucene` is at the 70% target's edge "
+        "(69%; it was 45% with 323 µs CPU per document before the writer let tantivy's indexing thread tokenize plain "
+        "ASCII text with its simple tokenizer, docs/analysis.md); the Python paths miss it: the fast path (`en.lucene`, "
+        "`fr.lucene`) costs about 90-100 µs per document more than `standard.lucene`, CJK bigrams about 280, the n-gram "
+        "chain about 530, all in Python building pre-tokenized text under the GIL. The 1M-document benchmark in "
+        "bench/RESULTS.md (eight fields per document, native analysis) is at 82-103% of raw.",
     ]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
 

@@ -112,3 +112,40 @@ def write(text: str, path: Path = RESULTS) -> None:
     else:
         current = current.rstrip("\n") + "\n\n" + text + "\n"
     path.write_text(current)
+
+
+BULK_BEGIN, BULK_END = "<!-- peers-bulk:begin -->", "<!-- peers-bulk:end -->"
+
+
+def bulk_section(r: dict, command: str, started: str) -> str:
+    """Bulk loading alone (`run.py --phases load`): medians of the rounds, the spread, load averages, weft's server CPU."""
+    import statistics
+
+    t = r["text_load"]
+    out = [BULK_BEGIN, "### Full text bulk loading alone, repeated (`bench/peers/run.py --phases load`)", "",
+           f"Run {started}: `bench/peers/run.py {command}` — {t['docs']:,} documents (id + one searchable text field, "
+           f"1,000 per batch, one client waiting for each answer), {t['rounds']} rounds, the order of systems rotating "
+           "each round. Medians (min-max). Load = 1-minute load average before each load (2 cores, shared).", "",
+           f"Versions: {versions()}.", "",
+           "| system | durability | load docs/s, median (min-max) | load average before each round | weft server CPU µs/doc |",
+           "| --- | --- | --- | --- | --- |"]
+    for name, rates in t["rates"].items():
+        cpu = t["server_cpu_us"].get(name)
+        out.append(f"| {name} | {t['meta'][name][1]} | {_f(statistics.median(rates))} ({_f(min(rates))}-{_f(max(rates))}) | "
+                   + ", ".join(f"{x:.1f}" for x in t["loads"][name]) + " | "
+                   + ("" if not cpu else f"{statistics.median(cpu):.0f}") + " |")
+    out += ["", BULK_END]
+    return "\n".join(out)
+
+
+def write_bulk(text: str, path: Path = RESULTS) -> None:
+    """Replaces only the bulk-loading block (kept right after the peers section), leaving the rest alone."""
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    if BULK_BEGIN in current and BULK_END in current:
+        current = current[:current.index(BULK_BEGIN)] + text + current[current.index(BULK_END) + len(BULK_END):]
+    elif END in current:
+        at = current.index(END) + len(END)
+        current = current[:at] + "\n\n" + text + current[at:]
+    else:
+        current = current.rstrip("\n") + "\n\n" + text + "\n"
+    path.write_text(current)

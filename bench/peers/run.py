@@ -46,8 +46,15 @@ def main() -> None:
     parser.add_argument("--dims", type=int, default=384)
     parser.add_argument("--phases", default="text,vectors,conversations")
     parser.add_argument("--no-write", action="store_true", help="print the section, leave bench/RESULTS.md alone")
+    parser.add_argument("--load-rounds", type=int, default=3, help="rounds of the 'load' phase (bulk loading alone)")
+    parser.add_argument("--load-systems", default="weft,sqlite,postgres,lancedb",
+                        help="systems of the 'load' phase: weft, weft-defaults, sqlite, postgres, lancedb")
+    parser.add_argument("--this-venv", action="store_true",
+                        help="run in the current interpreter (weft's own venv): the 'load' phase needs no peer packages "
+                             "for weft, SQLite and PostgreSQL; systems whose package is missing are skipped")
     args = parser.parse_args()
-    ensure_venv()
+    if not args.this_venv:
+        ensure_venv()
 
     sys.path.insert(0, str(HERE))
     import shutil
@@ -69,6 +76,20 @@ def main() -> None:
     phases = set(args.phases.split(","))
     weft = Weft(folder / "weft")
     try:
+        if phases == {"load"}:  # bulk loading alone, repeated; its own block of bench/RESULTS.md
+            import importlib.util
+
+            systems = [s for s in args.load_systems.split(",")
+                       if s != "lancedb" or importlib.util.find_spec("lancedb") is not None]
+            results["text_load"] = text_peers.run_load(folder, weft, docs, args.load_rounds, systems)
+            weft.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            section = report.bulk_section(results, results["command"], results["started"])
+            print(section)
+            if not args.no_write:
+                report.write_bulk(section)
+                log("wrote bench/RESULTS.md (peers bulk-loading block)")
+            return
         if "text" in phases:
             results["text"] = text_peers.run(folder, weft, docs, per_class=10 if args.small else 20, rounds=3)
         if "vectors" in phases:

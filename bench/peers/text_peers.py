@@ -215,3 +215,84 @@ def run(folder: Path, weft: Weft, n_docs: int, per_class: int, rounds: int) -> d
         s.close()
     result["queries"] = {c: len(q) for c, q in queries.items()}
     return result
+
+
+class RawTantivy:
+    """tantivy-py used directly (the engine under weft): the same two fields, its default tokenizer, commit per batch,
+    the writer settings bench/raw_engine.py found best on this machine. Load only (no queries)."""
+    name, ranking, durability = "tantivy-py (raw engine, in process)", "BM25", "commit per 1000"
+
+    def __init__(self, folder: Path):
+        import tantivy
+
+        import raw_engine
+
+        self.path = folder / "raw-tantivy"
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir(parents=True)
+        b = tantivy.SchemaBuilder()
+        b.add_text_field("id", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+        b.add_text_field("text", stored=True, tokenizer_name="default", index_option="position")
+        self.index = tantivy.Index(b.build(), path=str(self.path))
+        self.writer = self.index.writer(raw_engine.WRITER_HEAP, raw_engine.WRITER_THREADS)
+
+    def load(self, docs) -> None:
+        import tantivy
+
+        for start in range(0, len(docs), BATCH):
+            for i, t in docs[start:start + BATCH]:
+                doc = tantivy.Document()
+                doc.add_text("id", i)
+                doc.add_text("text", t)
+                self.writer.add_document(doc)
+            self.writer.commit()
+        self.index.reload()
+
+    def close(self) -> None:
+        self.writer.wait_merging_threads()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+LOADERS = {
+    "tantivy": lambda folder, weft: RawTantivy(folder),
+    "weft": lambda folder, weft: WeftText(weft),
+    "weft-defaults": lambda folder, weft: WeftTextDefaults(weft),
+    "sqlite": lambda folder, weft: SqliteFts5(folder),
+    "postgres": lambda folder, weft: PostgresGin(),
+    "lancedb": lambda folder, weft: LanceFts(folder),
+}
+
+
+def run_load(folder: Path, weft: Weft, n_docs: int, rounds: int, systems: list[str]) -> dict:
+    """The bulk-load part alone, ``rounds`` times, the order of systems rotating each round: docs/s per round, the
+    load average before each load and, for weft, the server's CPU per document (all its threads)."""
+    import os
+
+    import corpus
+
+    from common import log
+
+    path = folder / "corpus.jsonl"
+    corpus.generate(n_docs, str(path))
+    docs = documents(path.read_bytes().splitlines())
+    out: dict = {"rates": {}, "loads": {}, "meta": {}, "server_cpu_us": {}, "rounds": rounds, "docs": n_docs}
+    for round_number in range(rounds):
+        order = systems[round_number % len(systems):] + systems[:round_number % len(systems)]
+        for key in order:
+            system = LOADERS[key](folder, weft)
+            load = os.getloadavg()[0]
+            cpu0 = weft.server.cpu_seconds()
+            t0 = time.perf_counter()
+            system.load(docs)
+            seconds = time.perf_counter() - t0
+            cpu = weft.server.cpu_seconds() - cpu0
+            out["rates"].setdefault(system.name, []).append(n_docs / seconds)
+            out["loads"].setdefault(system.name, []).append(load)
+            out["meta"][system.name] = (system.ranking, system.durability)
+            if key.startswith("weft"):
+                out["server_cpu_us"].setdefault(system.name, []).append(cpu / n_docs * 1e6)
+            log(f"  round {round_number + 1} {system.name}: {n_docs / seconds:,.0f} docs/s (load {load:.1f})")
+            system.close()
+            if isinstance(system, SqliteFts5):
+                (folder / "fts5.sqlite3").unlink(missing_ok=True)
+    return out

@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 
 from weft.errors import InvalidInput
 from weft.search.documents import datetime_to_micros, parse_datetime
-from weft.search.engine.tantivy_engine import _calendar_starts
+from weft.search.engine.tantivy_facets import _calendar_starts
 from weft.search.facet_options import parse_time_offset
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from weft.errors import InvalidInput, Unavailable
+from weft.search.search_request import filter_param
 
 PARAMS = frozenset({"search", "suggesterName", "autocompleteMode", "filter", "fuzzy", "highlightPreTag", "highlightPostTag",
                     "minimumCoverage", "searchFields", "top"})
@@ -219,7 +220,7 @@ def run(service, definition, body: Any) -> dict:
 
     suggester = service._suggester(definition, body.get("suggesterName") if isinstance(body, dict) else None)
     request = parse_request(body, list(suggester["sourceFields"]))
-    filter_expr = service._parse_filter(definition, request.filter)
+    filter_expr = filter_param(definition, request.filter)
     if request.mode == "oneTerm" and not request.fuzzy:
         # the term dictionary, with the filter as tantivy's filter query when there is one: exact, no documents read
         # one field: its top terms are the answer; several: their counts add up, so take every candidate of each

@@ -70,6 +70,7 @@ def parse_batch(definition: IndexDefinition, body: Any, *, body_size: int = 0) -
     if not items:
         raise InvalidInput("The request is invalid. Details: the batch contains no actions.")
     key_name = definition.key_field.name
+    plain_strings = _plain_string_fields(definition)
     actions = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -90,6 +91,9 @@ def parse_batch(definition: IndexDefinition, body: Any, *, body_size: int = 0) -
             values[key_name] = key
         else:
             for name, value in item.items():
+                if type(value) is str and name in plain_strings:  # the common case, already canonical
+                    values[name] = value
+                    continue
                 if name.startswith("@"):
                     if name in ("@search.action", "@odata.type"):
                         continue
@@ -97,6 +101,15 @@ def parse_batch(definition: IndexDefinition, body: Any, *, body_size: int = 0) -
                 values[name] = normalize_top_level(definition, name, value, i)
         actions.append(Action(kind=kind, key=key, values=values))
     return actions
+
+
+def _plain_string_fields(definition: IndexDefinition) -> frozenset[str]:
+    """Top-level Edm.String fields (not collections): a string value is stored as it is."""
+    found = definition.__dict__.get("_plain_string_fields")
+    if found is None:
+        found = definition.__dict__["_plain_string_fields"] = frozenset(
+            f.name for f in definition.fields if f.type == "Edm.String")
+    return found
 
 
 def normalize_top_level(definition: IndexDefinition, name: str, value: Any, index: int) -> Any:

@@ -7,7 +7,6 @@ REST client does. The one write path for documents is :meth:`SearchService.apply
 from __future__ import annotations
 
 import copy
-import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,72 +23,21 @@ from weft.secretbox import SecretBox
 from weft.search.synonyms_service import SynonymMapService
 from weft.search.aliases import MAX_ALIASES, AliasService
 from weft.search.schema_analysis import check_analysis_update
-from weft.search.documents import ItemResult, parse_batch, parse_datetime, render_document
-from weft.search.engine.base import Engine, FacetSpec, SearchQuery, VectorQuerySpec
-from weft.search.vector_options import query_oversampling
+from weft.search.documents import ItemResult, parse_batch, render_document
+from weft.search.engine.base import Engine, SearchQuery
 from weft.search.engine.tantivy_engine import TantivyEngine
 from weft.search.filter_check import ExpressionChecker
-from weft.search.facet_options import parse_time_offset
 from weft.search.analysis import resolve as resolve_analyzer
 from weft.search.highlight import collect_terms, highlight_field
-from weft.search.odata import parse_filter, parse_orderby, parse_select
+from weft.search.odata import parse_filter, parse_orderby
 from weft.search.query import parse_search
+from weft.search.search_request import (
+    DEFAULT_PAGE, MAX_FACETS, MAX_ORDERBY, MAX_SKIP, MAX_TOP, as_list, check_fielded, facet_param, filter_param, int_param, joined,
+    orderby_param, select_param, vector_queries_param, with_parameter,
+)
 from weft.search.schema import IndexDefinition, check_compatible_update, parse_index_definition
 
-DEFAULT_PAGE = 50
-MAX_TOP = 1000
-MAX_SKIP = 100_000
-MAX_FACET_COUNT = 10_000  # weft's own bound on the terms one facet returns
-MAX_FACET_VALUES = 1_000  # weft's own bound on the ranges of one 'values:' facet
-MAX_FACETS = 100  # weft's own bound on the facets of one query
-MAX_ORDERBY = 32  # Azure: at most 32 clauses in $orderby (service limits, "API request limits")
-FACET_INTERVALS = ("minute", "hour", "day", "week", "month", "quarter", "year")
-
 INDEX_ONLY = "@weft.indexOnlyFields"  # catalog member of weft's own indexes: fields indexed but not stored
-
-
-def _as_list(value: Any, name: str) -> list[str] | None:
-    """Comma-joined string or JSON array (the SDK sends either) -> list of trimmed names."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        parts = [p.strip() for p in value.split(",")]
-        return [p for p in parts if p]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [v.strip() for v in value if v.strip()]
-    raise InvalidInput(f"The parameter '{name}' must be a comma-separated string or an array of strings.")
-
-
-def _joined(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, str):
-        return value
-    raise InvalidInput("Expected a string.")
-
-
-def _int_param(body: dict, name: str, lo: int, hi: int | None) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
-        else:
-            raise InvalidInput(f"The parameter '{name}' must be an integer.\r\nParameter name: {name}")
-    if value < lo or (hi is not None and value > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise InvalidInput(f"The value {value} of parameter '{name}' is out of range; it must be {bound}.\r\nParameter name: {name}")
-    return value
-
-
-def _with_parameter(exc: QuerySyntaxError, parameter: str) -> InvalidInput:
-    message = exc.message
-    if "Parameter name:" not in message:
-        message = f"{message}\r\nParameter name: {parameter}"
-    return InvalidInput(message)
 
 
 class SearchService:
@@ -198,7 +146,7 @@ class SearchService:
         return self._render(self._definition(name))
 
     def list_indexes(self, select: str | None = None, *, include_internal: bool = True) -> list[dict]:
-        names = _as_list(select, "$select") if select else None
+        names = as_list(select, "$select") if select else None
         out = []
         for name in sorted(self._definitions):
             if not include_internal and name in self._internal:
@@ -350,14 +298,7 @@ class SearchService:
 
     @staticmethod
     def _select(definition: IndexDefinition, select: str | list | None) -> list[str] | None:
-        text = _joined(select)
-        if text is None:
-            return None
-        try:
-            parsed = parse_select(text)
-        except QuerySyntaxError as exc:
-            raise _with_parameter(exc, "$select")
-        return ExpressionChecker(definition).check_select(parsed)
+        return select_param(definition, select)
 
     # ---- search ------------------------------------------------------------------------------------
     def search(self, name: str, body: dict) -> dict:
@@ -385,10 +326,10 @@ class SearchService:
             text = parse_search(search_text, query_type, search_mode)
         except QuerySyntaxError as exc:
             raise InvalidInput(exc.message)
-        search_fields = _as_list(body.get("searchFields"), "searchFields")
+        search_fields = as_list(body.get("searchFields"), "searchFields")
         if search_fields:
             checker.check_search_fields(search_fields)
-        _check_fielded(text, checker)
+        check_fielded(text, checker)
         filter_expr = None
         filter_text = body.get("filter")
         if filter_text is not None and not isinstance(filter_text, str):
@@ -397,21 +338,21 @@ class SearchService:
             try:
                 filter_expr = parse_filter(filter_text)
             except QuerySyntaxError as exc:
-                raise _with_parameter(exc, "$filter")
+                raise with_parameter(exc, "$filter")
             checker.check_filter(filter_expr)
         orderby: list[fa.OrderByClause] = []
-        orderby_text = _joined(body.get("orderby"))
+        orderby_text = joined(body.get("orderby"))
         if orderby_text and orderby_text.strip():
             try:
                 orderby = parse_orderby(orderby_text)
             except QuerySyntaxError as exc:
-                raise _with_parameter(exc, "$orderby")
+                raise with_parameter(exc, "$orderby")
             if len(orderby) > MAX_ORDERBY:
                 raise InvalidInput(f"$orderby has {len(orderby)} clauses; the limit is {MAX_ORDERBY}.\r\nParameter name: $orderby")
             checker.check_orderby(orderby)
         select = self._select(definition, body.get("select"))
-        top_given = _int_param(body, "top", 0, None)
-        skip = _int_param(body, "skip", 0, MAX_SKIP) or 0
+        top_given = int_param(body, "top", 0, None)
+        skip = int_param(body, "skip", 0, MAX_SKIP) or 0
         top = DEFAULT_PAGE if top_given is None else min(top_given, MAX_TOP)
         count = body.get("count", False)
         if not isinstance(count, bool):
@@ -419,8 +360,8 @@ class SearchService:
         raw_facets = body.get("facets") or []
         if isinstance(raw_facets, list) and len(raw_facets) > MAX_FACETS:
             raise InvalidInput(f"The query asks for {len(raw_facets)} facets; the limit is {MAX_FACETS} (maxFacets).\r\nParameter name: facets")
-        facets = tuple(self._facet(definition, f) for f in raw_facets)
-        highlight_fields = _as_list(body.get("highlight"), "highlight") or []
+        facets = tuple(facet_param(definition, f) for f in raw_facets)
+        highlight_fields = as_list(body.get("highlight"), "highlight") or []
         for h in highlight_fields:
             leaf = definition.leaf(h)
             if leaf is None or not leaf.field.searchable:
@@ -430,7 +371,7 @@ class SearchService:
             raise InvalidInput("minimumCoverage must be a number between 0 and 100.\r\nParameter name: minimumCoverage")
         weights, scoring = scoring_for(definition, body)
         top_for_k = top
-        vector_queries = self._vector_queries(definition, body.get("vectorQueries"), top_for_k)
+        vector_queries = vector_queries_param(definition, body.get("vectorQueries"), top_for_k, self.vectorize)
         vector_filter_mode = body.get("vectorFilterMode") or "preFilter"
         if vector_filter_mode not in ("preFilter", "postFilter"):
             raise InvalidInput(f"Invalid vectorFilterMode '{vector_filter_mode}'.\r\nParameter name: vectorFilterMode")
@@ -488,66 +429,6 @@ class SearchService:
         response["value"] = values
         return response
 
-    def _vector_queries(self, definition: IndexDefinition, raw: Any, default_k: int) -> tuple[VectorQuerySpec, ...]:
-        if raw is None:
-            return ()
-        p = "\r\nParameter name: vectorQueries"
-        if not isinstance(raw, list):
-            raise InvalidInput("'vectorQueries' must be an array." + p)
-        out = []
-        for i, item in enumerate(raw):
-            if not isinstance(item, dict):
-                raise InvalidInput(f"vectorQueries[{i}] must be an object." + p)
-            kind = item.get("kind")
-            names = _as_list(item.get("fields"), "fields") or []
-            if not names:
-                raise InvalidInput(f"vectorQueries[{i}] needs 'fields' naming one or more vector fields." + p)
-            fields = []
-            for name in names:
-                f = definition.field_at(name)
-                if f is None or not f.is_vector:
-                    raise InvalidInput(f"The field '{name}' in vectorQueries[{i}] is not a vector field." + p)
-                fields.append(f)
-            k = item.get("k", item.get("kNearestNeighbors"))
-            if k is None:
-                k = default_k
-            if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 10000:
-                raise InvalidInput(f"vectorQueries[{i}].k must be an integer between 1 and 10000." + p)
-            weight = item.get("weight", 1.0)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
-                raise InvalidInput(f"vectorQueries[{i}].weight must be a positive number." + p)
-            exhaustive = item.get("exhaustive") or False
-            if not isinstance(exhaustive, bool):
-                raise InvalidInput(f"vectorQueries[{i}].exhaustive must be true or false." + p)
-            oversampling = None
-            for f in fields:
-                oversampling = query_oversampling(item.get("oversampling"), definition.vector_settings(f.name)["storage"], f.name, i)
-            if kind == "vector":
-                vector = item.get("vector")
-                if not isinstance(vector, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vector):
-                    raise InvalidInput(f"vectorQueries[{i}].vector must be an array of numbers." + p)
-                for f in fields:
-                    length = definition.vector_settings(f.name)["storage"].length
-                    if len(vector) != length:
-                        raise InvalidInput(f"vectorQueries[{i}] has {len(vector)} dimensions; the field '{f.name}' has {length}." + p)
-                out.append(VectorQuerySpec(tuple(float(v) for v in vector), tuple(f.name for f in fields), k, exhaustive, float(weight),
-                                           oversampling))
-            elif kind == "text":
-                text = item.get("text")
-                if not isinstance(text, str) or not text.strip():
-                    raise InvalidInput(f"vectorQueries[{i}].text must be a non-empty string." + p)
-                for f in fields:
-                    vectorizer = definition.vector_settings(f.name)["vectorizer"]
-                    if vectorizer is None:
-                        raise InvalidInput(
-                            f"The field '{f.name}' has no vectorizer in its vector search profile, so text vector queries cannot be used on it." + p
-                        )
-                    vector = self.vectorize(vectorizer, text, f.dimensions)
-                    out.append(VectorQuerySpec(tuple(vector), (f.name,), k, exhaustive, float(weight), oversampling))
-            else:
-                raise InvalidInput(f"vectorQueries[{i}].kind '{kind}' is not supported; use 'vector' or 'text'." + p)
-        return tuple(out)
-
     def vectorize(self, vectorizer: dict, text: str, dimensions: int) -> list[float]:
         from weft.search.vectorizers import embed
 
@@ -555,78 +436,6 @@ class SearchService:
         if len(vector) != dimensions:
             raise InvalidInput(f"The vectorizer '{vectorizer.get('name')}' produced {len(vector)} dimensions; the field has {dimensions}.")
         return vector
-
-    @staticmethod
-    def _facet(definition: IndexDefinition, expression: Any) -> FacetSpec:
-        if not isinstance(expression, str) or not expression.strip():
-            raise InvalidInput("Each facet must be a non-empty string such as 'category,count:5'.\r\nParameter name: facets")
-        parts = [p.strip() for p in expression.split(",")]
-        name = parts[0]
-        leaf = definition.leaf(name)
-        if leaf is None:
-            raise InvalidInput(f"Invalid expression: Could not find a property named '{name}' on type 'search.document'.\r\nParameter name: facets")
-        if not leaf.field.facetable:
-            raise InvalidInput(f"The field '{name}' is not facetable. Only facetable fields can be used in facets.\r\nParameter name: facets")
-        count, sort, interval, values, offset = 10, "count", None, None, None
-        for option in parts[1:]:
-            key, _, value = option.partition(":")
-            key, value = key.strip(), value.strip()
-            if key == "count":
-                if not value.isdigit():
-                    raise InvalidInput(f"Invalid facet count '{value}' in '{expression}'.\r\nParameter name: facets")
-                count = int(value)
-                if count > MAX_FACET_COUNT:
-                    raise InvalidInput(f"The facet count {value} in '{expression}' is larger than {MAX_FACET_COUNT} (maxFacetCount)."
-                                       "\r\nParameter name: facets")
-            elif key == "sort":
-                if value not in ("count", "-count", "value", "-value"):
-                    raise InvalidInput(f"Invalid facet sort '{value}' in '{expression}'; use count, -count, value or -value.\r\nParameter name: facets")
-                sort = value
-            elif key == "interval":
-                if leaf.type == "Edm.DateTimeOffset":
-                    if value not in FACET_INTERVALS:
-                        raise InvalidInput(f"Invalid date interval '{value}' in '{expression}'.\r\nParameter name: facets")
-                    interval = value
-                elif leaf.type in ("Edm.Int32", "Edm.Int64", "Edm.Double"):
-                    try:
-                        interval = float(value)
-                    except ValueError:
-                        raise InvalidInput(f"Invalid interval '{value}' in '{expression}'.\r\nParameter name: facets")
-                    if not interval > 0 or math.isinf(interval):
-                        raise InvalidInput(f"The interval in '{expression}' must be greater than zero.\r\nParameter name: facets")
-                else:
-                    raise InvalidInput(f"Interval facets need a numeric or date field; '{name}' is {leaf.type}.\r\nParameter name: facets")
-            elif key == "values":
-                raw_values = [v for v in value.split("|") if v != ""]
-                if len(raw_values) > MAX_FACET_VALUES:
-                    raise InvalidInput(f"The facet '{name}' has more than {MAX_FACET_VALUES} values (maxFacetValues).\r\nParameter name: facets")
-                if not raw_values:
-                    raise InvalidInput(f"Facet values in '{expression}' are empty.\r\nParameter name: facets")
-                if leaf.type == "Edm.DateTimeOffset":
-                    parsed = [parse_datetime(v) for v in raw_values]
-                    if any(p is None for p in parsed):
-                        raise InvalidInput(f"Invalid date in facet values of '{expression}'.\r\nParameter name: facets")
-                    values = tuple(raw_values)
-                elif leaf.type in ("Edm.Int32", "Edm.Int64", "Edm.Double"):
-                    try:
-                        nums = [float(v) for v in raw_values]
-                    except ValueError:
-                        raise InvalidInput(f"Invalid number in facet values of '{expression}'.\r\nParameter name: facets")
-                    values = tuple(int(n) if n.is_integer() and leaf.type != "Edm.Double" else n for n in nums)
-                    if list(nums) != sorted(nums):
-                        raise InvalidInput(f"Facet values in '{expression}' must be in ascending order.\r\nParameter name: facets")
-                else:
-                    raise InvalidInput(f"Range facets need a numeric or date field; '{name}' is {leaf.type}.\r\nParameter name: facets")
-            elif key == "timeoffset":
-                offset = parse_time_offset(value, expression)
-            else:
-                raise InvalidInput(f"Unknown facet option '{key}' in '{expression}'.\r\nParameter name: facets")
-        if leaf.type == "Edm.GeographyPoint":
-            raise InvalidInput(f"The field '{name}' cannot be faceted.\r\nParameter name: facets")
-        if offset is not None and not (leaf.type == "Edm.DateTimeOffset" and isinstance(interval, str)):
-            raise InvalidInput(f"The timeoffset in '{expression}' needs the interval option on an Edm.DateTimeOffset field."
-                               "\r\nParameter name: facets")
-        return FacetSpec(field=name, count=count, sort=sort, interval=interval, values=values, time_offset=offset or 0)
 
     # ---- suggest / autocomplete ----------------------------------------------------------------------
     def _suggester(self, definition: IndexDefinition, name: Any) -> dict:
@@ -642,16 +451,16 @@ class SearchService:
         text = body.get("search")
         if not isinstance(text, str) or not 1 <= len(text) <= 100:
             raise InvalidInput("The search text of a suggest request must be 1 to 100 characters.\r\nParameter name: search")
-        fields = _as_list(body.get("searchFields"), "searchFields") or list(suggester["sourceFields"])
-        top = _int_param(body, "top", 1, 100) or 5
+        fields = as_list(body.get("searchFields"), "searchFields") or list(suggester["sourceFields"])
+        top = int_param(body, "top", 1, 100) or 5
         words = text.split()
         clauses: list[qa.Node] = [qa.Term(w) for w in words[:-1]]
         last = words[-1] if words else text
         clauses.append(qa.Fuzzy(last.lower(), 1) if body.get("fuzzy") else qa.Prefix(last.lower()))
         node = qa.Boolean(must=tuple(clauses))
         query = SearchQuery(
-            text=node, search_fields=tuple(fields), filter=self._parse_filter(definition, body.get("filter")),
-            orderby=tuple(self._parse_orderby(definition, body.get("orderby"))), top=top,
+            text=node, search_fields=tuple(fields), filter=filter_param(definition, body.get("filter")),
+            orderby=tuple(orderby_param(definition, body.get("orderby"))), top=top,
         )
         results = self.engine.search(definition, query)
         select = self._select(definition, body.get("select"))
@@ -685,43 +494,10 @@ class SearchService:
         strict.check_request(body, "AutocompleteRequest")
         return autocomplete.run(self, definition, body)
 
-    def _parse_filter(self, definition: IndexDefinition, text: Any):
-        if not text:
-            return None
-        try:
-            expr = parse_filter(text)
-        except QuerySyntaxError as exc:
-            raise _with_parameter(exc, "$filter")
-        ExpressionChecker(definition).check_filter(expr)
-        return expr
-
-    def _parse_orderby(self, definition: IndexDefinition, value: Any):
-        text = _joined(value)
-        if not text:
-            return []
-        try:
-            clauses = parse_orderby(text)
-        except QuerySyntaxError as exc:
-            raise _with_parameter(exc, "$orderby")
-        ExpressionChecker(definition).check_orderby(clauses)
-        return clauses
-
     def analyze(self, name: str, body: Any) -> dict:
         from weft.search.analysis.api import analyze_request
 
         return analyze_request(self._definition(name), body)
-
-
-def _check_fielded(node: qa.Node, checker: ExpressionChecker) -> None:
-    if isinstance(node, qa.Boolean):
-        for sub in (*node.must, *node.should, *node.must_not):
-            _check_fielded(sub, checker)
-        return
-    field = getattr(node, "field", None)
-    if field is not None:
-        leaf = checker.leaves.get(field)
-        if leaf is None or not leaf.field.searchable:
-            raise InvalidInput(f"The field '{field}' in the query is not a searchable field.\r\nParameter name: search")
 
 
 def _stored(definition: IndexDefinition) -> dict:

@@ -156,7 +156,18 @@ def standard_tokenizer_for(text: str) -> tantivy.TextAnalyzer:
 
 # Native analyzers whose tokens equal "standard_ascii"'s on text that ``simple_suffices`` (ASCII folding changes
 # nothing in ASCII text).
-_SIMPLE_WHEN_ASCII = frozenset({"standard.lucene", "standardasciifolding.lucene"})
+SIMPLE_WHEN_ASCII = frozenset({"standard.lucene", "standardasciifolding.lucene"})
+_SIMPLE_WHEN_ASCII = SIMPLE_WHEN_ASCII
+
+
+def register_simple(index: tantivy.Index, simple: bool) -> None:
+    """Registers, under the names of the ``SIMPLE_WHEN_ASCII`` analyzers, either their own pipelines or (``simple``)
+    the simple tokenizer's, which gives the same tokens on text that ``simple_suffices`` at a tenth of the cost.
+    tantivy looks a field's tokenizer up when it starts a segment (at the first document after a commit), so this is
+    called only between a commit and the next document; the writer then gives tantivy the text itself when the
+    registered pipeline tokenizes it right and pre-tokenized text otherwise (``weft.search.engine.tantivy_layout``)."""
+    for name in SIMPLE_WHEN_ASCII:
+        index.register_tokenizer(tokenizer_name(name), BUILDERS["standard_ascii" if simple else name]())
 
 
 def indexable(native: str, text: str):

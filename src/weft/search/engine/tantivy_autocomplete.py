@@ -18,9 +18,9 @@ MAX_ADDRESSES = 200_000  # matches addressed at most (the time budget ends the r
 
 class Matches:
     def __init__(self, engine, definition, q):
-        from weft.search.engine.tantivy_engine import _Search
+        from weft.search.engine.tantivy_search import Search
 
-        self.search = _Search(engine._handle(definition), q)
+        self.search = Search(engine._handle(definition), q)
         self.query, self.exact = self.search.build()
         self.searcher = self.search.searcher
         self.total = self.searcher.search(self.query, limit=1, count=True).count
@@ -49,9 +49,9 @@ def filtered_terms(engine, definition, field_path: str, prefix: str, filter_q, l
     whose filter translates exactly) matches; None when the filter needs weft's residual check."""
     if not hasattr(engine, "_handle"):
         return None
-    from weft.search.engine.tantivy_engine import _Search
+    from weft.search.engine.tantivy_search import Search
 
-    search = _Search(engine._handle(definition), filter_q)
+    search = Search(engine._handle(definition), filter_q)
     query, exact = search.build()
     if not exact:
         return None

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import tantivy
 
 from weft.search import analysis
-from weft.search.analysis.native import indexable as native_indexable
+from weft.search.analysis.native import SIMPLE_WHEN_ASCII, simple_suffices, text_analyzer
 from weft.search.analysis.native import tokenizer_name as native_tokenizer_name
 from weft.search.analysis.normalizers import normalize
 from weft.search.documents import datetime_to_micros, double_value, parse_geo_point
@@ -79,6 +79,13 @@ class LeafLayout:
 
 
 class Layout:
+    simple_mode = False
+    """Whether the index's tantivy tokenizers for the standard analyzers are, for the segment being written, the
+    simple tokenizer (``analysis.native.register_simple``): the writer thread sets it per commit group, from the
+    group's text (``choose_simple``). Either way every value is indexed with the analyzer's exact tokens: text the
+    registered tokenizer gets right goes as text (tokenized by tantivy's indexing thread, off the GIL), the rest
+    pre-tokenized."""
+
     def __init__(self, definition: IndexDefinition):
         self.definition = definition
         self.leaves: dict[str, LeafLayout] = {}
@@ -127,6 +134,27 @@ class Layout:
                 builder.add_float_field(lat, stored=False, indexed=True, fast=True)
             self.leaves[leaf.path] = LeafLayout(leaf, text, raw, value, lon, lat, index_chain, search_chain, normalizer)
         self.schema = builder.build()
+        # top-level string fields analyzed by a standard analyzer: where choose_simple samples the text
+        self.ascii_fields = [l.path for l in self.leaves.values()
+                             if l.text and l.index_chain.native in SIMPLE_WHEN_ASCII and "/" not in l.path]
+
+    def choose_simple(self, values: list[dict[str, Any]], sample: int = 64) -> bool:
+        """Whether most of the standard-analyzed text in these action values is text the simple tokenizer gets right."""
+        simple = total = 0
+        for item in values:
+            for path in self.ascii_fields:
+                v = item.get(path)
+                if isinstance(v, str):
+                    total += 1
+                    simple += simple_suffices(v)
+                elif isinstance(v, list):
+                    for x in v[:4]:
+                        if isinstance(x, str):
+                            total += 1
+                            simple += simple_suffices(x)
+            if total >= sample:
+                break
+        return self.simple_mode if not total else simple * 2 >= total
 
     def leaf(self, path: str) -> LeafLayout:
         return self.leaves[path]
@@ -153,23 +181,43 @@ class Layout:
         if self.definition.index_only:
             stored = {k: (None if k in self.definition.index_only else v) for k, v in document.items()}
         doc.add_bytes(SOURCE, orjson.dumps(stored))
-        for path, layout in self.leaves.items():
-            for v in values_at(document, path.split("/")):
+        add = self._add
+        for layout, path, parts in self._plan:
+            if parts is None:  # a top-level field: its value, or each value of its collection
+                v = document.get(path)
                 if v is None:
                     continue
-                self._add(doc, layout, v)
+                if type(v) is list:
+                    for x in v:
+                        if x is not None:
+                            add(doc, layout, x)
+                else:
+                    add(doc, layout, v)
+                continue
+            for v in values_at(document, parts):
+                if v is not None:
+                    add(doc, layout, v)
         return doc
 
-    @staticmethod
-    def _add(doc: tantivy.Document, layout: LeafLayout, v: Any) -> None:
+    @property
+    def _plan(self) -> list:
+        found = self.__dict__.get("_plan_cache")
+        if found is None:
+            found = self.__dict__["_plan_cache"] = [(l, p, None if "/" not in p else p.split("/")) for p, l in self.leaves.items()]
+        return found
+
+    def _add(self, doc: tantivy.Document, layout: LeafLayout, v: Any) -> None:
         t = layout.type
         if t == "Edm.String":
-            if layout.text and layout.index_chain.native:
-                value = native_indexable(layout.index_chain.native, v)
-                if value is v:
+            native = layout.text and layout.index_chain.native
+            if native in SIMPLE_WHEN_ASCII:
+                simple = simple_suffices(v)
+                if simple == self.simple_mode:  # the registered tokenizer gives the analyzer's tokens
                     doc.add_text(layout.text, v)
                 else:
-                    doc.add_pre_tokenized_text(layout.text, value)
+                    doc.add_pre_tokenized_text(layout.text, text_analyzer("standard_ascii" if simple else native).pre_tokenize(v))
+            elif native:
+                doc.add_text(layout.text, v)
             elif layout.text:
                 doc.add_pre_tokenized_text(layout.text, layout.index_chain.pre_tokenized(v))
             if layout.raw:

@@ -109,7 +109,7 @@ def originals_reader(handle, name: str):
     stored = handle.layout.columns.storages[name].stored
 
     def read(keys: list[str]) -> dict[str, np.ndarray]:
-        from weft.search.engine.tantivy_engine import keys_query
+        from weft.search.engine.tantivy_writer import keys_query
 
         searcher = handle.searcher()
         key_name = handle.definition.key_field.name

@@ -26,6 +26,7 @@ from typing import Any
 
 from weft.errors import InvalidInput, Unavailable
 from weft.search.ranking.semantic_config import SemanticConfiguration, configuration_for
+from weft.search.search_request import select_param
 
 RERANK_CANDIDATES = 50
 TITLE_WORDS, KEYWORD_WORDS, TOTAL_WORDS = 64, 32, 400
@@ -230,7 +231,7 @@ def semantic_search(service, definition, name: str, body: dict, reranker) -> dic
             if isinstance(q, dict):
                 q.pop("kNearestNeighbors", None)
     if select_list is not None:
-        service._select(definition, ",".join(select_list))  # the same checks as a simple query's $select
+        select_param(definition, ",".join(select_list))  # the same checks as a simple query's $select
     base = service.search(name, first)
     base.pop("@search.nextPageParameters", None)
     hits: list[dict] = base["value"]
