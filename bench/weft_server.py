@@ -15,9 +15,18 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free TCP port: the first free one of WEFT_BENCH_PORTS ("low-high") when set (a shared machine
+    hands each user a range), else any the kernel picks."""
+    span = os.environ.get("WEFT_BENCH_PORTS")
+    candidates = range(int(span.split("-")[0]), int(span.split("-")[1]) + 1) if span else [0]
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in WEFT_BENCH_PORTS={span}")
 
 
 def proc_cpu_seconds(pid: int) -> float:

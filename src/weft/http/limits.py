@@ -147,8 +147,10 @@ class RequestGuard:
             if body_done:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), timeout)
-            except asyncio.TimeoutError:
+                # asyncio.timeout: a timer on this task; wait_for would wrap every receive in a new task
+                async with asyncio.timeout(timeout):
+                    message = await receive()
+            except TimeoutError:
                 from weft.errors import RequestTimeout
 
                 raise RequestTimeout(f"The request body did not arrive within {self.settings.body_timeout:g} s (WEFT_BODY_TIMEOUT).")
