@@ -239,6 +239,9 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; only PostgreS
     RawCursor = None  # type: ignore[assignment,misc]
 
 
+_PG_TYPES = {"count": 20, "now": 20, "created": 20, "a0": 20, "audit": 16, "body": 17}  # int8, bool, bytea; the rest inferred
+
+
 class _NotBumped(Exception):
     """The counter bump matched no row: the conversation is missing or locked by another holder."""
 
@@ -262,6 +265,12 @@ class HotPaths:
             # positional ($n) statements run on a RawCursor: no per-call placeholder rewriting
             self.append_sql = {(held, single): positional(postgres_append_sql(tables, held, single))
                                for held in (False, True) for single in (False, True)}
+            # one item (the usual append): the statement prepared per connection and run at the libpq level
+            from weft.threads.pg_prepared import PreparedStatement
+
+            self.append_one = {held: PreparedStatement(self.append_sql[(held, True)][0],
+                                                       tuple(_PG_TYPES.get(n, 0) for n in self.append_sql[(held, True)][1]))
+                               for held in (False, True)}
         self.items_sql = insert_sql(tables.items, ITEM_COLUMNS, self.style)
         self.audit_sql = insert_sql(tables.audit, AUDIT_COLUMNS, self.style)
         self.newest_sql = {(d, lim): newest_items_sql(tables, d, lim, self.style) for d in (False, True) for lim in (False, True)}
@@ -340,6 +349,13 @@ class HotPaths:
         if count == 1:
             it = items[0]
             params.update(id=it.id, type=it.type, role=it.role, created=it.created_at_ms or now_ms, body=it.body)
+            held = lock_token is not None
+            names = self.append_sql[(held, True)][1]
+            with self.writers.connection(self.broken) as raw:
+                found = self.append_one[held].first_value(raw, tuple(params[n] for n in names))
+            if found is None:
+                raise _NotBumped()
+            return int(found) - count
         else:
             params.update(ids=[it.id for it in items], types=[it.type for it in items], roles=[it.role for it in items],
                           created=[it.created_at_ms or now_ms for it in items], bodies=[it.body for it in items])
