@@ -3,7 +3,9 @@ lacks (`GET /v1/conversations`): a thin adapter over ThreadService.
 
 Each route reads the body on the event loop (when it has one) and then makes ONE trip to the threadpool
 (:func:`weft.http.threads_http.in_worker`): authentication, validation, the service call and the JSON
-encoding (orjson) run there together."""
+encoding (orjson) run there together. Handlers take only the request (path parameters from
+``request.path_params``; the OpenAPI document takes them from the path templates), so FastAPI has no
+parameters to resolve per request."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -41,12 +43,14 @@ def build_conversations_router(service: ThreadService, auth: TenantAuth) -> APIR
         return await in_worker(auth, request, work)
 
     @router.get("/v1/conversations/{conversation_id}")
-    async def get_conversation(request: Request, conversation_id: str):
+    async def get_conversation(request: Request):
+        conversation_id = request.path_params["conversation_id"]
         return await in_worker(auth, request, lambda principal: json_response(
             conversation_json(service.get_conversation(principal, conversation_id))))
 
     @router.post("/v1/conversations/{conversation_id}")
-    async def update_conversation(request: Request, conversation_id: str):
+    async def update_conversation(request: Request):
+        conversation_id = request.path_params["conversation_id"]
         raw = await request.body()
 
         def work(principal):
@@ -59,7 +63,8 @@ def build_conversations_router(service: ThreadService, auth: TenantAuth) -> APIR
         return await in_worker(auth, request, work)
 
     @router.delete("/v1/conversations/{conversation_id}")
-    async def delete_conversation(request: Request, conversation_id: str):
+    async def delete_conversation(request: Request):
+        conversation_id = request.path_params["conversation_id"]
         def work(principal):
             service.delete_conversation(principal, conversation_id)
             return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
@@ -67,7 +72,8 @@ def build_conversations_router(service: ThreadService, auth: TenantAuth) -> APIR
         return await in_worker(auth, request, work)
 
     @router.post("/v1/conversations/{conversation_id}/items")
-    async def create_items(request: Request, conversation_id: str):
+    async def create_items(request: Request):
+        conversation_id = request.path_params["conversation_id"]
         raw = await request.body()
 
         def work(principal):
@@ -79,7 +85,8 @@ def build_conversations_router(service: ThreadService, auth: TenantAuth) -> APIR
         return await in_worker(auth, request, work)
 
     @router.get("/v1/conversations/{conversation_id}/items")
-    async def list_items(request: Request, conversation_id: str):
+    async def list_items(request: Request):
+        conversation_id = request.path_params["conversation_id"]
         def work(principal):
             limit, order, after, before = paging(request, default_order="desc")
             page = service.list_items(principal, conversation_id, limit=limit, order=order, after=after, before=before)
@@ -88,12 +95,14 @@ def build_conversations_router(service: ThreadService, auth: TenantAuth) -> APIR
         return await in_worker(auth, request, work)
 
     @router.get("/v1/conversations/{conversation_id}/items/{item_id}")
-    async def get_item(request: Request, conversation_id: str, item_id: str):
+    async def get_item(request: Request):
+        conversation_id, item_id = request.path_params["conversation_id"], request.path_params["item_id"]
         return await in_worker(auth, request, lambda principal: json_response(
             item_json(service.get_item(principal, conversation_id, item_id))))
 
     @router.delete("/v1/conversations/{conversation_id}/items/{item_id}")
-    async def delete_item(request: Request, conversation_id: str, item_id: str):
+    async def delete_item(request: Request):
+        conversation_id, item_id = request.path_params["conversation_id"], request.path_params["item_id"]
         return await in_worker(auth, request, lambda principal: json_response(
             conversation_json(service.delete_item(principal, conversation_id, item_id))))
 
