@@ -97,6 +97,9 @@ def section(r: dict) -> str:
             ratio = c["ratios"].get(name)
             out.append(f"| {name} | {_f(rate)} ({_f(lo)}-{_f(hi)}) | {_f(c['newest20_ms'][name], '.3f')} | "
                        f"{'' if ratio is None else format(ratio, '.0%')} |")
+        for name, (mid, lo, hi, blocks, size) in c.get("paired", {}).items():
+            out.append(f"\n{name} / raw INSERT of the same engine in {blocks} alternating blocks of {size} appends (both "
+                       f"systems in the same moments of a shared machine): median {mid:.0%} ({lo:.0%}-{hi:.0%}).")
         out += ["", "Concurrent writers on one conversation (16 threads, or 16 asyncio tasks for SQLiteSession):", "",
                 "| system | appends attempted | stored | lost | refused with an error |", "| --- | --- | --- | --- | --- |"]
         for name, (attempted, stored, refused) in c["lost"].items():
