@@ -180,7 +180,11 @@ def postgres_append_sql(tables, held: bool, single: bool) -> str:
     ``updated_at_ms`` moves only when it is at least a second old: it is indexed (retention's idle
     clock), so changing it on every append would make every append a non-HOT update writing a new
     entry in each of the conversation's indexes. Retention counts in seconds, so 1 s is below its
-    resolution; ``next_seq`` and ``item_count`` are not indexed."""
+    resolution; ``next_seq`` and ``item_count`` are not indexed.
+
+    ``tenant_id || ''`` keeps the tenant's indexes out of the plan: the row is found by its primary key,
+    never by scanning the tenant's conversations (which a plan made before the table has statistics
+    would do, growing with the tenant's conversations)."""
     c, it, a = tables.conversations.name, tables.items.name, tables.audit.name
     lock = "lock_token = %(token)s" if held else "(lock_token IS NULL OR lock_until_ms < %(now)s)"
     if single:
@@ -192,7 +196,7 @@ def postgres_append_sql(tables, held: bool, single: bool) -> str:
     return (
         f"WITH bump AS (UPDATE {c} SET next_seq = next_seq + %(count)s, item_count = item_count + %(count)s, "
         f"updated_at_ms = CASE WHEN updated_at_ms <= %(now)s - 1000 THEN %(now)s ELSE updated_at_ms END "
-        f"WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock} RETURNING next_seq), "
+        f"WHERE id = %(cid)s AND tenant_id || '' = %(tid)s AND {lock} RETURNING next_seq), "
         f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) {rows} RETURNING 1), "
         f"audited AS (INSERT INTO {a} ({', '.join(AUDIT_COLUMNS)}) "
         f"SELECT {', '.join(f'%(a{n})s' for n in range(len(AUDIT_COLUMNS)))} FROM bump WHERE %(audit)s RETURNING 1) "
