@@ -165,8 +165,15 @@ class RawConnections:
 def sqlite_append_sql(tables, held: bool) -> str:
     c = tables.conversations.name
     lock = "lock_token = :token" if held else "(lock_token IS NULL OR lock_until_ms < :now)"
-    return (f"UPDATE {c} SET next_seq = next_seq + :count, item_count = item_count + :count, updated_at_ms = :now "
-            f"WHERE id = :cid AND tenant_id = :tid AND {lock} RETURNING next_seq")
+    # updated_at_ms is not in this SET: it is indexed, and SQLite rewrites an index's entry (a page in every
+    # commit's WAL) whenever its column is assigned, even to the same value. It moves in a second statement,
+    # only when it is a second old (as on PostgreSQL, postgres_append_sql): see HotPaths._sqlite_append.
+    return (f"UPDATE {c} SET next_seq = next_seq + :count, item_count = item_count + :count "
+            f"WHERE id = :cid AND tenant_id = :tid AND {lock} RETURNING next_seq, updated_at_ms")
+
+
+def sqlite_touch_sql(tables) -> str:
+    return f"UPDATE {tables.conversations.name} SET updated_at_ms = ? WHERE id = ?"
 
 
 def insert_sql(table, columns: tuple[str, ...], style: str) -> str:
@@ -265,6 +272,7 @@ class HotPaths:
         self.writers = RawConnections(store.engine, keep=16, autocommit=True) if self.backend == "postgresql" else None
         if self.backend == "sqlite":
             self.append_sql = {False: sqlite_append_sql(tables, False), True: sqlite_append_sql(tables, True)}
+            self.touch_sql = sqlite_touch_sql(tables)
         else:
             # positional ($n) statements run on a RawCursor: no per-call placeholder rewriting
             self.append_sql = {(held, single): positional(postgres_append_sql(tables, held, single))
@@ -332,6 +340,8 @@ class HotPaths:
                     if not bumped:
                         raise _NotBumped()
                     first = bumped[0][0] - count
+                    if bumped[0][1] <= now_ms - 1000:
+                        raw.execute(self.touch_sql, (now_ms, conversation_id))
                     raw.executemany(self.items_sql, [
                         (conversation_id, first + n, it.id, tenant_id, it.type, it.role, it.created_at_ms or now_ms, it.body)
                         for n, it in enumerate(items)])
