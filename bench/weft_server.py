@@ -15,12 +15,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
-    """A free port; from the range in WEFT_BENCH_PORTS (``23000-23499``) when set (a shared machine's allotment)."""
+    """A free TCP port: the first free one of WEFT_BENCH_PORTS ("low-high") when set (a shared machine
+    hands each user a range), else any the kernel picks."""
     span = os.environ.get("WEFT_BENCH_PORTS")
-    candidates = [0]
-    if span:
-        lo, _, hi = span.partition("-")
-        candidates = list(range(int(lo), int(hi or lo) + 1))
+    candidates = range(int(span.split("-")[0]), int(span.split("-")[1]) + 1) if span else [0]
     for port in candidates:
         with socket.socket() as s:
             try:

@@ -46,8 +46,10 @@ def section(r: dict) -> str:
     s = r["sizes"]
     out = [BEGIN, "## weft against its peers (`bench/peers/run.py`)", "",
            f"Run {r['started']} on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}: "
-           f"`bench/peers/run.py {r['command']}` — {s['docs']:,} documents, {s['vectors']:,} x {s['dims']} vectors, "
-           f"{s['appends']} appends per round. Peers run in process (their usual deployment); weft over HTTP unless "
+           f"`bench/peers/run.py {r['command']}` — "
+           + ", ".join(part for key, part in (("text", f"{s['docs']:,} documents"), ("vectors", f"{s['vectors']:,} x {s['dims']} vectors"),
+                                             ("conversations", f"{s['appends']} appends per round")) if key in r)
+           + ". Peers run in process (their usual deployment); weft over HTTP unless "
            "marked library. Load average (1 min) at start/end of each phase: "
            + "; ".join(f"{k} {a:.1f}/{b:.1f}" for k, (a, b) in r["loads"].items())
            + ". The machine is shared with other work, so absolute numbers move between runs; compare within a table.",
@@ -95,6 +97,9 @@ def section(r: dict) -> str:
             ratio = c["ratios"].get(name)
             out.append(f"| {name} | {_f(rate)} ({_f(lo)}-{_f(hi)}) | {_f(c['newest20_ms'][name], '.3f')} | "
                        f"{'' if ratio is None else format(ratio, '.0%')} |")
+        for name, (mid, lo, hi, blocks, size) in c.get("paired", {}).items():
+            out.append(f"\n{name} / raw INSERT of the same engine in {blocks} alternating blocks of {size} appends (both "
+                       f"systems in the same moments of a shared machine): median {mid:.0%} ({lo:.0%}-{hi:.0%}).")
         out += ["", "Concurrent writers on one conversation (16 threads, or 16 asyncio tasks for SQLiteSession):", "",
                 "| system | appends attempted | stored | lost | refused with an error |", "| --- | --- | --- | --- | --- |"]
         for name, (attempted, stored, refused) in c["lost"].items():
@@ -105,9 +110,51 @@ def section(r: dict) -> str:
     return "\n".join(out)
 
 
-def write(text: str, path: Path = RESULTS) -> None:
+PHASE_TITLES = {"text": "### Full text", "vectors": "### Vectors", "conversations": "### Conversation storage"}
+
+
+def _blocks(section_text: str) -> tuple[str, list[str]]:
+    """A peers section as its head (up to the first ``###``) and its ``###`` blocks, in order."""
+    body = section_text.replace(BEGIN, "").replace(END, "").strip("\n")
+    parts = body.split("\n### ")
+    return parts[0], ["### " + p for p in parts[1:]]
+
+
+def merge(text: str, previous: str, phases: set[str]) -> str:
+    """The section for a run of only some phases: the new blocks of those phases replace the old ones in
+    place; the other blocks (earlier runs' tables, notes) stay, under the earlier run's head, and the new
+    blocks carry their own run line."""
+    if phases >= set(PHASE_TITLES):
+        return text
+    new_head, new_blocks = _blocks(text)
+    old_head, old_blocks = _blocks(previous)
+    run_line = next((line for line in new_head.splitlines() if line.startswith("Run ")), "")
+    versions = next((line for line in new_head.splitlines() if line.startswith("Versions: ")), "")
+    head, _, listed = versions.partition("; ")
+    versions = head + "; " + ", ".join(v for v in listed.split(", ") if not v.endswith("(missing)"))  # peers of phases not run
+    fresh = {}
+    for block in new_blocks:
+        title, _, rest = block.partition("\n")
+        fresh[next(p for p, t in PHASE_TITLES.items() if title.startswith(t))] = f"{title}\n\n{run_line}\n\n{versions}\n{rest}"
+    out, placed = [], set()
+    for block in old_blocks:
+        phase = next((p for p, t in PHASE_TITLES.items() if block.startswith(t)), None)
+        if phase in fresh:
+            if phase not in placed:
+                out.append(fresh[phase])
+                placed.add(phase)
+        else:
+            out.append(block)
+    out += [block for phase, block in fresh.items() if phase not in placed]
+    return "\n".join([BEGIN, old_head.strip("\n"), "", *[b.rstrip("\n") + "\n" for b in out]]).rstrip("\n") + "\n" + END
+
+
+def write(text: str, path: Path = RESULTS, phases: set[str] | None = None) -> None:
     current = path.read_text() if path.exists() else "# Benchmarks\n"
     if BEGIN in current and END in current:
+        previous = current[current.index(BEGIN):current.index(END) + len(END)]
+        if phases is not None:
+            text = merge(text, previous, phases)
         current = current[:current.index(BEGIN)] + text + current[current.index(END) + len(END):]
     else:
         current = current.rstrip("\n") + "\n\n" + text + "\n"

@@ -104,7 +104,7 @@ def main() -> None:
     section = report.section(results)
     print(section)
     if not args.no_write:
-        report.write(section)
+        report.write(section, phases=phases)  # a run of some phases replaces only their blocks
         log("wrote bench/RESULTS.md (peers section)")
 
 

@@ -103,9 +103,10 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     public = PublicSearch(search)  # what the search API, indexers and knowledge bases reach: no internal index
     app.state.public_search = public
     app.state.search_keys = keys  # the agents' Azure AI Search tool checks a run's creator with it
-    _attach_indexers(app, settings, public, keys)
+    # routes are tried in order: the conversation and thread routes (the busiest, hit per message) first
     auth = _attach_threads(app, settings, search, environ)
     _attach_chat(app, config, auth)
+    _attach_indexers(app, settings, public, keys)
     _attach_retrieval(app, settings, public, keys)
     from weft.http.search_routes import build_router
 

@@ -77,12 +77,25 @@ class LimitSettings:
         return cls(**values)
 
 
+_KEY_IDS: dict[bytes, str] = {}  # presented key -> its caller id (a hash), for the keys seen most recently
+_KEY_IDS_MAX = 4096
+
+
+def _key_id(key: bytes) -> str:
+    found = _KEY_IDS.get(key)
+    if found is None:
+        if len(_KEY_IDS) >= _KEY_IDS_MAX:
+            _KEY_IDS.clear()  # a flood of distinct keys costs a hash each, never memory
+        found = _KEY_IDS[key] = "key:" + hashlib.sha256(key).hexdigest()[:32]
+    return found
+
+
 def _caller_id(scope) -> str:
     for name, value in scope.get("headers") or ():
         if name == b"api-key" or (name == b"authorization" and value[:7].lower() == b"bearer "):
             key = value if name == b"api-key" else value[7:].strip()
             if key:
-                return "key:" + hashlib.sha256(key).hexdigest()[:32]
+                return _key_id(key)
     client = scope.get("client") or ("?", 0)
     return f"addr:{client[0]}"
 
@@ -147,8 +160,10 @@ class RequestGuard:
             if body_done:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), timeout)
-            except asyncio.TimeoutError:
+                # asyncio.timeout: a timer on this task; wait_for would wrap every receive in a new task
+                async with asyncio.timeout(timeout):
+                    message = await receive()
+            except TimeoutError:
                 from weft.errors import RequestTimeout
 
                 raise RequestTimeout(f"The request body did not arrive within {self.settings.body_timeout:g} s (WEFT_BODY_TIMEOUT).")

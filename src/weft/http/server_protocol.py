@@ -5,6 +5,11 @@ request line and headers (one byte every few seconds keeps it open forever): 300
 300 connections. Here every connection must deliver a complete head within ``head_timeout`` seconds
 of connecting (or of the previous response) and in at most ``max_head_bytes``; otherwise it is closed.
 Body timeouts are the request guard's (:mod:`weft.http.limits`).
+
+It also hands each response to the socket in one write: uvicorn writes the status line and headers,
+then the body, as two ``send`` calls (two segments, two wake-ups of the client); here a response's
+writes within one turn of the event loop are joined (:class:`CoalescingTransport`), flushed when the
+response completes or at the end of that turn (a streamed response's chunks still go out as they come).
 """
 from __future__ import annotations
 
@@ -14,6 +19,40 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEAD_TIMEOUT = 10.0
 MAX_HEAD_BYTES = 64 * 1024
+
+
+class CoalescingTransport:
+    """The connection's transport as a response cycle sees it: writes are buffered until the response is
+    complete or the event loop's current turn ends, then sent as one."""
+
+    __slots__ = ("_transport", "_loop", "_pending")
+
+    def __init__(self, transport, loop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._pending is None:
+            self._pending = [data]
+            self._loop.call_soon(self.flush)
+        else:
+            self._pending.append(data)
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
 
 
 def protocol_class(head_timeout: float = HEAD_TIMEOUT, max_head_bytes: int = MAX_HEAD_BYTES) -> type:
@@ -60,6 +99,15 @@ def protocol_class(head_timeout: float = HEAD_TIMEOUT, max_head_bytes: int = MAX
             self._waiting_for_head = False
             self._cancel_head_deadline()
             super().on_headers_complete()
+            cycle = self.cycle
+            if cycle is not None and not isinstance(cycle.transport, CoalescingTransport) and cycle.transport is self.transport:
+                cycle.transport = self._coalescing()
+
+        def _coalescing(self) -> CoalescingTransport:
+            coalescing = getattr(self, "_coalescing_transport", None)
+            if coalescing is None or coalescing._transport is not self.transport:
+                coalescing = self._coalescing_transport = CoalescingTransport(self.transport, self.loop)
+            return coalescing
 
         def on_header(self, name: bytes, value: bytes) -> None:
             self._header_bytes = getattr(self, "_header_bytes", 0) + len(name) + len(value)
@@ -69,6 +117,9 @@ def protocol_class(head_timeout: float = HEAD_TIMEOUT, max_head_bytes: int = MAX
             super().on_header(name, value)
 
         def on_response_complete(self) -> None:
+            coalescing = getattr(self, "_coalescing_transport", None)
+            if coalescing is not None:
+                coalescing.flush()  # the whole response in one write, before the next request is taken
             super().on_response_complete()
             if not self.transport.is_closing():
                 self._arm_head_deadline()

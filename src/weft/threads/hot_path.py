@@ -165,8 +165,15 @@ class RawConnections:
 def sqlite_append_sql(tables, held: bool) -> str:
     c = tables.conversations.name
     lock = "lock_token = :token" if held else "(lock_token IS NULL OR lock_until_ms < :now)"
-    return (f"UPDATE {c} SET next_seq = next_seq + :count, item_count = item_count + :count, updated_at_ms = :now "
-            f"WHERE id = :cid AND tenant_id = :tid AND {lock} RETURNING next_seq")
+    # updated_at_ms is not in this SET: it is indexed, and SQLite rewrites an index's entry (a page in every
+    # commit's WAL) whenever its column is assigned, even to the same value. It moves in a second statement,
+    # only when it is a second old (as on PostgreSQL, postgres_append_sql): see HotPaths._sqlite_append.
+    return (f"UPDATE {c} SET next_seq = next_seq + :count, item_count = item_count + :count "
+            f"WHERE id = :cid AND tenant_id = :tid AND {lock} RETURNING next_seq, updated_at_ms")
+
+
+def sqlite_touch_sql(tables) -> str:
+    return f"UPDATE {tables.conversations.name} SET updated_at_ms = ? WHERE id = ?"
 
 
 def insert_sql(table, columns: tuple[str, ...], style: str) -> str:
@@ -180,7 +187,11 @@ def postgres_append_sql(tables, held: bool, single: bool) -> str:
     ``updated_at_ms`` moves only when it is at least a second old: it is indexed (retention's idle
     clock), so changing it on every append would make every append a non-HOT update writing a new
     entry in each of the conversation's indexes. Retention counts in seconds, so 1 s is below its
-    resolution; ``next_seq`` and ``item_count`` are not indexed."""
+    resolution; ``next_seq`` and ``item_count`` are not indexed.
+
+    ``tenant_id || ''`` keeps the tenant's indexes out of the plan: the row is found by its primary key,
+    never by scanning the tenant's conversations (which a plan made before the table has statistics
+    would do, growing with the tenant's conversations)."""
     c, it, a = tables.conversations.name, tables.items.name, tables.audit.name
     lock = "lock_token = %(token)s" if held else "(lock_token IS NULL OR lock_until_ms < %(now)s)"
     if single:
@@ -192,7 +203,7 @@ def postgres_append_sql(tables, held: bool, single: bool) -> str:
     return (
         f"WITH bump AS (UPDATE {c} SET next_seq = next_seq + %(count)s, item_count = item_count + %(count)s, "
         f"updated_at_ms = CASE WHEN updated_at_ms <= %(now)s - 1000 THEN %(now)s ELSE updated_at_ms END "
-        f"WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock} RETURNING next_seq), "
+        f"WHERE id = %(cid)s AND tenant_id || '' = %(tid)s AND {lock} RETURNING next_seq), "
         f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) {rows} RETURNING 1), "
         f"audited AS (INSERT INTO {a} ({', '.join(AUDIT_COLUMNS)}) "
         f"SELECT {', '.join(f'%(a{n})s' for n in range(len(AUDIT_COLUMNS)))} FROM bump WHERE %(audit)s RETURNING 1) "
@@ -239,6 +250,9 @@ except ImportError:  # pragma: no cover - psycopg is a dependency; only PostgreS
     RawCursor = None  # type: ignore[assignment,misc]
 
 
+_PG_TYPES = {"count": 20, "now": 20, "created": 20, "a0": 20, "audit": 16, "body": 17}  # int8, bool, bytea; the rest inferred
+
+
 class _NotBumped(Exception):
     """The counter bump matched no row: the conversation is missing or locked by another holder."""
 
@@ -258,10 +272,17 @@ class HotPaths:
         self.writers = RawConnections(store.engine, keep=16, autocommit=True) if self.backend == "postgresql" else None
         if self.backend == "sqlite":
             self.append_sql = {False: sqlite_append_sql(tables, False), True: sqlite_append_sql(tables, True)}
+            self.touch_sql = sqlite_touch_sql(tables)
         else:
             # positional ($n) statements run on a RawCursor: no per-call placeholder rewriting
             self.append_sql = {(held, single): positional(postgres_append_sql(tables, held, single))
                                for held in (False, True) for single in (False, True)}
+            # one item (the usual append): the statement prepared per connection and run at the libpq level
+            from weft.threads.pg_prepared import PreparedStatement
+
+            self.append_one = {held: PreparedStatement(self.append_sql[(held, True)][0],
+                                                       tuple(_PG_TYPES.get(n, 0) for n in self.append_sql[(held, True)][1]))
+                               for held in (False, True)}
         self.items_sql = insert_sql(tables.items, ITEM_COLUMNS, self.style)
         self.audit_sql = insert_sql(tables.audit, AUDIT_COLUMNS, self.style)
         self.newest_sql = {(d, lim): newest_items_sql(tables, d, lim, self.style) for d in (False, True) for lim in (False, True)}
@@ -319,6 +340,8 @@ class HotPaths:
                     if not bumped:
                         raise _NotBumped()
                     first = bumped[0][0] - count
+                    if bumped[0][1] <= now_ms - 1000:
+                        raw.execute(self.touch_sql, (now_ms, conversation_id))
                     raw.executemany(self.items_sql, [
                         (conversation_id, first + n, it.id, tenant_id, it.type, it.role, it.created_at_ms or now_ms, it.body)
                         for n, it in enumerate(items)])
@@ -340,6 +363,13 @@ class HotPaths:
         if count == 1:
             it = items[0]
             params.update(id=it.id, type=it.type, role=it.role, created=it.created_at_ms or now_ms, body=it.body)
+            held = lock_token is not None
+            names = self.append_sql[(held, True)][1]
+            with self.writers.connection(self.broken) as raw:
+                found = self.append_one[held].first_value(raw, tuple(params[n] for n in names))
+            if found is None:
+                raise _NotBumped()
+            return int(found) - count
         else:
             params.update(ids=[it.id for it in items], types=[it.type for it in items], roles=[it.role for it in items],
                           created=[it.created_at_ms or now_ms for it in items], bodies=[it.body for it in items])

@@ -20,7 +20,7 @@ from weft.threads.items import MAX_ITEMS_PER_REQUEST, item_id_for, new_id, norma
 from weft.threads.keys import ApiKeys
 from weft.threads.policy import Principal, validate_retention, validate_tenant_id
 from weft.threads.records import ConversationRecord, ItemRecord, NewItem
-from weft.threads.store import ThreadStore
+from weft.threads.store_records import ThreadStore
 
 UNSET: Any = ...
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000  # a retry with the same Idempotency-Key within a day is a no-op

@@ -1,4 +1,5 @@
-"""ThreadStore: the protocol the service uses, and its SQL implementation over SQLAlchemy Core.
+"""SqlThreadStore: the SQL implementation (SQLAlchemy Core) of the ThreadStore protocol
+(:mod:`weft.threads.store_records`, with the row-to-record mapping).
 
 Appends never read-modify-write a whole thread: one transaction bumps the conversation's
 ``next_seq`` counter (which also row-locks the conversation on PostgreSQL/MariaDB and holds the
@@ -11,26 +12,26 @@ import json
 import logging
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Iterator
 
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from weft.errors import Conflict, NotFound, Unavailable
+from weft.errors import Conflict, NotFound
 from weft.threads.database import SQLITE_BEGIN_OPTION, make_engine
 from weft.threads.hot_path import AuditBuffer, HotPaths
 from weft.threads.migrations import migrate
-from weft.threads.records import (
-    ApiKeyRecord,
-    AppendResult,
-    AuditRecord,
-    ConversationPage,
-    ConversationRecord,
-    ItemPage,
-    ItemRecord,
-    NewItem,
-    TenantRecord,
+from weft.threads.records import (ApiKeyRecord, AppendResult, AuditRecord, ConversationPage, ConversationRecord, ItemPage, ItemRecord,
+                                 NewItem, TenantRecord)
+from weft.threads.store_records import (  # noqa: F401 - ThreadStore is imported from here by the service
+    ThreadStore,
+    _api_key,
+    _conversation,
+    _database_errors_as_unavailable,
+    _item,
+    _Replayed,
+    _tenant,
 )
 from weft.threads.tables import ThreadTables, build_tables
 
@@ -39,84 +40,7 @@ INTERNAL_KINDS = ("binding", "response", "assistant", "run", "agent")  # never l
 _AUDIT_KEYS = ("at_ms", "tenant_id", "key_id", "operation", "conversation_id", "item_ids", "outcome", "detail", "request_id")  # conversation rows weft uses for its own bookkeeping
 
 
-class ThreadStore(Protocol):
-    """What the threads service needs from storage. Every method is one committed transaction."""
-
-    def ensure_tenant(self, tenant_id: str, now_ms: int) -> TenantRecord: ...
-    def get_tenant(self, tenant_id: str) -> TenantRecord | None: ...
-    def list_tenants(self) -> list[TenantRecord]: ...
-    def set_tenant_retention(self, tenant_id: str, retention_seconds: int | None) -> None: ...
-    def set_tenant_data_key(self, tenant_id: str, wrapped: bytes, master_key_id: str, *, only_if_absent: bool) -> bool: ...
-    def destroy_tenant_data_key(self, tenant_id: str) -> None: ...
-    def rewrap_data_keys(self, rewrapped: dict[str, tuple[bytes, str]]) -> None: ...
-
-    def create_conversation(self, record: ConversationRecord, tags: dict[str, str], items: list[NewItem], idempotency_key: str | None = None, audit: AuditRecord | None = None) -> tuple[ConversationRecord, list[ItemRecord], bool]: ...
-    def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord: ...
-    def get_conversations(self, tenant_id: str, conversation_ids: list[str]) -> dict[str, ConversationRecord]: ...
-    def update_conversation(self, tenant_id: str, conversation_id: str, now_ms: int, *, metadata_body: bytes | None = ..., tags: dict[str, str] | None = None, extra_body: bytes | None = ..., retention_seconds: int | None = ...) -> ConversationRecord: ...
-    def delete_conversation(self, tenant_id: str, conversation_id: str) -> None: ...
-    def list_conversations(self, tenant_id: str, *, limit: int, order: str, after: str | None, before: str | None, tags: dict[str, str], kind: str | None = None) -> ConversationPage: ...
-
-    def append_items(self, tenant_id: str, conversation_id: str, items: list[NewItem], now_ms: int, *, idempotency_key: str | None = None, lock_token: str | None = None, audit: AuditRecord | None = None) -> AppendResult: ...
-    def get_item(self, tenant_id: str, conversation_id: str, item_id: str) -> ItemRecord: ...
-    def list_items(self, tenant_id: str, conversation_id: str, *, limit: int | None, order: str, after: str | None = None, before: str | None = None) -> ItemPage: ...
-    def list_items_with_roles(self, tenant_id: str, conversation_id: str, roles: tuple[str, ...], *, before_seq: int) -> list[ItemRecord]: ...
-    def list_items_older(self, tenant_id: str, conversation_id: str, *, before_seq: int, limit: int) -> ItemPage: ...
-    def update_item_body(self, tenant_id: str, conversation_id: str, item_id: str, body: bytes) -> ItemRecord: ...
-    def delete_item(self, tenant_id: str, conversation_id: str, item_id: str) -> None: ...
-
-    def try_lock(self, tenant_id: str, conversation_id: str, token: str, now_ms: int, until_ms: int) -> bool: ...
-    def release_lock(self, conversation_id: str, token: str) -> None: ...
-
-    def expired_conversations(self, now_ms: int, limit: int) -> list[tuple[str, str]]: ...
-    def forget_idempotency_keys(self, older_than_ms: int) -> int: ...
-
-    def insert_api_key(self, record: ApiKeyRecord) -> None: ...
-    def get_api_key(self, key_id: str) -> ApiKeyRecord | None: ...
-    def list_api_keys(self, tenant_id: str | None) -> list[ApiKeyRecord]: ...
-    def revoke_api_key(self, key_id: str, now_ms: int, tenant_id: str | None = None) -> bool: ...
-
-    def insert_audit(self, record: AuditRecord) -> None: ...
-    def list_audit(self, *, tenant_id: str | None, since_ms: int | None, until_ms: int | None, limit: int, after_id: int | None = None) -> list[AuditRecord]: ...
-
-    def close(self) -> None: ...
-
-
-def _tenant(row) -> TenantRecord:
-    return TenantRecord(row.id, row.created_at_ms, row.retention_seconds, row.wrapped_data_key, row.master_key_id, bool(row.data_key_destroyed))
-
-
-def _conversation(row) -> ConversationRecord:
-    return ConversationRecord(row.id, row.tenant_id, row.kind, row.created_at_ms, row.updated_at_ms, row.metadata_body,
-                              row.extra_body, row.item_count, row.retention_seconds)
-
-
-def _item(row) -> ItemRecord:
-    return ItemRecord(row.conversation_id, row.seq, row.id, row.tenant_id, row.type, row.role, row.created_at_ms, bytes(row.body))
-
-
-def _api_key(row) -> ApiKeyRecord:
-    return ApiKeyRecord(row.id, row.tenant_id, row.secret_hash, tuple(s for s in row.scopes.split(",") if s), row.name, row.created_at_ms, row.revoked_at_ms)
-
-
 _UNSET = ...
-
-
-@contextmanager
-def _database_errors_as_unavailable() -> Iterator[None]:
-    """A lost connection, a failover in progress or a busy database is a 503 the client can retry
-    (with the same Idempotency-Key for appends); nothing was acknowledged."""
-    try:
-        yield
-    except (OperationalError, InterfaceError) as exc:
-        raise Unavailable(f"The thread database is unavailable ({type(exc.orig).__name__ if exc.orig else 'error'}); "
-                          "retry the request (appends: with the same Idempotency-Key).", code="database_unavailable") from exc
-
-
-class _Replayed(Exception):
-    def __init__(self, items: list[ItemRecord]):
-        super().__init__("replayed")
-        self.items = items
 
 
 class SqlThreadStore:
@@ -316,7 +240,7 @@ class SqlThreadStore:
                 if replay:
                     existing = conn.execute(select(c).where(c.c.id == replay[0], c.c.tenant_id == record.tenant_id)).first()
                     if existing is None:
-                        raise NotFound(f"The conversation created with this Idempotency-Key was deleted.")
+                        raise NotFound("The conversation created with this Idempotency-Key was deleted.")
                     return _conversation(existing), self._items_by_id(conn, replay[0], replay[1]), True
             if conn.execute(select(c.c.id).where(c.c.id == record.id)).first() is not None:
                 raise Conflict(f"A conversation with id '{record.id}' already exists.", code="conversation_exists")
