@@ -121,7 +121,9 @@ def test_a_search_over_its_time_budget_is_a_503(tmp_path, busy):
         h = {"api-key": srv.admin_key}
         index = {"name": "budget", "fields": [{"name": "id", "type": "Edm.String", "key": True}, {"name": "t", "type": "Edm.String", "searchable": True}]}
         httpx.post(srv.url("/indexes"), headers=h, json=index)
-        httpx.post(srv.url("/indexes/budget/docs/index"), headers=h, json={"value": [{"id": str(i), "t": w} for i, w in enumerate(WORDS[:2000])]})
+        for start in range(0, 20_000, 1000):  # a batch holds at most 1,000 actions: every upload must be taken
+            batch = [{"id": str(i), "t": WORDS[i]} for i in range(start, start + 1000)]
+            assert httpx.post(srv.url("/indexes/budget/docs/index"), headers=h, json={"value": batch}, timeout=60).status_code == 200
         r = httpx.post(srv.url("/indexes/budget/docs/search"), headers=h, json={"search": "/.*a.*b.*c.*/ /.*d.*e.*/", "queryType": "full"})
         assert r.status_code == 503, r.text
         assert r.json()["error"]["code"] == "RequestTimeout" and "WEFT_SEARCH_TIMEOUT" in r.json()["error"]["message"]
