@@ -195,3 +195,15 @@ def test_random_get_queries_never_500(client, params):
     for path in ("docs", "docs/suggest", "docs/autocomplete"):
         extra = [("suggesterName", "sg")] if path != "docs" else []
         _no_5xx(client.get(f"/indexes/target/{path}", params=[("api-version", V.split("=")[1]), *extra, *params]), params)
+
+
+@pytest.mark.parametrize("path", ["docs/suggest", "docs/autocomplete"])
+def test_suggest_search_fields_outside_the_suggester_are_a_400(client, path):
+    # found by the GET test above: suggest once searched a field it had never checked (a 500)
+    for fields in ("0", "n", "title,nope"):
+        r = client.get(f"/indexes/target/{path}", params=[("api-version", V.split("=")[1]), ("suggesterName", "sg"),
+                                                         ("search", "ho"), ("searchFields", fields)])
+        assert r.status_code == 400 and "searchFields" in r.json()["error"]["message"], (fields, r.text)
+    ok = client.get(f"/indexes/target/{path}", params=[("api-version", V.split("=")[1]), ("suggesterName", "sg"),
+                                                       ("search", "ho"), ("searchFields", "title")])
+    assert ok.status_code == 200 and ok.json()["value"], ok.text

@@ -452,6 +452,10 @@ class SearchService:
         if not isinstance(text, str) or not 1 <= len(text) <= 100:
             raise InvalidInput("The search text of a suggest request must be 1 to 100 characters.\r\nParameter name: search")
         fields = as_list(body.get("searchFields"), "searchFields") or list(suggester["sourceFields"])
+        for f in fields:  # as autocomplete: only the suggester's own fields (its prefix index)
+            if f not in suggester["sourceFields"]:
+                raise InvalidInput(f"The field '{f}' in searchFields is not a source field of the suggester; use some of "
+                                   f"{', '.join(suggester['sourceFields'])}.\r\nParameter name: searchFields")
         top = int_param(body, "top", 1, 100) or 5
         words = text.split()
         clauses: list[qa.Node] = [qa.Term(w) for w in words[:-1]]
