@@ -17,6 +17,9 @@ fails and no document is read. A call is bounded by ``TIMEOUT_SECONDS`` and its 
 (documents are dropped from the end, long field values cut). Each call is two output items, as Foundry shapes
 them: ``azure_ai_search_call`` (``call_id``, ``arguments``, ``status``) and ``azure_ai_search_call_output``
 (``call_id``, ``output``: the JSON of ``summary``, ``documents``, ``metadata.urls/titles``, ``status``).
+Each document with a URL carries its citation marker (``@citation``, weft.agents.citations); a marker the model
+writes in its answer becomes a ``url_citation`` annotation of the message's ``output_text`` (OpenAI's Responses
+shape; streamed as ``response.output_text.annotation.added``).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from weft.agents import search_tool
+from weft.agents.citations import Citations
 from weft.agents.response_request import invalid
 from weft.errors import InvalidInput
 
@@ -139,11 +143,12 @@ class SearchTool:
         return {"type": "function", "name": offered["name"], "description": offered["description"],
                 "parameters": offered["parameters"]}
 
-    def call(self, arguments: str) -> tuple[str, str]:
-        """(output, status): the tool's output JSON, or an error text with status 'failed' (no document in it)."""
+    def call(self, arguments: str, cite: Citations | None = None) -> tuple[str, str]:
+        """(output, status): the tool's output JSON, or an error text with status 'failed' (no document in it).
+        With ``cite``, each document with a URL carries its citation marker (weft.agents.citations)."""
         if self.public is None:
             return "Error: this server has no search service for the azure_ai_search tool.", "failed"
-        future = _POOL.submit(search_tool.run, self.public, self.grant, self.index, arguments)
+        future = _POOL.submit(search_tool.run, self.public, self.grant, self.index, arguments, cite)
         try:
             output, _citations = future.result(timeout=TIMEOUT_SECONDS)
         except concurrent.futures.TimeoutError:
