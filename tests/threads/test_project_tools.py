@@ -241,6 +241,36 @@ def test_a_tool_weft_does_not_run_is_a_400_at_definition_create(env, issuer, too
     assert refused.value.status_code == 400 and named in str(refused.value.message), refused.value.message
 
 
+@pytest.mark.parametrize("tool_choice, named", [
+    ({"type": "azure_ai_search"}, "definition.tool_choice of type 'azure_ai_search'"),
+    ({"type": "file_search"}, "definition.tools has no 'file_search' tool"),
+    ("ToolChoiceMCP", "definition.tool_choice of type 'mcp'"),
+    ("ToolChoiceFunction", "names the function 'lookup', which is not in definition.tools"),
+    ("sometimes", "definition.tool_choice must be"),
+])
+def test_a_tool_choice_no_response_could_run_is_a_400_at_definition_create(env, issuer, tool_choice, named):
+    from azure.ai.projects.models import FunctionTool, ToolChoiceFunction, ToolChoiceMCP
+
+    if tool_choice in ("ToolChoiceMCP", "ToolChoiceFunction"):  # the SDK's own models
+        tool_choice = ToolChoiceMCP(server_label="weather") if tool_choice == "ToolChoiceMCP" else ToolChoiceFunction(name="lookup")
+    with project(env, issuer, "reader", "s2") as client:
+        with pytest.raises(HttpResponseError) as refused:
+            client.agents.create_version(agent_name="bad-choice", definition=PromptAgentDefinition(
+                model="fake-model", tools=[search_tool()], tool_choice=tool_choice))
+        assert refused.value.status_code == 400 and named in str(refused.value.message), refused.value.message
+        with pytest.raises(HttpResponseError):
+            client.agents.get(agent_name="bad-choice")  # nothing was made
+        # what a response can run is accepted: a function of the definition, or 'required' next to the search tool
+        made = client.agents.create_version(agent_name="good-choice", definition=PromptAgentDefinition(
+            model="fake-model", tools=[search_tool(), FunctionTool(name="lookup", parameters={"type": "object"}, strict=False)],
+            tool_choice=ToolChoiceFunction(name="lookup")))
+        assert made.definition.tool_choice["name"] == "lookup"
+        with pytest.raises(HttpResponseError) as refused:  # the definition's text, by the rule of a response's
+            client.agents.create_version(agent_name="bad-choice", definition=PromptAgentDefinition(
+                model="fake-model", text={"format": {"type": "yaml"}}))
+        assert refused.value.status_code == 400 and "definition.text.format.type" in str(refused.value.message)
+
+
 def test_an_mcp_tool_of_an_agent_runs_and_its_secrets_are_not_returned(env, issuer, weather):
     tool = MCPTool(server_label="weather", server_url=weather.url, require_approval="never", headers={"Authorization": "Bearer mcp-secret"})
     with project(env, issuer, "reader", "s2") as client, client.get_openai_client() as openai_client:
@@ -295,6 +325,9 @@ def test_an_admin_key_may_give_the_search_tool_in_the_request_itself(env, pki):
         with pytest.raises(openai.BadRequestError) as refused:
             sdk.responses.create(model="fake-model", input="hi", tools=[tool, tool])
         assert refused.value.param == "tools[1]"
+        with pytest.raises(openai.BadRequestError) as refused:  # a tool_choice naming the hosted tool: a 400 saying what to give
+            sdk.responses.create(model="fake-model", input="hi", tools=[tool], tool_choice={"type": "azure_ai_search"})
+        assert refused.value.param == "tool_choice.type" and "'auto'" in refused.value.message
 
 
 # ---- the tool's bounds, against a real search service in-process -------------------------------------------------
