@@ -230,6 +230,9 @@ def test_the_direct_search_tool_cites_and_streams_annotation_events(env):
     ([AzureAISearchTool(azure_ai_search=AzureAISearchToolResource(indexes=[
         AISearchIndexResource(project_connection_id=CONNECTION, index_name="a"),
         AISearchIndexResource(project_connection_id=CONNECTION, index_name="b")]))], "indexes"),
+    ([{"type": "azure_ai_search"}], "the classic /assistants tool names its index in tool_resources"),
+    ([{"type": "azure_ai_search", "azure_ai_search": {"indexes": [{"index_connection_id": CONNECTION, "index_name": INDEX}]}}],
+     "index_connection_id' (the 2.x tool names the connection project_connection_id)"),
     ([CodeInterpreterTool()], "code_interpreter"),
     ([{"type": "bing_grounding", "bing_grounding": {}}], "bing_grounding"),
     ([MCPTool(server_label="evil", server_url="http://169.254.169.254/mcp")], "server_url"),

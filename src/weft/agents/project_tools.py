@@ -112,14 +112,16 @@ def parse_search_tool(raw: dict, where: str) -> search_tool.IndexResource:
     resource = raw.get("azure_ai_search")
     param = f"{where}.azure_ai_search"
     if not isinstance(resource, dict) or set(resource) - {"indexes"}:
-        raise invalid(f"{param} must be {{\"indexes\": [{{\"project_connection_id\", \"index_name\", ...}}]}}.", param)
+        classic = " (the classic /assistants tool names its index in tool_resources; here it is in the tool)" if resource is None else ""
+        raise invalid(f"{param} must be {{\"indexes\": [{{\"project_connection_id\", \"index_name\", ...}}]}}{classic}.", param)
     indexes = resource.get("indexes")
     if not isinstance(indexes, list) or len(indexes) != 1 or not isinstance(indexes[0], dict):
         raise invalid(f"{param}.indexes must hold exactly one index.", f"{param}.indexes")
     index = indexes[0]
     unknown = sorted(set(index) - _INDEX_MEMBERS)
     if unknown:
-        raise invalid(f"Unknown parameter: '{param}.indexes[0].{unknown[0]}'.", f"{param}.indexes[0].{unknown[0]}",
+        hint = " (the 2.x tool names the connection project_connection_id)" if unknown[0] == "index_connection_id" else ""
+        raise invalid(f"Unknown parameter: '{param}.indexes[0].{unknown[0]}'{hint}.", f"{param}.indexes[0].{unknown[0]}",
                       "unknown_parameter")
     as_classic = {("index_connection_id" if k == "project_connection_id" else k): v for k, v in index.items()}
     try:
