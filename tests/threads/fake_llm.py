@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeChatServer:
-    """Answers ``echo: <last user text>``; asks for the ``get_weather`` tool when the user says 'weather'
+    """Answers ``echo: <last user text>``; ``search: q`` / ``cite: q`` ask the tool with a ``query`` parameter
+    (after ``cite:``, the answer cites each returned document's ``@citation`` marker: ``Found: <title> <marker>; ...``); asks for the ``get_weather`` tool when the user says 'weather'
     and tools were offered; answers 500 when the user says 'fail-upstream', and a 200 whose body is not a chat
     completion (``{"choices": ["garbled"]}``) when the user says 'garbled-upstream'. ``delay`` seconds of latency make concurrent requests overlap."""
 
@@ -75,12 +76,22 @@ class FakeChatServer:
     def reply_for(body: dict) -> tuple[str | None, list[dict]]:
         last_user = next((m for m in reversed(body["messages"]) if m["role"] in ("user", "tool")), None)
         text = (last_user or {}).get("content") or ""
-        if last_user and last_user["role"] == "user" and str(text).startswith("search:") and body.get("tools"):
-            # asks the first tool with a 'query' parameter for the text after 'search:' (an MCP search tool)
+        asked = next((m for m in reversed(body["messages"]) if m["role"] == "user"), {}).get("content") or ""
+        if last_user and last_user["role"] == "tool" and str(asked).startswith("cite:"):
+            # answers with the title and citation marker of each document of the tool output that has one
+            try:
+                docs = json.loads(text).get("documents") or []
+            except (ValueError, AttributeError):
+                docs = []
+            cited = [f"{d.get('title')} {d['@citation']}" for d in docs if isinstance(d, dict) and d.get("@citation")]
+            return ("Found: " + "; ".join(cited) + ".") if cited else "Found nothing to cite.", []
+        if last_user and last_user["role"] == "user" and str(text).startswith(("search:", "cite:")) and body.get("tools"):
+            # asks the first tool with a 'query' parameter for the text after 'search:' (an MCP search tool);
+            # 'cite:' the same, then answers citing the documents it got (above)
             tool = next((t for t in body["tools"] if "query" in ((t["function"].get("parameters") or {}).get("properties") or {})), None)
             if tool is not None:
                 return None, [{"id": f"call_{len(body['messages'])}", "type": "function", "function": {
-                    "name": tool["function"]["name"], "arguments": json.dumps({"query": text[len("search:"):].strip()})}}]
+                    "name": tool["function"]["name"], "arguments": json.dumps({"query": str(text).split(":", 1)[1].strip()})}}]
         if last_user and last_user["role"] == "user" and "weather" in text and body.get("tools"):
             name = body["tools"][0]["function"]["name"]
             calls = [{"id": f"call_{len(body['messages'])}", "type": "function", "function": {"name": name, "arguments": json.dumps({"city": "Paris"})}}]

@@ -300,6 +300,11 @@ def test_bad_azure_ai_search_resources_are_400s(server, issuer):
     with pytest.raises(HttpResponseError) as bad:  # the tool without its index
         agents.create_agent(model="fake-model", name="s", tools=[{"type": "azure_ai_search"}])
     assert bad.value.status_code == 400 and "tool_resources.azure_ai_search" in bad.value.message
+    two = {"type": "azure_ai_search", "azure_ai_search": {"indexes": [{"project_connection_id": CONNECTION, "index_name": "products"}]}}
+    with pytest.raises(HttpResponseError) as bad:  # the azure-ai-projects 2.x shape: a 400 that says what to send instead
+        agents.create_agent(model="fake-model", name="s", tools=[two])
+    assert bad.value.status_code == 400 and "tools[0].azure_ai_search is the azure-ai-projects 2.x tool shape" in bad.value.message
+    assert '"index_connection_id"' in bad.value.message and "AzureAISearchTool(index_connection_id, index_name)" in bad.value.message
 
 
 def test_a_search_answer_carries_url_citations(server, issuer, products):

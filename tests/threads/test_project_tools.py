@@ -168,6 +168,58 @@ def test_the_search_tool_streams(env, issuer):
         assert "Blue kettle" in final.output_text
 
 
+def _cited(text: str, annotations: list[dict]) -> list[tuple[str, str]]:
+    for a in annotations:  # each over its marker in the text (end_index exclusive)
+        assert a["type"] == "url_citation" and set(a) == {"type", "url", "title", "start_index", "end_index"}
+        assert text[a["start_index"]:a["end_index"]].startswith("【") and text[a["end_index"] - 1] == "】"
+    return sorted((a["url"], a["title"]) for a in annotations)
+
+
+def test_the_answer_cites_the_documents_it_used_as_url_citations(env, issuer):
+    with project(env, issuer, "reader", "s2") as client, client.get_openai_client() as openai_client:
+        client.agents.create_version(agent_name="cite-agent", definition=PromptAgentDefinition(model="fake-model", tools=[search_tool()]))
+        conversation = openai_client.conversations.create()
+        response = openai_client.responses.create(conversation=conversation.id, input="cite: kettle", extra_body=agent("cite-agent"))
+        message = response.output[-1]
+        assert message.type == "message" and message.content[0].text.startswith("Found: ")
+        part = message.content[0].to_dict()
+        assert _cited(part["text"], part["annotations"]) == [("https://x/1", "Red kettle"), ("https://x/2", "Blue kettle")]
+        stored = openai_client.responses.retrieve(response.id).output[-1].content[0].to_dict()
+        assert stored["annotations"] == part["annotations"]
+        item = list(openai_client.conversations.items.list(conversation_id=conversation.id, order="desc", limit=1))[0]
+        assert item.content[0].to_dict()["annotations"] == part["annotations"]
+        # a plain answer (the model cites nothing) has none, and the next turn's markers are its own
+        plain = openai_client.responses.create(conversation=conversation.id, input="【0:0†source】 thanks", extra_body=agent("cite-agent"))
+        assert "【0:0†source】" in plain.output_text and plain.output[-1].content[0].annotations == []
+
+
+def test_the_direct_search_tool_cites_and_streams_annotation_events(env):
+    import openai
+    from openai.types.responses import ResponseOutputTextAnnotationAddedEvent
+
+    srv = env["server"]
+    tool = {"type": "azure_ai_search", "azure_ai_search": {"indexes": [{"project_connection_id": "weft", "index_name": INDEX}]}}
+    with openai.OpenAI(base_url=f"{srv.endpoint}/openai/v1", api_key=srv.admin_key, max_retries=0) as sdk:
+        response = sdk.responses.create(model="fake-model", input="cite: lamp", tools=[tool])
+        part = response.output[-1].content[0].to_dict()
+        assert _cited(part["text"], part["annotations"]) == [("https://x/3", "Red lamp")]
+        events = list(sdk.responses.create(model="fake-model", input="cite: kettle", tools=[tool], stream=True))
+        kinds = [e.type for e in events]
+        added = [e for e in events if isinstance(e, ResponseOutputTextAnnotationAddedEvent)]
+        assert [e.annotation_index for e in added] == [0, 1] and {e.content_index for e in added} == {0}
+        message = events[-1].response.output[-1]
+        assert {e.item_id for e in added} == {message.id} and {e.output_index for e in added} == {len(events[-1].response.output) - 1}
+        assert [e.annotation.url for e in added] == [a.url for a in message.content[0].annotations]
+        assert sorted(e.annotation.url for e in added) == ["https://x/1", "https://x/2"]
+        first = kinds.index("response.output_text.annotation.added")
+        assert kinds.index("response.output_text.delta") < first and kinds.index("response.output_text.done") > first + 1
+        done = next(e for e in events if e.type == "response.content_part.done")
+        assert [a.url for a in done.part.annotations] == [e.annotation.url for e in added]
+        with sdk.responses.stream(model="fake-model", input="cite: lamp", tools=[tool]) as stream:
+            final = stream.get_final_response()
+        assert [a.title for a in final.output[-1].content[0].annotations] == ["Red lamp"]
+
+
 @pytest.mark.parametrize("tools, named", [
     ([AzureAISearchTool(azure_ai_search=AzureAISearchToolResource(indexes=[AISearchIndexResource(
         project_connection_id="/x/connections/other-search", index_name=INDEX)]))], "project_connection_id"),
@@ -178,6 +230,9 @@ def test_the_search_tool_streams(env, issuer):
     ([AzureAISearchTool(azure_ai_search=AzureAISearchToolResource(indexes=[
         AISearchIndexResource(project_connection_id=CONNECTION, index_name="a"),
         AISearchIndexResource(project_connection_id=CONNECTION, index_name="b")]))], "indexes"),
+    ([{"type": "azure_ai_search"}], "the classic /assistants tool names its index in tool_resources"),
+    ([{"type": "azure_ai_search", "azure_ai_search": {"indexes": [{"index_connection_id": CONNECTION, "index_name": INDEX}]}}],
+     "index_connection_id' (the 2.x tool names the connection project_connection_id)"),
     ([CodeInterpreterTool()], "code_interpreter"),
     ([{"type": "bing_grounding", "bing_grounding": {}}], "bing_grounding"),
     ([MCPTool(server_label="evil", server_url="http://169.254.169.254/mcp")], "server_url"),
@@ -187,6 +242,36 @@ def test_a_tool_weft_does_not_run_is_a_400_at_definition_create(env, issuer, too
     with project(env, issuer, "reader", "s2") as client, pytest.raises(HttpResponseError) as refused:
         client.agents.create_version(agent_name="bad-tools", definition=PromptAgentDefinition(model="fake-model", tools=tools))
     assert refused.value.status_code == 400 and named in str(refused.value.message), refused.value.message
+
+
+@pytest.mark.parametrize("tool_choice, named", [
+    ({"type": "azure_ai_search"}, "definition.tool_choice of type 'azure_ai_search'"),
+    ({"type": "file_search"}, "definition.tools has no 'file_search' tool"),
+    ("ToolChoiceMCP", "definition.tool_choice of type 'mcp'"),
+    ("ToolChoiceFunction", "names the function 'lookup', which is not in definition.tools"),
+    ("sometimes", "definition.tool_choice must be"),
+])
+def test_a_tool_choice_no_response_could_run_is_a_400_at_definition_create(env, issuer, tool_choice, named):
+    from azure.ai.projects.models import FunctionTool, ToolChoiceFunction, ToolChoiceMCP
+
+    if tool_choice in ("ToolChoiceMCP", "ToolChoiceFunction"):  # the SDK's own models
+        tool_choice = ToolChoiceMCP(server_label="weather") if tool_choice == "ToolChoiceMCP" else ToolChoiceFunction(name="lookup")
+    with project(env, issuer, "reader", "s2") as client:
+        with pytest.raises(HttpResponseError) as refused:
+            client.agents.create_version(agent_name="bad-choice", definition=PromptAgentDefinition(
+                model="fake-model", tools=[search_tool()], tool_choice=tool_choice))
+        assert refused.value.status_code == 400 and named in str(refused.value.message), refused.value.message
+        with pytest.raises(HttpResponseError):
+            client.agents.get(agent_name="bad-choice")  # nothing was made
+        # what a response can run is accepted: a function of the definition, or 'required' next to the search tool
+        made = client.agents.create_version(agent_name="good-choice", definition=PromptAgentDefinition(
+            model="fake-model", tools=[search_tool(), FunctionTool(name="lookup", parameters={"type": "object"}, strict=False)],
+            tool_choice=ToolChoiceFunction(name="lookup")))
+        assert made.definition.tool_choice["name"] == "lookup"
+        with pytest.raises(HttpResponseError) as refused:  # the definition's text, by the rule of a response's
+            client.agents.create_version(agent_name="bad-choice", definition=PromptAgentDefinition(
+                model="fake-model", text={"format": {"type": "yaml"}}))
+        assert refused.value.status_code == 400 and "definition.text.format.type" in str(refused.value.message)
 
 
 def test_an_mcp_tool_of_an_agent_runs_and_its_secrets_are_not_returned(env, issuer, weather):
@@ -243,6 +328,9 @@ def test_an_admin_key_may_give_the_search_tool_in_the_request_itself(env, pki):
         with pytest.raises(openai.BadRequestError) as refused:
             sdk.responses.create(model="fake-model", input="hi", tools=[tool, tool])
         assert refused.value.param == "tools[1]"
+        with pytest.raises(openai.BadRequestError) as refused:  # a tool_choice naming the hosted tool: a 400 saying what to give
+            sdk.responses.create(model="fake-model", input="hi", tools=[tool], tool_choice={"type": "azure_ai_search"})
+        assert refused.value.param == "tool_choice.type" and "'auto'" in refused.value.message
 
 
 # ---- the tool's bounds, against a real search service in-process -------------------------------------------------

@@ -27,8 +27,14 @@ def check_tools(tools: Any, param: str = "tools") -> list[dict]:
         kind = tool.get("type") if isinstance(tool, dict) else None
         if kind == "azure_ai_search":  # run server-side against weft's indexes (weft.agents.search_tool)
             if set(tool) - {"type"}:
-                raise InvalidInput(f"{param}[{n}].{sorted(set(tool) - {'type'})[0]} is not supported: the index is named in "
-                                   "tool_resources.azure_ai_search.", code="invalid_value")
+                extra = sorted(set(tool) - {"type"})[0]
+                shape = (" is the azure-ai-projects 2.x tool shape (for /agents/{name}/versions and /v1/responses)"
+                         if extra == "azure_ai_search" else " is not supported")
+                raise InvalidInput(f"{param}[{n}].{extra}{shape}: a classic agent's tool is {{\"type\": \"azure_ai_search\"}} "
+                                   "and its index is named in tool_resources: {\"azure_ai_search\": {\"indexes\": "
+                                   "[{\"index_connection_id\": \".../connections/weft\", \"index_name\": ...}]}} "
+                                   "(what azure-ai-agents' AzureAISearchTool(index_connection_id, index_name) sends).",
+                                   code="invalid_value")
             out.append({"type": "azure_ai_search"})
             continue
         if kind != "function":

@@ -14,6 +14,7 @@ from typing import Any
 from weft.agents.agent_records import AgentRecords
 from weft.agents.assistants import check_number
 from weft.agents.project_tools import check_definition_tools, render_definition
+from weft.agents.response_request import check_text, check_tool_choice
 from weft.errors import InvalidInput, NotFound
 from weft.threads.items import validate_metadata
 from weft.threads.policy import Principal
@@ -49,6 +50,15 @@ def check_definition(definition: Any) -> dict:
     clean = {k: v for k, v in definition.items() if v is not None}
     if definition.get("tools") is not None:  # function, mcp and azure_ai_search; any other type is a 400 naming it
         clean["tools"] = check_definition_tools(definition["tools"])
+    # checked now by the rules a response applies to them, so that a version no response can run is never made
+    if definition.get("tool_choice") is not None:
+        check_tool_choice(definition["tool_choice"], clean.get("tools") or [], "definition.tool_choice", "definition.tools")
+    if definition.get("text") is not None:
+        try:
+            check_text(definition["text"])
+        except InvalidInput as exc:
+            message = exc.message.replace("'text.", "'definition.text.")
+            raise InvalidInput(message if message != exc.message else f"definition.{message}", code=exc.code or "invalid_value") from None
     return clean
 
 

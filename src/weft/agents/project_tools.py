@@ -17,6 +17,9 @@ fails and no document is read. A call is bounded by ``TIMEOUT_SECONDS`` and its 
 (documents are dropped from the end, long field values cut). Each call is two output items, as Foundry shapes
 them: ``azure_ai_search_call`` (``call_id``, ``arguments``, ``status``) and ``azure_ai_search_call_output``
 (``call_id``, ``output``: the JSON of ``summary``, ``documents``, ``metadata.urls/titles``, ``status``).
+Each document with a URL carries its citation marker (``@citation``, weft.agents.citations); a marker the model
+writes in its answer becomes a ``url_citation`` annotation of the message's ``output_text`` (OpenAI's Responses
+shape; streamed as ``response.output_text.annotation.added``).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from weft.agents import search_tool
+from weft.agents.citations import Citations
 from weft.agents.response_request import invalid
 from weft.errors import InvalidInput
 
@@ -108,14 +112,16 @@ def parse_search_tool(raw: dict, where: str) -> search_tool.IndexResource:
     resource = raw.get("azure_ai_search")
     param = f"{where}.azure_ai_search"
     if not isinstance(resource, dict) or set(resource) - {"indexes"}:
-        raise invalid(f"{param} must be {{\"indexes\": [{{\"project_connection_id\", \"index_name\", ...}}]}}.", param)
+        classic = " (the classic /assistants tool names its index in tool_resources; here it is in the tool)" if resource is None else ""
+        raise invalid(f"{param} must be {{\"indexes\": [{{\"project_connection_id\", \"index_name\", ...}}]}}{classic}.", param)
     indexes = resource.get("indexes")
     if not isinstance(indexes, list) or len(indexes) != 1 or not isinstance(indexes[0], dict):
         raise invalid(f"{param}.indexes must hold exactly one index.", f"{param}.indexes")
     index = indexes[0]
     unknown = sorted(set(index) - _INDEX_MEMBERS)
     if unknown:
-        raise invalid(f"Unknown parameter: '{param}.indexes[0].{unknown[0]}'.", f"{param}.indexes[0].{unknown[0]}",
+        hint = " (the 2.x tool names the connection project_connection_id)" if unknown[0] == "index_connection_id" else ""
+        raise invalid(f"Unknown parameter: '{param}.indexes[0].{unknown[0]}'{hint}.", f"{param}.indexes[0].{unknown[0]}",
                       "unknown_parameter")
     as_classic = {("index_connection_id" if k == "project_connection_id" else k): v for k, v in index.items()}
     try:
@@ -139,11 +145,12 @@ class SearchTool:
         return {"type": "function", "name": offered["name"], "description": offered["description"],
                 "parameters": offered["parameters"]}
 
-    def call(self, arguments: str) -> tuple[str, str]:
-        """(output, status): the tool's output JSON, or an error text with status 'failed' (no document in it)."""
+    def call(self, arguments: str, cite: Citations | None = None) -> tuple[str, str]:
+        """(output, status): the tool's output JSON, or an error text with status 'failed' (no document in it).
+        With ``cite``, each document with a URL carries its citation marker (weft.agents.citations)."""
         if self.public is None:
             return "Error: this server has no search service for the azure_ai_search tool.", "failed"
-        future = _POOL.submit(search_tool.run, self.public, self.grant, self.index, arguments)
+        future = _POOL.submit(search_tool.run, self.public, self.grant, self.index, arguments, cite)
         try:
             output, _citations = future.result(timeout=TIMEOUT_SECONDS)
         except concurrent.futures.TimeoutError:

@@ -75,22 +75,29 @@ def _tool(raw: Any, n: int, server_tools: tuple[str, ...]) -> dict:
     raise invalid(f"Invalid value: '{kind}'. tools[{n}].type is not a tool type of the Responses API.", f"tools[{n}].type")
 
 
-def _tool_choice(value: Any, tools: list[dict]) -> Any:
+def check_tool_choice(value: Any, tools: list[dict], where: str = "tool_choice", tools_where: str = "tools") -> Any:
+    """``tool_choice``: 'auto', 'none', 'required' or a function of ``tools``; anything else a 400 naming it.
+    (Also an agent definition's, when its version is created: weft.agents.definitions.)"""
     if value is None:
         return "auto"
     if value in ("auto", "none", "required"):
         return value
-    if isinstance(value, dict) and value.get("type") == "function":
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "function":
         name = value.get("name")
-        if not any(t["type"] == "function" and t["name"] == name for t in tools):
-            raise invalid(f"tool_choice names the function '{name}', which is not in tools.", "tool_choice")
+        if not any(t["type"] == "function" and t.get("name") == name for t in tools):
+            raise invalid(f"{where} names the function '{name}', which is not in {tools_where}.", where)
         return {"type": "function", "name": name}
-    if isinstance(value, dict) and value.get("type") == "allowed_tools":
-        raise invalid("tool_choice of type 'allowed_tools' is not supported by this server.", "tool_choice.type")
-    raise invalid("tool_choice must be 'auto', 'none', 'required' or {\"type\": \"function\", \"name\": ...}.", "tool_choice")
+    if isinstance(kind, str):
+        offered = [t["type"] for t in tools if t.get("type") != "function"]
+        lacks = "" if kind in offered else f" (and {tools_where} has no '{kind}' tool)"
+        raise invalid(f"{where} of type '{kind}' is not supported by this server{lacks}: give 'auto', 'none', 'required' "
+                      "or {\"type\": \"function\", \"name\": ...}; with 'auto' or 'required' the model calls the "
+                      "tools weft runs (mcp, azure_ai_search) itself.", f"{where}.type", "unsupported_parameter")
+    raise invalid(f"{where} must be 'auto', 'none', 'required' or {{\"type\": \"function\", \"name\": ...}}.", where)
 
 
-def _text(value: Any) -> dict:
+def check_text(value: Any) -> dict:
     if value is None:
         return {"format": {"type": "text"}}
     if not isinstance(value, dict):
@@ -192,10 +199,10 @@ def parse_request(body: dict, default_model: str | None, server_tools: tuple[str
         raise invalid("reasoning must be an object with 'effort' (and 'summary').", "reasoning")
     request = ResponseRequest(
         model=model, input_items=pending, instructions=instructions, conversation_id=conversation or None,
-        previous_response_id=previous or None, tools=tools, tool_choice=_tool_choice(body.get("tool_choice"), tools),
+        previous_response_id=previous or None, tools=tools, tool_choice=check_tool_choice(body.get("tool_choice"), tools),
         parallel_tool_calls=_bool(body, "parallel_tool_calls", True), max_output_tokens=max_output,
         metadata=validate_metadata(body.get("metadata")), store=_bool(body, "store", True), background=_bool(body, "background", False),
-        stream=_bool(body, "stream", False), truncation=truncation, text=_text(body.get("text")), reasoning=reasoning,
+        stream=_bool(body, "stream", False), truncation=truncation, text=check_text(body.get("text")), reasoning=reasoning,
         max_tool_calls=max_tool_calls, passed={k: body[k] for k in _PASSED if body.get(k) is not None})
     return request
 

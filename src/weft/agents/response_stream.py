@@ -17,9 +17,10 @@ from weft.threads.service import PendingItem
 Event = Callable[..., dict]
 
 
-def message_item(text: str, item_id: str | None = None) -> PendingItem:
+def message_item(text: str, item_id: str | None = None, annotations: list[dict] | None = None) -> PendingItem:
     return PendingItem("message", "assistant", {"type": "message", "role": "assistant", "status": "completed",
-                                                "content": [{"type": "output_text", "text": text, "annotations": []}]},
+                                                "content": [{"type": "output_text", "text": text,
+                                                             "annotations": list(annotations or [])}]},
                        item_id or item_id_for("message"))
 
 

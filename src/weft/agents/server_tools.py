@@ -16,7 +16,9 @@ A turn with server tools:
 
 Streamed, the model rounds are not streamed token by token: each item is sent, once known, with OpenAI's event
 sequence for its type (``response.mcp_list_tools.*``, ``response.mcp_call.*``, ``response.mcp_call_arguments.*``,
-text and function-call events with one delta each).
+text and function-call events with one delta each). The answer's citation markers of the documents the
+``azure_ai_search`` calls of the turn returned become ``url_citation`` annotations of its ``output_text``
+(weft.agents.citations), each streamed as ``response.output_text.annotation.added`` after the text's delta.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import json
 from typing import Any, Callable, Iterator
 
 from weft.agents import mcp_tool, project_tools
+from weft.agents.citations import Citations
 from weft.agents.compact import compaction_message
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid
 from weft.agents.response_stream import call_item, finish_status, message_item, rendered
@@ -110,6 +113,7 @@ class ToolTurn:
             raise invalid(f"The azure_ai_search tool is offered to the model as the function '{project_tools.TOOL_TYPE}'; "
                           "another tool of this request has that name.", "tools")
         yield from self._answer_approvals(functions, emit)
+        cite = Citations() if search is not None else None  # the documents this turn's search calls returned
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         offered = [t for t in request.tools if t["type"] == "function"] + [
             {"type": "function", "name": name, "description": tool.get("description"), "parameters": tool.get("input_schema")}
@@ -127,13 +131,14 @@ class ToolTurn:
             message = choice.get("message") or {}
             status, incomplete = finish_status(choice.get("finish_reason"))
             if message.get("content"):
-                yield from emit.message(message_item(message["content"]))
+                text = message["content"]
+                yield from emit.message(message_item(text, annotations=cite.annotations(text) if cite is not None else None))
             ran, stop = 0, False
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
                 name, arguments = function.get("name", ""), function.get("arguments") or ""
                 if search is not None and name == project_tools.TOOL_TYPE:
-                    yield from emit.search_call(search, call.get("id") or new_id("call"), arguments)
+                    yield from emit.search_call(search, call.get("id") or new_id("call"), arguments, cite)
                     ran += 1
                     continue
                 if name not in functions:
@@ -259,6 +264,9 @@ class _Emitter:
                               part={"type": "output_text", "text": "", "annotations": []})
         yield from self._send("response.output_text.delta", item_id=item.id, output_index=index, content_index=0,
                               delta=part["text"], logprobs=[])
+        for n, annotation in enumerate(part["annotations"]):  # after the text they cite, before its done (as OpenAI)
+            yield from self._send("response.output_text.annotation.added", item_id=item.id, output_index=index,
+                                  content_index=0, annotation_index=n, annotation=annotation)
         yield from self._send("response.output_text.done", item_id=item.id, output_index=index, content_index=0,
                               text=part["text"], logprobs=[])
         yield from self._send("response.content_part.done", item_id=item.id, output_index=index, content_index=0, part=part)
@@ -274,7 +282,8 @@ class _Emitter:
                               arguments=body["arguments"], name=body["name"])
         yield from self._send("response.output_item.done", output_index=index, item=body)
 
-    def search_call(self, search: project_tools.SearchTool, call_id: str, arguments: str) -> Iterator[dict]:
+    def search_call(self, search: project_tools.SearchTool, call_id: str, arguments: str,
+                    cite: Citations | None = None) -> Iterator[dict]:
         """An azure_ai_search call, run now: its call item, then its output item (weft.agents.project_tools)."""
         ids = (item_id_for(project_tools.CALL_ITEM), item_id_for(project_tools.OUTPUT_ITEM))
         index = self._index()
@@ -282,7 +291,7 @@ class _Emitter:
         yield from self._send("response.output_item.added", output_index=index, item=head)
         yield from self._send("response.azure_ai_search_call.in_progress", item_id=ids[0], output_index=index)
         yield from self._send("response.azure_ai_search_call.searching", item_id=ids[0], output_index=index)
-        output, status = search.call(arguments)
+        output, status = search.call(arguments, cite)
         call, result = project_tools.call_items(call_id, arguments, output, status, ids)
         for body in (call, result):
             self.out.append(PendingItem(body["type"], None, {k: v for k, v in body.items() if k != "id"}, body["id"]))
