@@ -44,14 +44,18 @@ def expect_etag(stored: str | None, expected) -> None:
         raise ConcurrentChange("The definition was changed by another request while this one was applied; retry it.")
 
 
-def retried(operation, attempts: int = ATTEMPTS):
+def retried(operation, attempts: int = ATTEMPTS, reload=None):
     """Runs ``operation`` (read, check preconditions, conditional write) again while its write finds a concurrent
     change: the retry reads the new state, so an If-Match that no longer holds becomes a 412 and an unconditional
-    write applies over the newer definition."""
+    write applies over the newer definition. ``reload``, when given, refreshes a cached view (a node's catalog)
+    before the retry; otherwise the retry waits a moment."""
     for attempt in range(attempts):
         try:
             return operation()
         except ConcurrentChange:
             if attempt == attempts - 1:
                 raise
-            time.sleep(0.005 * (attempt + 1))
+            if reload is not None:
+                reload()
+            else:
+                time.sleep(0.005 * (attempt + 1))

@@ -16,8 +16,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from weft.errors import ConcurrentChange, InvalidInput, NotFound, PreconditionFailed
-from weft.etags import ATTEMPTS, check_preconditions, new_etag
+from weft.errors import InvalidInput, NotFound, PreconditionFailed
+from weft.etags import retried, check_preconditions, new_etag
 from weft.search.schema import INDEX_NAME_RE
 
 # Azure: services created after October 2022 get twice the index limit (S3 HD: 6,000). weft has no index limit;
@@ -150,13 +150,7 @@ class AliasService:
 
     def _retried(self, operation):
         """Decides a change again on a reloaded view when another node changed the catalog since (cluster mode)."""
-        for attempt in range(ATTEMPTS):
-            try:
-                return operation()
-            except ConcurrentChange:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                self.reload()
+        return retried(operation, reload=self.reload)
 
     def _delete(self, name: str, if_match: str | None, if_none_match: str | None) -> None:
         with self._lock:

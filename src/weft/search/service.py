@@ -11,13 +11,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from weft.errors import ConcurrentChange, InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
+from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
 from weft.search.ranking import semantic
 from weft.search.ranking.scoring import scoring_for
 from weft.search import filter_ast as fa
 from weft.search import query_ast as qa
 from weft.search import strict, vectorizer_secrets
-from weft.etags import ATTEMPTS, check_preconditions as _check_preconditions, new_etag
+from weft.etags import retried, check_preconditions as _check_preconditions, new_etag
 from weft.search.catalog import Catalog
 from weft.secretbox import SecretBox
 from weft.search.synonyms_service import SynonymMapService
@@ -166,15 +166,8 @@ class SearchService:
         return self._retried(lambda: self._create_index(definition, internal))
 
     def _retried(self, operation):
-        """Runs a definition change again when its conditional write finds the catalog changed by another node since
-        this node's view of it (cluster mode): the view is reloaded first, so the change is decided again on it."""
-        for attempt in range(ATTEMPTS):
-            try:
-                return operation()
-            except ConcurrentChange:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                self.sync_catalog()
+        """Decides a change again on a reloaded view when another node changed the catalog since (cluster mode)."""
+        return retried(operation, reload=self.sync_catalog)
 
     def _create_index(self, definition: IndexDefinition, internal: bool) -> dict:
         with self._lock:

@@ -12,8 +12,8 @@ import threading
 from typing import Any, Iterable
 
 from weft import encryption_keys
-from weft.etags import ATTEMPTS, check_preconditions, new_etag
-from weft.errors import ConcurrentChange, InvalidInput, NotFound, PreconditionFailed
+from weft.etags import retried, check_preconditions, new_etag
+from weft.errors import InvalidInput, NotFound, PreconditionFailed
 from weft.search.analysis.synonyms import Rules, parse_rules
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){0,126}[a-z0-9]$|^[a-z0-9]$")
@@ -118,13 +118,7 @@ class SynonymMapService:
 
     def _retried(self, operation):
         """Decides a change again on a reloaded view when another node changed the catalog since (cluster mode)."""
-        for attempt in range(ATTEMPTS):
-            try:
-                return operation()
-            except ConcurrentChange:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                self.reload()
+        return retried(operation, reload=self.reload)
 
     def _delete(self, name: str, if_match: str | None, if_none_match: str | None) -> None:
         with self._lock:
