@@ -231,3 +231,16 @@ def _all_or_503(node, index, token):
         raise AssertionError("rebuilding")
     assert r.status_code == 200, r.text
     return [{k: v for k, v in d.items() if k != "@search.score"} for d in r.json()["value"]]
+
+
+def test_an_index_created_on_one_node_takes_writes_on_the_next_at_once(nodes):
+    # behind a load balancer the upload after a create may land on another node: it waits for the index to arrive
+    # there (a bounded wait) instead of answering 404 for an index that exists
+    a, b = nodes
+    for round_ in range(5):
+        name = f"arrive-{uuid.uuid4().hex[:6]}"
+        _indexes(a).create_index(_index(name))
+        r = _post_batch(b, name, [{"@search.action": "upload", "id": str(round_), "tag": "t", "n": round_}])
+        assert r.status_code == 200, r.text
+    missing = _post_batch(b, f"never-{uuid.uuid4().hex[:6]}", [{"@search.action": "upload", "id": "1"}])
+    assert missing.status_code == 404  # an index no node has is still a 404, at once

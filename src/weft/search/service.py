@@ -6,8 +6,10 @@ REST client does. The one write path for documents is :meth:`SearchService.apply
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from weft.search.search_request import (
 )
 from weft.search.schema import IndexDefinition, check_compatible_update, parse_index_definition
 
+ARRIVAL_WAIT_SECONDS = 5.0  # how long a request waits for an index another node created (cluster mode)
 INDEX_ONLY = "@weft.indexOnlyFields"  # catalog member of weft's own indexes: fields indexed but not stored
 
 
@@ -105,8 +108,24 @@ class SearchService:
     def _definition(self, name: str) -> IndexDefinition:
         definition = self._definitions.get(name)
         if definition is None:
+            definition = self._arriving(name)
+        if definition is None:
             raise NotFound(f"The index '{name}' for service 'weft' was not found.")
         return definition
+
+    def _arriving(self, name: str) -> IndexDefinition | None:
+        """An index the catalog of record has and this node's view not yet (cluster mode: created on another node a
+        moment ago, behind a load balancer): waits for this node's apply loop to bring it, a bounded time, so a
+        client that created an index on one node can use it on the next. In embedded mode the view is the catalog."""
+        if self._lock._is_owned() or _on_event_loop() or self.catalog.get(name) is None:
+            return None  # the apply loop needs the lock to bring it; the event loop must not wait (a 404 there)
+        deadline = time.monotonic() + ARRIVAL_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+            definition = self._definitions.get(name)
+            if definition is not None:
+                return definition
+        return None
 
     def definition(self, name: str) -> IndexDefinition:
         """The parsed definition of an index (raises NotFound)."""
@@ -503,3 +522,9 @@ def _stored(definition: IndexDefinition) -> dict:
     return rendered
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
