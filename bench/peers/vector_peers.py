@@ -1,4 +1,4 @@
-"""Vector peers: weft over HTTP (HNSW), Chroma (HNSW, in process), Qdrant local mode, FAISS HNSW,
+"""Vector peers: weft over HTTP and in process (HNSW; the library: ``SearchService``, as Chroma runs), Chroma (HNSW, in process), Qdrant local mode, FAISS HNSW,
 LanceDB (no index: exact scan). Same vectors (clustered synthetic, 384-d), same queries, cosine,
 top 10; recall@10 against exact search. Build is timed until every vector is queryable."""
 from __future__ import annotations
@@ -70,6 +70,46 @@ class WeftVectors:
 
     def close(self) -> None:
         self.weft.call("DELETE", f"/indexes/{self.index}")
+
+
+class WeftLibrary:
+    """weft in process: ``SearchService`` on its own data folder, the same index definition and batches of 500
+    as over HTTP (documents as Python lists, the JSON a client would send, decoded; making them is excluded
+    like the HTTP client's encoding). Queries are the whole service path (validation, engine, rendering)."""
+
+    name, method = "weft (library, in process)", f"HNSW m={HNSW_M} efC={EF_CONSTRUCTION} efSearch={EF_SEARCH}"
+
+    def __init__(self, folder: Path, dims: int):
+        from weft.search.service import SearchService
+
+        self.path = folder / "weft-lib"
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.service = SearchService(self.path / "search")
+        self.index = "peers-vec-lib"
+        self.service.create_index({"name": self.index, "fields": [
+            {"name": "id", "type": "Edm.String", "key": True},
+            {"name": "vec", "type": "Collection(Edm.Single)", "searchable": True, "dimensions": dims, "vectorSearchProfile": "p"}],
+            "vectorSearch": {"algorithms": [{"name": "h", "kind": "hnsw", "hnswParameters": {
+                "metric": "cosine", "m": HNSW_M, "efConstruction": EF_CONSTRUCTION, "efSearch": EF_SEARCH}}],
+                "profiles": [{"name": "p", "algorithm": "h"}]}})
+        self.encode_seconds = 0.0
+
+    def build(self, data: np.ndarray) -> None:
+        for s in range(0, len(data), 500):
+            t = time.perf_counter()
+            body = {"value": [{"@search.action": "upload", "id": str(s + j), "vec": v} for j, v in enumerate(data[s:s + 500].tolist())]}
+            self.encode_seconds += time.perf_counter() - t
+            self.service.apply_batch(self.index, body)
+
+    def prepare(self, q: np.ndarray):
+        return {"vectorQueries": [{"kind": "vector", "vector": q.tolist(), "k": K, "fields": "vec"}], "select": "id", "top": K}
+
+    def query(self, body) -> list[int]:
+        return [int(v["id"]) for v in self.service.search(self.index, body)["value"]]
+
+    def close(self) -> None:
+        self.service.close()
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 class ChromaVectors:
@@ -205,9 +245,13 @@ def run(folder: Path, weft: Weft, n: int, dims: int, n_queries: int, rounds: int
     result: dict = {"build": {}, "p50": {}, "p99": {}, "recall": {}, "method": {}}
     systems = []
     with Phase("vector build"):
-        for make in (lambda: WeftVectors(weft, dims), lambda: ChromaVectors(folder), lambda: QdrantLocal(folder, dims),
-                     lambda: FaissHnsw(dims), lambda: LanceVectors(folder)):
-            system = make()
+        for make in (lambda: WeftVectors(weft, dims), lambda: WeftLibrary(folder, dims), lambda: ChromaVectors(folder),
+                     lambda: QdrantLocal(folder, dims), lambda: FaissHnsw(dims), lambda: LanceVectors(folder)):
+            try:
+                system = make()
+            except ImportError as exc:  # --this-venv: a peer whose package is not installed is left out
+                log(f"  skipped: {exc}")
+                continue
             t0 = time.perf_counter()
             system.build(data)
             seconds = time.perf_counter() - t0 - getattr(system, "encode_seconds", 0.0)

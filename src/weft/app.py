@@ -103,14 +103,16 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     public = PublicSearch(search)  # what the search API, indexers and knowledge bases reach: no internal index
     app.state.public_search = public
     app.state.search_keys = keys  # the agents' Azure AI Search tool checks a run's creator with it
-    # routes are tried in order: the conversation and thread routes (the busiest, hit per message) first
+    from weft.http.search_routes import build_router
+
+    search_router = build_router(public, keys, limits, read_threads=config.get("search.read_threads"))
+    # routes are tried in order: the two query routes (docs/search, GET docs; four paths) first, then the
+    # conversation and thread routes (the busiest, hit per message), the others, and the full search router
+    app.include_router(search_router.hot)
     auth = _attach_threads(app, settings, search, environ)
     _attach_chat(app, config, auth)
     _attach_indexers(app, settings, public, keys)
     _attach_retrieval(app, settings, public, keys)
-    from weft.http.search_routes import build_router
-
-    search_router = build_router(public, keys, limits, read_threads=config.get("search.read_threads"))
     app.include_router(search_router)
     app.state.closers.append(lambda: search_router.read_pool.shutdown(wait=False, cancel_futures=True))
     from weft.http.api_docs import build_api_docs_router

@@ -130,9 +130,12 @@ def _get_url_for(request: Request, params: dict) -> str:
 def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings | None = None, *, read_threads: int = 0) -> APIRouter:
     """`read_threads` (search.read_threads, WEFT_READ_THREADS): with > 0 every search runs in that pool."""
     router = APIRouter()
+    # the query routes again, alone: the app includes this router before every other (routes are matched in
+    # order, and the full search router sits behind the conversation routes and several other routers)
+    router.hot = APIRouter()
     limits = limits or LimitSettings()
 
-    def route(method: str, *paths: str, admin: bool, permission: str | None = None):
+    def route(method: str, *paths: str, admin: bool, permission: str | None = None, hot: bool = False):
         # `permission`: what a bearer token's roles must grant (weft.identity.roles); by default manage for
         # admin routes, documents.read for the others
         if permission is None and admin and method == "GET":
@@ -157,6 +160,8 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
 
             for path in paths:
                 router.add_api_route(path, endpoint, methods=[method], name=f"{fn.__name__}:{path}", include_in_schema=True)
+                if hot:
+                    router.hot.add_api_route(path, endpoint, methods=[method], name=f"{fn.__name__}:hot:{path}", include_in_schema=False)
             return fn
 
         return decorate
@@ -280,7 +285,7 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
         n = await read(service.count, name)
         return PlainTextResponse(str(n), headers=_headers(), media_type="text/plain; charset=utf-8")
 
-    @route("POST", "/indexes/{name}/docs/search", "/indexes('{name}')/docs/search.post.search", admin=False)
+    @route("POST", "/indexes/{name}/docs/search", "/indexes('{name}')/docs/search.post.search", admin=False, hot=True)
     async def search_post(request: Request, name: str):
         body, _ = await _body(request, required=False)
         body = body if body is not None else {}
@@ -290,7 +295,7 @@ def build_router(service: SearchService, keys: KeyChecker, limits: LimitSettings
             result["@odata.nextLink"] = base
         return _json(result, 206 if "@search.semanticPartialResponseType" in result else 200)
 
-    @route("GET", "/indexes/{name}/docs", "/indexes('{name}')/docs", admin=False)
+    @route("GET", "/indexes/{name}/docs", "/indexes('{name}')/docs", admin=False, hot=True)
     async def search_get(request: Request, name: str):
         params = _search_params_from_query(request)
         result = await search(name, params)

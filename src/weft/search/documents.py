@@ -145,6 +145,9 @@ def _normalize_vector(field: Field, value: list, path: str, index: int) -> list[
             f"The request is invalid. Details: actions : {index}: The vector field '{path}' expects {length} "
             f"{'bytes' if element == 'Edm.Byte' else 'dimensions'}; got {len(value)}."
         )
+    # JSON floats: a finite sum means each one is finite (checked at C speed; a sum overflowing to inf takes the loop)
+    if element == "Edm.Single" and set(map(type, value)) == {float} and math.isfinite(sum(value)):
+        return list(value)
     for v in value:
         t = type(v)
         if (t is not float and t is not int) or v != v or v in (math.inf, -math.inf):

@@ -81,6 +81,21 @@ def select_param(definition: IndexDefinition, select: str | list | None) -> list
     return ExpressionChecker(definition).check_select(parsed)
 
 
+def finite_numbers(values: list) -> bool:
+    """Every value a finite int or float (not a bool). Plain floats and ints (what JSON gives) are checked
+    at C speed: their sum is finite only when each is (an overflowing sum takes the slow path)."""
+    if set(map(type, values)) <= {float, int}:
+        try:
+            if math.isfinite(sum(values)):
+                return True
+        except OverflowError:
+            pass
+    try:
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    except OverflowError:  # an int beyond float range
+        return False
+
+
 def vector_queries_param(definition: IndexDefinition, raw: Any, default_k: int,
                          vectorize: Callable[[dict, str, int], list[float]]) -> tuple[VectorQuerySpec, ...]:
     """``vectorQueries`` checked against the index; ``kind: text`` queries are embedded with ``vectorize``."""
@@ -119,13 +134,13 @@ def vector_queries_param(definition: IndexDefinition, raw: Any, default_k: int,
             oversampling = query_oversampling(item.get("oversampling"), definition.vector_settings(f.name)["storage"], f.name, i)
         if kind == "vector":
             vector = item.get("vector")
-            if not isinstance(vector, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vector):
+            if not isinstance(vector, list) or not finite_numbers(vector):
                 raise InvalidInput(f"vectorQueries[{i}].vector must be an array of numbers." + p)
             for f in fields:
                 length = definition.vector_settings(f.name)["storage"].length
                 if len(vector) != length:
                     raise InvalidInput(f"vectorQueries[{i}] has {len(vector)} dimensions; the field '{f.name}' has {length}." + p)
-            out.append(VectorQuerySpec(tuple(float(v) for v in vector), tuple(f.name for f in fields), k, exhaustive, float(weight),
+            out.append(VectorQuerySpec(tuple(map(float, vector)), tuple(f.name for f in fields), k, exhaustive, float(weight),
                                        oversampling))
         elif kind == "text":
             text = item.get("text")

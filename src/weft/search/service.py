@@ -408,6 +408,7 @@ class SearchService:
             vector_filter_mode="preFilter" if vector_filter_mode == "preFilter" else "postFilter",
             text_given=text_given,
             need_vectors=any(f.retrievable and (select is None or f.name in select) for f in definition.vector_fields()),
+            keys_only=select is not None and set(select) <= {definition.key_field.name},
             synonyms=self.synonym_maps.for_query(definition, search_fields),
         )
         results = self.engine.search(definition, query)

@@ -52,6 +52,9 @@ class SearchQuery:
     vector_filter_mode: str = "preFilter"  # preFilter | postFilter
     text_given: bool = False  # a hybrid query: the text arm takes part in the fusion
     need_vectors: bool = True  # the page's documents must carry their vector fields (they are rendered)
+    # only the key is rendered (select names the key alone): a pure vector query answers from the vector index's
+    # keys without reading the documents
+    keys_only: bool = False
     # field path -> the Solr rules of its synonym map (weft.search.analysis.synonyms.Rules), expanded at query time
     synonyms: dict[str, Any] = field(default_factory=dict)
 

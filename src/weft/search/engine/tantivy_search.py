@@ -190,7 +190,10 @@ class Search:
                     fused[key] = fused.get(key, 0.0) + weight / (self.RRF_K + rank)
             ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
         page = ranked[q.skip : need]
-        sources = self.handle.lookup([key for key, _ in page], vectors=q.need_vectors)
+        if q.keys_only and not q.text_given and not q.facets:  # nothing but the key is rendered: no document reads
+            sources = {key: {self.key_name: key} for key, _ in page}
+        else:
+            sources = self.handle.lookup([key for key, _ in page], vectors=q.need_vectors)
         terms = collect_terms(q.text) if (q.highlight_fields and q.text_given) else None
         hits = []
         for key, score in page:

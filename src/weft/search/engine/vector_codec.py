@@ -10,6 +10,11 @@
   batch written and kept (values beyond it are clipped), so dot and distance order survives.
 * ``binaryQuantization``: one sign bit per dimension (``x > 0``), hamming distance in the graph.
 
+Cosine over float32 vectors: the index holds each vector scaled to unit length and compares with the inner
+product (``ip``), which is the cosine of unit vectors at a third of the arithmetic per comparison (a cosine
+kernel also computes both lengths every time); the query is scaled the same way. A zero vector stays zero
+(distance 1, as cosine reports it). Indexes saved with the ``cos`` metric keep it (``VectorIndex.load``).
+
 ``truncationDimension`` keeps the first dimensions only (Matryoshka truncation) before compressing.
 Quantized and narrow-integer fields score their candidates in numpy (``score_candidates``), against the
 decoded codes or, when rescoring, against the full-precision originals; binary codes decode to ±1, so
@@ -26,6 +31,15 @@ import numpy as np
 from weft.search.vector_options import VectorStorage
 
 USEARCH_METRICS = {"cosine": "cos", "euclidean": "l2sq", "dotProduct": "ip", "hamming": "hamming"}
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` scaled to unit length (zero rows stay zero)."""
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64)).astype(np.float32)
+    norms[norms == 0] = 1.0
+    return x / norms[:, None]
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,9 @@ class Codec:
         self.width = width  # dimensions the index compares (before bit packing)
         self.ndim = (math.ceil(width / 8) * 8) if bits else width
         self.dtype = {"float": "f32", "half": "f16", "sbyte": "i8", "bits": "b1", "scalar": "i8", "binary": "b1"}[self.kind]
-        self.usearch_metric = "hamming" if bits else USEARCH_METRICS[metric]
+        # float32 under cosine: unit vectors compared by inner product (see the module's docstring)
+        self.unit = self.kind == "float" and metric == "cosine"
+        self.usearch_metric = "hamming" if bits else ("ip" if self.unit else USEARCH_METRICS[metric])
         self.scale: float | None = None  # scalar quantization under dotProduct/euclidean: one scale per field
         # fields whose ANN distances are not the field's metric on the true values: candidates are scored in numpy
         self.scores_candidates = self.kind in ("scalar", "binary", "sbyte")
@@ -62,7 +78,8 @@ class Codec:
     def encode(self, vectors: list) -> np.ndarray:
         """Document vectors (rows) as the index stores them."""
         if self.kind == "float":
-            return np.asarray(vectors, dtype=np.float32)
+            x = np.asarray(vectors, dtype=np.float32)
+            return unit_rows(x) if self.unit else x
         if self.kind == "half":
             return np.asarray(vectors, dtype=np.float16)
         if self.kind == "sbyte":
@@ -108,6 +125,8 @@ class Codec:
             return np.packbits(self._truncate(query) > 0)
         if self.kind == "bits":
             return query.astype(np.uint8)
+        if self.unit:
+            return unit_rows(query.astype(np.float32)[None, :])[0]
         return query.astype(np.float32)
 
     # ---- decoding and scoring ----------------------------------------------------------------------------

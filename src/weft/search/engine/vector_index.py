@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from usearch.index import Index
+from usearch.index import Index, MetricKind
 
 from weft.search.engine.vector_codec import Codec, Codes
 from weft.search.vector_options import VectorStorage
@@ -41,10 +41,10 @@ class VectorIndex:
         self.next_label = 0
         self.lock = threading.RLock()
 
-    def _new_index(self) -> Index:
+    def _new_index(self, metric: "str | MetricKind | None" = None) -> Index:
         return Index(
             ndim=self.codec.ndim,
-            metric=self.codec.usearch_metric,
+            metric=metric or self.codec.usearch_metric,
             dtype=self.codec.dtype,
             connectivity=max(4, self.m * 2),
             expansion_add=self.ef_construction,
@@ -222,7 +222,10 @@ class VectorIndex:
                 return False
             if meta.get("storage", list(VectorStorage("Edm.Single", self.dimensions).signature())) != list(self.storage.signature()):
                 return False
-            index = self._new_index()
+            # an index saved before cosine fields moved to unit vectors + inner product keeps its cosine metric
+            # (unit vectors compare the same under it); a loaded file keeps the metric it was saved with anyway
+            saved = Index.metadata(str(index_path))
+            index = self._new_index(saved["kind_metric"] if saved and self.codec.unit else None)
             index.load(str(index_path))
         except Exception:
             return False
