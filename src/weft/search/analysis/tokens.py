@@ -66,11 +66,10 @@ class Analyzer:
         if self._fast is not None and not (self._expands and _long_run(text)):
             # tantivy's standard tokenizer numbers its tokens 0, 1, 2...; the index keeps positions, not offsets
             # (highlighting re-analyzes the stored text), so the cheaper string-only call is enough here
-            from weft.search.analysis.native import standard_analyzer_for
+            from weft.search.analysis.latin import standard_terms
 
             fn, Token = self._fast, tantivy.Token
-            seen = self._same_offsets(text)
-            terms = standard_analyzer_for(seen).analyze(seen)
+            terms = standard_terms(self._same_offsets(text))
             if self._expands:
                 toks = []
                 add = toks.append
