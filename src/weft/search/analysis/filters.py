@@ -184,14 +184,19 @@ def _decimal(term: str) -> str:
 decimal_digit = TermMap(_decimal)
 
 
+def cjk_width_term(term: str) -> str:
+    """Full-width ASCII to Basic Latin, half-width Katakana to full-width (Lucene's CJKWidthFilter), on one term."""
+    if any(0xFF01 <= ord(c) <= 0xFF5E or 0xFF65 <= ord(c) <= 0xFF9F for c in term):
+        return unicodedata.normalize("NFKC", term) if any(0xFF65 <= ord(c) <= 0xFF9F for c in term) else "".join(
+            chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c for c in term
+        )
+    return term
+
+
 def cjk_width(toks: list[Tok]) -> list[Tok]:
-    """Full-width ASCII to Basic Latin, half-width Katakana to full-width (Lucene's CJKWidthFilter)."""
+    """Lucene's CJKWidthFilter (``cjk_width_term`` on each token)."""
     for t in toks:
-        term = t.term
-        if any(0xFF01 <= ord(c) <= 0xFF5E or 0xFF65 <= ord(c) <= 0xFF9F for c in term):
-            t.term = unicodedata.normalize("NFKC", term) if any(0xFF65 <= ord(c) <= 0xFF9F for c in term) else "".join(
-                chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c for c in term
-            )
+        t.term = cjk_width_term(t.term)
     return toks
 
 

@@ -43,6 +43,9 @@ class Analyzer:
     # the name of a tantivy-native pipeline (weft.search.analysis.native) that does exactly this, if any:
     # tantivy then tokenizes documents itself, and queries use the same pipeline
     native: str | None = None
+    # a cheaper way to the index terms (``[(term, position), ...]``, or None for a text it does not cover) that gives
+    # exactly the chain's terms and positions (``cjk_fast``)
+    index_terms: Callable[[str], list[tuple[str, int]] | None] | None = None
 
     def __post_init__(self):
         self._fast, self._expands = (None, False) if self.native else _fast_path(self)
@@ -79,6 +82,11 @@ class Analyzer:
             else:
                 toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
             return tantivy.PreTokenizedString(text, toks)
+        if self.index_terms is not None:
+            found = self.index_terms(text)
+            if found is not None:
+                Token = tantivy.Token
+                return tantivy.PreTokenizedString(text, [Token(term, pos, 0, 0) for term, pos in found])
         return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
 
     def tokens(self, text: str) -> list[Tok]:
