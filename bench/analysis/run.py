@@ -18,10 +18,19 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-import tantivy
-
 HERE = Path(__file__).resolve().parent
+# this directory's tokenize.py would shadow the standard library's (anyio, which httpx loads lazily, needs it)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+if Path(getattr(sys.modules.get("tokenize"), "__file__", "") or ".").resolve().parent == HERE:
+    del sys.modules["tokenize"]  # imported already (by the standard library's own imports) from here
+    import linecache  # noqa: E402
+    import tokenize  # noqa: E402  (the standard library's, now)
+
+    linecache.tokenize = tokenize
+
+import httpx  # noqa: E402
+import tantivy  # noqa: E402
+
 sys.path.insert(0, str(HERE.parent.parent / "src"))
 sys.path.insert(0, str(HERE.parent))
 
