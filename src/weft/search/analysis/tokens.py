@@ -63,7 +63,9 @@ class Analyzer:
         return "native" if self.native else "fast" if self._fast else "python"
 
     def pre_tokenized(self, text: str):
-        """The tokens as tantivy's PreTokenizedString, for indexing."""
+        """The tokens as tantivy's PreTokenizedString, for indexing. Its text is left empty: weft's analyzed fields are
+        neither stored nor fast in tantivy (the document's ``_source`` holds the value; tantivy uses only the tokens),
+        and copying the value into it cost about 7 µs per 500-character document."""
         import tantivy
 
         if self._fast is not None and not (self._expands and _long_run(text)):
@@ -81,13 +83,13 @@ class Analyzer:
                         add(Token(term, i, 0, 0))
             else:
                 toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
-            return tantivy.PreTokenizedString(text, toks)
+            return tantivy.PreTokenizedString("", toks)
         if self.index_terms is not None:
             found = self.index_terms(text)
             if found is not None:
                 Token = tantivy.Token
-                return tantivy.PreTokenizedString(text, [Token(term, pos, 0, 0) for term, pos in found])
-        return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
+                return tantivy.PreTokenizedString("", [Token(term, pos, 0, 0) for term, pos in found])
+        return tantivy.PreTokenizedString("", [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
 
     def tokens(self, text: str) -> list[Tok]:
         if self.native is not None:
