@@ -76,11 +76,7 @@ class Analyzer:
             fn, Token = self._fast, tantivy.Token
             terms = standard_terms(self._same_offsets(text))
             if self._expands:
-                toks = []
-                add = toks.append
-                for i, t in enumerate(terms):
-                    for term in fn(t):
-                        add(Token(term, i, 0, 0))
+                toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) for term in fn(t)]
             else:
                 toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
             return tantivy.PreTokenizedString("", toks)
