@@ -167,7 +167,8 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
     w("* classic Foundry runs (overhead per turn against a fake model at fixed latency, SQLite and PostgreSQL): `bench/threads/RESULTS.md` — `python -m bench.threads.runs_overhead`")
     w("* stored responses (overhead per turn of `/v1/responses`, stored, chained, on a conversation): `bench/threads/RESULTS.md` — `python -m bench.threads.responses_overhead`")
     w("* SQL indexers (initial load from PostgreSQL vs raw ingest, peak RSS, near-real-time lag): `bench/indexers/RESULTS.md` — `python bench/indexers/run.py`")
-    w("* text analysis (bulk indexing per analyzer vs raw tantivy): `bench/analysis/RESULTS.md` — `python bench/analysis/run.py`")
+    w("* text analysis (bulk indexing per analyzer vs raw tantivy): `bench/analysis/RESULTS.md` — `python bench/analysis/run.py`"
+      + _analysis_summary())
     w("* standard tokenizer patterns and ja/ko morphology (CPU per document, in process): `bench/analysis/RESULTS.md` — `python bench/analysis/tokenize.py`")
     w("* identity and operations (api-key vs bearer token vs TLS vs metrics): `bench/identity/RESULTS.md` — `python bench/identity/run.py`")
     w("* ranking quality (BM25, hybrid, semantic reranking: nDCG@10) and reranker latency: `bench/retrieval/RESULTS.md` — `python bench/retrieval/run.py`")
@@ -175,6 +176,19 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
       "`bench/peers/run.py` (its section below)")
     w("")
     return "\n".join(L)
+
+
+def _analysis_summary() -> str:
+    """The last bench/analysis run's weft / raw ratios, in one clause."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).with_name("analysis") / "results.json"
+    if not path.exists():
+        return ""
+    r = json.loads(path.read_text())
+    rows = ", ".join(f"{row['analyzer']} {row['ratio']:.0%}" for row in r["rows"])
+    return f"; last run ({r['started']}, load {' '.join(r['load'])}): weft / raw {rows} (target 70%)"
 
 
 def summary_lines(r: dict, labels: dict, kinds: list[str]) -> str:

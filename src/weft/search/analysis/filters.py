@@ -184,14 +184,19 @@ def _decimal(term: str) -> str:
 decimal_digit = TermMap(_decimal)
 
 
+def cjk_width_term(term: str) -> str:
+    """Full-width ASCII to Basic Latin, half-width Katakana to full-width (Lucene's CJKWidthFilter), on one term."""
+    if any(0xFF01 <= ord(c) <= 0xFF5E or 0xFF65 <= ord(c) <= 0xFF9F for c in term):
+        return unicodedata.normalize("NFKC", term) if any(0xFF65 <= ord(c) <= 0xFF9F for c in term) else "".join(
+            chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c for c in term
+        )
+    return term
+
+
 def cjk_width(toks: list[Tok]) -> list[Tok]:
-    """Full-width ASCII to Basic Latin, half-width Katakana to full-width (Lucene's CJKWidthFilter)."""
+    """Lucene's CJKWidthFilter (``cjk_width_term`` on each token)."""
     for t in toks:
-        term = t.term
-        if any(0xFF01 <= ord(c) <= 0xFF5E or 0xFF65 <= ord(c) <= 0xFF9F for c in term):
-            t.term = unicodedata.normalize("NFKC", term) if any(0xFF65 <= ord(c) <= 0xFF9F for c in term) else "".join(
-                chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c for c in term
-            )
+        t.term = cjk_width_term(t.term)
     return toks
 
 
@@ -274,26 +279,40 @@ def unique(only_on_same_position: bool = False) -> TokenFilter:
     return run
 
 
-def ngram_filter(min_gram: int = 1, max_gram: int = 2, edge: bool = False, back: bool = False) -> TokenFilter:
-    """Lucene's NGramTokenFilter / EdgeNGramTokenFilter: each token's grams at that token's position."""
+class TermExpand:
+    """A filter that replaces each token by the terms one function gives for its term (a tuple, maybe empty), all at
+    that token's position and offsets (Lucene's (Edge)NGramTokenFilter). Like TermMaps, chains of them compose into
+    the analyzers' fast path, cached per distinct term."""
 
-    def run(toks: list[Tok]) -> list[Tok]:
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[str], tuple[str, ...]]):
+        self.fn = fn
+
+    def __call__(self, toks: list[Tok]) -> list[Tok]:
+        fn = self.fn
         out = []
         for t in toks:
-            term = t.term
-            n = len(term)
-            if edge:
-                for k in range(min_gram, min(max_gram, n) + 1):
-                    out.append(t.with_term(term[n - k :] if back else term[:k]))
-            else:
-                for s in range(n):
-                    for k in range(min_gram, max_gram + 1):
-                        if s + k > n:
-                            break
-                        out.append(t.with_term(term[s : s + k]))
+            for term in fn(t.term):
+                out.append(t.with_term(term))
         return out
 
-    return run
+
+def ngram_filter(min_gram: int = 1, max_gram: int = 2, edge: bool = False, back: bool = False) -> TermExpand:
+    """Lucene's NGramTokenFilter / EdgeNGramTokenFilter: each token's grams at that token's position."""
+    if edge:
+        if back:
+            def grams(term: str) -> tuple[str, ...]:
+                n = len(term)
+                return tuple(term[n - k:] for k in range(min_gram, min(max_gram, n) + 1))
+        else:
+            def grams(term: str) -> tuple[str, ...]:
+                return tuple(term[:k] for k in range(min_gram, min(max_gram, len(term)) + 1))
+    else:
+        def grams(term: str) -> tuple[str, ...]:
+            n = len(term)
+            return tuple(term[s:s + k] for s in range(n) for k in range(min_gram, min(max_gram, n - s) + 1))
+    return TermExpand(grams)
 
 
 def shingle(min_size: int = 2, max_size: int = 2, output_unigrams: bool = True, unigrams_if_none: bool = False,

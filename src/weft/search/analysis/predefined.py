@@ -103,11 +103,17 @@ def _build(name: str) -> Analyzer:
     if name in table:
         tok, filters = table[name]
         chars = [_persian_char_filter] if name == "fa.lucene" else []
-        return Analyzer(name, tok, [f for f in filters if f is not None], chars, native=name if name in NATIVE else None)
+        fast = None
+        if name in ("zh-Hans.lucene", "zh-Hant.lucene"):
+            from weft.search.analysis.cjk_fast import bigram_index_terms
+
+            fast = bigram_index_terms(stopwords("cjk"))
+        return Analyzer(name, tok, [f for f in filters if f is not None], chars, native=name if name in NATIVE else None,
+                        index_terms=fast)
     target = MICROSOFT_STAND_INS[name]
     if target in table:
         a = _build(target)
-        return Analyzer(name, a.tokenizer, a.filters, a.char_filters, native=a.native)
+        return Analyzer(name, a.tokenizer, a.filters, a.char_filters, native=a.native, index_terms=a.index_terms)
     algorithm = target.split(":", 1)[1] if target.startswith("snowball:") else None
     return Analyzer(name, st, [lc] + ([F.snowball(algorithm)] if algorithm else []))
 

@@ -1,6 +1,7 @@
 """The token stream every analysis step works on, and the analyzer that runs the steps."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -42,9 +43,12 @@ class Analyzer:
     # the name of a tantivy-native pipeline (weft.search.analysis.native) that does exactly this, if any:
     # tantivy then tokenizes documents itself, and queries use the same pipeline
     native: str | None = None
+    # a cheaper way to the index terms (``[(term, position), ...]``, or None for a text it does not cover) that gives
+    # exactly the chain's terms and positions (``cjk_fast``)
+    index_terms: Callable[[str], list[tuple[str, int]] | None] | None = None
 
     def __post_init__(self):
-        self._fast = None if self.native else _fast_path(self)
+        self._fast, self._expands = (None, False) if self.native else _fast_path(self)
 
     def _same_offsets(self, text: str) -> str:
         # the fast path's char filters: each keeps every character's offset (``keeps_offsets``)
@@ -59,29 +63,44 @@ class Analyzer:
         return "native" if self.native else "fast" if self._fast else "python"
 
     def pre_tokenized(self, text: str):
-        """The tokens as tantivy's PreTokenizedString, for indexing."""
+        """The tokens as tantivy's PreTokenizedString, for indexing. Its text is left empty: weft's analyzed fields are
+        neither stored nor fast in tantivy (the document's ``_source`` holds the value; tantivy uses only the tokens),
+        and copying the value into it cost about 7 µs per 500-character document."""
         import tantivy
 
-        if self._fast is not None:
+        if self._fast is not None and not (self._expands and _long_run(text)):
             # tantivy's standard tokenizer numbers its tokens 0, 1, 2...; the index keeps positions, not offsets
             # (highlighting re-analyzes the stored text), so the cheaper string-only call is enough here
-            from weft.search.analysis.native import standard_analyzer_for
+            from weft.search.analysis.latin import standard_terms
 
             fn, Token = self._fast, tantivy.Token
-            seen = self._same_offsets(text)
-            terms = standard_analyzer_for(seen).analyze(seen)
-            toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
-            return tantivy.PreTokenizedString(text, toks)
-        return tantivy.PreTokenizedString(text, [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
+            terms = standard_terms(self._same_offsets(text))
+            if self._expands:
+                toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) for term in fn(t)]
+            else:
+                toks = [Token(term, i, 0, 0) for i, t in enumerate(terms) if (term := fn(t)) is not None]
+            return tantivy.PreTokenizedString("", toks)
+        if self.index_terms is not None:
+            found = self.index_terms(text)
+            if found is not None:
+                Token = tantivy.Token
+                return tantivy.PreTokenizedString("", [Token(term, pos, 0, 0) for term, pos in found])
+        return tantivy.PreTokenizedString("", [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
 
     def tokens(self, text: str) -> list[Tok]:
         if self.native is not None:
             from weft.search.analysis.native import text_analyzer
 
             return [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in text_analyzer(self.native).pre_tokenize(text).tokens]
-        if self._fast is not None:
+        if self._fast is not None and not (self._expands and _long_run(text)):
             fn = self._fast
             out = []
+            if self._expands:
+                for t in _native_tokens(self._same_offsets(text)):
+                    s, e, p = t.char_offset_from, t.char_offset_to, t.position
+                    for term in fn(t.text):
+                        out.append(Tok(term, s, e, p))
+                return out
             for t in _native_tokens(self._same_offsets(text)):
                 term = fn(t.text)
                 if term is not None:
@@ -114,28 +133,57 @@ def _native_tokens(text: str):
     return standard_analyzer_for(text).pre_tokenize(text).tokens
 
 
+# Lucene's standard tokenizer splits a token longer than 255 characters (``tokenizers.standard``); the fast path's
+# tantivy pipeline keeps it whole (or drops it past 1024 bytes), so for an expanding chain (n-grams: the split
+# changes the grams) a text with such a run takes the Python path. (Term-map chains keep the documented difference.)
+# A token never spans whitespace, so a text without 256 non-space characters in a row has no such token.
+_LONG_RUN = re.compile(r"\S{256}")
+
+
+def _long_run(text: str) -> bool:
+    return len(text) > 255 and _LONG_RUN.search(text) is not None
+
+
 def _fast_path(analyzer: "Analyzer"):
-    """One cached function for chains of the form: standard tokenizer, lower case, then only term maps."""
+    """One cached function for chains of the form: standard tokenizer, lower case, then only term maps (the
+    function gives the term or None) or term maps and term expansions such as edge n-grams (it gives a tuple of
+    terms, all at the word's position). Returns (function or None, whether it expands)."""
     import functools
 
     from weft.search.analysis import filters as F
     from weft.search.analysis import tokenizers as T
 
     if analyzer.tokenizer is not T.standard or not analyzer.filters or analyzer.filters[0] is not F.lowercase:
-        return None
+        return None, False
     if any(not getattr(cf, "keeps_offsets", False) for cf in analyzer.char_filters):
-        return None
+        return None, False
     rest = analyzer.filters[1:]
-    if not all(isinstance(f, F.TermMap) for f in rest):
-        return None
-    fns = [f.fn for f in rest]
+    if not all(isinstance(f, (F.TermMap, F.TermExpand)) for f in rest):
+        return None, False
+    if not any(isinstance(f, F.TermExpand) for f in rest):
+        fns = [f.fn for f in rest]
+
+        @functools.lru_cache(maxsize=65536)
+        def fn(term: str):
+            for f in fns:
+                term = f(term)
+                if term is None:
+                    return None
+            return term
+
+        return fn, False
+    steps = [(isinstance(f, F.TermExpand), f.fn) for f in rest]
 
     @functools.lru_cache(maxsize=65536)
-    def fn(term: str):
-        for f in fns:
-            term = f(term)
-            if term is None:
-                return None
-        return term
+    def expand(term: str) -> tuple[str, ...]:
+        terms = (term,)
+        for expands, f in steps:
+            if expands:
+                terms = tuple(out for t in terms for out in f(t))
+            else:
+                terms = tuple(out for t in terms if (out := f(t)) is not None)
+            if not terms:
+                break
+        return terms
 
-    return fn
+    return expand, True

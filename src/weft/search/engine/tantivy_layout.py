@@ -112,6 +112,7 @@ class Layout:
                 # tantivy runs the native analyzers itself; the others run in Python (weft.search.analysis) and
                 # tantivy gets their tokens pre-tokenized.
                 tokenizer = native_tokenizer_name(index_chain.native) if index_chain.native else "raw"
+                # not stored: pre-tokenized values reach tantivy without their text (Analyzer.pre_tokenized)
                 builder.add_text_field(text, stored=False, tokenizer_name=tokenizer, index_option="position")
             if f.extra.get("normalizer"):
                 normalizer = analysis.resolve_normalizer(definition, f.extra["normalizer"])

@@ -1,0 +1,53 @@
+"""The CJK bigram analyzers' sliced index terms (``analysis.cjk_fast``) equal their Python chain's terms and
+positions, and the text it does not cover (kana, Hangul, other Han, combining marks) still takes the chain."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from weft.search import analysis
+from weft.search.analysis.tokens import Analyzer
+
+
+def _chain(a: Analyzer) -> Analyzer:
+    return Analyzer(a.name, a.tokenizer, a.filters, a.char_filters)
+
+
+def _indexed(a: Analyzer, text: str) -> list[tuple[str, int]]:
+    return [(t.text, t.position) for t in a.pre_tokenized(text).tokens]
+
+
+def _reference(a: Analyzer, text: str) -> list[tuple[str, int]]:
+    return [(t.term, t.pos) for t in _chain(a).tokens(text)]
+
+
+@pytest.mark.parametrize("name", ["zh-Hans.lucene", "zh-Hant.lucene", "zh-Hans.microsoft"])
+def test_examples(name):
+    a = analysis.get(name)
+    assert a.index_terms is not None
+    for text in ["中华人民共和国", "我爱北京天安门，天安门上太阳升。", "中", "中a国 the s www 1，2 ＡＢＣ１２ l'été 3.14",
+                 "北京2008年奥运会", "", "，。", "a" * 30 + "中国", "中" * 400]:
+        assert a.index_terms(text) is not None, text
+        assert _indexed(a, text) == _reference(a, text), text
+
+
+@pytest.mark.parametrize("text", ["a" * 300 + "中国", "東京タワー", "ひらがな中国", "서울 中国", "中\u0301国", "々中", "𠀀中", "ｶﾀｶﾅ"])
+def test_other_text_takes_the_chain(text):
+    a = analysis.get("zh-Hans.lucene")
+    assert a.index_terms(text) is None
+    assert _indexed(a, text) == _reference(a, text)
+
+
+def test_random_text_agrees():
+    a = analysis.get("zh-Hans.lucene")
+    rng = random.Random(5)
+    han = [chr(c) for c in range(0x4E00, 0x4E00 + 50)] + ["\u3400", "\u9fff"]
+    pieces = han * 3 + ["the", "a", "s", "t", "www", "Fox's", "1", "，", "。", "、", " ", "ＡＢ", "１", ",", ".", "'", "é", "_", "x9", "\u00ad"]
+    covered = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        if a.index_terms(text) is not None:
+            covered += 1
+        assert _indexed(a, text) == _reference(a, text), repr(text)
+    assert covered > 1500
