@@ -169,7 +169,7 @@ def render(r: dict, labels: dict, kinds: list[str], json_name: str) -> str:
     w("* SQL indexers (initial load from PostgreSQL vs raw ingest, peak RSS, near-real-time lag): `bench/indexers/RESULTS.md` — `python bench/indexers/run.py`")
     w("* text analysis (bulk indexing per analyzer vs raw tantivy): `bench/analysis/RESULTS.md` — `python bench/analysis/run.py`"
       + _analysis_summary())
-    w("* standard tokenizer patterns and ja/ko morphology (CPU per document, in process): `bench/analysis/RESULTS.md` — `python bench/analysis/tokenize.py`")
+    w("* standard tokenizer patterns and ja/ko morphology (CPU per document, in process): `bench/analysis/RESULTS.md` — `python bench/analysis/tokenizer_cost.py`")
     w("* identity and operations (api-key vs bearer token vs TLS vs metrics): `bench/identity/RESULTS.md` — `python bench/identity/run.py`")
     w("* ranking quality (BM25, hybrid, semantic reranking: nDCG@10) and reranker latency: `bench/retrieval/RESULTS.md` — `python bench/retrieval/run.py`")
     w("* the peers a user would pick instead (PostgreSQL FTS, SQLite FTS5, LanceDB, Chroma, Qdrant, FAISS, SQLiteSession, LangGraph): "

@@ -19,14 +19,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# this directory's tokenize.py would shadow the standard library's (anyio, which httpx loads lazily, needs it)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-if Path(getattr(sys.modules.get("tokenize"), "__file__", "") or ".").resolve().parent == HERE:
-    del sys.modules["tokenize"]  # imported already (by the standard library's own imports) from here
-    import linecache  # noqa: E402
-    import tokenize  # noqa: E402  (the standard library's, now)
-
-    linecache.tokenize = tokenize
 
 import httpx  # noqa: E402
 import tantivy  # noqa: E402
@@ -249,7 +241,7 @@ def render(result: dict) -> None:
         "whole value only (about 9 terms per document), so 70% of it is out of reach for a per-word chain. The "
         "1M-document benchmark in bench/RESULTS.md (eight fields per document, native analysis) is at 82-103% of raw.",
     ]
-    # sections other tools wrote into this file (bench/analysis/tokenize.py) stay
+    # sections other tools wrote into this file (bench/analysis/tokenizer_cost.py) stay
     out = HERE / "RESULTS.md"
     old = out.read_text(encoding="utf-8") if out.exists() else ""
     kept = [part for part in old.split("\n## ")[1:] if not part.startswith("Bulk indexing")]

@@ -172,3 +172,15 @@ def test_random_index_definitions_never_crash(sections, analyzer, normalizer, te
     layout = Layout(definition)
     doc = layout.to_tantivy("1", {"id": "1", "body": text})
     assert doc is not None
+
+
+@pytest.mark.parametrize("tokenizer", ["standard_v2", "whitespace", "classic", "letter"])
+@pytest.mark.parametrize("filters", [["lowercase"], ["lowercase", "reverse"], ["asciifolding", "lowercase"]])
+def test_lowercase_is_per_code_point_as_lucene_and_tantivy_give_it(tokenizer, filters):
+    # Lucene's LowerCaseFilter (Character.toLowerCase) and tantivy's LowerCaser map a word-final capital sigma to
+    # "σ"; Python's str.lower alone gives the final form "ς" (a context rule): the Python path once differed
+    c = build(analyzers=[custom("a", tokenizer=tokenizer, filters=filters)])
+    got = terms(c, "a", "ΟΔΟΣ ΠΑΝΟΣ")
+    expected = ["οδοσ", "πανοσ"] if "reverse" not in filters else ["σοδο", "σοναπ"]
+    assert got == expected, got
+    assert terms(c, "a", "οδος") == (["οδος"] if "reverse" not in filters else ["ςοδο"])  # a final ς stays itself

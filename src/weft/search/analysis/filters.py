@@ -50,7 +50,13 @@ class Stemmer_(TermMap):
     stems = True
 
 
-lowercase = TermMap(str.lower)
+def _lower(term: str) -> str:
+    """Lower case per code point, as Lucene's LowerCaseFilter and tantivy's LowerCaser give it: Python's ``str.lower``
+    alone turns a word-final capital sigma into the final form ``ς`` (a context rule), theirs into ``σ``."""
+    return term.lower() if "\u03a3" not in term else term.replace("\u03a3", "\u03c3").lower()
+
+
+lowercase = TermMap(_lower)
 uppercase = TermMap(str.upper)
 
 

@@ -1,6 +1,6 @@
 """The standard tokenizer + lower case for Latin-script text, in Python's ``re`` (the fast path's indexing terms).
 
-tantivy's regex tokenizer costs about 1 µs per token (``bench/analysis/tokenize.py``); text that is ASCII without
+tantivy's regex tokenizer costs about 1 µs per token (``bench/analysis/tokenizer_cost.py``); text that is ASCII without
 joins already takes tantivy's simple tokenizer (``native.simple_suffices``). The rest of Latin-script text (French
 with ``l'hôtel``, German, Spanish, English with ``fox's`` or ``3.14``) is split here, three to five times cheaper:
 on such text Lucene's grammar (``native.STANDARD_PATTERN``) reduces to runs of letters and digits, joined across

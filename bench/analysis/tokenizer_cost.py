@@ -1,6 +1,6 @@
 """In-process cost of the standard tokenizer's patterns and of the Japanese / Korean analyzers (CPU per document).
 
-    /work/main/.venv/bin/python bench/analysis/tokenize.py [--rounds 15]
+    /work/main/.venv/bin/python bench/analysis/tokenizer_cost.py [--rounds 15]
 
 Writes the section "Tokenizer and morphology cost" of bench/analysis/RESULTS.md. Medians (and minima) of process CPU
 time over interleaved rounds, so the shared machine's load moves them less than wall-clock time.
@@ -66,7 +66,7 @@ def main() -> None:
     ntok = {"ja.lucene / ja (cold split cache)": len(ja.tokens(JA)), "ko.lucene / ko": len(ko.tokens(KO)),
             "zh-Hans.lucene (bigrams) / ja": len(zh.tokens(JA))}
     chars = {"ja": len(JA), "ko": len(KO)}
-    lines = ["## Tokenizer and morphology cost (`bench/analysis/tokenize.py`)", "",
+    lines = ["## Tokenizer and morphology cost (`bench/analysis/tokenizer_cost.py`)", "",
              f"Started {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; {args.rounds} interleaved rounds of 30 calls; "
              "process CPU µs per call (one 700-character document; the ja/ko texts are "
              f"{chars['ja']} and {chars['ko']} characters).", "",
