@@ -38,18 +38,23 @@ def exact(data: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return out
 
 
+def _index_definition(name: str, dims: int) -> dict:
+    """The one vector index both weft rows use (over HTTP and in process)."""
+    return {"name": name, "fields": [
+        {"name": "id", "type": "Edm.String", "key": True},
+        {"name": "vec", "type": "Collection(Edm.Single)", "searchable": True, "dimensions": dims, "vectorSearchProfile": "p"}],
+        "vectorSearch": {"algorithms": [{"name": "h", "kind": "hnsw", "hnswParameters": {
+            "metric": "cosine", "m": HNSW_M, "efConstruction": EF_CONSTRUCTION, "efSearch": EF_SEARCH}}],
+            "profiles": [{"name": "p", "algorithm": "h"}]}}
+
+
 class WeftVectors:
     name, method = "weft (HTTP)", f"HNSW m={HNSW_M} efC={EF_CONSTRUCTION} efSearch={EF_SEARCH}"
 
     def __init__(self, weft: Weft, dims: int):
         self.weft = weft
         self.index = f"peers-vec-{uuid.uuid4().hex[:6]}"
-        weft.call("POST", "/indexes", {"name": self.index, "fields": [
-            {"name": "id", "type": "Edm.String", "key": True},
-            {"name": "vec", "type": "Collection(Edm.Single)", "searchable": True, "dimensions": dims, "vectorSearchProfile": "p"}],
-            "vectorSearch": {"algorithms": [{"name": "h", "kind": "hnsw", "hnswParameters": {
-                "metric": "cosine", "m": HNSW_M, "efConstruction": EF_CONSTRUCTION, "efSearch": EF_SEARCH}}],
-                "profiles": [{"name": "p", "algorithm": "h"}]}})
+        weft.call("POST", "/indexes", _index_definition(self.index, dims))
         self.encode_seconds = 0.0
 
     def build(self, data: np.ndarray) -> None:
@@ -86,12 +91,7 @@ class WeftLibrary:
         shutil.rmtree(self.path, ignore_errors=True)
         self.service = SearchService(self.path / "search")
         self.index = "peers-vec-lib"
-        self.service.create_index({"name": self.index, "fields": [
-            {"name": "id", "type": "Edm.String", "key": True},
-            {"name": "vec", "type": "Collection(Edm.Single)", "searchable": True, "dimensions": dims, "vectorSearchProfile": "p"}],
-            "vectorSearch": {"algorithms": [{"name": "h", "kind": "hnsw", "hnswParameters": {
-                "metric": "cosine", "m": HNSW_M, "efConstruction": EF_CONSTRUCTION, "efSearch": EF_SEARCH}}],
-                "profiles": [{"name": "p", "algorithm": "h"}]}})
+        self.service.create_index(_index_definition(self.index, dims))
         self.encode_seconds = 0.0
 
     def build(self, data: np.ndarray) -> None:
