@@ -39,9 +39,13 @@ LIVE_METADATA = ("zqlivemdkey", "zqlivemdvalue")
 
 def _scan(root: Path, needles: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
+    for dirpath, _, files in os.walk(root):  # os.walk skips what vanishes mid-scan (a rewrite renames its folders)
+        for name in files:
+            path = Path(dirpath) / name
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
             for needle in needles:
                 if needle.encode() in data:
                     found.setdefault(needle, []).append(str(path.relative_to(root)))
