@@ -97,6 +97,9 @@ class ClusterEngine:
                 shutil.rmtree(self.root / name, ignore_errors=True)
                 self.local.create_index(definition)
                 self.mark_rebuild(name)
+            if name in self.local.stale_analysis:  # index-only fields: the cluster database has them, rebuild from it
+                self.local.stale_analysis.discard(name)
+                self.mark_rebuild(name)
             state = self.state.read_index(name)
             uid = self.catalog.uid(name)
             if self.fresh_node or state is None or state.uid is None or state.uid != uid:

@@ -152,6 +152,11 @@ class SearchService:
             stored[INDEX_ONLY] = list(definition.index_only)
         return stored
 
+    def needs_reanalysis(self, name: str) -> bool:
+        """Whether an index with index-only fields holds terms an earlier weft's analysis wrote: its owner rewrites
+        it with ``compact(name, fill)`` (the other indexes are re-analyzed when opened)."""
+        return name in getattr(self.engine, "stale_analysis", ())
+
     def compact(self, name: str, fill=None) -> None:
         """Rewrites an index from its live documents, so deleted ones leave the files (see TantivyEngine.rewrite)."""
         with self._lock:

@@ -489,6 +489,10 @@ class ConversationIndex:
             self._tenants = self.journal.tenants()  # opted in or out on other nodes too
         rewrites: list[int] = []  # settled when the batch's rewrites are done
         with self.batch():
+            if first:  # indexes an earlier weft's analysis wrote: rewritten with their text read back from the store
+                for config in list(self._tenants.values()):
+                    if self.search.needs_reanalysis(config.index_name):
+                        self._compact(config)
             for row_id, tenant_id, conversation_id in self.journal.to_reconcile(self.generation):
                 if conversation_id == COMPACT:
                     if tenant_id in self._tenants:

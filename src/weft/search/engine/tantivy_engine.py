@@ -6,8 +6,11 @@ search over it (``tantivy_search.Search``).
 """
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ import tantivy
 from tantivy import Query
 
 from weft.errors import InvalidInput, Unavailable
+from weft.search.analysis.fingerprint import index_fingerprint
 from weft.search.analysis.legacy import register_legacy
 from weft.search.analysis.native import register as register_native
 from weft.search.documents import Action, ItemResult, complete_document
@@ -24,6 +28,9 @@ from weft.search.engine.tantivy_search import Search
 from weft.search.engine.tantivy_writer import WRITER_HEAP, WRITER_THREADS, IndexClosed, IndexHandle  # noqa: F401 (bench/raw_engine.py reads the writer settings here)
 from weft.search.schema import IndexDefinition
 from weft.search.schema_analysis import analysis_signature
+
+log = logging.getLogger("weft.search")
+ANALYSIS_STAMP = "weft-analysis"  # the fingerprint of the analysis that wrote the index's terms (analysis/fingerprint.py)
 
 
 class TantivyEngine:
@@ -36,6 +43,9 @@ class TantivyEngine:
         private_dir(self.root)
         self._handles: dict[str, IndexHandle] = {}
         self._lock = threading.RLock()
+        # indexes whose terms an earlier analysis wrote and that keep index-only fields (not stored, so not
+        # re-analyzable from _source): their owner rewrites them with the fields filled in (``rewrite(fill)``)
+        self.stale_analysis: set[str] = set()
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def writers_alive(self) -> dict[str, bool]:
@@ -66,6 +76,32 @@ class TantivyEngine:
                 register_legacy(previous)
                 register_native(previous)
                 self._rebuild(path, definition, previous.searcher())
+                return
+            self._check_analysis(path, definition)
+
+    def _check_analysis(self, path: Path, definition: IndexDefinition) -> None:
+        """An index whose terms another analysis wrote (an earlier weft's analyzers made other tokens) is re-analyzed
+        from its stored documents now, before it serves a query; one with index-only fields is left to its owner
+        (``stale_analysis``). An empty index, or one stamped with today's analysis, is left as it is."""
+        current = index_fingerprint(definition)
+        try:
+            stamped = (path / ANALYSIS_STAMP).read_text().strip()
+        except FileNotFoundError:
+            stamped = None
+        if stamped == current:
+            return
+        handle = self._handles[definition.name]
+        documents = handle.searcher().num_docs
+        if not documents:
+            _write_stamp(path, current)
+        elif definition.index_only:
+            self.stale_analysis.add(definition.name)
+            log.warning("index %s was analyzed by an earlier weft (%d documents); its owner re-analyzes it", definition.name, documents)
+        else:
+            started = time.monotonic()
+            log.warning("index %s was analyzed by an earlier weft: re-analyzing its %d documents", definition.name, documents)
+            self._rebuild(path, definition, None, handle)
+            log.warning("index %s re-analyzed in %.1f s", definition.name, time.monotonic() - started)
 
     def create_index(self, definition: IndexDefinition) -> None:
         with self._lock:
@@ -73,6 +109,8 @@ class TantivyEngine:
             if path.exists():
                 shutil.rmtree(path)
             self._handles[definition.name] = IndexHandle(path, definition)
+            _write_stamp(path, index_fingerprint(definition))
+            self.stale_analysis.discard(definition.name)
 
     def update_index(self, old: IndexDefinition, new: IndexDefinition) -> None:
         with self._lock:
@@ -123,12 +161,14 @@ class TantivyEngine:
                     fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document, ann if fresh.layout.columns.unstored else None))
             fresh.writer.commit()
             fresh.close()
+            _write_stamp(rebuild, index_fingerprint(new))
             shutil.rmtree(rebuild / "vectors", ignore_errors=True)  # rebuilt from the documents on open
             old_path = path.with_name(path.name + ".old")
             path.rename(old_path)
             rebuild.rename(path)
             shutil.rmtree(old_path)
             self._handles[new.name] = IndexHandle(path, new)
+            self.stale_analysis.discard(new.name)
 
     def iter_sources(self, name: str, chunk: int = 1000):
         """Every stored document of an index (the canonical ``_source``), ``chunk`` at a time, from one searcher."""
@@ -145,6 +185,7 @@ class TantivyEngine:
             handle = self._handles.pop(name, None)
             if handle:
                 handle.close()
+            self.stale_analysis.discard(name)
             path = self._dir(name)
             if path.exists():
                 shutil.rmtree(path)
@@ -218,3 +259,13 @@ def _layout_signature(definition: IndexDefinition) -> list[tuple]:
         vectors.append((f.name, settings["dimensions"], settings["metric"], settings["m"], settings["efConstruction"], settings["efSearch"])
                        + settings["storage"].signature())
     return fields + vectors + [("analysis",) + analysis_signature(definition)]
+
+
+def _write_stamp(path: Path, fingerprint: str) -> None:
+    """Durably, by rename: a crash leaves the old stamp or the new one."""
+    tmp = path / (ANALYSIS_STAMP + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(fingerprint + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path / ANALYSIS_STAMP)
