@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from weft.config import Settings
+from weft.errors import Unavailable
 
 app = typer.Typer(help="weft: private, self-hosted search, indexers and conversation threads for AI agents.", no_args_is_help=True)
 
@@ -108,6 +109,9 @@ def serve(
         application = create_app(settings)
     except configuration.ConfigError as exc:
         raise typer.BadParameter(str(exc))
+    except Unavailable as exc:  # cluster mode: no primary within cluster.start_wait_seconds
+        typer.echo(f"weft: {exc.message}", err=True)
+        raise typer.Exit(3)
     scheme = "https" if tls_context else "http"
     typer.echo(f"weft listening on {scheme}://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
     # uvicorn shuts down gracefully on SIGTERM/SIGINT (finishing in-flight requests, then our lifespan

@@ -94,6 +94,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("cluster", "node_id", "WEFT_NODE_ID", help="this node's name in the cluster (default: host:port)"),
     _o("cluster", "lease_seconds", "WEFT_CLUSTER_LEASE_SECONDS", "float", 6.0,
        help="job lease ttl: a dead node's jobs move to another node within 4/3 of this (weft.cluster.leases)"),
+    _o("cluster", "start_wait_seconds", "WEFT_CLUSTER_START_WAIT", "float", 120.0,
+       help="seconds a starting node waits for a writable primary (a start during a failover) before it gives up"),
     # threads
     _o("threads", "database_url", "WEFT_THREADS_DATABASE_URL", secret=True, help="SQLAlchemy URL (default: SQLite in the data dir)"),
     _o("threads", "table_prefix", "WEFT_THREADS_TABLE_PREFIX", default="weft_"),

@@ -63,5 +63,8 @@ def from_settings(settings) -> ClusterRuntime | None:
 
         node_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     log.info("cluster mode: node %s", node_id)
+    from weft.cluster.pg import wait_for_primary
+
+    wait_for_primary(url, config.get("cluster.start_wait_seconds"))  # a start during a failover waits for the new primary
     return ClusterRuntime(url, node_id, address, Path(settings.data_dir), version=__version__, admin_key=not settings.admin_keys,
                           lease_seconds=config.get("cluster.lease_seconds"))

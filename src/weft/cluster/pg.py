@@ -54,6 +54,32 @@ SCHEMA = [
 ]
 
 
+def wait_for_primary(url: str, wait_seconds: float, *, step: float = 1.0) -> None:
+    """Waits, at most ``wait_seconds``, until the cluster database has a writable primary to connect to: a node that
+    starts during a failover (the old primary gone, the standby not promoted yet) or before its database comes up
+    waits for it instead of exiting. Raises ``Unavailable`` naming what was last seen when the time is up."""
+    target = libpq_url(url)
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    said = 0.0
+    while True:
+        try:
+            with psycopg.connect(target, autocommit=True, connect_timeout=max(1, int(min(5.0, max(1.0, wait_seconds))))) as conn:
+                in_recovery = conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+            if not in_recovery:
+                return
+            last = "the server is a standby (in recovery)"
+        except psycopg.Error as exc:
+            last = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        now = time.monotonic()
+        if now >= deadline:
+            raise Unavailable(f"The cluster database has no writable primary after waiting {wait_seconds:g} s "
+                              f"(cluster.start_wait_seconds): {last}")
+        if now - said >= 5.0:
+            log.warning("waiting for the cluster database's primary (%s); giving up in %.0f s", last, deadline - now)
+            said = now
+        time.sleep(min(step, max(0.0, deadline - now)))
+
+
 def libpq_url(url: str) -> str:
     """The cluster URL as libpq's, in either spelling of a host list (``weft.pg_urls``)."""
     try:
