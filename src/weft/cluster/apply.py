@@ -184,6 +184,9 @@ class Follower:
             if pending:
                 self._apply_docs(pending)
                 pending = []
+            if kind == "compact":  # the conversation index after deletes: each node rewrites its own copy
+                self._compact(position, name, str(uid))
+                continue
             before = set(self.engine.rebuilding)
             self.service.sync_catalog()
             started = self.engine.rebuilding - before  # e.g. an index created on another node: usually small
@@ -194,6 +197,13 @@ class Follower:
         self._advance(rows[-1][0])
         APPLY_LAG.observe(max(0.0, rows[-1][5]) + time.monotonic() - read_at)
         return len(rows) == BATCH
+
+    def _compact(self, position: int, name: str, uid: str) -> None:
+        try:
+            definition = self.service.definition(name)
+        except NotFound:
+            return  # deleted since
+        self.engine.compact_local(definition, uid, position)
 
     def _apply_docs(self, changes: list[tuple[int, str, str, list[str]]]) -> None:
         name = changes[0][1]
@@ -227,7 +237,7 @@ class Follower:
             if not keys:
                 return
             with self.db.connection() as conn:
-                documents = fetch_documents(conn, uid, list(keys))
+                documents = fetch_documents(conn, definition, uid, list(keys), engine.sealing)
             actions = [Action("upload", k, documents[k]) if k in documents else Action("delete", k, {}) for k in keys]
             engine.local.apply(definition, actions)
             state.position = last

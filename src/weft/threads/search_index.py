@@ -219,7 +219,10 @@ class ConversationIndex:
             if store_text is None:  # the default: no item text in the index files when the store is encrypted
                 store_text = not getattr(getattr(self.threads, "keyring", None), "encrypt_new_writes", False)
             try:
-                self.search.create_index(self._definition(config), internal=True, index_only=() if store_text else ("text",))
+                # sealed_for: in cluster mode the documents of record keep the index-only text sealed with the
+                # tenant's data key (weft.cluster.sealing); embedded mode has no documents of record to seal
+                self.search.create_index(self._definition(config), internal=True, index_only=() if store_text else ("text",),
+                                         sealed_for=None if store_text else tenant_id)
             except InvalidInput as exc:
                 if not self.shared or exc.code != "ResourceNameAlreadyInUse" or (other := self._opted_in_elsewhere(tenant_id)) is None:
                     raise
