@@ -2,6 +2,7 @@
 leased; with encryption at rest the index's text is sealed in PostgreSQL with the tenant's key (weft.cluster.sealing)."""
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -89,6 +90,16 @@ def test_opt_in_on_one_node_append_on_another_and_the_reconcile_moves_when_its_n
 SEALED_WORDS = ("zqnebulaword", "zqmarmotword")  # the conversation's text: in no table in clear
 
 
+def _segments(node, index: str) -> tuple[int, int]:
+    """(documents in the segments of the node's local copy, of which deleted), from tantivy's meta.json."""
+    try:
+        meta = json.loads((node.data_dir / "search" / "indexes" / index / "meta.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return -1, -1  # mid-rewrite
+    deleted = sum((seg.get("deletes") or {}).get("num_deleted_docs", 0) for seg in meta["segments"])
+    return sum(seg["max_doc"] for seg in meta["segments"]), deleted
+
+
 def _scan(cluster_db, needles) -> list[str]:
     """Every row of every table of the cluster database (documents of record, the log, the journal, the threads
     tables), as text with bytea in hex: where a needle is, in clear or hex-encoded."""
@@ -115,9 +126,11 @@ def test_with_encryption_the_text_is_sealed_in_postgres_searchable_rebuilt_and_s
     started = [one, two]
     try:
         acme, beta = _key(one, "acme"), _key(one, "beta")
+        index = None
         for tenant in ("acme", "beta"):
             r = httpx.post(f"{one.endpoint}/v1/tenants/{tenant}/conversation-search", json={"enabled": True}, headers=_h(one.admin_key))
             assert r.status_code == 200 and r.json()["enabled"], r.text
+            index = index if tenant == "beta" else r.json()["index"]
         ids = _conversation(two, acme, f"the {SEALED_WORDS[0]} and the {SEALED_WORDS[1]} went walking")
         beta_ids = _conversation(one, beta, "a zqbetaword of the second tenant")
         for node in (one, two):
@@ -125,9 +138,25 @@ def test_with_encryption_the_text_is_sealed_in_postgres_searchable_rebuilt_and_s
             _wait(lambda: _found(node, beta, "zqbetaword") == sorted(beta_ids), what="the second tenant")
         r = httpx.post(f"{one.endpoint}/v1/conversations/search", json={"query": SEALED_WORDS[1]}, headers=_h(acme))
         assert SEALED_WORDS[1] in r.json()["data"][0]["text"]  # rendered from the encrypted store
+        # a deleted item's word leaves the files of both nodes' copies (each node compacts its own)
+        r = httpx.post(f"{two.endpoint}/v1/conversations", json={}, headers=_h(acme))
+        conversation = r.json()["id"]
+        r = httpx.post(f"{two.endpoint}/v1/conversations/{conversation}/items", headers=_h(acme),  # one batch: one segment
+                       json={"items": [{"type": "message", "role": "user", "content": "the zqdeletedsealword"},
+                                       {"type": "message", "role": "user", "content": "the zqkeptsealword"}]})
+        gone, kept = [i["id"] for i in r.json()["data"]]
+        for node in (one, two):
+            _wait(lambda: _found(node, acme, "zqdeletedsealword") == [gone], what="the item to delete")
+            assert _segments(node, index) == (3, 0)
+        r = httpx.delete(f"{one.endpoint}/v1/conversations/{conversation}/items/{gone}", headers=_h(acme))
+        assert r.status_code == 200, r.text
+        for node in (one, two):  # tantivy keeps a deleted document in its (live) segment until a merge: the rewrite drops it
+            _wait(lambda: _segments(node, index) == (2, 0), what="compaction of every node's copy")
+            assert _found(node, acme, SEALED_WORDS[0]) == sorted(ids)  # the rewritten copy still has the sealed text
+            assert _found(node, acme, "zqkeptsealword") == [kept]
         with cluster_db.connect() as conn:
             sealed = conn.execute("SELECT count(*) FROM weft_search_documents WHERE sealed IS NOT NULL").fetchone()[0]
-        assert sealed == 2  # one item per tenant, each with its text sealed
+        assert sealed == 3  # every item's text sealed (two of acme, one of beta)
         assert _scan(cluster_db, [*SEALED_WORDS, "zqbetaword"]) == []
         # a node started on an empty dir rebuilds the copies and opens the sealed text
         three = cluster_node(tmp_path / "enc-3", cluster_db.url, "enc-3", env=env).start()
@@ -140,7 +169,7 @@ def test_with_encryption_the_text_is_sealed_in_postgres_searchable_rebuilt_and_s
             _wait(lambda: _found(node, acme, SEALED_WORDS[0]) == ["HTTP 400"], what="acme's index gone")
             assert _found(node, beta, "zqbetaword") == sorted(beta_ids)  # the other tenant is untouched
         with cluster_db.connect() as conn:
-            assert conn.execute("SELECT count(*) FROM weft_search_documents WHERE sealed IS NOT NULL").fetchone()[0] == 1
+            assert conn.execute("SELECT count(*) FROM weft_search_documents WHERE sealed IS NOT NULL").fetchone()[0] == 1  # beta's
             # beta's key destroyed behind the servers' backs (as the CLI does from another process): its index stays
             conn.execute("UPDATE weft_tenants SET wrapped_data_key = NULL, master_key_id = NULL, data_key_destroyed = true WHERE id = 'beta'")
         four = cluster_node(tmp_path / "enc-4", cluster_db.url, "enc-4", env=env).start()  # holds no cached key

@@ -167,6 +167,8 @@ class ClusterEngine:
             state = self.indexes.get(name)
             if state is None or name in self.rebuilding or state.position >= position or state.uid not in (None, uid):
                 return
+            if state.uid is None and self.catalog.uid(name) != uid:  # created here since: the change is an older one's
+                return
             with self.db.connect() as conn:
                 conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
                 conn.read_only = True
