@@ -42,7 +42,9 @@ class Keys:
     def write_key(self, tenant: str) -> bytes:
         if tenant in self.gone:
             raise ContentShredded("shredded")
-        return self.keys.setdefault(tenant, os.urandom(32))
+        if tenant not in self.keys:
+            self.keys[tenant] = os.urandom(32)
+        return self.keys[tenant]
 
     def read_key(self, tenant: str) -> bytes:
         if tenant in self.gone or tenant not in self.keys:
