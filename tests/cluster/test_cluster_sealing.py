@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import orjson
 import pytest
@@ -188,9 +187,11 @@ def _files_with(root, needle: bytes) -> list[str]:
     found = []
     for dirpath, _, files in os.walk(root):  # os.walk skips what a rewrite renames away mid-scan
         for name in files:
+            path = os.path.join(dirpath, name)
             try:
-                if needle in open(os.path.join(dirpath, name), "rb").read():
-                    found.append(os.path.join(dirpath, name))
+                with open(path, "rb") as f:
+                    if needle in f.read():
+                        found.append(path)
             except FileNotFoundError:
                 continue
     return found

@@ -4,8 +4,9 @@ One thread per node reads the change log after the position it has applied (``we
 positions are commit-ordered and a gap is a rollback), woken by LISTEN/NOTIFY on ``weft.cluster.pg.CHANNEL``, by a
 write of this node, or by a poll every ``POLL_SECONDS`` when notifications are lost. A round takes up to ``BATCH``
 log rows: consecutive document changes of one index become one local batch (the current documents of record of
-their keys: uploads, and deletes for keys no longer there) and one local commit; a catalog change makes the service
-reload the catalog first. After each round the position is persisted (``weft.cluster.local_state``) and waiting
+their keys, sealed fields opened (``weft.cluster.sealing``): uploads, and deletes for keys no longer there or no
+longer readable) and one local commit; a catalog change makes the service reload the catalog first; a ``compact``
+change rewrites this node's copy of that index (``ClusterEngine.compact_local``). After each round the position is persisted (``weft.cluster.local_state``) and waiting
 readers and writers are released.
 
 Rebuilds: an index whose local copy is missing, corrupt, of another incarnation, or behind the retained log is

@@ -21,7 +21,9 @@ process, so a re-sync never races an append's indexing.
 
 Cluster mode hands in a shared journal (``weft.cluster.conversation_journal``: the tenants and rows in PostgreSQL)
 and the node's leases: the node that took a write still follows it itself, but only the holder of the
-``conversation-search`` lease runs the reconcile passes, and another node takes them over when it dies.
+``conversation-search`` lease runs the reconcile passes, and another node takes them over when it dies. An index
+with ``text`` index-only is created ``sealed_for`` its tenant: the cluster's documents of record keep that text (and
+the vectors) sealed with the tenant's data key (``weft.cluster.sealing``), and every node compacts its own copy.
 """
 from __future__ import annotations
 
