@@ -201,17 +201,13 @@ def _attach_threads(app: FastAPI, settings: Settings, search: SearchService, env
     # Search over past conversations: before the conversations router, so /v1/conversations/search is not
     # taken for a conversation id.
     search_settings = ConversationSearchSettings.from_env(environ)
-    refuse = None
-    if cluster is not None and threads_settings.encryption:
-        # the conversation index's documents of record would hold the (otherwise sealed) text in PostgreSQL in clear
-        refuse = ("Conversation search is not available in cluster mode with encryption at rest: the index's documents "
-                  "of record would keep conversation text unsealed in PostgreSQL (docs/cluster.md).")
-        if search_settings.tenants:
-            from weft.configuration import ConfigError
-
-            raise ConfigError(refuse + " Remove WEFT_CONVERSATION_SEARCH_TENANTS or turn encryption off.")
+    cluster_search = app.state.cluster_search
+    if cluster_search is not None:
+        # the conversation indexes' index-only text is sealed in the documents of record with the tenant's data key
+        # (weft.cluster.sealing): this node opens it with the same keyring the thread store's content opens with
+        cluster_search.sealing.attach(service.keyring)
     index = ConversationIndex(search, service, settings.data_dir / "threads" / "conversation-search.sqlite3",
-                              search_settings, refuse=refuse,
+                              search_settings,
                               journal=cluster.conversation_journal(getattr(search, "secrets", None)) if cluster else None,
                               leases=cluster.leases if cluster else None)
     service.index_hooks = index

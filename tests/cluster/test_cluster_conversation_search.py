@@ -1,37 +1,18 @@
-"""Cluster mode with encryption at rest refuses conversation search (its index's documents of record would keep
-the conversation text unsealed in PostgreSQL): at start when tenants are configured, and on an opt-in over HTTP."""
+"""Conversation search in cluster mode: the opt-in list and the journal are the cluster's, the reconcile job is
+leased; with encryption at rest the index's text is sealed in PostgreSQL with the tenant's key (weft.cluster.sealing)."""
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
 import pytest
 
-from tests.support.cluster import cluster_node
+from tests.support.cluster import ClusterDatabase, cluster_node
 
 MASTER_KEY = "11" * 32
 
 
-def test_opt_in_is_refused_with_encryption_in_cluster_mode(cluster_db, tmp_path):
-    node = cluster_node(tmp_path / "data", cluster_db.url, "enc", env={"WEFT_MASTER_KEY": MASTER_KEY}).start()
-    try:
-        r = httpx.post(f"{node.endpoint}/v1/tenants/acme/conversation-search", json={"enabled": True}, headers={"api-key": node.admin_key})
-        assert r.status_code == 400, r.text
-        assert "cluster mode with encryption" in r.json()["error"]["message"]
-        assert httpx.get(f"{node.endpoint}/v1/tenants/acme/conversation-search", headers={"api-key": node.admin_key}).json().get("enabled") is not True
-    finally:
-        node.stop()
-
-
-def test_start_is_refused_when_tenants_are_configured(cluster_db, tmp_path):
-    node = cluster_node(tmp_path / "data", cluster_db.url, "enc2",
-                        env={"WEFT_MASTER_KEY": MASTER_KEY, "WEFT_CONVERSATION_SEARCH_TENANTS": "acme"})
-    with pytest.raises(RuntimeError) as failed:
-        node.start(timeout=60)
-    assert "WEFT_CONVERSATION_SEARCH_TENANTS" in str(failed.value)
-
-
-# ---- without encryption: the opt-in list and the journal are the cluster's, the reconcile job is leased ----------
 ENV = {"WEFT_CONVERSATION_SEARCH_INTERVAL": "0.3", "WEFT_CLUSTER_LEASE_SECONDS": "1.5"}
 
 
@@ -102,4 +83,101 @@ def test_opt_in_on_one_node_append_on_another_and_the_reconcile_moves_when_its_n
         _wait(lambda: _found(survivor, key, "courier") == sorted(appended + later), what="append after the takeover")
     finally:
         for node in nodes.values():
+            node.stop()
+
+
+# ---- with encryption at rest: the text is sealed in the documents of record ------------------------------------
+SEALED_WORDS = ("zqnebulaword", "zqmarmotword")  # the conversation's text: in no table in clear
+
+
+def _segments(node, index: str) -> tuple[int, int]:
+    """(documents in the segments of the node's local copy, of which deleted), from tantivy's meta.json."""
+    try:
+        meta = json.loads((node.data_dir / "search" / "indexes" / index / "meta.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return -1, -1  # mid-rewrite
+    deleted = sum((seg.get("deletes") or {}).get("num_deleted_docs", 0) for seg in meta["segments"])
+    return sum(seg["max_doc"] for seg in meta["segments"]), deleted
+
+
+def _scan(cluster_db, needles) -> list[str]:
+    """Every row of every table of the cluster database (documents of record, the log, the journal, the threads
+    tables), as text with bytea in hex: where a needle is, in clear or hex-encoded."""
+    hits = []
+    with cluster_db.connect() as conn:
+        for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall():
+            for (row,) in conn.execute(f'SELECT t::text FROM "{table}" t'):
+                hits += [f"{table}: {n}" for n in needles if n in row or n.encode().hex() in row]
+    return hits
+
+
+@pytest.fixture
+def sealed_db():
+    db = ClusterDatabase("sealed")  # its own: no tenant opted in without encryption by the test above
+    yield db
+    db.drop()
+
+
+def test_with_encryption_the_text_is_sealed_in_postgres_searchable_rebuilt_and_shredded(sealed_db, tmp_path):
+    cluster_db = sealed_db
+    env = {**ENV, "WEFT_MASTER_KEY": MASTER_KEY}
+    one = cluster_node(tmp_path / "enc-1", cluster_db.url, "enc-1", env=env).start()
+    two = cluster_node(tmp_path / "enc-2", cluster_db.url, "enc-2", env=env).start()
+    started = [one, two]
+    try:
+        acme, beta = _key(one, "acme"), _key(one, "beta")
+        index = None
+        for tenant in ("acme", "beta"):
+            r = httpx.post(f"{one.endpoint}/v1/tenants/{tenant}/conversation-search", json={"enabled": True}, headers=_h(one.admin_key))
+            assert r.status_code == 200 and r.json()["enabled"], r.text
+            index = index if tenant == "beta" else r.json()["index"]
+        ids = _conversation(two, acme, f"the {SEALED_WORDS[0]} and the {SEALED_WORDS[1]} went walking")
+        beta_ids = _conversation(one, beta, "a zqbetaword of the second tenant")
+        for node in (one, two):
+            _wait(lambda: _found(node, acme, SEALED_WORDS[0]) == sorted(ids), what="the sealed text searchable on both nodes")
+            _wait(lambda: _found(node, beta, "zqbetaword") == sorted(beta_ids), what="the second tenant")
+        r = httpx.post(f"{one.endpoint}/v1/conversations/search", json={"query": SEALED_WORDS[1]}, headers=_h(acme))
+        assert SEALED_WORDS[1] in r.json()["data"][0]["text"]  # rendered from the encrypted store
+        # a deleted item's word leaves the files of both nodes' copies (each node compacts its own)
+        r = httpx.post(f"{two.endpoint}/v1/conversations", json={}, headers=_h(acme))
+        conversation = r.json()["id"]
+        r = httpx.post(f"{two.endpoint}/v1/conversations/{conversation}/items", headers=_h(acme),  # one batch: one segment
+                       json={"items": [{"type": "message", "role": "user", "content": "the zqdeletedsealword"},
+                                       {"type": "message", "role": "user", "content": "the zqkeptsealword"}]})
+        gone, kept = [i["id"] for i in r.json()["data"]]
+        for node in (one, two):
+            _wait(lambda: _found(node, acme, "zqdeletedsealword") == [gone], what="the item to delete")
+            assert _segments(node, index) == (3, 0)
+        r = httpx.delete(f"{one.endpoint}/v1/conversations/{conversation}/items/{gone}", headers=_h(acme))
+        assert r.status_code == 200, r.text
+        for node in (one, two):  # tantivy keeps a deleted document in its (live) segment until a merge: the rewrite drops it
+            _wait(lambda: _segments(node, index) == (2, 0), what="compaction of every node's copy")
+            assert _found(node, acme, SEALED_WORDS[0]) == sorted(ids)  # the rewritten copy still has the sealed text
+            assert _found(node, acme, "zqkeptsealword") == [kept]
+        with cluster_db.connect() as conn:
+            sealed = conn.execute("SELECT count(*) FROM weft_search_documents WHERE sealed IS NOT NULL").fetchone()[0]
+        assert sealed == 3  # every item's text sealed (two of acme, one of beta)
+        assert _scan(cluster_db, [*SEALED_WORDS, "zqbetaword"]) == []
+        # a node started on an empty dir rebuilds the copies and opens the sealed text
+        three = cluster_node(tmp_path / "enc-3", cluster_db.url, "enc-3", env=env).start()
+        started.append(three)
+        _wait(lambda: _found(three, acme, SEALED_WORDS[1]) == sorted(ids), what="the rebuilt node")
+        # crypto-shredding acme: its index goes on every node; searches answer without a server error
+        r = httpx.delete(f"{one.endpoint}/v1/tenants/acme/data-key", headers=_h(one.admin_key))
+        assert r.status_code == 200, r.text
+        for node in (one, two, three):
+            _wait(lambda: _found(node, acme, SEALED_WORDS[0]) == ["HTTP 400"], what="acme's index gone")
+            assert _found(node, beta, "zqbetaword") == sorted(beta_ids)  # the other tenant is untouched
+        with cluster_db.connect() as conn:
+            assert conn.execute("SELECT count(*) FROM weft_search_documents WHERE sealed IS NOT NULL").fetchone()[0] == 1  # beta's
+            # beta's key destroyed behind the servers' backs (as the CLI does from another process): its index stays
+            conn.execute("UPDATE weft_tenants SET wrapped_data_key = NULL, master_key_id = NULL, data_key_destroyed = true WHERE id = 'beta'")
+        four = cluster_node(tmp_path / "enc-4", cluster_db.url, "enc-4", env=env).start()  # holds no cached key
+        started.append(four)
+        _wait(lambda: "HTTP" not in "".join(_found(four, beta, "zqbetaword")), what="the fresh node serving beta's index")
+        assert _found(four, beta, "zqbetaword") == []  # unreadable: left out of the rebuilt copy, no error
+        for node in started:
+            assert "Traceback" not in node.log_path.read_text(errors="replace"), node.log_path.read_text()[-3000:]
+    finally:
+        for node in started:
             node.stop()

@@ -4,8 +4,9 @@ One thread per node reads the change log after the position it has applied (``we
 positions are commit-ordered and a gap is a rollback), woken by LISTEN/NOTIFY on ``weft.cluster.pg.CHANNEL``, by a
 write of this node, or by a poll every ``POLL_SECONDS`` when notifications are lost. A round takes up to ``BATCH``
 log rows: consecutive document changes of one index become one local batch (the current documents of record of
-their keys: uploads, and deletes for keys no longer there) and one local commit; a catalog change makes the service
-reload the catalog first. After each round the position is persisted (``weft.cluster.local_state``) and waiting
+their keys, sealed fields opened (``weft.cluster.sealing``): uploads, and deletes for keys no longer there or no
+longer readable) and one local commit; a catalog change makes the service reload the catalog first; a ``compact``
+change rewrites this node's copy of that index (``ClusterEngine.compact_local``). After each round the position is persisted (``weft.cluster.local_state``) and waiting
 readers and writers are released.
 
 Rebuilds: an index whose local copy is missing, corrupt, of another incarnation, or behind the retained log is
@@ -184,6 +185,9 @@ class Follower:
             if pending:
                 self._apply_docs(pending)
                 pending = []
+            if kind == "compact":  # the conversation index after deletes: each node rewrites its own copy
+                self._compact(position, name, str(uid))
+                continue
             before = set(self.engine.rebuilding)
             self.service.sync_catalog()
             started = self.engine.rebuilding - before  # e.g. an index created on another node: usually small
@@ -194,6 +198,13 @@ class Follower:
         self._advance(rows[-1][0])
         APPLY_LAG.observe(max(0.0, rows[-1][5]) + time.monotonic() - read_at)
         return len(rows) == BATCH
+
+    def _compact(self, position: int, name: str, uid: str) -> None:
+        try:
+            definition = self.service.definition(name)
+        except NotFound:
+            return  # deleted since
+        self.engine.compact_local(definition, uid, position)
 
     def _apply_docs(self, changes: list[tuple[int, str, str, list[str]]]) -> None:
         name = changes[0][1]
@@ -227,7 +238,7 @@ class Follower:
             if not keys:
                 return
             with self.db.connection() as conn:
-                documents = fetch_documents(conn, uid, list(keys))
+                documents = fetch_documents(conn, definition, uid, list(keys), engine.sealing)
             actions = [Action("upload", k, documents[k]) if k in documents else Action("delete", k, {}) for k in keys]
             engine.local.apply(definition, actions)
             state.position = last

@@ -6,6 +6,9 @@ are written (``upload``/``merge``/``mergeOrUpload``) or removed (``delete``), an
 incarnation and the keys touched. A key believed absent is inserted with ``ON CONFLICT DO NOTHING``: when another
 transaction inserted it first, the whole transaction is retried, so a concurrent ``mergeOrUpload`` still merges.
 The commit is the acknowledgement: 200/207 means the batch is in PostgreSQL.
+
+An index with sealed fields (``weft.cluster.sealing``) keeps them in the ``sealed`` column under its tenant's data
+key; every read here opens them (a document whose tenant was shredded reads as absent), every write seals them.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import orjson
 from psycopg import errors as pg_errors
 
 from weft.cluster.pg import PREFIX, Database, NotReady, append_log
+from weft.cluster.sealing import NO_KEYS, Sealing
 from weft.errors import NotFound
 from weft.search.documents import Action, ItemResult, complete_document, merge_document
 from weft.search.schema import IndexDefinition
@@ -32,16 +36,12 @@ class _Conflict(Exception):
     """A key this transaction thought absent was inserted by another one: retry the transaction."""
 
 
-def _decode(source: bytes) -> dict:
-    return orjson.loads(source)
-
-
-def write_batch(db: Database, definition: IndexDefinition, actions: list[Action]) -> tuple[list[ItemResult], int]:
+def write_batch(db: Database, definition: IndexDefinition, actions: list[Action], sealing: Sealing = NO_KEYS) -> tuple[list[ItemResult], int]:
     """Commits the batch; returns the per-document results and the change's log position."""
     for attempt in range(RETRIES):
         try:
             with db.connection() as conn:
-                return _write(conn, definition, actions)
+                return _write(conn, definition, actions, sealing)
         except (_Conflict, pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
     raise NotReady("The batch met too many concurrent writes to the same keys; it was not applied.", retry_after=1)
@@ -54,15 +54,16 @@ def _index_uid(conn, name: str):
     return row[0]
 
 
-def _write(conn, definition: IndexDefinition, actions: list[Action]) -> tuple[list[ItemResult], int]:
+def _write(conn, definition: IndexDefinition, actions: list[Action], sealing: Sealing) -> tuple[list[ItemResult], int]:
     uid = _index_uid(conn, definition.name)
+    incarnation = str(uid)  # what a sealed blob is bound to
     keys = sorted({a.key for a in actions})
-    stored: dict[str, dict] = {
-        key: _decode(source) for key, source in conn.execute(
-            f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s) ORDER BY key FOR UPDATE",
-            (uid, keys),
-        )
-    }
+    stored: dict[str, dict] = {}
+    for key, source, sealed in conn.execute(
+            f"SELECT key, source, sealed FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s) ORDER BY key FOR UPDATE",
+            (uid, keys)):
+        document = sealing.open(definition, incarnation, key, source, sealed)
+        stored[key] = document if document is not None else orjson.loads(source)  # shredded: what is left of it
     existed = set(stored)
     current: dict[str, dict | None] = dict(stored)  # the state as the batch goes on
     results: list[ItemResult] = []
@@ -82,17 +83,18 @@ def _write(conn, definition: IndexDefinition, actions: list[Action]) -> tuple[li
         results.append(ItemResult(a.key, True, 200 if existing is not None else 201))
         current[a.key] = document
     touched = [k for k in keys if k in current and (current[k] is not None or k in existed)]
-    updates = [(orjson.dumps(current[k]), uid, k) for k in touched if current[k] is not None and k in existed]
+    rows = {k: sealing.seal(definition, incarnation, k, current[k]) for k in touched if current[k] is not None}
+    updates = [(*rows[k], uid, k) for k in touched if current[k] is not None and k in existed]
     inserts = [k for k in touched if current[k] is not None and k not in existed]
     deletes = [k for k in touched if current[k] is None]
     with conn.cursor() as cur:
         if updates:
-            cur.executemany(f"UPDATE {PREFIX}documents SET source = %s WHERE index_uid = %s AND key = %s", updates)
+            cur.executemany(f"UPDATE {PREFIX}documents SET source = %s, sealed = %s WHERE index_uid = %s AND key = %s", updates)
         if inserts:
             got = conn.execute(
-                f"INSERT INTO {PREFIX}documents (index_uid, key, source) SELECT %s, k, s FROM unnest(%s::text[], %s::bytea[]) AS t(k, s) "
-                "ORDER BY k ON CONFLICT DO NOTHING RETURNING key",
-                (uid, inserts, [orjson.dumps(current[k]) for k in inserts]),
+                f"INSERT INTO {PREFIX}documents (index_uid, key, source, sealed) SELECT %s, k, s, x "
+                "FROM unnest(%s::text[], %s::bytea[], %s::bytea[]) AS t(k, s, x) ORDER BY k ON CONFLICT DO NOTHING RETURNING key",
+                (uid, inserts, [rows[k][0] for k in inserts], [rows[k][1] for k in inserts]),
             ).fetchall()
             if len(got) != len(inserts):
                 raise _Conflict()
@@ -122,6 +124,17 @@ def trimmed_below(conn) -> int:
     return int(row[0]) if row else 0
 
 
-def fetch_documents(conn, uid: str, keys: list[str]) -> dict[str, dict]:
-    rows = conn.execute(f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s)", (uid, keys))
-    return {key: _decode(source) for key, source in rows}
+def fetch_documents(conn, definition: IndexDefinition, uid: str, keys: list[str], sealing: Sealing) -> dict[str, dict]:
+    """The documents of record of ``keys``, opened; an unreadable one (its tenant shredded) is left out, as if deleted."""
+    rows = conn.execute(f"SELECT key, source, sealed FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s)", (uid, keys))
+    return opened(definition, uid, rows, sealing)
+
+
+def opened(definition: IndexDefinition, uid: str, rows, sealing: Sealing) -> dict[str, dict]:
+    """``(key, source, sealed)`` rows as documents, without the unreadable ones."""
+    out: dict[str, dict] = {}
+    for key, source, sealed in rows:
+        document = sealing.open(definition, uid, key, source, sealed)
+        if document is not None:
+            out[key] = document
+    return out

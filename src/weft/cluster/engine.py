@@ -18,11 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from weft.cluster import tokens
-from weft.cluster.documents import write_batch
+from weft.cluster.documents import fetch_documents, trimmed_below, write_batch
 from weft.cluster.local_state import IndexState, LocalState
-from weft.cluster.pg import Database, NotReady, newest_position
+from weft.cluster.pg import PREFIX, Database, NotReady, append_log, newest_position
 from weft.cluster.pg_catalog import PgCatalog
+from weft.cluster.sealing import Sealing
 from weft.search.documents import Action, ItemResult
 from weft.search.engine.base import IndexStats, SearchQuery, SearchResults
 from weft.search.engine.tantivy_engine import TantivyEngine
@@ -31,6 +34,7 @@ from weft.search.schema import IndexDefinition
 log = logging.getLogger(__name__)
 
 APPLY_WAIT_SECONDS = 30.0  # a write waits this long for the local apply before it is answered anyway
+FILL_CHUNK = 1000  # documents of record read at a time to refill a compacted copy
 
 
 class ClusterEngine:
@@ -41,6 +45,7 @@ class ClusterEngine:
         self.node_id = node_id
         self.local = TantivyEngine(self.root)
         self.state = LocalState(self.root)
+        self.sealing = Sealing()  # opens sealed documents of record; the thread service's keyring is attached later
         self.indexes: dict[str, IndexState] = {}  # what each local copy reflects
         self.rebuilding: set[str] = set()  # local copies that must be (or are being) rebuilt: they answer 503
         self.generation: dict[str, int] = {}  # bumped when a rebuild under way must start again (weft.cluster.rebuild)
@@ -143,15 +148,63 @@ class ClusterEngine:
             self.generation[name] = self.generation.get(name, 0) + 1
 
     def rewrite(self, definition: IndexDefinition, fill=None) -> None:
+        """Compacts the index on every node: a ``compact`` change in the log, which every node's apply loop follows by
+        rewriting its own copy (``compact_local``); this node does it now. ``fill`` is not needed: the documents of
+        record hold the index-only fields (sealed or not), so each node refills them from there."""
+        uid = self.catalog.uid(definition.name)
+        if uid is None:
+            return
+        with self.db.connection() as conn:
+            position = append_log(conn, "compact", definition.name, uid)
+        self.compact_local(definition, uid, position)
+
+    def compact_local(self, definition: IndexDefinition, uid: str, position: int) -> None:
+        """Rewrites this node's copy of an index (deleted documents leave its files) for the ``compact`` change at
+        ``position``, under the engine lock (the apply loop waits): in one snapshot, the copy first catches up with
+        the index's changes logged up to the newest position ``Q``, then is written afresh from the documents of
+        record of that snapshot (index-only fields opened, a shredded tenant's documents left out) and stands at ``Q``
+        (the apply loop skips the changes up to it). A copy already past ``position`` (this node compacted it, or
+        rebuilt it since) or being rebuilt is left alone."""
+        name = definition.name
         with self._lock:
-            self.local.rewrite(definition, fill)
-            state = self.indexes.get(definition.name)
-            if state is not None:
-                self.state.write_index(definition.name, state)
+            state = self.indexes.get(name)
+            if state is None or name in self.rebuilding or state.position >= position or state.uid not in (None, uid):
+                return
+            if state.uid is None and self.catalog.uid(name) != uid:  # created here since: the change is an older one's
+                return
+            with self.db.connect() as conn:
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                conn.read_only = True
+                if trimmed_below(conn) > state.position + 1:  # the log no longer has every change since: start afresh
+                    conn.rollback()
+                    self.mark_rebuild(name)
+                    return
+                newest = newest_position(conn)
+                rows = conn.execute(f"SELECT keys FROM {PREFIX}log WHERE position > %s AND position <= %s AND kind = 'docs' "
+                                    "AND index_uid = %s", (state.position, newest, uid)).fetchall()
+                keys = list(dict.fromkeys(k for (ks,) in rows for k in (ks or ())))
+                if keys:
+                    documents = fetch_documents(conn, definition, uid, keys, self.sealing)
+                    self.local.apply(definition, [Action("upload", k, documents[k]) if k in documents else Action("delete", k, {})
+                                                  for k in keys])
+
+                def fill(sources: list[dict]) -> list[dict]:
+                    key = definition.key_field.name
+                    wanted = [s[key] for s in sources]
+                    found: dict[str, dict] = {}
+                    for start in range(0, len(wanted), FILL_CHUNK):
+                        found.update(fetch_documents(conn, definition, uid, wanted[start:start + FILL_CHUNK], self.sealing))
+                    return [found[k] for k in wanted if k in found]
+
+                self.local.rewrite(definition, fill)
+                conn.rollback()
+            state.uid = uid
+            state.position = newest
+            self.state.write_index(name, state)
 
     # ---- documents ----------------------------------------------------------------------------------
     def apply(self, definition: IndexDefinition, actions: list[Action]) -> list[ItemResult]:
-        results, position = write_batch(self.db, definition, actions)
+        results, position = write_batch(self.db, definition, actions, self.sealing)
         if position:
             tokens.record(position)
             if not self.follower.wait_for(position, APPLY_WAIT_SECONDS, wake=True):

@@ -46,6 +46,8 @@ SCHEMA = [
     # incarnation (a deleted and re-created index starts empty) and the document key
     f"""CREATE TABLE IF NOT EXISTS {PREFIX}documents (
         index_uid uuid NOT NULL, key text NOT NULL, source bytea NOT NULL, PRIMARY KEY (index_uid, key))""",
+    # the sealed fields of a document of an index with sealed_for (weft.cluster.sealing); NULL for every other
+    f"ALTER TABLE {PREFIX}documents ADD COLUMN IF NOT EXISTS sealed bytea",
     f"CREATE SEQUENCE IF NOT EXISTS {PREFIX}position",
     # one row per committed change: a document batch (the keys it touched) or a catalog change (kind, name)
     f"""CREATE TABLE IF NOT EXISTS {PREFIX}log (

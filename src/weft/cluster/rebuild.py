@@ -24,10 +24,9 @@ import shutil
 import threading
 import time
 
-import orjson
 import psycopg
 
-from weft.cluster.documents import fetch_documents, trimmed_below
+from weft.cluster.documents import fetch_documents, opened, trimmed_below
 from weft.cluster.local_state import IndexState
 from weft.cluster.pg import PREFIX, newest_position
 from weft.errors import NotFound
@@ -159,14 +158,15 @@ class Rebuilder:
             uid = str(row[0])
             with conn.cursor(name="weft_rebuild") as cur:
                 cur.itersize = REBUILD_CHUNK
-                cur.execute(f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s", (uid,))
+                cur.execute(f"SELECT key, source, sealed FROM {PREFIX}documents WHERE index_uid = %s", (uid,))
                 while True:
                     chunk = cur.fetchmany(REBUILD_CHUNK)
                     if not chunk:
                         break
                     self._check(name, generation)
-                    self.engine.local.apply(definition, [Action("upload", key, orjson.loads(source)) for key, source in chunk])
-                    count += len(chunk)
+                    documents = opened(definition, uid, chunk, self.engine.sealing)  # a shredded tenant's: left out
+                    self.engine.local.apply(definition, [Action("upload", key, document) for key, document in documents.items()])
+                    count += len(documents)
                     if self.after_chunk is not None:
                         self.after_chunk(name, count)
             conn.rollback()
@@ -182,7 +182,7 @@ class Rebuilder:
             rows = conn.execute(f"SELECT keys FROM {PREFIX}log WHERE position > %s AND position <= %s AND kind = 'docs' AND index_uid = %s",
                                 (after, newest, uid)).fetchall()
             keys = list(dict.fromkeys(k for (ks,) in rows for k in (ks or ())))
-            documents = fetch_documents(conn, uid, keys) if keys else {}
+            documents = fetch_documents(conn, definition, uid, keys, self.engine.sealing) if keys else {}
         if keys:
             self.engine.local.apply(definition, [Action("upload", k, documents[k]) if k in documents else Action("delete", k, {})
                                                  for k in keys])

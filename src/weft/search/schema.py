@@ -162,6 +162,9 @@ class IndexDefinition:
     # weft's own indexes only (never settable through the API): top-level fields that are indexed (searchable,
     # filterable) but left out of the stored document, so their text is not kept in the index files
     index_only: tuple[str, ...] = ()
+    # weft's own indexes only: the tenant whose data key seals the index-only fields (and vectors) of the documents
+    # of record in cluster mode (weft.cluster.sealing); None: nothing sealed
+    sealed_for: str | None = None
 
     # ---- navigation -------------------------------------------------------------
     @property

@@ -41,6 +41,7 @@ from weft.search.schema import IndexDefinition, check_compatible_update, parse_i
 
 ARRIVAL_WAIT_SECONDS = 5.0  # how long a request waits for an index another node created (cluster mode)
 INDEX_ONLY = "@weft.indexOnlyFields"  # catalog member of weft's own indexes: fields indexed but not stored
+SEALED_FOR = "@weft.sealedFor"  # catalog member of weft's own indexes: the tenant whose key seals them (cluster mode)
 
 
 class SearchService:
@@ -72,8 +73,10 @@ class SearchService:
     def _loaded(self, raw: dict, etag: str) -> tuple[IndexDefinition, bool]:
         raw, legacy = vectorizer_secrets.unseal(raw, self.secrets)
         index_only = tuple(raw.pop(INDEX_ONLY, None) or ())
+        sealed_for = raw.pop(SEALED_FOR, None)
         definition = parse_index_definition(raw)
         definition.index_only = index_only
+        definition.sealed_for = sealed_for
         definition.etag = etag
         return definition, legacy
 
@@ -150,6 +153,8 @@ class SearchService:
         stored = vectorizer_secrets.seal(_stored(definition), self.secrets)
         if definition.index_only:
             stored[INDEX_ONLY] = list(definition.index_only)
+        if definition.sealed_for is not None:
+            stored[SEALED_FOR] = definition.sealed_for
         return stored
 
     def needs_reanalysis(self, name: str) -> bool:
@@ -181,11 +186,14 @@ class SearchService:
             out.append(rendered)
         return out
 
-    def create_index(self, body: Any, *, internal: bool = False, index_only: tuple[str, ...] = ()) -> dict:
-        """``internal`` and ``index_only`` (fields indexed but not stored) are for weft's own indexes."""
+    def create_index(self, body: Any, *, internal: bool = False, index_only: tuple[str, ...] = (),
+                     sealed_for: str | None = None) -> dict:
+        """``internal``, ``index_only`` (fields indexed but not stored) and ``sealed_for`` (the tenant whose data key
+        seals those fields in the cluster's documents of record, weft.cluster.sealing) are for weft's own indexes."""
         strict.check_index_body(body)
         definition = parse_index_definition(body)
         definition.index_only = tuple(index_only)
+        definition.sealed_for = sealed_for
         self.synonym_maps.check_references(definition)
         return self._retried(lambda: self._create_index(definition, internal))
 
@@ -230,6 +238,7 @@ class SearchService:
                 return self._render(definition), True
             check_compatible_update(existing, definition)
             definition.index_only = existing.index_only
+            definition.sealed_for = existing.sealed_for
             vectorizer_secrets.carry_over({"vectorSearch": definition.members.get("vectorSearch")}, existing.to_json())
             check_analysis_update(existing, definition, allow_index_downtime)
             with self.catalog.guard("indexes", name, existing.etag):

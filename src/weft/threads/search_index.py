@@ -21,7 +21,9 @@ process, so a re-sync never races an append's indexing.
 
 Cluster mode hands in a shared journal (``weft.cluster.conversation_journal``: the tenants and rows in PostgreSQL)
 and the node's leases: the node that took a write still follows it itself, but only the holder of the
-``conversation-search`` lease runs the reconcile passes, and another node takes them over when it dies.
+``conversation-search`` lease runs the reconcile passes, and another node takes them over when it dies. An index
+with ``text`` index-only is created ``sealed_for`` its tenant: the cluster's documents of record keep that text (and
+the vectors) sealed with the tenant's data key (``weft.cluster.sealing``), and every node compacts its own copy.
 """
 from __future__ import annotations
 
@@ -219,7 +221,10 @@ class ConversationIndex:
             if store_text is None:  # the default: no item text in the index files when the store is encrypted
                 store_text = not getattr(getattr(self.threads, "keyring", None), "encrypt_new_writes", False)
             try:
-                self.search.create_index(self._definition(config), internal=True, index_only=() if store_text else ("text",))
+                # sealed_for: in cluster mode the documents of record keep the index-only text sealed with the
+                # tenant's data key (weft.cluster.sealing); embedded mode has no documents of record to seal
+                self.search.create_index(self._definition(config), internal=True, index_only=() if store_text else ("text",),
+                                         sealed_for=None if store_text else tenant_id)
             except InvalidInput as exc:
                 if not self.shared or exc.code != "ResourceNameAlreadyInUse" or (other := self._opted_in_elsewhere(tenant_id)) is None:
                     raise

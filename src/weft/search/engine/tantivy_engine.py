@@ -154,11 +154,14 @@ class TantivyEngine:
                 docs = [searcher.doc(address) for _, address in result.hits]
                 sources = [Layout.source_of(doc) for doc in docs]
                 anns = [Layout.ann_column(doc) for doc in docs]  # stored:false vectors exist only there: carried over
-                if fill is not None:
+                key = new.key_field.name
+                if fill is not None:  # may leave documents out: the carried-over vectors are matched by key
+                    by_key = {source[key]: ann for source, ann in zip(sources, anns)}
                     sources = fill(sources)
+                    anns = [by_key.get(source[key]) for source in sources]
                 for source, ann in zip(sources, anns):
                     document = complete_document(new, source)
-                    fresh.writer.add_document(fresh.layout.to_tantivy(source[new.key_field.name], document, ann if fresh.layout.columns.unstored else None))
+                    fresh.writer.add_document(fresh.layout.to_tantivy(source[key], document, ann if fresh.layout.columns.unstored else None))
             fresh.writer.commit()
             fresh.close()
             _write_stamp(rebuild, index_fingerprint(new))
