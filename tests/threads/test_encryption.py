@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 
 import httpx
 import pytest
@@ -79,3 +80,29 @@ def test_crypto_shredding_makes_a_tenant_unreadable(tmp_path):
         again.append_items(alice, conv.id, [{"role": "user", "content": "more"}])
     assert again.history(bob, other.id)[0].body["content"][0]["text"] == "bob's"
     store.close()
+
+
+def test_a_shred_by_another_process_takes_effect_here_within_the_revalidation_time(tmp_path, monkeypatch):
+    """Two processes over one store (two cluster nodes, or the server and the CLI): the one that did not shred
+    forgets its cached key once it is REVALIDATE_SECONDS old, instead of reading on until it restarts."""
+    from weft.threads.crypto import Keyring
+
+    monkeypatch.setattr(Keyring, "REVALIDATE_SECONDS", 0.3)
+    master = os.urandom(32)
+    here = ThreadService(SqlThreadStore(f"sqlite:///{tmp_path / 'threads.sqlite3'}"), master_key=master, encryption=True)
+    there = ThreadService(SqlThreadStore(f"sqlite:///{tmp_path / 'threads.sqlite3'}"), master_key=master, encryption=True)
+    alice, bob = Principal.library("alice"), Principal.library("bob")
+    conv, _ = here.create_conversation(alice, items=[{"role": "user", "content": SECRET_TEXT}])
+    other, _ = here.create_conversation(bob, items=[{"role": "user", "content": "bob's"}])
+    assert there.history(alice, conv.id)[0].body["content"][0]["text"] == SECRET_TEXT  # its key is cached there now
+    assert there.history(bob, other.id)[0].body["content"][0]["text"] == "bob's"
+    time.sleep(0.4)
+    assert there.history(alice, conv.id)[0].body["content"][0]["text"] == SECRET_TEXT  # revalidated: still alive
+    here.destroy_tenant_data_key(Principal("x", frozenset(), server_admin=True), "alice")
+    time.sleep(0.4)
+    with pytest.raises(ContentShredded):
+        there.history(alice, conv.id)
+    with pytest.raises(ContentShredded):
+        there.append_items(alice, conv.id, [{"role": "user", "content": "more"}])
+    assert "alice" not in there.keyring._cache
+    assert there.history(bob, other.id)[0].body["content"][0]["text"] == "bob's"

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import threading
+import time
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -84,15 +85,18 @@ def blind_key(data_key: bytes, key: str) -> str:
 class Keyring:
     """Per-tenant data keys: created on first encrypted write, unwrapped once and cached in memory.
 
-    A process caches unwrapped keys; after shredding a tenant from another process (the CLI), restart
-    the server or shred through the HTTP API so its cache forgets the key too.
+    A cached key is checked against the store again once it is ``REVALIDATE_SECONDS`` old (one read of the tenant
+    row), so a shred made by another process — another cluster node, the CLI — takes effect here within that time
+    too; a shred through this process forgets the key at once.
     """
+
+    REVALIDATE_SECONDS = 2.0
 
     def __init__(self, store, master_key: bytes | None, *, encrypt_new_writes: bool):
         self.store = store
         self.master_key = master_key
         self.encrypt_new_writes = encrypt_new_writes and master_key is not None
-        self._cache: dict[str, bytes] = {}
+        self._cache: dict[str, tuple[bytes, float]] = {}  # tenant -> (key, when it was last seen alive in the store)
         self._lock = threading.Lock()
 
     def forget(self, tenant_id: str) -> None:
@@ -113,8 +117,17 @@ class Keyring:
         with self._lock:
             cached = self._cache.get(tenant_id)
         if cached is not None:
-            return cached
+            key, seen = cached
+            if time.monotonic() - seen < self.REVALIDATE_SECONDS:
+                return key
         tenant = self.store.get_tenant(tenant_id)
+        if cached is not None and tenant is not None and tenant.wrapped_data_key is not None and not tenant.data_key_destroyed:
+            with self._lock:
+                if tenant_id in self._cache:
+                    self._cache[tenant_id] = (cached[0], time.monotonic())
+            return cached[0]
+        if cached is not None:
+            self.forget(tenant_id)  # shredded elsewhere (or the tenant is gone): the key goes from memory too
         if tenant is not None and tenant.data_key_destroyed:
             raise ContentShredded(f"The data key of tenant '{tenant_id}' was destroyed; its content is unreadable.")
         wrapped = tenant.wrapped_data_key if tenant else None
@@ -131,7 +144,7 @@ class Keyring:
             raise InvalidInput(f"Tenant '{tenant_id}' has encrypted content but no master key is configured (WEFT_MASTER_KEY_FILE or WEFT_MASTER_KEY).")
         key = unwrap_data_key(self.master_key, tenant_id, wrapped)
         with self._lock:
-            self._cache[tenant_id] = key
+            self._cache[tenant_id] = (key, time.monotonic())
         return key
 
 
