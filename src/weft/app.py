@@ -108,7 +108,7 @@ def create_app(settings: Settings, service: SearchService | None = None) -> Fast
     search_router = build_router(public, keys, limits, read_threads=config.get("search.read_threads"))
     # routes are tried in order: the two query routes (docs/search, GET docs; four paths) first, then the
     # conversation and thread routes (the busiest, hit per message), the others, and the full search router
-    app.include_router(search_router.hot)
+    app.router.routes.extend(search_router.hot_routes)
     auth = _attach_threads(app, settings, search, environ)
     _attach_chat(app, config, auth)
     _attach_indexers(app, settings, public, keys)

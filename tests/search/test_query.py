@@ -697,3 +697,15 @@ def queries(draw, depth: int = 3) -> Node:
 def test_full_syntax_round_trip(node):
     text = render(node)
     assert full(text, "any") == node, text
+
+
+def test_repeated_queries_share_one_parse_and_errors_are_raised_every_time():
+    a = parse_search("wifi hotel", "simple", "all")
+    assert parse_search("wifi hotel", "simple", "all") is a  # cached: the AST is immutable
+    assert parse_search("wifi hotel", "simple", "any") != a  # the mode is part of the key
+    assert parse_search("wifi hotel", "SIMPLE", "ALL") == a
+    for _ in range(2):
+        with pytest.raises(QuerySyntaxError):
+            parse_search("title:(unclosed", "full")
+    long_text = " ".join(["w"] * 200)  # past the cached length: parsed each time, same result
+    assert parse_search(long_text) == parse_search(long_text)

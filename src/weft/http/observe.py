@@ -16,6 +16,9 @@ from weft import observability as obs
 
 _SANE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _INBOUND = (b"x-ms-client-request-id", b"x-request-id", b"client-request-id")
+# (route template, method, status) -> the request counter's and latency histogram's children for those labels (the
+# label sets are bounded: templates, not paths)
+_CHILDREN: dict[tuple, tuple] = {}
 
 
 class ObserveMiddleware:
@@ -58,5 +61,11 @@ class ObserveMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
                 method = scope.get("method", "")
-                obs.HTTP_REQUESTS.labels(template, method, str(status)).inc()
-                obs.HTTP_LATENCY.labels(template, method).observe(time.perf_counter() - started)
+                key = (template, method, status)
+                children = _CHILDREN.get(key)
+                if children is None:  # labels() takes a lock and builds its key on every call: once per label set here
+                    children = (obs.HTTP_REQUESTS.labels(template, method, str(status)), obs.HTTP_LATENCY.labels(template, method))
+                    if len(_CHILDREN) < 4096:
+                        _CHILDREN[key] = children
+                children[0].inc()
+                children[1].observe(time.perf_counter() - started)

@@ -14,6 +14,7 @@ response completes or at the end of that turn (a streamed response's chunks stil
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -81,6 +82,9 @@ def protocol_class(head_timeout: float = HEAD_TIMEOUT, max_head_bytes: int = MAX
 
         def connection_made(self, transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            # uvicorn logs access lines whenever its access logger has handlers, formatting each line's arguments
+            # (client address, path) even when the level drops it: only when INFO is enabled here
+            self.access_log = self.access_log and self.access_logger.isEnabledFor(logging.INFO)
             self._arm_head_deadline()
 
         def connection_lost(self, exc) -> None:

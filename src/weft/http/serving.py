@@ -9,11 +9,17 @@ finish, as before.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import uvicorn
 
 IDLE_CLOSE_GRACE_SECONDS = 1.0
+# The cyclic garbage collector's first threshold (CPython's default is 700 allocations). A search request allocates
+# a few hundred container objects, nearly all freed by reference counting, yet with 700 a generation-0 collection
+# ran every one or two requests and promoted the objects of the requests then in flight, which made the
+# generation-1 collections costly. Reference cycles are still collected, a little later.
+GC_THRESHOLD0 = 20_000
 
 
 def _idle(connection) -> bool:
@@ -34,5 +40,16 @@ class Server(uvicorn.Server):
         await super()._wait_tasks_to_complete()
 
 
+def tune_gc() -> None:
+    """Moves everything allocated while starting (modules, routes, caches: ~150,000 objects that live as long as the
+    process) out of the collector's reach (``gc.freeze``), so no collection walks them again, and raises the first
+    threshold (``GC_THRESHOLD0``)."""
+    gc.collect()
+    gc.freeze()
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD0, second, third)
+
+
 def run(app, **config) -> None:
+    tune_gc()
     Server(uvicorn.Config(app, **config)).run()

@@ -349,7 +349,34 @@ def _merge_value(field: Field, old: Any, new: Any) -> Any:
 
 def render_document(definition: IndexDefinition, document: dict[str, Any], select: Iterable[str] | None = None) -> dict[str, Any]:
     """The retrievable part of a stored document, in definition order; ``select`` limits it to named paths."""
-    return _render_fields(definition.fields, document, None if select is None else list(select))
+    if select is None:
+        return _render_fields(definition.fields, document, None)
+    out: dict[str, Any] = {}
+    for name, f, inner in _render_plan(definition, tuple(select)):
+        value = _render_value(f, document.get(name), inner)
+        if value is not _HIDDEN:
+            out[name] = value
+    return out
+
+
+def _render_plan(definition: IndexDefinition, selected: tuple[str, ...]) -> tuple:
+    """The top-level fields ``selected`` names, each with the paths selected inside it (None: all of it), as
+    ``_render_fields`` finds them, once per definition and selection rather than once per rendered document."""
+    plans = definition.__dict__.setdefault("_render_plans", {})  # a changed definition is a new object
+    plan = plans.get(selected)
+    if plan is None:
+        entries = []
+        for f in definition.fields:
+            inner = None
+            if f.name not in selected:
+                inner = [p[len(f.name) + 1 :] for p in selected if p.startswith(f.name + "/")]
+                if not inner:
+                    continue
+            entries.append((f.name, f, inner))
+        plan = tuple(entries)
+        if len(plans) < 256:
+            plans[selected] = plan
+    return plan
 
 
 _HIDDEN = object()

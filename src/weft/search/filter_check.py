@@ -21,7 +21,7 @@ def _invalid(message: str, parameter: str) -> InvalidInput:
 class ExpressionChecker:
     def __init__(self, definition: IndexDefinition):
         self.definition = definition
-        self.leaves = {leaf.path: leaf for leaf in definition.leaves()}
+        self.leaves = definition.leaf_map()  # read only
 
     # ---- paths ----------------------------------------------------------------------
     def _field(self, path: str, parameter: str):

@@ -92,6 +92,8 @@ is a term. ``+``, ``-`` or ``!`` followed by whitespace is a term, as in Lucene.
 """
 from __future__ import annotations
 
+import functools
+
 import dataclasses
 import math
 import re
@@ -146,6 +148,17 @@ def parse_search(text: str | None, query_type: str = "simple", search_mode: str 
         return MatchAll()
     if not isinstance(text, str):
         raise InvalidInput(f"The '{_PARAMETER}' parameter must be a string.")
+    if len(text) <= _CACHED_LENGTH:
+        return _parse_cached(text, query_type, search_mode)
+    return _parse(text, query_type, search_mode)
+
+
+# Parsed queries are immutable (frozen dataclasses, tuples), so the same text parses once: the short queries most
+# requests send are kept (errors are raised again each time, never cached).
+_CACHED_LENGTH = 256
+
+
+def _parse(text: str, query_type: str, search_mode: str) -> Node:
     full = query_type == "full"
     if len(text) > MAX_QUERY_LENGTH:
         reason = f"The query is longer than {MAX_QUERY_LENGTH} characters."
@@ -158,6 +171,9 @@ def parse_search(text: str | None, query_type: str = "simple", search_mode: str 
     if full:
         return check_query_limits(_FullParser(text, default_required=search_mode == "all").parse())
     return check_query_limits(_SimpleParser(text, default_op=_MUST if search_mode == "all" else _SHOULD).parse())
+
+
+_parse_cached = functools.lru_cache(maxsize=4096)(_parse)
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], name: str) -> str:

@@ -178,21 +178,26 @@ class IndexDefinition:
         return by_name.get(name)
 
     def leaves(self) -> Iterator[LeafField]:
-        def walk(fields: list[Field], prefix: str, in_coll: bool, cc: str | None) -> Iterator[LeafField]:
-            for f in fields:
-                path = f"{prefix}{f.name}"
-                if f.is_complex:
-                    yield from walk(f.fields, path + "/", in_coll or f.is_collection, path if f.is_collection else cc)
-                else:
-                    yield LeafField(path, f, in_coll or f.is_collection, cc)
+        return iter(self.leaf_map().values())
 
-        return walk(self.fields, "", False, None)
+    def leaf_map(self) -> dict[str, LeafField]:
+        """Every primitive field by path, in definition order. Computed once per definition (a changed definition is
+        a new object, as for ``top_level_field``): every search walked the fields several times. Do not modify."""
+        by_path = self.__dict__.get("_leaf_map")
+        if by_path is None:
+            def walk(fields: list[Field], prefix: str, in_coll: bool, cc: str | None) -> Iterator[LeafField]:
+                for f in fields:
+                    path = f"{prefix}{f.name}"
+                    if f.is_complex:
+                        yield from walk(f.fields, path + "/", in_coll or f.is_collection, path if f.is_collection else cc)
+                    else:
+                        yield LeafField(path, f, in_coll or f.is_collection, cc)
+
+            by_path = self.__dict__["_leaf_map"] = {leaf.path: leaf for leaf in walk(self.fields, "", False, None)}
+        return by_path
 
     def leaf(self, path: str) -> LeafField | None:
-        for leaf in self.leaves():
-            if leaf.path == path:
-                return leaf
-        return None
+        return self.leaf_map().get(path)
 
     def field_at(self, path: str) -> Field | None:
         """Any field (complex or primitive) by slash path."""
@@ -206,7 +211,11 @@ class IndexDefinition:
         return found
 
     def searchable_leaves(self) -> list[LeafField]:
-        return [leaf for leaf in self.leaves() if leaf.field.searchable and not leaf.field.is_vector]
+        cached = self.__dict__.get("_searchable_leaves")
+        if cached is None:
+            cached = self.__dict__["_searchable_leaves"] = tuple(
+                leaf for leaf in self.leaves() if leaf.field.searchable and not leaf.field.is_vector)
+        return list(cached)
 
     def vector_fields(self) -> list[Field]:
         return [f for f in self.fields if f.is_vector]

@@ -74,11 +74,17 @@ def select_param(definition: IndexDefinition, select: str | list | None) -> list
     text = joined(select)
     if text is None:
         return None
-    try:
-        parsed = parse_select(text)
-    except QuerySyntaxError as exc:
-        raise with_parameter(exc, "$select")
-    return ExpressionChecker(definition).check_select(parsed)
+    cache = definition.__dict__.setdefault("_select_cache", {})  # per definition (a changed one is a new object)
+    checked = cache.get(text)
+    if checked is None:
+        try:
+            parsed = parse_select(text)
+        except QuerySyntaxError as exc:
+            raise with_parameter(exc, "$select")
+        checked = ExpressionChecker(definition).check_select(parsed)
+        if len(cache) < 256 and len(text) <= 1024:
+            cache[text] = checked
+    return None if checked is None else list(checked)
 
 
 def finite_numbers(values: list) -> bool:

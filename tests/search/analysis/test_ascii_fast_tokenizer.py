@@ -40,3 +40,17 @@ def test_fast_path_analyzers_unchanged_by_the_cheap_tokenizer():
     assert a.path == "fast"
     assert a.terms("The dogs were running") == ["dog", "were", "run"]
     assert a.terms("The dog's owners") == ["dog", "owner"]  # apostrophe: the standard pattern
+
+
+@pytest.mark.parametrize("name", ["standard.lucene", "standardasciifolding.lucene"])
+@pytest.mark.parametrize("text", ["gloo", "The Quick fox's 3.14 U.S.A", "café Ünïcode naïve", "שלום\u05f3 x", "a\u200db e\u0301",
+                                  "東京タワー 1,000.5", "", "FOO-bar_baz"])
+def test_query_analysis_takes_the_cheapest_equal_pipeline(name, text):
+    """Analyzer.tokens (query terms, highlighting) picks the simple or lean pipeline by the same rules as indexing, with
+    the full pipeline's tokens, offsets and positions."""
+    chain = analysis.get(name)
+    assert chain.native == name
+    full = [(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in native.text_analyzer(name).pre_tokenize(text).tokens]
+    assert [(t.term, t.start, t.end, t.pos) for t in chain.tokens(text)] == full
+    cheap = native.analyzer_for(name, text)
+    assert (cheap is native.text_analyzer("standard_ascii")) == native.simple_suffices(text)

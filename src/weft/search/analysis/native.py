@@ -186,3 +186,15 @@ def indexable(native: str, text: str):
 
 
 _LEAN = {"standard.lucene": "standard_lean", "standardasciifolding.lucene": "standardasciifolding_lean"}
+
+
+def analyzer_for(native: str, text: str) -> tantivy.TextAnalyzer:
+    """The cheapest tantivy pipeline that gives ``native``'s tokens (terms, offsets, positions) for ``text``: for the
+    standard analyzers the simple tokenizer or the lean pattern where they suffice (the same rules as ``indexable``).
+    A one-word query in the full standard pattern cost about 100 µs, in the simple tokenizer about 5."""
+    if native in _SIMPLE_WHEN_ASCII:
+        if simple_suffices(text):
+            return text_analyzer("standard_ascii")
+        if lean_suffices(text):
+            return text_analyzer(_LEAN[native])
+    return text_analyzer(native)

@@ -89,9 +89,9 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[Tok]:
         if self.native is not None:
-            from weft.search.analysis.native import text_analyzer
+            from weft.search.analysis.native import analyzer_for
 
-            return [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in text_analyzer(self.native).pre_tokenize(text).tokens]
+            return [Tok(t.text, t.char_offset_from, t.char_offset_to, t.position) for t in analyzer_for(self.native, text).pre_tokenize(text).tokens]
         if self._fast is not None and not (self._expands and _long_run(text)):
             fn = self._fast
             out = []

@@ -43,7 +43,11 @@ class Search:
         targets_paths = q.search_fields or tuple(l.path for l in self.definition.searchable_leaves())
         self.targets = [self.layout.leaf(p) for p in targets_paths]
         self.key_name = self.definition.key_field.name
-        self.types = {l.path: l.type for l in self.definition.leaves()}
+
+    @functools.cached_property
+    def types(self) -> dict[str, str]:
+        """path -> type of every primitive field (for the filter evaluator and geo ordering; most searches need neither)."""
+        return {l.path: l.type for l in self.definition.leaves()}
 
     def _evaluator(self) -> Callable:
         evaluator = FilterEvaluator(self.types, self._ismatch_eval)
