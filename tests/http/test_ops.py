@@ -106,6 +106,9 @@ def test_request_ids_in_headers_and_json_logs(srv):
     r = httpx.get(srv.url("/indexes/nope"), headers={"api-key": srv.admin_key})
     generated = r.headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{32}", generated) and r.headers["request-id"] == generated
+    listed = httpx.get(srv.url("/indexes"), headers={"api-key": srv.admin_key})
+    assert listed.headers.get_list("request-id") == listed.headers.get_list("x-request-id")  # one id, not two
+    assert len(listed.headers.get_list("request-id")) == 1
     evil = httpx.get(srv.url("/indexes"), headers={"api-key": srv.admin_key, "x-request-id": "x" * 500})
     assert len(evil.headers["x-request-id"]) == 32  # not echoed: replaced by a new id
     time.sleep(0.3)

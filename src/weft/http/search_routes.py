@@ -63,7 +63,7 @@ class _HotRoute(Route):
 
 
 def _headers(extra: dict | None = None) -> dict:
-    h = {"OData-Version": "4.0", "request-id": str(uuid.uuid4()), "Preference-Applied": 'odata.include-annotations="*"'}
+    h = {"OData-Version": "4.0", "Preference-Applied": 'odata.include-annotations="*"'}
     if extra:
         h.update(extra)
     return h
