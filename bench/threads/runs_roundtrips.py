@@ -30,6 +30,7 @@ class WireCounter:
     def __init__(self, target: tuple[str, int], port: int):
         self.target, self.counts, self.lock = target, Counter(), threading.Lock()
         self.server = socket.create_server(("127.0.0.1", port))
+        self.port = self.server.getsockname()[1]  # port 0: one the system picks
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -94,6 +95,15 @@ class WireCounter:
 
     def close(self) -> None:
         self.server.close()
+
+
+def proxied(url: str, proxy: WireCounter) -> str:
+    """``url`` (PostgreSQL) through ``proxy``, without TLS (the counter reads the messages in clear)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)
+    netloc = (host[0] + "@" if len(host) == 2 else "") + f"127.0.0.1:{proxy.port}"
+    query = (parts.query + "&" if parts.query else "") + "sslmode=disable"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def per_turn(url: str, turns: int, measure) -> tuple[float, float]:
@@ -165,9 +175,7 @@ def main() -> None:
         return
     parts = urlsplit(PG_URL)
     proxy = WireCounter((parts.hostname or "127.0.0.1", parts.port or 5432), args.port)
-    netloc = parts.netloc.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{args.port}") if parts.port else f"{parts.netloc}:{args.port}"
-    query = (parts.query + "&" if parts.query else "") + "sslmode=disable"
-    url = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    url = proxied(PG_URL, proxy)
     try:
         pg = per_turn(url, args.turns, lambda: ((c := proxy.snapshot())["Q"] + c["S"], c["Q"] + c["E"]))
     finally:

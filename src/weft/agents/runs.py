@@ -435,11 +435,12 @@ class Runs:
         return min(1000, max(100, read + 20))
 
     def _history(self, principal: Principal, run: dict, lease=None) -> list[dict]:
-        sizes: dict[str, int] = {}
+        made: dict[str, tuple[HistoryEntry, int]] = {}
 
-        def size(item: Item) -> int:  # once per item: the history read and the truncation use it
-            sizes[item.id] = entry_tokens(HistoryEntry(item.type, item.role, item.body))
-            return sizes[item.id]
+        def size(item: Item) -> int:  # once per item: the history read and the truncation use its entry and size
+            entry = HistoryEntry(item.type, item.role, item.body)
+            made[item.id] = (entry, entry_tokens(entry))
+            return made[item.id][1]
 
         key = (principal.tenant_id, run["thread_id"])
         loaded = self.service.recent_history(principal, run["thread_id"], self.budget, size, first_size=self._first_page_size(*key),
@@ -447,8 +448,10 @@ class Runs:
         if len(self._history_reads) >= 4096 and key not in self._history_reads:
             self._history_reads.pop(next(iter(self._history_reads)), None)
         self._history_reads[key] = len(loaded)
-        entries = [HistoryEntry(i.type, i.role, i.body) for i in loaded]
-        kept, _ = truncate(entries, [], self.budget, [sizes[i.id] if i.id in sizes else size(i) for i in loaded])
+        for item in loaded:
+            if item.id not in made:  # the pinned system messages
+                size(item)
+        kept, _ = truncate([made[i.id][0] for i in loaded], [], self.budget, [made[i.id][1] for i in loaded])
         return to_chat_messages(kept, run.get("instructions") or None)
 
     def _model(self, payload: dict, on_text: Callable[[str], None] | None) -> tuple[str, list[dict], dict | None]:

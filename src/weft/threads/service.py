@@ -120,6 +120,14 @@ class ThreadService:
         return Item(record.id, record.conversation_id, record.seq, record.type, record.role, record.created_at_ms // 1000, body,
                     record.created_at_ms)
 
+    def _items(self, records: list[ItemRecord]) -> list[Item]:
+        """``_item`` of each (of one tenant), the bodies decoded together (weft.threads.codec.BodyCodec.decode_many)."""
+        if len(records) < 2:
+            return [self._item(r) for r in records]
+        bodies = self.codec.decode_many(records[0].tenant_id, [r.body for r in records], lambda: [f"item:{r.id}" for r in records])
+        return [Item(r.id, r.conversation_id, r.seq, r.type, r.role, r.created_at_ms // 1000, body, r.created_at_ms)
+                for r, body in zip(records, bodies)]
+
     def _encode_items(self, tenant_id: str, pending: list[PendingItem]) -> list[NewItem]:
         out = []
         for p in pending:
@@ -334,7 +342,7 @@ class ThreadService:
         with self.audit.operation(principal, "items.list", conversation_id, read=True):
             principal.require("read")
             page = self.store.list_items(principal.tenant_id, conversation_id, limit=limit, order=order, after=after, before=before)
-            return Page([self._item(r) for r in page.items], page.has_more)
+            return Page(self._items(page.items), page.has_more)
 
     def history(self, principal: Principal, conversation_id: str) -> list[Item]:
         """Every item of the conversation, oldest first."""
@@ -359,7 +367,7 @@ class ThreadService:
                     page = ItemPage(*first_page)
                 else:
                     page = self.store.list_items(tenant, conversation_id, limit=size, order="desc")
-                decoded = [self._item(r) for r in page.items]
+                decoded = self._items(page.items)
                 newest.extend(decoded)
                 tokens += sum(estimate(i) for i in decoded)
                 if not page.has_more or not decoded:
