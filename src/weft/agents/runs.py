@@ -41,7 +41,7 @@ from weft.agents.turn_lock import TurnLocks
 from weft.errors import InvalidInput, NotFound, WeftError
 from weft.threads.chat_endpoint import ChatEndpoint
 from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
-from weft.threads.items import item_id_for, validate_metadata
+from weft.threads.items import item_id_for, message_text, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
 from weft.threads.turns import DEFAULT_LEASE_SECONDS, RecordChanged, TurnRecord
@@ -438,7 +438,7 @@ class Runs:
         made: dict[str, tuple[HistoryEntry, int]] = {}
 
         def size(item: Item) -> int:  # once per item: the history read and the truncation use its entry and size
-            entry = HistoryEntry(item.type, item.role, item.body)
+            entry = HistoryEntry(item.type, item.role, item.body, message_text(item.body) if item.type == "message" else None)
             made[item.id] = (entry, entry_tokens(entry))
             return made[item.id][1]
 

@@ -92,6 +92,7 @@ class TurnReads:
             raise unavailable(exc) from exc
         next_seq = rows[0][0]
         items = item_records([r[1:] for r in rows if r[1] is not None])
+        items.sort(key=lambda i: i.seq, reverse=True)  # a join's rows come in no promised order (sorted already: linear)
         if (items[0].seq if items else -1) != next_seq - 1:  # a racing append, or a deleted newest item: the turn
             return True, None  # reads the page itself, under the lease
         return True, (items[:limit], len(items) > limit)
