@@ -201,3 +201,35 @@ def test_a_run_turn_sees_a_message_appended_just_before_it(any_store):
         stop.set()
         worker.join()
     assert appended
+
+
+def test_a_long_threads_history_is_one_read_once_the_run_knows_its_size(sqlite_store, fake_llm, monkeypatch):
+    from weft.agents.assistants import Assistants
+    from weft.agents.runs import Runs
+    from weft.threads.chat_endpoint import ChatEndpoint
+
+    service = ThreadService(sqlite_store)
+    thread = service.create_conversation(WHO, kind="thread")[0].id
+    for n in range(0, 150, 10):
+        service.append_items(WHO, thread, [_user(f"old {k}") for k in range(n, n + 10)])
+    endpoint = ChatEndpoint(fake_llm.base_url, "k")
+    runs = Runs(service, Assistants(service), endpoint, history_token_budget=100000)
+    older = []
+    real = sqlite_store.list_items_older
+    monkeypatch.setattr(sqlite_store, "list_items_older", lambda *a, **kw: older.append(1) or real(*a, **kw))
+    try:
+        agent = runs.assistants.create(WHO, {"model": "fake-model"})["id"]
+        reads = []
+        for n in range(3):
+            before = len(older)
+            run = runs.create(WHO, thread, {"assistant_id": agent}, [PendingItem("message", "user", _user(f"q{n}"))])
+            runs.advance(WHO, run["id"], None)
+            assert runs.get(WHO, thread, run["id"])["status"] == "completed"
+            reads.append(len(older) - before)
+        assert reads[0] >= 1 and reads[1:] == [0, 0], reads  # the first turn learns the size; later ones read one page
+        sent = fake_llm.requests[-1]["body"]["messages"]
+        assert sum(1 for m in sent if m["role"] == "user") == 153  # the whole history still reaches the model
+        assert sum(1 for m in sent if m["role"] == "assistant") == 2
+    finally:
+        runs.close()
+        endpoint.close()

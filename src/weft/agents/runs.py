@@ -387,7 +387,8 @@ class Runs:
         message_id = item_id_for("message")
         try:
             with self._heartbeat(principal, run_id):
-                with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait, prefetch=self._first_page_size(principal.tenant_id, thread_id)) as lease:
+                first_page = self._first_page_size(principal.tenant_id, thread_id)  # read with the lease (PostgreSQL)
+                with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait, prefetch=first_page) as lease:
                     self._turn(principal, run_id, state, message_id, lease, emit, streaming, read)
         except WeftError as exc:
             self._fail(principal, run_id, {"code": exc.code or "server_error", "message": exc.message}, emit)
@@ -446,7 +447,8 @@ class Runs:
         loaded = self.service.recent_history(principal, run["thread_id"], self.budget, size, first_size=self._first_page_size(*key),
                                              first_page=getattr(lease, "page", None))
         if len(self._history_reads) >= 4096 and key not in self._history_reads:
-            self._history_reads.pop(next(iter(self._history_reads)), None)
+            with contextlib.suppress(StopIteration, RuntimeError):  # the oldest hint goes (another turn may be at it)
+                self._history_reads.pop(next(iter(self._history_reads)), None)
         self._history_reads[key] = len(loaded)
         for item in loaded:
             if item.id not in made:  # the pinned system messages
