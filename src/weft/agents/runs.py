@@ -41,7 +41,7 @@ from weft.agents.turn_lock import TurnLocks
 from weft.errors import InvalidInput, NotFound, WeftError
 from weft.threads.chat_endpoint import ChatEndpoint
 from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
-from weft.threads.items import item_id_for, validate_metadata
+from weft.threads.items import item_id_for, message_text, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
 from weft.threads.turns import DEFAULT_LEASE_SECONDS, RecordChanged, TurnRecord
@@ -73,6 +73,7 @@ class Runs:
         self.stream_pool = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="weft-run-stream")
         self._live: dict[str, dict] = {}  # runs whose turn this process is running: their in-memory "in_progress"
         self._live_lock = threading.Lock()
+        self._history_reads: dict[tuple[str, str], int] = {}  # (tenant, thread) -> items its last history read here
 
     # ---- validation -------------------------------------------------------------------------------------
     def thread(self, principal: Principal, thread_id: str):
@@ -123,15 +124,17 @@ class Runs:
     def create(self, principal: Principal, thread_id: str, body: dict, additional: list[PendingItem]) -> dict:
         principal.require("write")
         self.check_body(body)
-        # the thread and the assistant in one read; either missing (or not what it should be): the single reads' 404s
-        found = self.service.get_conversations(principal, [thread_id, body["assistant_id"]])
+        # the thread, the assistant and the thread's newest runs in one read; the thread or the assistant missing (or
+        # not what it should be): the single reads' 404s
+        found, newest = self.service.get_conversations_and_list(principal, [thread_id, body["assistant_id"]], kind=self.records.kind,
+                                                                limit=2, order="desc", metadata={"thread_id": thread_id})
         if thread_id not in found or found[thread_id].kind not in THREAD_KINDS:
             self.thread(principal, thread_id)
         record = found.get(body["assistant_id"])
         assistant = (dict(record.extra) if record is not None and record.kind == self.assistants.records.kind
                      else self.assistants.state(principal, body["assistant_id"]))
         tools = check_tools(body["tools"]) if body.get("tools") is not None else assistant.get("tools") or []
-        busy = self._open_run(principal, thread_id)
+        busy = self._open_run(principal, thread_id, newest)
         if busy:
             raise InvalidInput(f"Thread {thread_id} already has an active run {busy}.", code="thread_busy")
         run = shapes.new_run(thread_id, body["assistant_id"], assistant, body, tools)
@@ -145,10 +148,11 @@ class Runs:
     def _lease(self) -> int:
         return self.service.clock.now_ms() + self.lease_ms
 
-    def _open_run(self, principal: Principal, thread_id: str) -> str | None:
+    def _open_run(self, principal: Principal, thread_id: str, page: Page | None = None) -> str | None:
         # only the newest run can be open (a run is created only when none is, and an ended run stays ended); the
         # second covers two creates that raced in two processes
-        page = self.records.list(principal, limit=2, order="desc", tags={"thread_id": thread_id})
+        if page is None:
+            page = self.records.list(principal, limit=2, order="desc", tags={"thread_id": thread_id})
         for record in page.data:
             state = self._recovered(principal, record.id, record.extra)
             if state["run"]["status"] in shapes.OPEN:
@@ -383,7 +387,8 @@ class Runs:
         message_id = item_id_for("message")
         try:
             with self._heartbeat(principal, run_id):
-                with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait) as lease:
+                first_page = self._first_page_size(principal.tenant_id, thread_id)  # read with the lease (PostgreSQL)
+                with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait, prefetch=first_page) as lease:
                     self._turn(principal, run_id, state, message_id, lease, emit, streaming, read)
         except WeftError as exc:
             self._fail(principal, run_id, {"code": exc.code or "server_error", "message": exc.message}, emit)
@@ -424,16 +429,31 @@ class Runs:
             payload["response_format"] = run["response_format"]
         return payload
 
-    def _history(self, principal: Principal, run: dict) -> list[dict]:
-        sizes: dict[str, int] = {}
+    def _first_page_size(self, tenant_id: str, thread_id: str) -> int:
+        """How many of the thread's newest items its history's first read asks for: as many as the last turn here
+        read (plus room for what was added since), so a history is one read, not a page and then the rest."""
+        read = self._history_reads.get((tenant_id, thread_id), 0)
+        return min(1000, max(100, read + 20))
 
-        def size(item: Item) -> int:  # once per item: the history read and the truncation use it
-            sizes[item.id] = entry_tokens(HistoryEntry(item.type, item.role, item.body))
-            return sizes[item.id]
+    def _history(self, principal: Principal, run: dict, lease=None) -> list[dict]:
+        made: dict[str, tuple[HistoryEntry, int]] = {}
 
-        loaded = self.service.recent_history(principal, run["thread_id"], self.budget, size)
-        entries = [HistoryEntry(i.type, i.role, i.body) for i in loaded]
-        kept, _ = truncate(entries, [], self.budget, [sizes[i.id] if i.id in sizes else size(i) for i in loaded])
+        def size(item: Item) -> int:  # once per item: the history read and the truncation use its entry and size
+            entry = HistoryEntry(item.type, item.role, item.body, message_text(item.body) if item.type == "message" else None)
+            made[item.id] = (entry, entry_tokens(entry))
+            return made[item.id][1]
+
+        key = (principal.tenant_id, run["thread_id"])
+        loaded = self.service.recent_history(principal, run["thread_id"], self.budget, size, first_size=self._first_page_size(*key),
+                                             first_page=getattr(lease, "page", None))
+        if len(self._history_reads) >= 4096 and key not in self._history_reads:
+            with contextlib.suppress(StopIteration, RuntimeError):  # the oldest hint goes (another turn may be at it)
+                self._history_reads.pop(next(iter(self._history_reads)), None)
+        self._history_reads[key] = len(loaded)
+        for item in loaded:
+            if item.id not in made:  # the pinned system messages
+                size(item)
+        kept, _ = truncate([made[i.id][0] for i in loaded], [], self.budget, [made[i.id][1] for i in loaded])
         return to_chat_messages(kept, run.get("instructions") or None)
 
     def _model(self, payload: dict, on_text: Callable[[str], None] | None) -> tuple[str, list[dict], dict | None]:
@@ -462,7 +482,7 @@ class Runs:
     def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool,
               read: dict | None = None) -> None:
         run = state["run"]
-        payload = self._payload(run, self._history(principal, run))
+        payload = self._payload(run, self._history(principal, run, lease))
         streaming_message: list[dict] = []
 
         def on_text(delta: str) -> None:

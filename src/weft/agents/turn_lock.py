@@ -55,14 +55,16 @@ class TurnLocks:
                     self._local.pop(key, None)
 
     @contextmanager
-    def hold(self, tenant_id: str, conversation_id: str, wait_seconds: float | None = None) -> Iterator[Lease]:
+    def hold(self, tenant_id: str, conversation_id: str, wait_seconds: float | None = None,
+             prefetch: int | None = None) -> Iterator[Lease]:
         """Yields the lease (commit the turn with ``writer.commit``, which releases it); raises
-        ``conversation_locked`` after the wait (NotFound for no such conversation)."""
+        ``conversation_locked`` after the wait (NotFound for no such conversation). ``prefetch``: see
+        ``TurnWriter.try_take`` (the newest items, read with the lease where that saves a round trip)."""
         deadline = time.monotonic() + (self.wait_seconds if wait_seconds is None else wait_seconds)
         with self._queued((tenant_id, conversation_id), deadline):
             pause = 0.01
             while True:
-                lease = self.writer.try_take(tenant_id, conversation_id)
+                lease = self.writer.try_take(tenant_id, conversation_id, prefetch)
                 if lease is not None:
                     break
                 if time.monotonic() >= deadline:

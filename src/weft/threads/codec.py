@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from weft.threads.crypto import PLAIN, SEALED, Keyring, blind_index, blind_key, open_sealed, seal
 
@@ -28,6 +28,18 @@ class BodyCodec:
             raise ValueError("unknown body format")
         key = self.keyring.read_key(tenant_id)
         return json.loads(open_sealed(key, blob, f"{tenant_id}|{context}").decode("utf-8"))
+
+    def decode_many(self, tenant_id: str, blobs: list[bytes], contexts: Callable[[], list[str]]) -> list[Any]:
+        """``decode`` of each blob (``contexts()``: their contexts); plain bodies (no encryption) are parsed as one
+        JSON array (one parser call)."""
+        if blobs and all(b is not None and b[:1] == PLAIN for b in blobs):
+            try:
+                values = json.loads(b"[" + b",".join(memoryview(b)[1:] for b in blobs) + b"]")
+            except ValueError:
+                values = None  # one of them is not JSON: decode each (the bad one raises as decode does)
+            if values is not None and len(values) == len(blobs):
+                return values
+        return [self.decode(tenant_id, context, blob) for context, blob in zip(contexts(), blobs)]
 
     def tags(self, tenant_id: str, metadata: dict[str, str]) -> dict[str, str]:
         """Rows of the metadata filter index: the pair itself, or, when encrypting, the blind index of the key

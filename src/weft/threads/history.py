@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from weft.threads.items import message_text
@@ -22,11 +22,12 @@ class HistoryEntry:
     type: str
     role: str | None
     body: dict[str, Any]
+    text: str | None = field(default=None, compare=False)  # a message's message_text(body), when already known
 
 
 def entry_tokens(entry: HistoryEntry) -> int:
     if entry.type == "message":
-        return estimate_tokens(message_text(entry.body))
+        return estimate_tokens(entry.text if entry.text is not None else message_text(entry.body))
     if entry.type == "function_call":
         return estimate_tokens(entry.body.get("name", "") + entry.body.get("arguments", ""))
     if entry.type == "function_call_output":
@@ -80,7 +81,7 @@ def to_chat_messages(entries: list[HistoryEntry], instructions: str | None = Non
             role = "system" if role == "developer" else role
             if role not in ("system", "user", "assistant", "tool"):
                 role = "user"
-            messages.append({"role": role, "content": message_text(entry.body)})
+            messages.append({"role": role, "content": entry.text if entry.text is not None else message_text(entry.body)})
         elif entry.type == "function_call":
             call = {"id": entry.body.get("call_id"), "type": "function",
                     "function": {"name": entry.body.get("name"), "arguments": entry.body.get("arguments", "")}}

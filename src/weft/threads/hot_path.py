@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -43,13 +44,20 @@ def audit_row(record: AuditRecord) -> tuple:
 
 
 class AuditBuffer:
-    """Read-audit records waiting to be stored; ``write(rows)`` stores a batch in one transaction."""
+    """Read-audit records waiting to be stored; ``write(rows)`` stores a batch in one transaction.
 
-    def __init__(self, write: Callable[[list[tuple]], None], flush_interval: float = 0.2, max_pending: int = 2000):
+    The flusher stores the buffer when its oldest record is ``flush_interval`` old (or the buffer holds
+    ``max_pending``), not on a fixed beat: records that a write takes along within the interval (a turn's
+    reads ride with its commit) never cost a transaction of their own."""
+
+    def __init__(self, write: Callable[[list[tuple]], None], flush_interval: float = 0.2, max_pending: int = 2000,
+                 idle_seconds: float = 5.0):
         self._write = write
         self._interval = flush_interval
         self._max = max_pending
+        self._idle = idle_seconds  # an empty buffer's flusher ends after this long (the next record starts one)
         self._rows: list[tuple] = []
+        self._since = 0.0  # time.monotonic() of the oldest record in the buffer
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
@@ -58,13 +66,17 @@ class AuditBuffer:
     def add(self, record: AuditRecord) -> None:
         row = audit_row(record)
         with self._lock:
+            first = not self._rows
+            if first:
+                self._since = time.monotonic()
             self._rows.append(row)
             count = len(self._rows)
-            if self._thread is None and not self._stopping:
+            started = self._thread is None and not self._stopping
+            if started:
                 self._thread = threading.Thread(target=self._run, name="weft-read-audit", daemon=True)
                 self._thread.start()
-        if count >= self._max:
-            self._wake.set()
+        if (first and not started) or count >= self._max:
+            self._wake.set()  # a waiting flusher learns the new deadline
 
     def take(self) -> list[tuple]:
         with self._lock:
@@ -74,6 +86,8 @@ class AuditBuffer:
     def give_back(self, rows: list[tuple]) -> None:
         if rows:
             with self._lock:
+                if not self._rows:
+                    self._since = time.monotonic()
                 self._rows[:0] = rows
 
     def flush(self) -> None:
@@ -90,21 +104,33 @@ class AuditBuffer:
         import logging
 
         log = logging.getLogger("weft.threads")
-        delay, failing = self._interval, False
+        backoff, failing = self._interval, False
         while True:
-            self._wake.wait(delay)
-            self._wake.clear()
+            with self._lock:
+                if self._stopping:
+                    self._thread = None
+                    return
+                pending = bool(self._rows)
+                wait = (self._since + self._interval - time.monotonic()) if pending and len(self._rows) < self._max else 0.0
+                wait = wait if pending else self._idle
+            if wait > 0:
+                woke = self._wake.wait(wait)
+                self._wake.clear()
+                if not woke and not pending:
+                    with self._lock:
+                        if not self._rows:  # idle: no thread until the next record
+                            self._thread = None
+                            return
+                continue
             try:
                 self.flush()
-                delay, failing = self._interval, False
+                backoff, failing = self._interval, False
             except Exception:  # the database is away: keep the rows, retry with a growing pause
                 if not failing:
                     log.warning("could not store buffered read-audit records; retrying", exc_info=True)
-                delay, failing = min(delay * 2, 5.0), True
-            with self._lock:
-                if self._stopping or not self._rows:
-                    self._thread = None  # an idle buffer has no thread; the next record starts one
-                    return
+                backoff, failing = min(backoff * 2, 5.0), True
+                self._wake.wait(backoff)
+                self._wake.clear()
 
     def close(self) -> None:
         with self._lock:

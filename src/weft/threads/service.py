@@ -19,7 +19,7 @@ from weft.threads.crypto import Keyring
 from weft.threads.items import MAX_ITEMS_PER_REQUEST, item_id_for, new_id, normalize_input_item, validate_metadata
 from weft.threads.keys import ApiKeys
 from weft.threads.policy import Principal, validate_retention, validate_tenant_id
-from weft.threads.records import ConversationRecord, ItemRecord, NewItem
+from weft.threads.records import ConversationRecord, ItemPage, ItemRecord, NewItem
 from weft.threads.store_records import ThreadStore
 
 UNSET: Any = ...
@@ -119,6 +119,14 @@ class ThreadService:
         body = self.codec.decode(record.tenant_id, f"item:{record.id}", record.body)
         return Item(record.id, record.conversation_id, record.seq, record.type, record.role, record.created_at_ms // 1000, body,
                     record.created_at_ms)
+
+    def _items(self, records: list[ItemRecord]) -> list[Item]:
+        """``_item`` of each (of one tenant), the bodies decoded together (weft.threads.codec.BodyCodec.decode_many)."""
+        if len(records) < 2:
+            return [self._item(r) for r in records]
+        bodies = self.codec.decode_many(records[0].tenant_id, [r.body for r in records], lambda: [f"item:{r.id}" for r in records])
+        return [Item(r.id, r.conversation_id, r.seq, r.type, r.role, r.created_at_ms // 1000, body, r.created_at_ms)
+                for r, body in zip(records, bodies)]
 
     def _encode_items(self, tenant_id: str, pending: list[PendingItem]) -> list[NewItem]:
         out = []
@@ -228,6 +236,28 @@ class ThreadService:
                 out[conversation_id] = self._conversation(record)
         return out
 
+    def get_conversations_and_list(self, principal: Principal, conversation_ids: list[str], *, kind: str, limit: int,
+                                   order: str = "desc", metadata: dict[str, str] | None = None) -> tuple[dict[str, Conversation], Page]:
+        """``get_conversations(conversation_ids)`` and ``list_conversations(kind=kind, metadata=..., limit=...)``
+        (no cursor) in one query on SQLite and PostgreSQL (weft.threads.turn_reads), audited as the two calls are."""
+        turns = getattr(self.store, "turns", None)
+        if turns is None:
+            return (self.get_conversations(principal, conversation_ids),
+                    self.list_conversations(principal, limit=limit, order=order, metadata=metadata, kind=kind))
+        principal.require("read")
+        tenant = principal.tenant_id
+        with self.audit.operation(principal, "conversation.list", read=True):
+            self._tenant(tenant)
+            tags = self.codec.filter_tags(tenant, validate_metadata(metadata, param="metadata filter")) if metadata else {}
+            found, listed, more = turns.reads.records_and_kind(tenant, list(dict.fromkeys(conversation_ids)), kind, tags, limit,
+                                                               order == "desc")
+            page = Page([self._conversation(r) for r in listed], more)
+        out = {}
+        for conversation_id, record in found.items():
+            with self.audit.operation(principal, "conversation.get", conversation_id, read=True):
+                out[conversation_id] = self._conversation(record)
+        return out, page
+
     def update_conversation(self, principal: Principal, conversation_id: str, *, metadata: Any = UNSET, extra: Any = UNSET,
                             retention_seconds: Any = UNSET) -> Conversation:
         with self.audit.operation(principal, "conversation.update", conversation_id):
@@ -312,27 +342,32 @@ class ThreadService:
         with self.audit.operation(principal, "items.list", conversation_id, read=True):
             principal.require("read")
             page = self.store.list_items(principal.tenant_id, conversation_id, limit=limit, order=order, after=after, before=before)
-            return Page([self._item(r) for r in page.items], page.has_more)
+            return Page(self._items(page.items), page.has_more)
 
     def history(self, principal: Principal, conversation_id: str) -> list[Item]:
         """Every item of the conversation, oldest first."""
         return list(self.list_items(principal, conversation_id, limit=None, order="asc").data)
 
-    def recent_history(self, principal: Principal, conversation_id: str, token_budget: int, estimate) -> list[Item]:
+    def recent_history(self, principal: Principal, conversation_id: str, token_budget: int, estimate, *, first_size: int = 100,
+                       first_page: tuple[list[ItemRecord], bool] | None = None) -> list[Item]:
         """The newest items whose estimated size fits ``token_budget`` (plus one page of slack for the
         truncation to decide), and every older system/developer message: what a model call needs,
-        without reading a long conversation whole."""
+        without reading a long conversation whole. The first page holds ``first_size`` items (or is
+        ``first_page``: the newest items, newest first, and whether there are more, already read under the
+        conversation's lease, weft.threads.turns.Lease.page)."""
         with self.audit.operation(principal, "items.history", conversation_id, read=True):
             principal.require("read")
             tenant = principal.tenant_id
             newest: list[Item] = []
-            tokens, size, whole = 0, 100, False
+            tokens, size, whole = 0, max(1, first_size), False
             while tokens <= token_budget:
                 if newest:  # the next page by sequence number (no cursor to look up), sized for what is left
                     page = self.store.list_items_older(tenant, conversation_id, before_seq=newest[-1].seq, limit=size)
+                elif first_page is not None:
+                    page = ItemPage(*first_page)
                 else:
                     page = self.store.list_items(tenant, conversation_id, limit=size, order="desc")
-                decoded = [self._item(r) for r in page.items]
+                decoded = self._items(page.items)
                 newest.extend(decoded)
                 tokens += sum(estimate(i) for i in decoded)
                 if not page.has_more or not decoded:

@@ -104,6 +104,9 @@ class TurnStore:
             self.lease_connections = RawConnections(store.engine, keep=4, autocommit=True)
             self._async_sessions: set[int] = set()
             self._turn_sql: dict[tuple, tuple[str, tuple[str, ...]]] = {}  # commit_turn's statement per shape
+        from weft.threads.turn_reads import TurnReads
+
+        self.reads = TurnReads(self)  # reads a turn makes together (one round trip)
 
     @staticmethod
     def supports(store) -> bool:
