@@ -12,7 +12,6 @@ import concurrent.futures
 import functools
 import logging
 import time
-import uuid
 from typing import Any, Callable
 from urllib.parse import urlencode
 
