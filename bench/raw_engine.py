@@ -23,6 +23,9 @@ TEXT_FIELDS = ("title", "description")
 # 20,000 corpus documents in one session (load 4.5-9.5): 1 indexing thread and 128 MB gave 4,331 docs/s and 129 µs
 # CPU per document; 2 threads 2,273 docs/s and 195 µs (two segments per commit: twice the merging); 50 MB and 512 MB
 # no better (148 / 137 µs). Chosen for tantivy-py itself, not copied from weft (weft happens to use the same).
+# Re-checked on the peers' two-field documents (20,000, commit per 1,000, 3 interleaved rounds, load 10-13): 128 MB/1
+# thread 3,081 docs/s median (127-152 µs CPU/doc), 50 MB 2,600, 15 MB 2,234 (189-214 µs: more CPU, not less),
+# 128 MB/2 threads 2,380 (179-207 µs). tantivy-py exposes no other writer setting (merge policy, doc store).
 WRITER_HEAP = 128_000_000
 WRITER_THREADS = 1
 

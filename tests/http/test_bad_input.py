@@ -57,6 +57,14 @@ def test_malformed_json(api):
     _assert_odata_4xx(api.post("/indexes/badinput/docs/search?api-version=2026-04-01", content=b"{oops", headers={"Content-Type": "application/json"}), 400)
 
 
+def test_an_empty_or_blank_batch_body_is_refused_and_a_blank_search_body_is_no_parameters(api):
+    for raw in (b"", b" \r\n\t\x0b\x0c"):
+        error = _assert_odata_4xx(api.post(BATCH, content=raw, headers={"Content-Type": "application/json"}), 400)
+        assert "empty" in error["message"]
+    r = api.post("/indexes/badinput/docs/search?api-version=2026-04-01", content=b"  \n", headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json()["value"]
+
+
 @pytest.mark.parametrize(
     "doc",
     [

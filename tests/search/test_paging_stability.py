@@ -38,11 +38,13 @@ def _all_pages(service: SearchService, page: int) -> list[str]:
 
 
 def test_a_change_of_the_index_files_not_made_by_weft_leaves_searchers_alone(tmp_path):
-    """The mechanism: only weft's own commits (followed by its reload) move the searcher. A commit
+    """The mechanism: only weft's own commits (each followed by a reload at the next read) move the searcher. A commit
     made behind its back, as a background merge rewrites the meta file, stays unseen until then."""
     service = _service(tmp_path)
     try:
         _upload(service, [f"a{i}" for i in range(10)])
+        # the first read after weft's commit reloads (lazily: weft.search.engine.tantivy_writer)
+        assert service.search("pages", {"search": "*", "count": True, "top": 0})["@odata.count"] == 10
         definition = service.definition("pages")
         handle = service.engine._handle(definition)
         handle.writer.add_document(handle.layout.to_tantivy("z1", {"id": "z1", "t": "same words"}))

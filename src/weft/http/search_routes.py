@@ -79,7 +79,7 @@ async def _body(request: Request, *, required: bool = True) -> tuple[Any, int]:
         from weft.errors import PayloadTooLarge
 
         raise PayloadTooLarge(f"The request body is {len(raw)} bytes; the limit is 16 MB.")
-    if not raw.strip():
+    if not raw or raw.isspace():  # (not raw.strip(): the same test without copying a 1 MB batch)
         if required:
             raise InvalidInput("The request body is empty; a JSON body is required.")
         return None, 0

@@ -115,30 +115,28 @@ def register(index: tantivy.Index) -> None:
 # In ASCII text, the standard pattern differs from "split at non-alphanumerics" only at '_' and where it joins two
 # letters across . : ' or two digits across . , ; '
 _JOINERS = __import__("re").compile(r"_|[A-Za-z][.:'][A-Za-z]|[0-9][.,;'][0-9]")  # the rule, as one pattern (tests)
-_CANDIDATES = __import__("re").compile(r"[_.:,;']")
-
-
 def simple_suffices(text: str) -> bool:
     """True when tantivy's simple tokenizer gives exactly the standard tokenizer's tokens for ``text``.
 
-    The same test as ``_JOINERS.search(text) is None`` on ASCII text, about six times cheaper: the regex engine
-    only scans for the few candidate characters and Python looks at their neighbours (ASCII ``isalpha`` and
-    ``isdigit`` are exactly ``[A-Za-z]`` and ``[0-9]``).
+    The same test as ``_JOINERS.search(text) is None`` on ASCII text, about forty times cheaper: ``str.find`` (a
+    C memchr-style scan) jumps from one candidate character to the next and Python looks only at their neighbours
+    (ASCII ``isalpha`` and ``isdigit`` are exactly ``[A-Za-z]`` and ``[0-9]``). A regex scan for the candidates
+    costs several times more on a 900-character description (bench/README.md, bulk loading).
     """
-    if not text.isascii():
+    if not text.isascii() or "_" in text:
         return False
     last = len(text) - 1
-    for m in _CANDIDATES.finditer(text):
-        i = m.start()
-        c = text[i]
-        if c == "_":
-            return False
-        if 0 < i < last:
-            before, after = text[i - 1], text[i + 1]
-            if c != "," and c != ";" and before.isalpha() and after.isalpha():
-                return False
-            if c != ":" and before.isdigit() and after.isdigit():
-                return False
+    find = text.find
+    for c in ".:',;":
+        i = find(c)
+        while i != -1:
+            if 0 < i < last:
+                before, after = text[i - 1], text[i + 1]
+                if c != "," and c != ";" and before.isalpha() and after.isalpha():
+                    return False
+                if c != ":" and before.isdigit() and after.isdigit():
+                    return False
+            i = find(c, i + 1)
     return True
 
 

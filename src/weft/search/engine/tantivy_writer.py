@@ -2,10 +2,17 @@
 
 Writes go through one writer thread per index that does group commit: it takes every
 batch waiting in its queue, applies them in order (merges read the stored document,
-with an overlay for keys already touched in the same group), commits once, reloads
-the searcher, and only then answers every batch of the group. A commit is atomic on
-disk, so after a crash an index holds exactly the acknowledged batches (plus perhaps
-batches whose commit finished but whose answer was not sent yet), never half a batch.
+with an overlay for keys already touched in the same group), commits once, and only
+then answers every batch of the group. A commit is atomic on disk, so after a crash an
+index holds exactly the acknowledged batches (plus perhaps batches whose commit finished
+but whose answer was not sent yet), never half a batch.
+
+The searcher is reloaded lazily: a commit only counts itself, and the next read
+(``searcher()``) reloads when the loaded searcher is behind, so every read after an
+answer sees the write, while a bulk load with no reads between its batches does not pay
+a reload (which reopens every segment) per commit. The writer's own lookups (200/201,
+merges) may use the loaded, older searcher: it knows the keys its commits since then
+touched (``_recent``) and reloads first only when a group names one of them.
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ log = logging.getLogger(__name__)
 WRITER_HEAP = 128_000_000
 WRITER_THREADS = 1  # one indexing thread beside the Python writer thread: two busy cores
 MAX_GROUP = 64
+RECENT_LIMIT = 50_000  # keys committed since the loaded searcher, before the writer reloads anyway
 
 
 @dataclass
@@ -65,6 +73,10 @@ class IndexHandle:
         register_native(self.index)  # the analyzers tantivy runs itself (same names as before for those)
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
+        self._commits = 0  # commits made by this handle (the writer thread counts them)
+        self._loaded = 0  # how many of them the loaded searcher includes
+        self._reload_lock = threading.Lock()
+        self._recent: set[str] = set()  # keys committed since the writer last saw the loaded searcher current
         self._missing_cache: dict[str, int] = {}
         self.vectors: dict[str, VectorIndex] = {}
         self._open_vectors()
@@ -136,13 +148,20 @@ class IndexHandle:
         return cache[fast_field]
 
     def searcher(self) -> tantivy.Searcher:
+        """A searcher that includes every commit made before the call (reloading when the loaded one is behind)."""
+        if self._loaded != self._commits:
+            with self._reload_lock:
+                target = self._commits  # read before reloading: the reload includes at least these commits
+                if self._loaded < target:
+                    self.index.reload()
+                    self._loaded = target
         return self.index.searcher()
 
-    def lookup(self, keys: list[str], vectors: bool = True) -> dict[str, dict[str, Any]]:
+    def lookup(self, keys: list[str], vectors: bool = True, *, searcher: tantivy.Searcher | None = None) -> dict[str, dict[str, Any]]:
         if not keys:
             return {}
         unique = list(dict.fromkeys(keys))
-        searcher = self.searcher()
+        searcher = searcher or self.searcher()
         schema = self.layout.schema
         result = searcher.search(keys_query(schema, unique), limit=len(unique), count=False)
         found = {}
@@ -194,11 +213,12 @@ class IndexHandle:
                     register_simple(self.index, simple)
                     layout.simple_mode = simple
             keys = [a.key for job in group for a in job.actions]
-            stored = self.lookup(keys)
+            stored = self._lookup_for_write(keys)
             for job in group:
                 results.append(self._apply_actions(job.actions, stored, overlay, layout))
             self.opstamp = self.writer.commit()
-            self.index.reload()
+            self._recent.update(overlay)
+            self._commits += 1  # the next read reloads (searcher())
             self._missing_cache = {}
             # The commit is durable: bring the vector indexes to the same state before answering.
             for name in vector_names:
@@ -215,6 +235,17 @@ class IndexHandle:
         observability.commit_observed(self.definition.name, len(group), time.perf_counter() - started)
         for job, res in zip(group, results):
             job.future.set_result(res)
+
+    def _lookup_for_write(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored documents of these keys as of the last commit, from the loaded searcher when no commit since
+        it was loaded touched any of them (the writer is the only one committing), else after a reload."""
+        recent = self._recent
+        if self._loaded == self._commits:  # current (a read reloaded it, or no commit since)
+            recent.clear()
+        elif len(recent) > RECENT_LIMIT or not recent.isdisjoint(keys):
+            recent.clear()
+            return self.lookup(keys)  # searcher() reloads: it then includes every commit of this thread
+        return self.lookup(keys, searcher=self.index.searcher())
 
     def _apply_actions(self, actions: list[Action], stored: dict, overlay: dict, layout: Layout) -> list[ItemResult]:
         definition = self.definition
