@@ -13,6 +13,9 @@ import functools
 import tantivy
 
 from weft.search.analysis.stopwords import load as stopwords
+from weft.search.analysis.tokens import SKIP
+
+JOINED = "joined"
 
 # Lucene's StandardTokenizer grammar (StandardTokenizerImpl.jflex, UAX #29 word-break rules) over the Word_Break
 # classes, as one leftmost-first regex: each class may carry trailing Extend/Format/ZWJ characters (WB4); a word is
@@ -95,6 +98,9 @@ BUILDERS = {
     "whitespace": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\S+")).build(),
     # Lucene's PatternAnalyzer default: split on Java's \W+ (ASCII word characters), lower case
     "pattern": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"[A-Za-z0-9_]+")).filter(tantivy.Filter.lowercase()).build(),
+    # the Python-path fields' tokenizer: the index terms Python computed, joined by spaces, a removed token's
+    # position held by SKIP (``tokens.Analyzer.joined``); tantivy's stop filter keeps the others' positions
+    JOINED: lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).filter(tantivy.Filter.custom_stopword([SKIP])).build(),
 }
 
 
