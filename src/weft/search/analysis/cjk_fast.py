@@ -25,6 +25,10 @@ _FALLBACK = regex.compile(
     r"\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}\p{WB=Hebrew_Letter}]"
 )
 _LONG_RUN = re.compile(r"\S{256}")
+# characters none of which alone or together makes a token (no letter, digit, kana or ExtendNumLet; joiners such as
+# ， need a letter or digit on both sides, and the runs around a segment are ideographs, which join nothing): ASCII
+# whitespace and punctuation, CJK and full-width punctuation
+_PUNCTUATION = " \t\n\r!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\u3000\u3001\u3002\u300c\u300d\u300e\u300f\u3008\u3009\u300a\u300b\u3010\u3011\u3014\u3015\uff0c\uff1f\uff01\uff1b\uff1a\uff08\uff09\u2026\u2014\u201c\u201d\u2018"
 
 
 def bigram_index_terms(stop: frozenset[str]):
@@ -102,6 +106,8 @@ def bigram_index_terms(stop: frozenset[str]):
     word = _joined_word(fold)
 
     def _between_joined(segment: str, add) -> bool:
+        if not segment.strip(_PUNCTUATION):
+            return True  # only separators: no token, no position (most of the text between runs of ideographs)
         if len(segment) > 255 and _LONG_RUN.search(segment):
             return False
         terms = standard_terms(segment)
