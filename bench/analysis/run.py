@@ -286,22 +286,24 @@ def main(argv=None) -> int:
     return 0
 
 
-READING = """Reading (written for the run of 2026-12-03 13:01, weft 4059e58, load average 12-15 on the 2 cores: single rounds
-swing by 30-60 points, so the medians are what to read, and the CPU columns). The same benchmark on the code before
-this session's changes (c05e871, 2 rounds right after, load 12-14) gave weft / raw `standard.lucene` 65% (37%, 93%),
-`en.lucene` 43% (41%, 45%), `fr.lucene` 33% (25%, 41%), `zh-Hans.lucene` 43% (31%, 54%), the edge n-gram chain 28%
-(31%, 26%), with weft server CPU per document 76 / 165 / 137-154 / 300-315 / 600-608 µs; now 71 / 103 / 93 / 165 / 588 (medians).
-What changed: the Python-path terms reach tantivy as one string its whitespace tokenizer splits in its indexing
-thread, instead of one Python `Token` object per term (docs/analysis.md, "How the Python-path terms reach tantivy"),
-and the CJK path skips the punctuation between runs of ideographs. `en.lucene`, `fr.lucene` and `zh-Hans.lucene` are
-now at or within two points of the 70% target (medians 70%, 70%, 68%; weft's native `standard.lucene` itself is at 56%
-in this run and 65% in the other: weft's own per-document work, HTTP, JSON, validation and the stored `_source`, about
-30 µs per document more than raw tantivy's whole cost here, bounds every row). The edge n-gram chain is far from it
-(19%): weft and raw index the same 375 grams per document, but grams share their word's position, which a joined
-string cannot express, so weft still builds 375 `Token` objects per document (about 200 µs of Python) and tantivy-py
-copies them; raw tantivy makes them in Rust. Closing that needs tantivy-py to take terms and positions without
-`Token` objects (or an n-gram token filter). Against the `regex` comparators (what these rows were compared with
-before) weft is at 3-4 times raw."""
+READING = """Reading (written for the run of 2026-12-03 13:15, weft 51d3fc6 (src as at fc4a295), load average 10-13 on the 2 cores:
+single rounds swing by 20-45 points, so the medians are what to read, and the CPU columns). A run 14 minutes earlier on
+the same analysis code (load 12-15) gave medians `standard.lucene` 56%, `en.lucene` 70%, `fr.lucene` 70%,
+`zh-Hans.lucene` 68%, edge n-grams 19%, weft CPU 71 / 103 / 93 / 165 / 588 µs per document. The same benchmark on the
+code before this session's changes (c05e871, 2 rounds between the two, load 12-14) gave `standard.lucene` 65% (37%,
+93%), `en.lucene` 43% (41%, 45%), `fr.lucene` 33% (25%, 41%), `zh-Hans.lucene` 43% (31%, 54%), edge n-grams 28% (31%,
+26%), weft CPU 76 / 165 / 137-154 / 300-315 / 600-608 µs per document. What changed: the Python-path terms reach
+tantivy as one string its whitespace tokenizer splits in its indexing thread, instead of one Python `Token` object
+per term (docs/analysis.md, "How the Python-path terms reach tantivy"), and the CJK path skips the punctuation between
+runs of ideographs. `en.lucene`, `fr.lucene` and `zh-Hans.lucene` now sit around the 70% target (65-76% in this run,
+68-70% in the other), about where weft's native `standard.lucene` does (72%, 56%): what remains is mostly weft's own
+per-document work (HTTP, JSON, validation, the stored `_source`), which costs about as much as raw tantivy's whole
+indexing of these one-field documents and bounds every row. The edge n-gram chain is far from it (16-19%): weft and
+raw index the same 375 grams per document, but grams share their word's position, which a joined string cannot
+express, so weft still builds 375 `Token` objects per document (about 200 µs of Python) that tantivy-py then copies,
+where raw tantivy makes its grams in Rust. Closing that needs tantivy-py to take terms and positions without `Token`
+objects (or an n-gram token filter). Against the `regex` comparators (what these rows were compared with before)
+weft is at 2.6-3.3 times raw."""
 
 
 def render(result: dict) -> None:
