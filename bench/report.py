@@ -187,7 +187,8 @@ def _analysis_summary() -> str:
     if not path.exists():
         return ""
     r = json.loads(path.read_text())
-    rows = ", ".join(f"{row['analyzer']} {row['ratio']:.0%}" for row in r["rows"])
+    # since 2026-12-03 each row has its raw comparators; the first one is the ratio's denominator
+    rows = ", ".join(f"{row['analyzer']} ({row['path']}) {(row['raw'][0] if 'raw' in row else row)['ratio']:.0%}" for row in r["rows"])
     return f"; last run ({r['started']}, load {' '.join(r['load'])}): weft / raw {rows} (target 70%)"
 
 

@@ -51,3 +51,35 @@ def test_random_text_agrees():
             covered += 1
         assert _indexed(a, text) == _reference(a, text), repr(text)
     assert covered > 1500
+
+
+def test_punctuation_between_runs_makes_no_token():
+    # the joined path skips segments of these characters without tokenizing them
+    from weft.search.analysis import native
+    from weft.search.analysis.cjk_fast import _PUNCTUATION
+
+    an = native.text_analyzer("standard_tokenizer")
+    rng = random.Random(2)
+    for _ in range(3000):
+        seg = "".join(rng.choice(_PUNCTUATION) for _ in range(rng.randint(1, 6)))
+        assert an.analyze("中" + seg + "国") == ["中", "国"], repr(seg)
+
+
+def test_joined_random_text_agrees():
+    from weft.search.analysis import native
+
+    a = analysis.get("zh-Hans.lucene")
+    joined_an = native.text_analyzer(native.JOINED)
+    rng = random.Random(6)
+    han = [chr(c) for c in range(0x4E00, 0x4E00 + 50)]
+    pieces = han * 3 + ["the", "a", "s", "www", "Fox's", "1", "，", "。", "、", " ", "ＡＢ", "１", ",", ".", "'", "é",
+                        "_", "x9", "「", "」", "！", "1，2", "a：b", "…", "‘"]
+    covered = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        joined = a.index_joined(text)
+        if joined is None:
+            continue
+        covered += 1
+        assert [(t.text, t.position) for t in joined_an.pre_tokenize(joined).tokens] == _reference(a, text), repr(text)
+    assert covered > 2000

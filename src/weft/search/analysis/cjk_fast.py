@@ -25,12 +25,18 @@ _FALLBACK = regex.compile(
     r"\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}\p{WB=Hebrew_Letter}]"
 )
 _LONG_RUN = re.compile(r"\S{256}")
+# characters none of which alone or together makes a token (no letter, digit, kana or ExtendNumLet; joiners such as
+# ， need a letter or digit on both sides, and the runs around a segment are ideographs, which join nothing): ASCII
+# whitespace and punctuation, CJK and full-width punctuation
+_PUNCTUATION = " \t\n\r!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\u3000\u3001\u3002\u300c\u300d\u300e\u300f\u3008\u3009\u300a\u300b\u3010\u3011\u3014\u3015\uff0c\uff1f\uff01\uff1b\uff1a\uff08\uff09\u2026\u2014\u201c\u201d\u2018"
 
 
 def bigram_index_terms(stop: frozenset[str]):
-    """The function giving ``[(term, position), ...]`` for a text, or None where the Python chain must run."""
+    """The function giving ``[(term, position), ...]`` for a text, or None where the Python chain must run; its
+    ``joined`` attribute gives the same terms as one string (``Analyzer.index_joined``)."""
     from weft.search.analysis import filters as F
     from weft.search.analysis.latin import standard_terms
+    from weft.search.analysis.tokens import _joined_word
 
     if any(_RUN.search(w) for w in stop):  # an ideograph stop word would need the stop check on every gram
         return None
@@ -77,4 +83,37 @@ def bigram_index_terms(stop: frozenset[str]):
             pos += 1
         return pos
 
+    def joined(text: str) -> str | None:
+        # the same terms as one string for the joined tokenizer (``Analyzer.joined``): a run's bigrams are
+        # consecutive positions, and a stopped term between runs holds its position as SKIP
+        if _FALLBACK.search(text) is not None:
+            return None
+        parts: list[str] = []
+        add = parts.append
+        last = 0
+        for m in _RUN.finditer(text):
+            start = m.start()
+            if start > last and not _between_joined(text[last:start], add):
+                return None
+            run = m.group()
+            add(run if len(run) == 1 else " ".join(map(str.__add__, run[:-1], run[1:])))
+            last = m.end()
+        if last < len(text) and not _between_joined(text[last:], add):
+            return None
+        out = " ".join(parts)
+        return None if "\x00" in out else out
+
+    word = _joined_word(fold)
+
+    def _between_joined(segment: str, add) -> bool:
+        if not segment.strip(_PUNCTUATION):
+            return True  # only separators: no token, no position (most of the text between runs of ideographs)
+        if len(segment) > 255 and _LONG_RUN.search(segment):
+            return False
+        terms = standard_terms(segment)
+        if terms:
+            add(" ".join(map(word, terms)))
+        return True
+
+    terms.joined = joined
     return terms

@@ -28,12 +28,12 @@ def _latin_letters() -> str:
 
 LETTERS = _latin_letters()
 # non-ASCII characters the grammar treats as separators (WB=Other): Latin-1 punctuation and symbols (not the
-# letters ª µ º, the soft hyphen (Format), the middle dot (MidLetter)), × ÷, dashes, quotes (not ‘ ’ ․ ‧: MidNumLet,
+# letters ª µ º, the soft hyphen (Format), the middle dot (MidLetter), and © ® ‼, emoji tokens), × ÷, dashes, quotes (not ‘ ’ ․ ‧: MidNumLet,
 # MidLetter), daggers, bullets, ellipsis, per mille, primes, guillemets
-SEPARATORS = ("\u00a0\u00a1\u00a2\u00a3\u00a4\u00a5\u00a6\u00a7\u00a8\u00a9\u00ab\u00ac\u00ae\u00af\u00b0\u00b1\u00b2\u00b3"
+SEPARATORS = ("\u00a0\u00a1\u00a2\u00a3\u00a4\u00a5\u00a6\u00a7\u00a8\u00ab\u00ac\u00af\u00b0\u00b1\u00b2\u00b3"
               "\u00b4\u00b6\u00b8\u00b9\u00bb\u00bc\u00bd\u00be\u00bf\u00d7\u00f7"
               "\u2010\u2011\u2012\u2013\u2014\u2015\u2016\u2017\u201a\u201b\u201c\u201d\u201e\u201f\u2020\u2021\u2022\u2023"
-              "\u2025\u2026\u2030\u2031\u2032\u2033\u2034\u2035\u2036\u2037\u2038\u2039\u203a\u203b\u203c\u203d\u203e")
+              "\u2025\u2026\u2030\u2031\u2032\u2033\u2034\u2035\u2036\u2037\u2038\u2039\u203a\u203b\u203d\u203e")
 _CLASS = "A-Za-z" + re.escape(LETTERS)
 # a character that is neither ASCII nor one of LETTERS or SEPARATORS, or an underscore
 _OUTSIDE = re.compile(rf"[^\x00-\x7f{re.escape(LETTERS + SEPARATORS)}]|_")

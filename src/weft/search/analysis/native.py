@@ -13,6 +13,9 @@ import functools
 import tantivy
 
 from weft.search.analysis.stopwords import load as stopwords
+from weft.search.analysis.tokens import SKIP
+
+JOINED = "joined"
 
 # Lucene's StandardTokenizer grammar (StandardTokenizerImpl.jflex, UAX #29 word-break rules) over the Word_Break
 # classes, as one leftmost-first regex: each class may carry trailing Extend/Format/ZWJ characters (WB4); a word is
@@ -45,7 +48,49 @@ def _grammar(full: bool) -> str:
         chain = rf"(?:{chain}(?:{e})*)?{hl}(?:{sq}|{dq}{hl})|{chain}"
     units = rf"(?:{k}(?:(?:{e})*{k})*|(?:{n}(?:(?:(?:{e})*|{mn}){n})*|{chain})+)"
     sea = rf"[[{_SEA_SCRIPTS}]&&[\p{{L}}\p{{M}}]]{x}"
-    return rf"(?:{e})*{units}(?:(?:{e})+{units})*(?:{e})*|{sea}(?:{sea})*|\p{{Han}}{x}|\p{{Hiragana}}{x}"
+    emoji, wordish = _emoji(full)
+    return (rf"{wordish}(?:{e})*{units}(?:(?:{e})+{units})*(?:{e})*|{sea}(?:{sea})*|\p{{Han}}{x}|\p{{Hiragana}}{x}"
+            rf"|{emoji}")
+
+
+# Emoji sequences, as Lucene 8.7's grammar has them (its <EMOJI> tokens, UTS #51 sequences; checked against Lucene,
+# tests/search/analysis/data/lucene_emoji_tokens.jsonl): an element is an emoji character (Extended_Pictographic)
+# with trailing Extend/Format/ZWJ (but not the presentation selectors FE0E/FE0F, and not the skin-tone modifiers)
+# and an optional FE0F, or a skin-tone modifier after an optional modifier base; elements join across ZWJ, or one
+# element takes a tag sequence (the subdivision flags); a keycap ([0-9#*], FE0F?, U+20E3) and a pair of regional
+# indicators (a flag) are tokens too. Lucene's modifier bases are Emoji 11's (106 characters, fewer than today's).
+# The alternatives come last in the leftmost-first pattern, where jflex takes the longest match: words and numbers
+# that start with the same characters (``1⃣``, ``ℹ``) give the same text either way, except an emoji that is also a
+# letter (ℹ Ⓜ 🅰 🅱 🅾 🅿) followed by a ZWJ sequence, which the first alternative of the whole pattern takes.
+_EMOJI_MODIFIER_BASES = (
+    r"\x{261D}\x{26F9}\x{270A}-\x{270D}\x{1F385}\x{1F3C2}-\x{1F3C4}\x{1F3C7}\x{1F3CA}-\x{1F3CC}\x{1F442}-\x{1F443}"
+    r"\x{1F446}-\x{1F450}\x{1F466}-\x{1F469}\x{1F46E}\x{1F470}-\x{1F478}\x{1F47C}\x{1F481}-\x{1F483}\x{1F485}-\x{1F487}"
+    r"\x{1F4AA}\x{1F574}-\x{1F575}\x{1F57A}\x{1F590}\x{1F595}-\x{1F596}\x{1F645}-\x{1F647}\x{1F64B}-\x{1F64F}\x{1F6A3}"
+    r"\x{1F6B4}-\x{1F6B6}\x{1F6C0}\x{1F6CC}\x{1F918}-\x{1F91C}\x{1F91E}-\x{1F91F}\x{1F926}\x{1F930}-\x{1F939}"
+    r"\x{1F93D}-\x{1F93E}\x{1F9B5}-\x{1F9B6}\x{1F9B8}-\x{1F9B9}\x{1F9D1}-\x{1F9DD}"
+)
+_WORDISH_EMOJI = r"\x{2139}\x{24C2}\x{1F170}\x{1F171}\x{1F17E}\x{1F17F}"
+
+
+def _emoji(full: bool) -> tuple[str, str]:
+    """The emoji alternatives and the (full pattern only) leading alternative for letter-emoji ZWJ sequences."""
+    if not full:  # no Extend/Format/ZWJ in the text: lone emoji characters and flags only
+        return r"\p{Extended_Pictographic}|\p{Regional_Indicator}\p{Regional_Indicator}", ""
+    # w: Extend/Format/ZWJ but the presentation selectors and the modifiers (Lucene's ExtFmtZwjSansPresSel). Lucene
+    # takes the longest match, this engine the first alternative that matches: so a sequence is written as units
+    # each followed by its gap to the next core (greedy, and a unit that cannot be followed is given back), then a
+    # last unit with its tail; an emoji core's gap and tail may hold one FE0F after its w, a modifier's may not
+    w = r"[[\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]--[\x{FE0E}\x{FE0F}\x{1F3FB}-\x{1F3FF}]]*"
+    mod = rf"(?:\x{{200D}}*[{_EMOJI_MODIFIER_BASES}]{w})?[\x{{1F3FB}}-\x{{1F3FF}}]"
+    ec = r"\x{200D}*\p{Extended_Pictographic}"
+    gap_e, gap_m = rf"{w}\x{{FE0F}}?\x{{200D}}", rf"{w}\x{{200D}}"
+    tail_e = rf"(?:{w}\x{{FE0F}}(?:[\x{{E0020}}-\x{{E007E}}]+\x{{E007F}})?|{w})"
+    units = rf"(?:{mod}{gap_m}|{ec}{gap_e})*(?:{mod}{w}|{ec}{tail_e})"
+    seq = units
+    keycap = rf"[0-9#*]{w}\x{{FE0F}}?\x{{20E3}}{w}"
+    flag = rf"\p{{Regional_Indicator}}{_EXTEND}*\p{{Regional_Indicator}}{_EXTEND}*"
+    wordish = rf"\x{{200D}}*[{_WORDISH_EMOJI}]{gap_e}{units}|"
+    return f"{seq}|{keycap}|{flag}", wordish
 
 
 STANDARD_PATTERN = _grammar(True)
@@ -95,6 +140,9 @@ BUILDERS = {
     "whitespace": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\S+")).build(),
     # Lucene's PatternAnalyzer default: split on Java's \W+ (ASCII word characters), lower case
     "pattern": lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"[A-Za-z0-9_]+")).filter(tantivy.Filter.lowercase()).build(),
+    # the Python-path fields' tokenizer: the index terms Python computed, joined by spaces, a removed token's
+    # position held by SKIP (``tokens.Analyzer.joined``); tantivy's stop filter keeps the others' positions
+    JOINED: lambda: tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).filter(tantivy.Filter.custom_stopword([SKIP])).build(),
 }
 
 

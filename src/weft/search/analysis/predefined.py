@@ -109,11 +109,12 @@ def _build(name: str) -> Analyzer:
 
             fast = bigram_index_terms(stopwords("cjk"))
         return Analyzer(name, tok, [f for f in filters if f is not None], chars, native=name if name in NATIVE else None,
-                        index_terms=fast)
+                        index_terms=fast, index_joined=getattr(fast, "joined", None))
     target = MICROSOFT_STAND_INS[name]
     if target in table:
         a = _build(target)
-        return Analyzer(name, a.tokenizer, a.filters, a.char_filters, native=a.native, index_terms=a.index_terms)
+        return Analyzer(name, a.tokenizer, a.filters, a.char_filters, native=a.native, index_terms=a.index_terms,
+                        index_joined=a.index_joined)
     algorithm = target.split(":", 1)[1] if target.startswith("snowball:") else None
     return Analyzer(name, st, [lc] + ([F.snowball(algorithm)] if algorithm else []))
 

@@ -46,9 +46,12 @@ class Analyzer:
     # a cheaper way to the index terms (``[(term, position), ...]``, or None for a text it does not cover) that gives
     # exactly the chain's terms and positions (``cjk_fast``)
     index_terms: Callable[[str], list[tuple[str, int]] | None] | None = None
+    # the same as a joined string (``joined``), or None for a text it does not cover
+    index_joined: Callable[[str], str | None] | None = None
 
     def __post_init__(self):
         self._fast, self._expands = (None, False) if self.native else _fast_path(self)
+        self._word = _joined_word(self._fast) if self._fast is not None and not self._expands else None
 
     def _same_offsets(self, text: str) -> str:
         # the fast path's char filters: each keeps every character's offset (``keeps_offsets``)
@@ -86,6 +89,28 @@ class Analyzer:
                 Token = tantivy.Token
                 return tantivy.PreTokenizedString("", [Token(term, pos, 0, 0) for term, pos in found])
         return tantivy.PreTokenizedString("", [tantivy.Token(t.term, t.pos, t.start, t.end) for t in self.tokens(text)])
+
+    def joined(self, text: str) -> str | None:
+        """The index terms as one string for the ``joined`` tokenizer (``native.JOINED``: split at ASCII whitespace,
+        drop ``SKIP``), or None where that cannot express them (two terms at one position, a term with whitespace,
+        an empty term): term ``i`` of the string is at position ``i``, and a removed token's position holds ``SKIP``,
+        so tantivy numbers the terms exactly as ``pre_tokenized`` gives them. tantivy then tokenizes the string in its
+        indexing thread, off the GIL, and Python builds no Token objects: about half the cost of ``pre_tokenized``
+        (docs/analysis.md)."""
+        if self.native is not None:
+            return None
+        if self._word is not None:
+            from weft.search.analysis.latin import standard_terms
+
+            out = " ".join(map(self._word, standard_terms(self._same_offsets(text))))
+            return None if "\x00" in out else out
+        if self.index_joined is not None:
+            out = self.index_joined(text)
+            if out is not None:
+                return out
+        if self._fast is not None and not (self._expands and _long_run(text)):
+            return None  # expanding fast path: several terms at one position
+        return join_tokens(self.tokens(text))
 
     def tokens(self, text: str) -> list[Tok]:
         if self.native is not None:
@@ -125,6 +150,56 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         return [t.term for t in self.tokens(text)]
+
+
+SKIP = "\x01"  # the joined tokenizer's placeholder for a removed token (native.JOINED drops it)
+# characters that cannot be in a joined term: tantivy's whitespace tokenizer splits at ASCII whitespace (not \x0b,
+# but it is left out too), \x00 marks a term that cannot be joined, \x01 is SKIP
+_UNJOINABLE = re.compile("[ \t\n\x0b\x0c\r\x00\x01]")
+
+
+def _joined_word(fn):
+    """``fn`` (a fast-path term map) for ``joined``: SKIP for a removed term, ``"\x00"`` for one it cannot carry."""
+    import functools
+
+    @functools.lru_cache(maxsize=65536)
+    def word(term: str) -> str:
+        out = fn(term)
+        if out is None:
+            return SKIP
+        if not out or _UNJOINABLE.search(out):
+            return "\x00"
+        return out
+
+    return word
+
+
+def join_tokens(toks: list[Tok]) -> str | None:
+    """Tokens as a joined string (``Analyzer.joined``), or None when positions repeat or go back, or a term cannot be
+    carried."""
+    parts: list[str] = []
+    add = parts.append
+    nxt = skipped = 0
+    for t in toks:
+        p = t.pos
+        if p != nxt:
+            if p < nxt:
+                return None
+            parts.extend([SKIP] * (p - nxt))
+            skipped += p - nxt
+        add(t.term)
+        nxt = p + 1
+    if not parts:
+        return ""
+    if "" in parts:
+        return None
+    out = " ".join(parts)
+    if out.count(" ") != len(parts) - 1 or out.count(SKIP) != skipped or _UNJOINABLE_ANY.search(out):
+        return None
+    return out
+
+
+_UNJOINABLE_ANY = re.compile("[\t\n\x0b\x0c\r\x00]")
 
 
 def _native_tokens(text: str):

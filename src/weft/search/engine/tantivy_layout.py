@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import tantivy
 
 from weft.search import analysis
-from weft.search.analysis.native import SIMPLE_WHEN_ASCII, simple_suffices, text_analyzer
+from weft.search.analysis.native import JOINED, SIMPLE_WHEN_ASCII, simple_suffices, text_analyzer
 from weft.search.analysis.native import tokenizer_name as native_tokenizer_name
 from weft.search.analysis.normalizers import normalize
 from weft.search.documents import datetime_to_micros, double_value, parse_geo_point
@@ -111,7 +111,9 @@ class Layout:
                 search_chain = analysis.resolve(definition, f.effective_search_analyzer)
                 # tantivy runs the native analyzers itself; the others run in Python (weft.search.analysis) and
                 # tantivy gets their tokens pre-tokenized.
-                tokenizer = native_tokenizer_name(index_chain.native) if index_chain.native else "raw"
+                # Python-path fields: tantivy gets the terms Python computed as one joined string its whitespace
+                # tokenizer splits (Analyzer.joined), or pre-tokenized where that string cannot carry them
+                tokenizer = native_tokenizer_name(index_chain.native or JOINED)
                 # not stored: pre-tokenized values reach tantivy without their text (Analyzer.pre_tokenized)
                 builder.add_text_field(text, stored=False, tokenizer_name=tokenizer, index_option="position")
             if f.extra.get("normalizer"):
@@ -220,7 +222,11 @@ class Layout:
             elif native:
                 doc.add_text(layout.text, v)
             elif layout.text:
-                doc.add_pre_tokenized_text(layout.text, layout.index_chain.pre_tokenized(v))
+                joined = layout.index_chain.joined(v)
+                if joined is not None:
+                    doc.add_text(layout.text, joined)
+                else:
+                    doc.add_pre_tokenized_text(layout.text, layout.index_chain.pre_tokenized(v))
             if layout.raw:
                 doc.add_text(layout.raw, layout.normalized(v) if layout.normalizer is not None else v)
         elif t in ("Edm.Int32", "Edm.Int64"):
