@@ -25,6 +25,25 @@ class UpstreamError(Unavailable):
         super().__init__(GENERIC)
 
 
+class EmptyAnswer(Unavailable):
+    """The model ended its answer with nothing in it: no text, no tool call (a stream closed before any content,
+    a completion with an empty message). OpenAI never answers so; weft treats it as a broken upstream: the
+    response or run ends ``failed`` with ``server_error`` and no empty assistant message is stored."""
+
+    default_code = "server_error"
+
+    def __init__(self, detail: str = "no content and no tool call"):
+        log.warning("chat endpoint: an answer with nothing in it (%s)", detail)
+        super().__init__("The model's answer was empty: the chat endpoint ended it without any content or tool call.")
+
+
+def require_answer(has_output: bool, finish_reason: str | None) -> None:
+    """Raises EmptyAnswer for an answer with no text and no tool call, unless the model said why it stopped short
+    (``length``: the output limit, ``content_filter``): those end ``incomplete``, as OpenAI's do."""
+    if not has_output and finish_reason not in ("length", "content_filter"):
+        raise EmptyAnswer(f"finish_reason {finish_reason!r}")
+
+
 class ChatEndpoint:
     def __init__(self, base_url: str | None, api_key: str | None, *, timeout: float = 120.0):
         self.base_url = base_url.rstrip("/") if base_url else None
