@@ -113,3 +113,16 @@ def test_a_classic_run_fails_without_an_empty_message(sqlite_store, fake_llm, ho
         assert all(s["type"] != "message_creation" or s["status"] != "completed" for s in steps)
     finally:
         runs.close()
+
+
+def test_a_server_tool_turn_fails_too(responses):
+    # a request with weft's own search tool runs the server-tool loop (weft.agents.server_tools): same outcome
+    tool = {"type": "azure_ai_search", "azure_ai_search": {"indexes": [{"project_connection_id": "weft", "index_name": "x"}]}}
+    conv, _ = responses.service.create_conversation(P)
+    with pytest.raises(WeftError) as failed:
+        responses.create(P, {"input": ASK, "conversation": conv.id, "tools": [tool]}, search_grant="admin")
+    assert failed.value.code == "server_error"
+    events = list(responses.prepare_stream(P, {"input": ASK, "conversation": conv.id, "tools": [tool], "stream": True},
+                                           search_grant="admin"))
+    assert events[-1]["type"] == "response.failed" and events[-1]["response"]["error"]["code"] == "server_error"
+    assert _roles(responses.service, conv.id) == []
