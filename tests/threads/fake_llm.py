@@ -12,7 +12,8 @@ class FakeChatServer:
     (after ``cite:``, the answer cites each returned document's ``@citation`` marker: ``Found: <title> <marker>; ...``); asks for the ``get_weather`` tool when the user says 'weather'
     and tools were offered; answers 500 when the user says 'fail-upstream', and a 200 whose body is not a chat
     completion (``{"choices": ["garbled"]}``) when the user says 'garbled-upstream', and an empty answer (a stream that
-    closes with no data chunk, a message with no content) when the user says 'empty-upstream'. ``delay`` seconds of latency make concurrent requests overlap."""
+    closes with no data chunk, a message with no content) when the user says 'empty-upstream', and a stream cut short
+    (one content chunk, then the end: no finish_reason, no [DONE]) when the user says 'cut-upstream'. ``delay`` seconds of latency make concurrent requests overlap."""
 
     def __init__(self, delay: float = 0.0):
         self.delay = delay
@@ -63,6 +64,14 @@ class FakeChatServer:
                         b'"message": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]}')
                     self.send_response(200)
                     self.send_header("content-type", "text/event-stream" if body.get("stream") else "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if "cut-upstream" in str(last.get("content") or "") and body.get("stream"):  # a stream cut short
+                    payload = b'data: {"choices": [{"index": 0, "delta": {"content": "half an ans"}}]}\n\n'
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
                     self.send_header("content-length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -79,7 +79,7 @@ def test_the_http_answer_is_an_openai_server_error(sdk):
     conv = sdk.conversations.create()
     with pytest.raises(openai.APIStatusError) as failed:
         sdk.responses.create(model="fake-model", conversation=conv.id, input=ASK)
-    assert failed.value.status_code in (500, 502, 503) and failed.value.body["code"] == "server_error"
+    assert failed.value.status_code == 503 and failed.value.body["code"] == "server_error"
     assert sdk.conversations.items.list(conv.id).data == []
     events = list(sdk.responses.create(model="fake-model", conversation=conv.id, input=ASK, stream=True))
     assert events[-1].type == "response.failed" and events[-1].response.error.code == "server_error"
@@ -126,3 +126,22 @@ def test_a_server_tool_turn_fails_too(responses):
                                            search_grant="admin"))
     assert events[-1]["type"] == "response.failed" and events[-1]["response"]["error"]["code"] == "server_error"
     assert _roles(responses.service, conv.id) == []
+
+
+def test_a_stream_cut_short_fails_rather_than_storing_half_an_answer(responses, sqlite_store, fake_llm):
+    cut = "cut-upstream please"
+    conv, _ = responses.service.create_conversation(P)
+    events = list(responses.prepare_stream(P, {"input": cut, "conversation": conv.id, "stream": True}))
+    assert events[-1]["type"] == "response.failed" and events[-1]["response"]["error"]["code"] == "server_error"
+    assert _roles(responses.service, conv.id) == []  # the half answer streamed is not stored as a whole one
+    runs = Runs(responses.service, Assistants(responses.service), ChatEndpoint(fake_llm.base_url, None), lease_seconds=600)
+    try:
+        agent = runs.assistants.create(P, {"model": "m"})["id"]
+        thread, _ = responses.service.create_conversation(P, kind="thread", items=[{"role": "user", "content": cut}])
+        run = runs.create(P, thread.id, {"assistant_id": agent}, [])
+        names = [name for name, _ in runs.stream(P, run["id"], [])]
+        assert names[-1] == "thread.run.failed"
+        assert runs.get(P, thread.id, run["id"])["last_error"]["code"] == "server_error"
+        assert [i.role for i in responses.service.list_items(P, thread.id).data] == ["user"]
+    finally:
+        runs.close()
