@@ -11,7 +11,9 @@ class FakeChatServer:
     """Answers ``echo: <last user text>``; ``search: q`` / ``cite: q`` ask the tool with a ``query`` parameter
     (after ``cite:``, the answer cites each returned document's ``@citation`` marker: ``Found: <title> <marker>; ...``); asks for the ``get_weather`` tool when the user says 'weather'
     and tools were offered; answers 500 when the user says 'fail-upstream', and a 200 whose body is not a chat
-    completion (``{"choices": ["garbled"]}``) when the user says 'garbled-upstream'. ``delay`` seconds of latency make concurrent requests overlap."""
+    completion (``{"choices": ["garbled"]}``) when the user says 'garbled-upstream', and an empty answer (a stream that
+    closes with no data chunk, a message with no content) when the user says 'empty-upstream', and a stream cut short
+    (one content chunk, then the end: no finish_reason, no [DONE]) when the user says 'cut-upstream'. ``delay`` seconds of latency make concurrent requests overlap."""
 
     def __init__(self, delay: float = 0.0):
         self.delay = delay
@@ -51,6 +53,25 @@ class FakeChatServer:
                         payload = b'data: {"choices": ["garbled"]}\n\ndata: [DONE]\n\n'
                     self.send_response(200)
                     self.send_header("content-type", "text/event-stream" if body.get("stream") else "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if "empty-upstream" in str(last.get("content") or ""):  # an answer with nothing in it
+                    # streamed: the stream closes without one data chunk; not streamed: a message with no content
+                    payload = b"" if body.get("stream") else (
+                        b'{"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"index": 0, '
+                        b'"message": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]}')
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream" if body.get("stream") else "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if "cut-upstream" in str(last.get("content") or "") and body.get("stream"):  # a stream cut short
+                    payload = b'data: {"choices": [{"index": 0, "delta": {"content": "half an ans"}}]}\n\n'
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
                     self.send_header("content-length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -103,3 +103,104 @@ def test_markers_become_annotations_only_for_documents_with_urls(public):
     assert text[annotation["start_index"]:annotation["end_index"]] == docs["1"]["@citation"]
     shown = foundry_annotation(annotation, text)
     assert shown["url_citation"] == {"url": "https://x/1", "title": "Red kettle"} and shown["text"] == docs["1"]["@citation"]
+
+
+class _SlowEmbeddings:
+    """An embeddings endpoint that answers after ``delay`` seconds (or when stopped)."""
+
+    def __init__(self, delay: float):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.release = threading.Event()
+        self.calls = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                owner.calls += 1
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                owner.release.wait(delay)
+                payload = json.dumps({"data": [{"embedding": [0.1, 0.2, 0.3]}]}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:  # the caller gave up
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def stop(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_timed_out_searches_stop_and_never_exhaust_the_tool_threads(tmp_path, monkeypatch):
+    # each vector search waits on an embeddings endpoint far slower than the tool's bound; the call fails at its
+    # bound and its search stops at the same deadline (weft.deadline), so after more timed-out calls than the tool
+    # has threads (4), a plain search still runs
+    from weft.agents import project_tools
+    from weft.search import endpoints
+
+    slow = _SlowEmbeddings(delay=60)
+    monkeypatch.setattr(endpoints.POLICY, "_entries", endpoints.POLICY._entries)  # restored after the test
+    endpoints.POLICY.allow(slow.url)
+    monkeypatch.setattr(project_tools, "TIMEOUT_SECONDS", 0.3)
+    try:
+        service = SearchService(tmp_path / "search")
+        service.create_index({"name": "vec", "fields": [
+            {"name": "id", "type": "Edm.String", "key": True}, {"name": "title", "type": "Edm.String", "searchable": True},
+            {"name": "v", "type": "Collection(Edm.Single)", "searchable": True, "dimensions": 3, "vectorSearchProfile": "p"}],
+            "vectorSearch": {"algorithms": [{"name": "h", "kind": "hnsw"}], "profiles": [{"name": "p", "algorithm": "h", "vectorizer": "vz"}],
+                             "vectorizers": [{"name": "vz", "kind": "openAICompatible",
+                                              "openAICompatibleParameters": {"baseUrl": slow.url, "model": "m", "apiKey": "k"}}]}})
+        service.apply_batch("vec", {"value": [{"@search.action": "upload", "id": "1", "title": "kettle", "v": [0.1, 0.2, 0.3]}]})
+        public = PublicSearch(service)
+
+        def tool(query_type):
+            return project_tools.SearchTool(project_tools.parse_search_tool({"type": "azure_ai_search", "azure_ai_search": {
+                "indexes": [{"project_connection_id": "weft", "index_name": "vec", "query_type": query_type}]}}, "tools[0]"),
+                public, "admin")
+
+        for _ in range(6):
+            output, status = tool("vector").call(json.dumps({"query": "kettle"}))
+            assert status == "failed" and "longer than" in output
+        assert slow.calls >= 4  # the searches did reach the slow endpoint
+        # a plain search with a bound of 5 s: it gets a thread (the stuck searches, without their deadline, would
+        # hold all four for the endpoint's 30 s read timeout) and completes
+        monkeypatch.setattr(project_tools, "TIMEOUT_SECONDS", 5.0)
+        output, status = tool("simple").call(json.dumps({"query": "kettle"}))
+        assert status == "completed", output
+        assert [d["id"] for d in json.loads(output)["documents"]] == ["1"]
+    finally:
+        slow.stop()
+
+
+def test_the_deadline_nests_caps_and_checks():
+    import time
+
+    from weft import deadline
+
+    assert deadline.remaining() is None and deadline.capped(30.0) == 30.0
+    deadline.check()  # no deadline: nothing to stop
+    with deadline.until(time.monotonic() + 10):
+        assert 9 < deadline.remaining() <= 10 and deadline.capped(30.0) <= 10 and deadline.capped(1.0) == 1.0
+        with deadline.until(time.monotonic() + 100):  # an inner, later deadline does not extend the outer one
+            assert deadline.remaining() <= 10
+        with deadline.until(time.monotonic() - 1):
+            assert deadline.remaining() == 0 and deadline.capped(30.0) == deadline.MIN_WAIT
+            with pytest.raises(deadline.DeadlineExceeded):
+                deadline.check("the test")
+        deadline.check()
+    assert deadline.remaining() is None

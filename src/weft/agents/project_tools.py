@@ -13,7 +13,8 @@ the weft index (weft.agents.search_tool's rule, the same as the classic ``index_
 offered a function ``azure_ai_search(query)``; each call the model makes runs here, against weft's public
 search (internal indexes out of reach), as the caller of the response: the grant the HTTP layer resolved from
 the request's credential (an admin or query key, or a token granting ``documents.read``). Without one the call
-fails and no document is read. A call is bounded by ``TIMEOUT_SECONDS`` and its output by ``MAX_OUTPUT_CHARS``
+fails and no document is read. A call is bounded by ``TIMEOUT_SECONDS`` (past it the call fails and the search
+stops at its deadline: weft.agents.search_tool.bounded_run) and its output by ``MAX_OUTPUT_CHARS``
 (documents are dropped from the end, long field values cut). Each call is two output items, as Foundry shapes
 them: ``azure_ai_search_call`` (``call_id``, ``arguments``, ``status``) and ``azure_ai_search_call_output``
 (``call_id``, ``output``: the JSON of ``summary``, ``documents``, ``metadata.urls/titles``, ``status``).
@@ -23,7 +24,6 @@ shape; streamed as ``response.output_text.annotation.added``).
 """
 from __future__ import annotations
 
-import concurrent.futures
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -37,12 +37,11 @@ TOOL_TYPE = search_tool.TOOL_TYPE
 CALL_ITEM = "azure_ai_search_call"
 OUTPUT_ITEM = "azure_ai_search_call_output"
 DEFINITION_TOOL_TYPES = ("function", "mcp", TOOL_TYPE)
-TIMEOUT_SECONDS = 20.0
+TIMEOUT_SECONDS = search_tool.TIMEOUT_SECONDS
 MAX_OUTPUT_CHARS = 64 * 1024
 MAX_FIELD_CHARS = 4000
 _SEARCH_MEMBERS = {"type", "azure_ai_search", "name", "description", "tool_configs"}
 _INDEX_MEMBERS = {"project_connection_id", "index_name", "query_type", "top_k", "filter", "index_asset_id"}
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="weft-search-tool")
 
 
 # ---- definitions ------------------------------------------------------------------------------------------------
@@ -150,13 +149,10 @@ class SearchTool:
         With ``cite``, each document with a URL carries its citation marker (weft.agents.citations)."""
         if self.public is None:
             return "Error: this server has no search service for the azure_ai_search tool.", "failed"
-        future = _POOL.submit(search_tool.run, self.public, self.grant, self.index, arguments, cite)
         try:
-            output, _citations = future.result(timeout=TIMEOUT_SECONDS)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            return f"Error: searching index '{self.index.index_name}' took longer than {TIMEOUT_SECONDS:g} s.", "failed"
-        except search_tool.SearchToolError as exc:
+            output, _citations = search_tool.bounded_run(self.public, self.grant, self.index, arguments, cite,
+                                                         timeout=TIMEOUT_SECONDS)
+        except search_tool.SearchToolError as exc:  # SearchTimedOut too
             return f"Error: {exc}", "failed"
         return bounded(output), "completed"
 

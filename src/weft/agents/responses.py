@@ -30,7 +30,7 @@ from weft.agents.stream_replay import StreamLogs, resume, start_streamed_backgro
 from weft.agents.server_tools import SERVER_TOOL_TYPES, ToolTurn, drain, model_view
 from weft.agents.responses_store import KIND, POLLING_RETENTION_SECONDS, ResponseRecords, StoredResponse
 from weft.agents.turn_lock import TurnLocks
-from weft.threads.chat_endpoint import ChatEndpoint
+from weft.threads.chat_endpoint import ChatEndpoint, require_answer
 from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
 from weft.threads.items import item_id_for, new_id
 from weft.threads.policy import Principal
@@ -51,7 +51,8 @@ class ResponsesService:
         self.records = ResponseRecords(service)
         wait = settings.lock_wait_seconds if settings.lock_mode == "wait" else 0.0
         self.locks = TurnLocks(service, wait_seconds=wait, lease_seconds=settings.conversation_lease_seconds)
-        self.background = BackgroundRuns(self.records, background_workers, stale_after_seconds=settings.lock_lease_seconds)
+        self.background = BackgroundRuns(self.records, background_workers, stale_after_seconds=settings.lock_lease_seconds,
+                                         keeper=self.locks.writer.keeper)
         self.stream_logs = StreamLogs()  # the events of streamed background responses (stream_replay.py)
         # The Python work around a model call is let through a few threads at a time (a bounded semaphore).
         self._work = threading.BoundedSemaphore(WORK_SLOTS)
@@ -146,6 +147,7 @@ class ResponsesService:
                 completion = self.endpoint.complete(self._payload(request, messages))
                 choice = (completion.get("choices") or [{}])[0]
                 output = output_from_message(choice.get("message") or {})
+                require_answer(bool(output), choice.get("finish_reason"))  # nothing in it: a broken upstream, failed
                 status, incomplete = finish_status(choice.get("finish_reason"))
                 usage = completion.get("usage")
             with self._work:
@@ -229,6 +231,7 @@ class ResponsesService:
                 for chunk in self.endpoint.stream(self._payload(request, messages)):
                     yield from assembler.feed(chunk)
                 output, usage = assembler.output(), assembler.usage
+                require_answer(bool(output), assembler.finish_reason)  # a stream with nothing in it: failed
                 status, incomplete = finish_status(assembler.finish_reason)
                 done = assembler.done_events(output)
             final = self.response_object(response_id, created_at, request, status, rendered(output), usage_of(usage), incomplete)

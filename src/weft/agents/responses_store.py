@@ -63,6 +63,19 @@ class ResponseRecords:
     def update(self, principal: Principal, stored: "StoredResponse", response: dict, *, owner: str | None = None) -> None:
         self.service.update_conversation(principal, response["id"], extra={"response": response, "inputs": stored.inputs, "owner": owner})
 
+    def touch(self, tenant_id: str, response_id: str) -> None:
+        """The heartbeat of a background response's run: the record's ``updated_at`` set to now."""
+        try:
+            self.service.touch_conversation(tenant_id, response_id)
+        except NotFound:  # deleted meanwhile: nothing left to keep alive
+            pass
+
+    def update_if_unchanged(self, principal: Principal, stored: "StoredResponse", response: dict) -> bool:
+        """The record's new state, only while nothing (a heartbeat, the run's end) has written it since ``stored``."""
+        return self.service.update_conversation_if_unchanged(
+            principal, response["id"], stored.updated_at_ms,
+            extra={"response": response, "inputs": stored.inputs, "owner": stored.owner})
+
     def get(self, principal: Principal, response_id: str) -> StoredResponse:
         try:
             record = self.service.get_conversation(principal, response_id)

@@ -39,7 +39,7 @@ from weft.agents.assistants import Assistants, check_number, check_response_form
 from weft.agents.model_slots import ModelSlots
 from weft.agents.turn_lock import TurnLocks
 from weft.errors import InvalidInput, NotFound, WeftError
-from weft.threads.chat_endpoint import ChatEndpoint
+from weft.threads.chat_endpoint import ChatEndpoint, require_answer
 from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
 from weft.threads.items import item_id_for, message_text, validate_metadata
 from weft.threads.policy import Principal
@@ -457,16 +457,21 @@ class Runs:
         return to_chat_messages(kept, run.get("instructions") or None)
 
     def _model(self, payload: dict, on_text: Callable[[str], None] | None) -> tuple[str, list[dict], dict | None]:
+        """The model's answer (text, tool calls, usage); an answer with nothing in it is EmptyAnswer (the run fails)."""
         if on_text is None:
             completion = self.endpoint.complete(payload)
-            message = ((completion.get("choices") or [{}])[0]).get("message") or {}
+            choice = (completion.get("choices") or [{}])[0]
+            message = choice.get("message") or {}
+            require_answer(bool(message.get("content") or message.get("tool_calls")), choice.get("finish_reason"))
             return message.get("content") or "", message.get("tool_calls") or [], completion.get("usage")
         text: list[str] = []
         calls: dict[int, dict] = {}
         usage = None
+        finish_reason = None
         for chunk in self.endpoint.stream(payload):
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
+                finish_reason = choice.get("finish_reason") or finish_reason
                 delta = choice.get("delta") or {}
                 if delta.get("content"):
                     text.append(delta["content"])
@@ -477,6 +482,7 @@ class Runs:
                     function = call.get("function") or {}
                     slot["function"]["name"] += function.get("name") or ""
                     slot["function"]["arguments"] += function.get("arguments") or ""
+        require_answer(bool(text or calls), finish_reason)
         return "".join(text), [calls[k] for k in sorted(calls)], usage
 
     def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool,

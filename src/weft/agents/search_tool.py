@@ -14,10 +14,13 @@ search goes through ``PublicSearch``.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from weft import deadline
 from weft.agents.citations import HINT, Citations
 from weft.errors import InvalidInput, WeftError
 
@@ -29,10 +32,19 @@ MAX_TOP_K = 50
 # the document field weft reads a citation URL from (then `url`, then none)
 URL_FIELDS = ("url", "uri", "metadata_storage_path")
 TITLE_FIELDS = ("title", "name")
+TIMEOUT_SECONDS = 20.0  # a call's bound (``bounded_run``)
+# the threads tool calls run on: a call past its bound is given up by its caller and stops at its deadline
+# (weft.deadline: checked between the search's stages, bounding its embedding and reranker calls), so timed-out
+# calls free their thread instead of holding it
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="weft-search-tool")
 
 
 class SearchToolError(Exception):
     """The tool call failed (Azure shows a failed tool call, the run goes on with the error as the output)."""
+
+
+class SearchTimedOut(SearchToolError):
+    """The call did not finish within its bound."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +162,10 @@ def run(public, grant: str | None, index: IndexResource, arguments: str, cite: C
     if not isinstance(query, str):
         raise SearchToolError("The tool call's arguments must be a JSON object with a string 'query'.")
     try:
+        deadline.check("The search")
         definition = public.get_index(index.index_name)
         result = public.search(index.index_name, query_body(index, query, definition))
+        deadline.check("The search")  # given up meanwhile: nothing more is done (the citations are not touched)
     except WeftError as exc:
         raise SearchToolError(f"Searching index '{index.index_name}' failed: {exc.message}") from None
     docs = []
@@ -173,6 +187,24 @@ def run(public, grant: str | None, index: IndexResource, arguments: str, cite: C
         if any(markers):
             output["instructions"] = HINT
     return json.dumps(output, ensure_ascii=False, default=str), citations
+
+
+def _run_until(at: float, *args) -> tuple[str, list[dict]]:
+    with deadline.until(at):
+        return run(*args)
+
+
+def bounded_run(public, grant: str | None, index: IndexResource, arguments: str, cite: Citations | None = None,
+                timeout: float = TIMEOUT_SECONDS) -> tuple[str, list[dict]]:
+    """``run`` within ``timeout`` seconds, counted from now (time spent waiting for a thread included): past it
+    SearchTimedOut, and the search, told by its deadline, stops too."""
+    at = time.monotonic() + timeout
+    future = _POOL.submit(_run_until, at, public, grant, index, arguments, cite)
+    try:
+        return future.result(timeout=max(0.0, at - time.monotonic()))
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise SearchTimedOut(f"Searching index '{index.index_name}' took longer than {timeout:g} s.") from None
 
 
 def step_call(call_id: str, arguments: str, output: str) -> dict:
@@ -220,7 +252,7 @@ def model_with_search(runs, principal, run_id: str, state: dict, payload: dict, 
             try:
                 if index is None:
                     raise SearchToolError("The run has no tool_resources.azure_ai_search index.")
-                output, _citations = run(getattr(runs, "public", None), grant, index, arguments, cite)
+                output, _citations = bounded_run(getattr(runs, "public", None), grant, index, arguments, cite)
             except SearchToolError as exc:
                 output, error = f"Error: {exc}", {"code": "tool_user_error", "message": str(exc)}
             step = shapes.new_step(the_run, "tool_calls", {"type": "tool_calls", "tool_calls": [

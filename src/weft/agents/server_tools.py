@@ -30,6 +30,7 @@ from weft.agents.citations import Citations
 from weft.agents.compact import compaction_message
 from weft.agents.response_request import ResponseRequest, chat_payload, invalid
 from weft.agents.response_stream import call_item, finish_status, message_item, rendered
+from weft.threads.chat_endpoint import require_answer
 from weft.threads.history import HistoryEntry, to_chat_messages
 from weft.threads.items import item_id_for, new_id
 from weft.threads.service import PendingItem
@@ -129,6 +130,7 @@ class ToolTurn:
                 usage[key] += int((completion.get("usage") or {}).get(key) or 0)
             choice = (completion.get("choices") or [{}])[0]
             message = choice.get("message") or {}
+            require_answer(bool(message.get("content") or message.get("tool_calls")), choice.get("finish_reason"))
             status, incomplete = finish_status(choice.get("finish_reason"))
             if message.get("content"):
                 text = message["content"]

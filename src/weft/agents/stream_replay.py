@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from weft.agents.response_request import ResponseRequest, invalid
 from weft.agents.response_stream import StreamAssembler, finish_status, rendered, usage_of
+from weft.threads.chat_endpoint import require_answer
 from weft.threads.policy import Principal
 
 MAX_EVENTS = 20_000
@@ -109,18 +110,14 @@ def start_streamed_background(service, principal: Principal, request: ResponseRe
                          retention_seconds=None if request.store else POLLING_RETENTION_SECONDS)
 
     def run(before_store) -> dict:
-        try:
-            return _run(service, principal, request, response_id, created_at, before_store, event)
-        finally:
-            log.end()
+        return _run(service, principal, request, response_id, created_at, before_store, event)
 
-    def failed(error: dict) -> dict:
+    def failed(error: dict) -> dict:  # before the log ends (on_end), so a follower sees the failure
         response = service.response_object(response_id, created_at, request, "failed", [], None, error=error)
         log.append({"type": "response.failed", "sequence_number": len(log.events), "response": response})
-        log.end()
         return response
 
-    service.background.start(principal, queued, contextvars.copy_context(), run, failed)
+    service.background.start(principal, queued, contextvars.copy_context(), run, failed, on_end=log.end)
     return log.follow(-1, service.stream_logs.closing)
 
 
@@ -144,6 +141,7 @@ def _run(service, principal: Principal, request: ResponseRequest, response_id: s
             for chunk in service.endpoint.stream(service._payload(request, messages)):
                 assembler.feed(chunk)  # the events are logged as they are made
             output, usage = assembler.output(), assembler.usage
+            require_answer(bool(output), assembler.finish_reason)  # a stream with nothing in it: failed
             status, incomplete = finish_status(assembler.finish_reason)
             done = [assembler.done_events]  # made (and logged) once stored
         final = service.response_object(response_id, created_at, request, status, rendered(output), usage_of(usage), incomplete)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from weft import deadline
 from weft.errors import InvalidInput, NotFound, PreconditionFailed, QuerySyntaxError
 from weft.search.ranking import semantic
 from weft.search.ranking.scoring import scoring_for
@@ -425,6 +426,7 @@ class SearchService:
             keys_only=select is not None and set(select) <= {definition.key_field.name},
             synonyms=self.synonym_maps.for_query(definition, search_fields),
         )
+        deadline.check("The search")  # a bounded caller (an agent's search tool) gave up while the query was built
         results = self.engine.search(definition, query)
         response: dict[str, Any] = {}
         if count:
@@ -459,6 +461,7 @@ class SearchService:
     def vectorize(self, vectorizer: dict, text: str, dimensions: int) -> list[float]:
         from weft.search.vectorizers import embed
 
+        deadline.check("The search")
         vector = embed(vectorizer, text, dimensions)
         if len(vector) != dimensions:
             raise InvalidInput(f"The vectorizer '{vectorizer.get('name')}' produced {len(vector)} dimensions; the field has {dimensions}.")

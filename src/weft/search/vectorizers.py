@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 import httpx
 
-from weft import observability
+from weft import deadline, observability
 from weft.errors import InvalidInput, Unavailable, WeftError
 from weft.search.endpoints import check_vectorizer_endpoints
 from weft.search import vectorizer_models
@@ -172,7 +172,9 @@ def _post_embeddings(vectorizer: dict, url: str, headers: dict, body: dict) -> l
     name = vectorizer.get("name")
     try:
         with observability.model_call("embedding"):
-            response = httpx.post(url, headers=headers, json=body, timeout=TIMEOUT, follow_redirects=False)
+            timeout = TIMEOUT if deadline.remaining() is None else httpx.Timeout(deadline.capped(TIMEOUT.read or 30.0),
+                                                                                 connect=deadline.capped(TIMEOUT.connect or 5.0))
+            response = httpx.post(url, headers=headers, json=body, timeout=timeout, follow_redirects=False)
         if response.status_code != 200:
             log.warning("vectorizer %r: the endpoint answered %s: %s", name, response.status_code, response.text[:500])
         else:

@@ -25,49 +25,78 @@ class HistoryEntry:
     text: str | None = field(default=None, compare=False)  # a message's message_text(body), when already known
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else json.dumps(value)
+
+
 def entry_tokens(entry: HistoryEntry) -> int:
+    body = entry.body
     if entry.type == "message":
-        return estimate_tokens(entry.text if entry.text is not None else message_text(entry.body))
-    if entry.type == "function_call":
-        return estimate_tokens(entry.body.get("name", "") + entry.body.get("arguments", ""))
-    if entry.type == "function_call_output":
-        output = entry.body.get("output")
-        return estimate_tokens(output if isinstance(output, str) else json.dumps(output))
+        return estimate_tokens(entry.text if entry.text is not None else message_text(body))
+    if entry.type in ("function_call", "mcp_approval_request"):
+        return estimate_tokens(_text(body.get("name")) + _text(body.get("arguments")))
+    if entry.type in ("function_call_output", "azure_ai_search_call_output"):
+        return estimate_tokens(_text(body.get("output")))
+    if entry.type == "azure_ai_search_call":
+        return estimate_tokens(_text(body.get("arguments")))
+    if entry.type == "mcp_call":  # a call and its output in one item
+        return estimate_tokens(_text(body.get("name")) + _text(body.get("arguments")) + _text(body.get("output")))
     return 0
+
+
+# A tool call and what answers it are separate items the chat model must see together (a tool output without
+# its call is refused by chat endpoints): items of one pair share a key, and truncation keeps or drops them all.
+CALL_TYPES = ("function_call", "azure_ai_search_call", "mcp_approval_request")
+ANSWER_TYPES = ("function_call_output", "azure_ai_search_call_output", "mcp_approval_response", "mcp_call")
+
+
+def pair_key(entry: HistoryEntry) -> str | None:
+    """The key an item shares with the other half of its tool-call pair; None for an item that stands alone."""
+    body = entry.body
+    if entry.type in ("function_call", "function_call_output", "azure_ai_search_call", "azure_ai_search_call_output"):
+        return f"call:{body.get('call_id')}"
+    if entry.type == "mcp_approval_request":
+        return f"approval:{body.get('id')}"
+    if entry.type in ("mcp_approval_response", "mcp_call") and body.get("approval_request_id"):
+        return f"approval:{body.get('approval_request_id')}"
+    return None  # a message, an mcp_call run without approval (call and output in one item), ...
 
 
 def truncate(history: list[HistoryEntry], new_input: list[HistoryEntry], budget: int,
              sizes: list[int] | None = None) -> tuple[list[HistoryEntry], int]:
     """Drops the oldest history entries until history + input fit in ``budget`` tokens.
 
-    System and developer messages are always kept, and so is the new input. A dropped function call
-    takes its outputs with it (a tool result without its call is rejected by chat endpoints).
-    Returns the kept history (in order) and how many entries were dropped. ``sizes``: the history's
-    ``entry_tokens``, when the caller has them already.
+    System and developer messages are always kept, and so is the new input. A tool call and its output
+    (``pair_key``) are dropped together or kept together; a call the new input answers (its tool output
+    or approval response is in ``new_input``) is kept. An answer whose call is in neither the kept history
+    nor the new input (cut off before the history was loaded) is dropped, so the kept window never starts
+    with an orphan tool output. Returns the kept history (in order) and how many entries were dropped.
+    ``sizes``: the history's ``entry_tokens``, when the caller has them already.
     """
     sizes = sizes if sizes is not None and len(sizes) == len(history) else [entry_tokens(e) for e in history]
     total = sum(sizes) + sum(entry_tokens(e) for e in new_input)
+    keys = [pair_key(e) for e in history]
+    members: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        if key is not None:
+            members.setdefault(key, []).append(index)
+    answered = {pair_key(e) for e in new_input} - {None}
     keep = [True] * len(history)
-    dropped_calls: set[str] = set()
     for index, entry in enumerate(history):
         if total <= budget:
             break
-        if entry.type == "message" and entry.role in KEPT_ROLES:
+        if not keep[index] or (entry.type == "message" and entry.role in KEPT_ROLES):
             continue
-        keep[index] = False
-        total -= sizes[index]
-        if entry.type == "function_call":
-            dropped_calls.add(entry.body.get("call_id", ""))
-    kept = []
-    for index, entry in enumerate(history):
-        if not keep[index]:
+        key = keys[index]
+        if key in answered:
             continue
-        if entry.type == "function_call_output" and entry.body.get("call_id") in dropped_calls:
-            continue
-        kept.append(entry)
-    # an output whose call was dropped earlier than the budget loop looked is dropped too
-    present_calls = {e.body.get("call_id") for e in kept if e.type == "function_call"}
-    kept = [e for e in kept if not (e.type == "function_call_output" and e.body.get("call_id") not in present_calls)]
+        for member in members[key] if key is not None else [index]:
+            if keep[member]:
+                keep[member] = False
+                total -= sizes[member]
+    kept = [e for n, e in enumerate(history) if keep[n]]
+    called = {pair_key(e) for e in kept + list(new_input) if e.type in CALL_TYPES}
+    kept = [e for e in kept if not (e.type in ANSWER_TYPES and pair_key(e) is not None and pair_key(e) not in called)]
     return kept, len(history) - len(kept)
 
 

@@ -276,6 +276,19 @@ class ThreadService:
             record = self.store.update_conversation(tenant, conversation_id, self.clock.now_ms(), **kwargs)
             return self._conversation(record)
 
+    def touch_conversation(self, tenant_id: str, conversation_id: str) -> bool:
+        """A heartbeat of weft's own on a record (its ``updated_at`` set to now; not audited, as a lease's renewal)."""
+        return self.store.touch_conversation(tenant_id, conversation_id, self.clock.now_ms())
+
+    def update_conversation_if_unchanged(self, principal: Principal, conversation_id: str, updated_at_ms: int, *, extra: Any) -> bool:
+        """``update_conversation(extra=...)`` only while the record has not been written since ``updated_at_ms``."""
+        with self.audit.operation(principal, "conversation.update", conversation_id):
+            principal.require("write")
+            tenant = principal.tenant_id
+            body = self.codec.encode(tenant, f"conversation:{conversation_id}:extra", extra)
+            return self.store.touch_conversation(tenant, conversation_id, self.clock.now_ms(), extra_body=body,
+                                                 expect_updated_at_ms=updated_at_ms)
+
     def delete_conversation(self, principal: Principal, conversation_id: str) -> None:
         """Deletes the conversation with all its items (unlike OpenAI, whose items outlive it)."""
         with self.audit.operation(principal, "conversation.delete", conversation_id):

@@ -295,6 +295,17 @@ class SqlThreadStore:
             row = conn.execute(select(c).where(c.c.id == conversation_id)).first()
         return _conversation(row)
 
+    def touch_conversation(self, tenant_id, conversation_id, now_ms, *, extra_body=_UNSET, expect_updated_at_ms=None) -> bool:
+        """Sets ``updated_at_ms`` (a heartbeat), with ``extra_body`` too when given; with ``expect_updated_at_ms``,
+        only while the record has not been written since (a compare-and-swap). False when nothing was changed."""
+        c = self.tables.conversations
+        values: dict = {"updated_at_ms": now_ms} if extra_body is _UNSET else {"updated_at_ms": now_ms, "extra_body": extra_body}
+        where = [c.c.id == conversation_id, c.c.tenant_id == tenant_id]
+        if expect_updated_at_ms is not None:
+            where.append(c.c.updated_at_ms == expect_updated_at_ms)
+        with self._write() as conn:
+            return conn.execute(update(c).where(*where).values(**values)).rowcount == 1
+
     def delete_conversation(self, tenant_id: str, conversation_id: str) -> None:
         """Deletes the conversation and everything derived from it (items, tags, idempotency keys)."""
         t = self.tables

@@ -22,7 +22,7 @@ from typing import Protocol, Sequence
 
 import httpx
 
-from weft import observability
+from weft import deadline, observability
 from weft.errors import InvalidInput, Unavailable
 
 log = logging.getLogger("weft.rerank")
@@ -106,7 +106,7 @@ class RemoteReranker:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
             with observability.model_call("rerank"):
-                response = httpx.post(self.url, json=body, headers=headers, timeout=self.timeout)
+                response = httpx.post(self.url, json=body, headers=headers, timeout=deadline.capped(self.timeout))
         except httpx.HTTPError as exc:
             log.warning("reranker %s did not answer: %s", self.url, exc)
             raise Unavailable("The reranker did not answer.")

@@ -21,9 +21,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import re
 from typing import Any
 
+from weft import deadline
 from weft.errors import InvalidInput, Unavailable
 from weft.search.ranking.semantic_config import SemanticConfiguration, configuration_for
 from weft.search.search_request import select_param
@@ -49,6 +51,13 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _OPTION_SPLIT = re.compile(r"[|,]")
 P = "\r\nParameter name: "
+
+
+def _wait(max_wait: Any) -> float | None:
+    """How long to wait for the reranker: ``semanticMaxWaitInMilliseconds``, and no longer than the caller's deadline."""
+    wait = None if max_wait is None else max_wait / 1000.0
+    left = deadline.remaining()
+    return wait if left is None else deadline.capped(left if wait is None else wait)
 
 
 def check_parameters(body: dict, semantic: bool) -> None:
@@ -240,9 +249,9 @@ def semantic_search(service, definition, name: str, body: dict, reranker) -> dic
         base["value"] = [_select(h, select_list) for h in _page(hits, skip, top)]
         return base
     texts = [document_text(h, config) for h in hits]
-    future = _POOL.submit(reranker.score, query, texts)
+    future = _POOL.submit(contextvars.copy_context().run, reranker.score, query, texts)  # the caller's deadline with it
     try:
-        scores = future.result(timeout=None if max_wait is None else max_wait / 1000.0)
+        scores = future.result(timeout=_wait(max_wait))
     except (Unavailable, concurrent.futures.TimeoutError) as exc:
         timed_out = isinstance(exc, concurrent.futures.TimeoutError)
         if mode == "fail":
@@ -276,8 +285,8 @@ def semantic_search(service, definition, name: str, body: dict, reranker) -> dic
         found = []
         if candidates:
             try:
-                answer_scores = _POOL.submit(reranker.score, query, [t for _, t in candidates]).result(
-                    timeout=None if max_wait is None else max_wait / 1000.0)
+                answer_scores = _POOL.submit(contextvars.copy_context().run, reranker.score, query,
+                                             [t for _, t in candidates]).result(timeout=_wait(max_wait))
             except (Unavailable, concurrent.futures.TimeoutError):
                 answer_scores = []
             for (p, text), s in sorted(zip(candidates, answer_scores), key=lambda c: -c[1]):
