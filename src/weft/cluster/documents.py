@@ -36,12 +36,17 @@ def _decode(source: bytes) -> dict:
     return orjson.loads(source)
 
 
-def write_batch(db: Database, definition: IndexDefinition, actions: list[Action]) -> tuple[list[ItemResult], int]:
-    """Commits the batch; returns the per-document results and the change's log position."""
+def write_batch(db: Database, definition: IndexDefinition, actions: list[Action], offer=None) -> tuple[list[ItemResult], int]:
+    """Commits the batch; returns the per-document results and the change's log position.
+
+    ``offer(position, uid, documents)``, when given, is called inside the transaction once its log position is taken,
+    with each touched key's document as stored (its JSON bytes; ``None``: deleted): the apply loop of this node can then apply the
+    change without reading the documents back. If the transaction rolls back, that position is a gap in the log and
+    the offer is never used."""
     for attempt in range(RETRIES):
         try:
             with db.connection() as conn:
-                return _write(conn, definition, actions)
+                return _write(conn, definition, actions, offer)
         except (_Conflict, pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
     raise NotReady("The batch met too many concurrent writes to the same keys; it was not applied.", retry_after=1)
@@ -54,12 +59,12 @@ def _index_uid(conn, name: str):
     return row[0]
 
 
-def _write(conn, definition: IndexDefinition, actions: list[Action]) -> tuple[list[ItemResult], int]:
+def _write(conn, definition: IndexDefinition, actions: list[Action], offer=None) -> tuple[list[ItemResult], int]:
     uid = _index_uid(conn, definition.name)
     keys = sorted({a.key for a in actions})
     stored: dict[str, dict] = {
-        key: _decode(source) for key, source in conn.execute(
-            f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s) ORDER BY key FOR UPDATE",
+        key: _decode(source) for key, source in conn.cursor(binary=True).execute(
+            f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%b) ORDER BY key FOR UPDATE",
             (uid, keys),
         )
     }
@@ -82,22 +87,29 @@ def _write(conn, definition: IndexDefinition, actions: list[Action]) -> tuple[li
         results.append(ItemResult(a.key, True, 200 if existing is not None else 201))
         current[a.key] = document
     touched = [k for k in keys if k in current and (current[k] is not None or k in existed)]
-    updates = [(orjson.dumps(current[k]), uid, k) for k in touched if current[k] is not None and k in existed]
-    inserts = [k for k in touched if current[k] is not None and k not in existed]
+    encoded = {k: orjson.dumps(current[k]) for k in touched if current[k] is not None}  # once: stored and offered
+    updates = [k for k in encoded if k in existed]
+    inserts = [k for k in encoded if k not in existed]
     deletes = [k for k in touched if current[k] is None]
-    with conn.cursor() as cur:
-        if updates:
-            cur.executemany(f"UPDATE {PREFIX}documents SET source = %s WHERE index_uid = %s AND key = %s", updates)
-        if inserts:
-            got = conn.execute(
-                f"INSERT INTO {PREFIX}documents (index_uid, key, source) SELECT %s, k, s FROM unnest(%s::text[], %s::bytea[]) AS t(k, s) "
-                "ORDER BY k ON CONFLICT DO NOTHING RETURNING key",
-                (uid, inserts, [orjson.dumps(current[k]) for k in inserts]),
-            ).fetchall()
-            if len(got) != len(inserts):
-                raise _Conflict()
-        if deletes:
-            conn.execute(f"DELETE FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s)", (uid, deletes))
+    # one statement per kind, parameters in binary (a text array in text format is escaped element by element)
+    if updates:
+        # rows this transaction holds FOR UPDATE (none can vanish), each found by the primary key; an UPDATE joined
+        # to unnest() is planned as a scan of the whole table
+        conn.execute(
+            f"INSERT INTO {PREFIX}documents (index_uid, key, source) SELECT %s, k, s FROM unnest(%b::text[], %b::bytea[]) AS t(k, s) "
+            "ON CONFLICT (index_uid, key) DO UPDATE SET source = excluded.source",
+            (uid, updates, [encoded[k] for k in updates]),
+        )
+    if inserts:
+        got = conn.execute(
+            f"INSERT INTO {PREFIX}documents (index_uid, key, source) SELECT %s, k, s FROM unnest(%b::text[], %b::bytea[]) AS t(k, s) "
+            "ORDER BY k ON CONFLICT DO NOTHING RETURNING key",
+            (uid, inserts, [encoded[k] for k in inserts]),
+        ).fetchall()
+        if len(got) != len(inserts):
+            raise _Conflict()
+    if deletes:
+        conn.execute(f"DELETE FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%b)", (uid, deletes))
     if not touched:
         return results, 0  # nothing changed (merges of missing documents only): no log row
     position = append_log(conn, "docs", definition.name, uid, touched)
@@ -105,6 +117,8 @@ def _write(conn, definition: IndexDefinition, actions: list[Action]) -> tuple[li
         raise NotFound(f"The index '{definition.name}' for service 'weft' was not found.")
     if position % TRIM_EVERY == 0:
         trim_log(conn, position - RETAIN)
+    if offer is not None:
+        offer(position, str(uid), {k: encoded.get(k) for k in touched})
     return results, position
 
 
@@ -122,6 +136,11 @@ def trimmed_below(conn) -> int:
     return int(row[0]) if row else 0
 
 
+def decode_offered(written: dict[str, bytes | None]) -> dict[str, dict | None]:
+    return {key: None if source is None else _decode(source) for key, source in written.items()}
+
+
 def fetch_documents(conn, uid: str, keys: list[str]) -> dict[str, dict]:
-    rows = conn.execute(f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s)", (uid, keys))
+    rows = conn.cursor(binary=True).execute(f"SELECT key, source FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%b)",
+                                            (uid, keys))
     return {key: _decode(source) for key, source in rows}
