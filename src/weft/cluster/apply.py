@@ -168,15 +168,15 @@ class Follower:
                 self._wake.wait(min(5.0, 0.2 * failures))
 
     def _advance(self, position: int) -> None:
+        with self._offered_lock:  # offers the loop passed without using them (rolled back, or a rebuild covered them)
+            for stale in [p for p in self._offered if p <= position]:
+                del self._offered[stale]
         with self._cond:
             if position > self.position:
                 self.position = position
             self._cond.notify_all()
         APPLIED.set(self.position)
         self.engine.state.write_node(self.engine.cluster_id, self.position)
-        with self._offered_lock:  # offers the loop passed without using them (rolled back, or a rebuild covered them)
-            for stale in [p for p in self._offered if p <= position]:
-                del self._offered[stale]
 
     def _round(self) -> bool:
         """Applies up to BATCH changes; returns whether more may be waiting."""
