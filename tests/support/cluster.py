@@ -19,10 +19,10 @@ def _libpq(url: str) -> str:
 class ClusterDatabase:
     """``CREATE DATABASE weft_cluster_<tag>_<hex>`` on the test server; ``drop()`` removes it (connections and all)."""
 
-    def __init__(self, tag: str = "t"):
+    def __init__(self, tag: str = "t", prefix: str = "weft_cluster"):
         require_server("PostgreSQL", PG_URL)
         self.admin = _libpq(PG_URL)
-        self.name = f"weft_cluster_{tag}_{uuid.uuid4().hex[:10]}"
+        self.name = f"{prefix}_{tag}_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(self.admin, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {self.name}")
         base = self.admin.rsplit("/", 1)[0]

@@ -22,7 +22,7 @@ import time
 
 import psycopg
 
-from weft.cluster.documents import fetch_documents, trimmed_below
+from weft.cluster.documents import decode_offered, fetch_documents, trimmed_below
 from weft.cluster.pg import CHANNEL, PREFIX, newest_position
 from weft.cluster.rebuild import Rebuilder
 from weft.errors import NotFound
@@ -43,6 +43,7 @@ POLL_SECONDS = 1.0
 LISTEN_APPLICATION = "weft-listen"  # application_name of each node's LISTEN connection
 BATCH = 1000
 NEW_REBUILD_WAIT = 1.0  # seconds a catalog change waits for the rebuilds it started before the loop goes on
+OFFERED_MAX = 256  # this node's own writes kept for the loop (weft.cluster.apply.Follower.offer)
 
 
 class Follower:
@@ -58,6 +59,9 @@ class Follower:
         self._listener: threading.Thread | None = None
         self._listen_conn: psycopg.Connection | None = None
         self.rebuilder = Rebuilder(self)
+        # this node's own writes: position -> (index uid, {key: stored JSON or None}), as its transaction wrote them
+        self._offered: dict[int, tuple[str, dict]] = {}
+        self._offered_lock = threading.Lock()
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     def start(self, service) -> None:
@@ -96,6 +100,27 @@ class Follower:
                     return False
                 self._cond.wait(left)
         return True
+
+    def offer(self, position: int, uid: str, documents: dict) -> None:
+        """The documents a write of this node commits at ``position`` (``weft.cluster.documents.write_batch``): the
+        loop applies that change from them instead of reading them back. Only a position the log holds is ever
+        looked up, so an offer of a transaction that rolled back is never used (it is dropped as the loop passes)."""
+        with self._offered_lock:
+            if len(self._offered) >= OFFERED_MAX:  # the loop is far behind: the oldest are read back instead
+                del self._offered[min(self._offered)]
+            self._offered[position] = (uid, documents)
+
+    def _offered_documents(self, changes: list[tuple[int, str]]) -> dict | None:
+        """The documents of these (position, uid) changes, composed in position order, when this node offered every
+        one of them; else None (they are read from the documents of record)."""
+        with self._offered_lock:
+            entries = [self._offered.pop(position, None) for position, _ in changes]
+        if any(entry is None or entry[0] != uid for entry, (_, uid) in zip(entries, changes)):
+            return None
+        written: dict = {}
+        for _, documents in entries:
+            written.update(documents)
+        return decode_offered(written)  # the JSON the documents of record hold: exactly what a read back would give
 
     # ---- wake-ups -----------------------------------------------------------------------------------
     def _listen(self) -> None:
@@ -144,6 +169,9 @@ class Follower:
                 self._wake.wait(min(5.0, 0.2 * failures))
 
     def _advance(self, position: int) -> None:
+        with self._offered_lock:  # offers the loop passed without using them (rolled back, or a rebuild covered them)
+            for stale in [p for p in self._offered if p <= position]:
+                del self._offered[stale]
         with self._cond:
             if position > self.position:
                 self.position = position
@@ -165,7 +193,7 @@ class Follower:
             self._advance(newest)
             return True
         with self.db.connection() as conn:
-            rows = conn.execute(
+            rows = conn.cursor(binary=True).execute(  # binary: a row's key array is not parsed from text
                 f"SELECT position, kind, name, index_uid, keys, extract(epoch FROM clock_timestamp() - committed_at)::float8 "
                 f"FROM {PREFIX}log WHERE position > %s ORDER BY position LIMIT %s",
                 (self.position, BATCH),
@@ -218,6 +246,7 @@ class Follower:
             if state is None or name in engine.rebuilding:
                 return  # a rebuild (from a snapshot taken later) covers these changes
             keys: dict[str, None] = {}
+            applied: list[tuple[int, str]] = []  # (position, uid) of the changes applied here
             uid = None
             last = state.position
             for position, _, change_uid, change_keys in changes:
@@ -234,12 +263,15 @@ class Follower:
                     continue  # a change of an older incarnation
                 uid = change_uid
                 keys.update(dict.fromkeys(change_keys))
+                applied.append((position, change_uid))
                 last = position
             if not keys:
                 return
-            with self.db.connection() as conn:
-                documents = fetch_documents(conn, definition, uid, list(keys), engine.sealing)
-            actions = [Action("upload", k, documents[k]) if k in documents else Action("delete", k, {}) for k in keys]
+            documents = self._offered_documents(applied)
+            if documents is None:
+                with self.db.connection() as conn:
+                    documents = fetch_documents(conn, definition, uid, list(keys), engine.sealing)
+            actions = [Action("upload", k, documents[k]) if documents.get(k) is not None else Action("delete", k, {}) for k in keys]
             engine.local.apply(definition, actions)
             state.position = last
             engine.state.write_index(name, state)

@@ -36,12 +36,22 @@ class _Conflict(Exception):
     """A key this transaction thought absent was inserted by another one: retry the transaction."""
 
 
-def write_batch(db: Database, definition: IndexDefinition, actions: list[Action], sealing: Sealing = NO_KEYS) -> tuple[list[ItemResult], int]:
-    """Commits the batch; returns the per-document results and the change's log position."""
+def _decode(source: bytes) -> dict:
+    return orjson.loads(source)
+
+
+def write_batch(db: Database, definition: IndexDefinition, actions: list[Action], sealing: Sealing = NO_KEYS,
+                offer=None) -> tuple[list[ItemResult], int]:
+    """Commits the batch; returns the per-document results and the change's log position.
+
+    ``offer(position, uid, documents)``, when given, is called inside the transaction once its log position is taken,
+    with each touched key's whole document (its JSON bytes, sealed fields included: in this process's memory only;
+    ``None``: deleted): the apply loop of this node can then apply the change without reading the documents back.
+    If the transaction rolls back, that position is a gap in the log and the offer is never used."""
     for attempt in range(RETRIES):
         try:
             with db.connection() as conn:
-                return _write(conn, definition, actions, sealing)
+                return _write(conn, definition, actions, sealing, offer)
         except (_Conflict, pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
     raise NotReady("The batch met too many concurrent writes to the same keys; it was not applied.", retry_after=1)
@@ -54,16 +64,16 @@ def _index_uid(conn, name: str):
     return row[0]
 
 
-def _write(conn, definition: IndexDefinition, actions: list[Action], sealing: Sealing) -> tuple[list[ItemResult], int]:
+def _write(conn, definition: IndexDefinition, actions: list[Action], sealing: Sealing, offer=None) -> tuple[list[ItemResult], int]:
     uid = _index_uid(conn, definition.name)
     incarnation = str(uid)  # what a sealed blob is bound to
     keys = sorted({a.key for a in actions})
     stored: dict[str, dict] = {}
-    for key, source, sealed in conn.execute(
-            f"SELECT key, source, sealed FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s) ORDER BY key FOR UPDATE",
+    for key, source, sealed in conn.cursor(binary=True).execute(
+            f"SELECT key, source, sealed FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%b) ORDER BY key FOR UPDATE",
             (uid, keys)):
         document = sealing.open(definition, incarnation, key, source, sealed)
-        stored[key] = document if document is not None else orjson.loads(source)  # shredded: what is left of it
+        stored[key] = document if document is not None else _decode(source)  # shredded: what is left of it
     existed = set(stored)
     current: dict[str, dict | None] = dict(stored)  # the state as the batch goes on
     results: list[ItemResult] = []
@@ -84,22 +94,31 @@ def _write(conn, definition: IndexDefinition, actions: list[Action], sealing: Se
         current[a.key] = document
     touched = [k for k in keys if k in current and (current[k] is not None or k in existed)]
     rows = {k: sealing.seal(definition, incarnation, k, current[k]) for k in touched if current[k] is not None}
-    updates = [(*rows[k], uid, k) for k in touched if current[k] is not None and k in existed]
-    inserts = [k for k in touched if current[k] is not None and k not in existed]
+    # what this node's apply loop is offered: the whole document (the stored source is it when nothing is sealed)
+    encoded = {k: source if sealed is None else orjson.dumps(current[k]) for k, (source, sealed) in rows.items()}
+    updates = [k for k in rows if k in existed]
+    inserts = [k for k in rows if k not in existed]
     deletes = [k for k in touched if current[k] is None]
-    with conn.cursor() as cur:
-        if updates:
-            cur.executemany(f"UPDATE {PREFIX}documents SET source = %s, sealed = %s WHERE index_uid = %s AND key = %s", updates)
-        if inserts:
-            got = conn.execute(
-                f"INSERT INTO {PREFIX}documents (index_uid, key, source, sealed) SELECT %s, k, s, x "
-                "FROM unnest(%s::text[], %s::bytea[], %s::bytea[]) AS t(k, s, x) ORDER BY k ON CONFLICT DO NOTHING RETURNING key",
-                (uid, inserts, [rows[k][0] for k in inserts], [rows[k][1] for k in inserts]),
-            ).fetchall()
-            if len(got) != len(inserts):
-                raise _Conflict()
-        if deletes:
-            conn.execute(f"DELETE FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s)", (uid, deletes))
+    # one statement per kind, parameters in binary (a text array in text format is escaped element by element)
+    if updates:
+        # rows this transaction holds FOR UPDATE (none can vanish), each found by the primary key; an UPDATE joined
+        # to unnest() is planned as a scan of the whole table
+        conn.execute(
+            f"INSERT INTO {PREFIX}documents (index_uid, key, source, sealed) SELECT %s, k, s, x "
+            "FROM unnest(%b::text[], %b::bytea[], %b::bytea[]) AS t(k, s, x) "
+            "ON CONFLICT (index_uid, key) DO UPDATE SET source = excluded.source, sealed = excluded.sealed",
+            (uid, updates, [rows[k][0] for k in updates], [rows[k][1] for k in updates]),
+        )
+    if inserts:
+        got = conn.execute(
+            f"INSERT INTO {PREFIX}documents (index_uid, key, source, sealed) SELECT %s, k, s, x "
+            "FROM unnest(%b::text[], %b::bytea[], %b::bytea[]) AS t(k, s, x) ORDER BY k ON CONFLICT DO NOTHING RETURNING key",
+            (uid, inserts, [rows[k][0] for k in inserts], [rows[k][1] for k in inserts]),
+        ).fetchall()
+        if len(got) != len(inserts):
+            raise _Conflict()
+    if deletes:
+        conn.execute(f"DELETE FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%b)", (uid, deletes))
     if not touched:
         return results, 0  # nothing changed (merges of missing documents only): no log row
     position = append_log(conn, "docs", definition.name, uid, touched)
@@ -107,6 +126,8 @@ def _write(conn, definition: IndexDefinition, actions: list[Action], sealing: Se
         raise NotFound(f"The index '{definition.name}' for service 'weft' was not found.")
     if position % TRIM_EVERY == 0:
         trim_log(conn, position - RETAIN)
+    if offer is not None:
+        offer(position, str(uid), {k: encoded.get(k) for k in touched})
     return results, position
 
 
@@ -126,7 +147,8 @@ def trimmed_below(conn) -> int:
 
 def fetch_documents(conn, definition: IndexDefinition, uid: str, keys: list[str], sealing: Sealing) -> dict[str, dict]:
     """The documents of record of ``keys``, opened; an unreadable one (its tenant shredded) is left out, as if deleted."""
-    rows = conn.execute(f"SELECT key, source, sealed FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%s)", (uid, keys))
+    rows = conn.cursor(binary=True).execute(f"SELECT key, source, sealed FROM {PREFIX}documents WHERE index_uid = %s AND key = ANY(%b)",
+                                            (uid, keys))
     return opened(definition, uid, rows, sealing)
 
 
@@ -138,3 +160,7 @@ def opened(definition: IndexDefinition, uid: str, rows, sealing: Sealing) -> dic
         if document is not None:
             out[key] = document
     return out
+
+
+def decode_offered(written: dict[str, bytes | None]) -> dict[str, dict | None]:
+    return {key: None if source is None else _decode(source) for key, source in written.items()}

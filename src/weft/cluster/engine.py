@@ -204,7 +204,7 @@ class ClusterEngine:
 
     # ---- documents ----------------------------------------------------------------------------------
     def apply(self, definition: IndexDefinition, actions: list[Action]) -> list[ItemResult]:
-        results, position = write_batch(self.db, definition, actions, self.sealing)
+        results, position = write_batch(self.db, definition, actions, self.sealing, offer=self.follower.offer)
         if position:
             tokens.record(position)
             if not self.follower.wait_for(position, APPLY_WAIT_SECONDS, wake=True):

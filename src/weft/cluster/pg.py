@@ -187,7 +187,7 @@ def append_log(conn: psycopg.Connection, kind: str, name: str, index_uid=None, k
     Call it as the last statement of the transaction: the lock is held until the commit."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
     position = conn.execute(
-        f"INSERT INTO {PREFIX}log (position, kind, name, index_uid, keys) VALUES (nextval('{PREFIX}position'), %s, %s, %s, %s) "
+        f"INSERT INTO {PREFIX}log (position, kind, name, index_uid, keys) VALUES (nextval('{PREFIX}position'), %s, %s, %s, %b) "
         "RETURNING position", (kind, name, index_uid, keys),
     ).fetchone()[0]
     conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(position)))
