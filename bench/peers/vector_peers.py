@@ -15,6 +15,7 @@ from common import Phase, Weft, log, median
 
 K = 10
 HNSW_M, EF_CONSTRUCTION, EF_SEARCH = 10, 200, 128  # the same for every HNSW; 10 is the largest m the Azure API allows
+WEFT_BATCH = 1000  # documents per upload: the Azure API's maximum (as the text rows send); Chroma adds 5,000 at a time
 
 
 def clustered(n: int, dims: int, n_queries: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,9 +59,9 @@ class WeftVectors:
         self.encode_seconds = 0.0
 
     def build(self, data: np.ndarray) -> None:
-        for s in range(0, len(data), 500):
+        for s in range(0, len(data), WEFT_BATCH):
             t = time.perf_counter()
-            value = [{"@search.action": "upload", "id": str(s + j), "vec": v} for j, v in enumerate(data[s:s + 500].tolist())]
+            value = [{"@search.action": "upload", "id": str(s + j), "vec": v} for j, v in enumerate(data[s:s + WEFT_BATCH].tolist())]
             request = self.weft.encode("POST", f"/indexes/{self.index}/docs/index", {"value": value})
             self.encode_seconds += time.perf_counter() - t
             self.weft.send(request)
@@ -78,7 +79,7 @@ class WeftVectors:
 
 
 class WeftLibrary:
-    """weft in process: ``SearchService`` on its own data folder, the same index definition and batches of 500
+    """weft in process: ``SearchService`` on its own data folder, the same index definition and batches (``WEFT_BATCH``)
     as over HTTP (documents as Python lists, the JSON a client would send, decoded; making them is excluded
     like the HTTP client's encoding). Queries are the whole service path (validation, engine, rendering)."""
 
@@ -95,9 +96,9 @@ class WeftLibrary:
         self.encode_seconds = 0.0
 
     def build(self, data: np.ndarray) -> None:
-        for s in range(0, len(data), 500):
+        for s in range(0, len(data), WEFT_BATCH):
             t = time.perf_counter()
-            body = {"value": [{"@search.action": "upload", "id": str(s + j), "vec": v} for j, v in enumerate(data[s:s + 500].tolist())]}
+            body = {"value": [{"@search.action": "upload", "id": str(s + j), "vec": v} for j, v in enumerate(data[s:s + WEFT_BATCH].tolist())]}
             self.encode_seconds += time.perf_counter() - t
             self.service.apply_batch(self.index, body)
 

@@ -41,7 +41,7 @@ to weft and the float32 array given to usearch are bit-identical):
    even i, raw then weft for odd i), so background load hits both. weft's rate counts the time from
    sending a batch to its acknowledgement (durable, searchable, and in the vector index); the client's
    JSON encoding is not counted. Both use the same HNSW parameters (``--m``, ``--ef-construction``,
-   ``--ef-search``; usearch connectivity = 2*m as weft maps it).
+   ``--ef-search``; usearch connectivity as weft maps m: `vector_index.connectivity`).
 2. **Restart.** The server is stopped cleanly (it saves its vector index), its data directory is
    copied, the server is started again on the original (it loads the saved index), and the copy is
    opened **in process** with ``weft.search.service.SearchService`` (as the tests construct it).
@@ -93,6 +93,7 @@ from weft_server import WeftServer, proc_rss_mib  # noqa: E402
 
 import realstatic  # noqa: E402
 import realtext  # noqa: E402
+from weft.search.engine.vector_index import connectivity  # noqa: E402  (the mapping weft uses for m)
 
 KINDS = ["gaussian", "clustered", "real", "realstatic"]
 
@@ -238,7 +239,7 @@ def run_one(kind: str, data: np.ndarray, queries: np.ndarray, texts: list[str] |
     res["server_rss_mib_empty"] = server.rss_mib()
 
     # ---- build, alternating slices ------------------------------------------------------------------
-    raw = Index(ndim=dims, metric="cos", dtype="f32", connectivity=2 * args.m,
+    raw = Index(ndim=dims, metric="cos", dtype="f32", connectivity=connectivity(args.m),
                 expansion_add=args.ef_construction, expansion_search=args.ef_search)
     rng = np.random.default_rng(1)
     bodies_text = texts if texts is not None else [" ".join(rng.choice(TOPICS, 5)) for _ in range(n)]
@@ -415,7 +416,7 @@ def m_sweep(kind: str, data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
         if m == args.m:
             idx, build = main_raw, None
         else:
-            idx = Index(ndim=dims, metric="cos", dtype="f32", connectivity=2 * m, expansion_add=args.ef_construction, expansion_search=100)
+            idx = Index(ndim=dims, metric="cos", dtype="f32", connectivity=connectivity(m), expansion_add=args.ef_construction, expansion_search=100)
             t = time.perf_counter()
             for s in range(0, n, 100_000):
                 idx.add(np.arange(s, min(n, s + 100_000), dtype=np.uint64), data[s : s + 100_000])
@@ -557,7 +558,7 @@ def write_report(results: list[dict], args, out_md: Path, out_json: Path) -> Non
         "interleaved (build slices alternate; the query ops take turns query by query, each on a different query at any",
         "moment so none profits from another's warm CPU cache) so noise hits both alike, and medians are reported.",
         "",
-        f"HNSW parameters for both sides: m={args.m} (usearch connectivity {2 * args.m}), efConstruction={args.ef_construction}, "
+        f"HNSW parameters for both sides: m={args.m} (usearch connectivity {connectivity(args.m)}), efConstruction={args.ef_construction}, "
         f"efSearch={args.ef_search} unless stated; cosine; k=10; {args.queries} queries per data set (real: held-out sentences).",
         *static_model_notes(results),
         "",

@@ -61,11 +61,11 @@ def test_an_offer_of_a_transaction_that_rolled_back_is_never_applied(cluster, mo
     a.apply_batch("docs", _docs(3))
     real_write = documents_module._write
 
-    def failing(conn, definition, actions, offer=None):
+    def failing(conn, definition, actions, sealing, offer=None):
         def offer_then_fail(position, uid, written):
             offer(position, uid, written)
             raise RuntimeError("the commit failed")  # after the offer: the transaction rolls back
-        return real_write(conn, definition, actions, offer_then_fail)
+        return real_write(conn, definition, actions, sealing, offer_then_fail)
 
     monkeypatch.setattr(documents_module, "_write", failing)
     with pytest.raises(RuntimeError):

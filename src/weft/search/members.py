@@ -223,7 +223,7 @@ MODELS: dict[str, dict[str, Member]] = {
         "hnswParameters": e("HNSW parameters", "object", "HnswParameters"),
     },
     "HnswParameters": {
-        "m": e("graph connectivity (usearch connectivity)", "integer"),
+        "m": e("links per node (usearch connectivity m, at least 8)", "integer"),
         "efConstruction": e("build-time candidate list (usearch expansion_add)", "integer"),
         "efSearch": e("query-time candidate list (usearch expansion_search)", "integer"),
         "metric": e("cosine, dotProduct or euclidean", "string"),

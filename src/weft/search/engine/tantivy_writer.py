@@ -36,6 +36,7 @@ from weft.search.analysis.native import register_simple
 from weft.search.documents import Action, ItemResult, complete_document, merge_document
 from weft.search.engine.tantivy_layout import KEY, Layout
 from weft.search.engine.vector_index import VectorIndex
+from weft.search.engine.vector_staging import StagedUpsert
 from weft.search.schema import IndexDefinition
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ class IndexHandle:
         overlay: dict[str, dict[str, Any] | None] = {}
         results: list[list[ItemResult]] = []
         vector_names = list(self.vectors)
+        rebuild: list[str] = []
         started = time.perf_counter()
         layout = self.layout  # one layout for the whole group (update_index may swap in another)
         try:
@@ -216,19 +218,35 @@ class IndexHandle:
             stored = self._lookup_for_write(keys)
             for job in group:
                 results.append(self._apply_actions(job.actions, stored, overlay, layout))
-            self.opstamp = self.writer.commit()
-            self._recent.update(overlay)
-            self._commits += 1  # the next read reloads (searcher())
-            self._missing_cache = {}
-            # The commit is durable: bring the vector indexes to the same state before answering.
-            for name in vector_names:
-                self.vectors[name].upsert_many([(key, None if document is None else document.get(name)) for key, document in overlay.items()])
+            # The vector indexes take the group's changes while the commit runs (vector_staging.py); they are
+            # visible only once it is durable, and the group is answered after that.
+            staged = [StagedUpsert(self.vectors[name], [(key, None if document is None else document.get(name))
+                                                        for key, document in overlay.items()]) for name in vector_names]
+            try:
+                self.opstamp = self.writer.commit()
+            except BaseException:
+                for s in staged:
+                    s.settle(False)
+                rebuild = vector_names
+                raise
+            try:
+                self._recent.update(overlay)
+                self._commits += 1  # the next read reloads (searcher())
+                self._missing_cache = {}
+            finally:
+                for s in staged:
+                    s.settle(True)
         except Exception as exc:  # storage failure: nothing of the group is applied
             log.exception("write group failed; rolling back")
             try:
                 self.writer.rollback()
             except Exception:  # pragma: no cover
                 log.exception("rollback failed")
+            if rebuild:  # emptied when the commit failed: back to the last durable commit
+                try:
+                    self._rebuild_vectors(rebuild)
+                except Exception:  # pragma: no cover
+                    log.exception("vector index rebuild failed")
             for job in group:
                 job.future.set_exception(Unavailable(f"The batch could not be written and was not applied: {exc}"))
             return
