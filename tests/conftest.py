@@ -1,4 +1,3 @@
-import os
 import weakref
 
 import pytest
@@ -41,15 +40,7 @@ def _close_idle_database_connections():
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    if os.environ.get("WEFT_TEST_CLUSTER") == "1":  # every test of the shared server against a cluster node (docs/cluster.md)
-        from tests.support.cluster import ClusterDatabase, cluster_node
-
-        db = ClusterDatabase("suite")
-        srv = cluster_node(tmp_path_factory.mktemp("weft") / "data", db.url, "suite").start()
-        yield srv
-        srv.stop()
-        db.drop()
-        return
+    # under WEFT_TEST_CLUSTER=1 a cluster node over a fresh PostgreSQL database (WeftServer.cluster_env, docs/cluster.md)
     srv = WeftServer(tmp_path_factory.mktemp("weft") / "data").start()
     yield srv
     srv.stop()

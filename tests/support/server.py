@@ -1,6 +1,7 @@
 """Start a real `weft serve` subprocess on a free port, for tests that talk HTTP."""
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -19,6 +20,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_CLUSTER_DBS: list = []  # the databases of WEFT_TEST_CLUSTER=1, dropped at exit (after the servers stopped)
+
+
+@atexit.register
+def _drop_cluster_dbs() -> None:
+    for db in _CLUSTER_DBS:
+        db.drop()
 
 
 class WeftServer:
@@ -41,6 +51,19 @@ class WeftServer:
     def endpoint(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
+    def cluster_env(self) -> dict[str, str]:
+        """Under WEFT_TEST_CLUSTER=1 every server a test starts is a cluster node over its own fresh PostgreSQL database
+        (made at the first start, kept across restarts, dropped when the test process exits); a server the test itself
+        points at a cluster (WEFT_CLUSTER_URL) is left as it is. See docs/cluster.md."""
+        if os.environ.get("WEFT_TEST_CLUSTER") != "1" or "WEFT_CLUSTER_URL" in self.env:
+            return {}
+        if getattr(self, "_cluster_db", None) is None:
+            from tests.support.cluster import ClusterDatabase
+
+            self._cluster_db = ClusterDatabase("node")
+            _CLUSTER_DBS.append(self._cluster_db)
+        return {"WEFT_CLUSTER_URL": self._cluster_db.url, "WEFT_NODE_ID": f"test-{self._cluster_db.name[-10:]}"}
+
     def start(self, timeout: float = 30.0) -> "WeftServer":
         self.port = free_port() if self.proc is not None else self.port
         args = [sys.executable, "-m", "weft.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir), "--log-level", "warning"]
@@ -52,6 +75,7 @@ class WeftServer:
         log = open(self.log_path, "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
         env.update(self.env)
+        env.update(self.cluster_env())
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

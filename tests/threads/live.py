@@ -25,6 +25,7 @@ class ThreadsServer(WeftServer):
         args += self.extra_args
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
         env.update(self.env)
+        env.update(self.cluster_env())
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout

@@ -77,6 +77,7 @@ def _write(conn, definition: IndexDefinition, actions: list[Action], sealing: Se
     existed = set(stored)
     current: dict[str, dict | None] = dict(stored)  # the state as the batch goes on
     results: list[ItemResult] = []
+    unstored = {f.name for f in definition.fields if f.extra.get("stored", True) is False}
     for a in actions:
         existing = current.get(a.key)
         if a.kind == "delete":
@@ -87,7 +88,9 @@ def _write(conn, definition: IndexDefinition, actions: list[Action], sealing: Se
             results.append(ItemResult(a.key, False, 404, "Document not found."))
             continue
         if existing is not None and a.kind in ("merge", "mergeOrUpload"):
-            document = merge_document(definition, existing, a.values)
+            # a stored:false field (a vector) is kept here for the nodes' indexes, but a merge sees the stored document
+            # as the embedded engine does, without it: a merge that does not resend it drops it (as Azure does)
+            document = merge_document(definition, {k: v for k, v in existing.items() if k not in unstored}, a.values)
         else:
             document = complete_document(definition, a.values)
         results.append(ItemResult(a.key, True, 200 if existing is not None else 201))

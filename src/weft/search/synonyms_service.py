@@ -30,11 +30,11 @@ class SynonymMapService:
 
     def reload(self) -> None:
         """Reads the maps from the catalog again (cluster mode: another node changed them)."""
-        maps = {}
-        for name, body, etag in self.catalog.list_synonym_maps():
-            body["@odata.etag"] = etag
-            maps[name] = body
-        with self._lock:
+        with self._lock:  # read under the lock: a listing taken before a change this node makes must not replace it after
+            maps = {}
+            for name, body, etag in self.catalog.list_synonym_maps():
+                body["@odata.etag"] = etag
+                maps[name] = body
             self._maps = maps
 
     # ---- CRUD --------------------------------------------------------------------------------------
