@@ -38,6 +38,12 @@ def _close_idle_database_connections():
             pass
 
 
+def pytest_unconfigure(config):
+    from tests.support.server import drop_cluster_databases
+
+    drop_cluster_databases()  # WEFT_TEST_CLUSTER=1: the servers' databases, once every fixture stopped its server
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     # under WEFT_TEST_CLUSTER=1 a cluster node over a fresh PostgreSQL database (WeftServer.cluster_env, docs/cluster.md)

@@ -26,9 +26,10 @@ _CLUSTER_DBS: list = []  # the databases of WEFT_TEST_CLUSTER=1, dropped at exit
 
 
 @atexit.register
-def _drop_cluster_dbs() -> None:
-    for db in _CLUSTER_DBS:
-        db.drop()
+def drop_cluster_databases() -> None:
+    """tests/conftest.py calls it when pytest ends (an xdist worker may not run atexit handlers)."""
+    while _CLUSTER_DBS:
+        _CLUSTER_DBS.pop().drop()
 
 
 class WeftServer:
