@@ -57,14 +57,24 @@ def test_an_index_written_by_another_analysis_is_reanalyzed_on_open(tmp_path, ol
         service.close()
 
 
-def test_a_current_stamp_costs_no_rewrite(tmp_path, monkeypatch):
+def _written(tmp_path) -> None:
     service = SearchService(tmp_path / "search")
     service.create_index(INDEX)
     service.apply_batch("ete", {"value": DOCS})
     service.close()
-    rebuilds = []
+
+
+@pytest.fixture
+def rebuilds(monkeypatch) -> list:
+    """The rewrites of an index from its stored documents (TantivyEngine._rebuild calls), still made."""
+    calls: list = []
     real = tantivy_engine.TantivyEngine._rebuild
-    monkeypatch.setattr(tantivy_engine.TantivyEngine, "_rebuild", lambda self, *a, **k: (rebuilds.append(a), real(self, *a, **k)))
+    monkeypatch.setattr(tantivy_engine.TantivyEngine, "_rebuild", lambda self, *a, **k: (calls.append(a), real(self, *a, **k)))
+    return calls
+
+
+def test_a_current_stamp_costs_no_rewrite(tmp_path, rebuilds):
+    _written(tmp_path)
     for _ in range(2):
         service = SearchService(tmp_path / "search")
         assert _hits(service, "été") == ["1"]
@@ -72,16 +82,10 @@ def test_a_current_stamp_costs_no_rewrite(tmp_path, monkeypatch):
     assert rebuilds == []
 
 
-def test_an_unstamped_index_with_documents_is_reanalyzed_once(tmp_path, monkeypatch):
-    service = SearchService(tmp_path / "search")
-    service.create_index(INDEX)
-    service.apply_batch("ete", {"value": DOCS})
-    service.close()
+def test_an_unstamped_index_with_documents_is_reanalyzed_once(tmp_path, rebuilds):
+    _written(tmp_path)
     for stamp in (tmp_path / "search").rglob(ANALYSIS_STAMP):
         stamp.unlink()  # as an index written before stamps existed
-    rebuilds = []
-    real = tantivy_engine.TantivyEngine._rebuild
-    monkeypatch.setattr(tantivy_engine.TantivyEngine, "_rebuild", lambda self, *a, **k: (rebuilds.append(a), real(self, *a, **k)))
     for _ in range(2):
         service = SearchService(tmp_path / "search")
         assert _hits(service, "été") == ["1"]
