@@ -14,7 +14,7 @@ from __future__ import annotations
 from weft.threads.hot_path import ITEM_COLUMNS, RawCursor, item_records, positional, unavailable
 from weft.threads.records import ConversationRecord, ItemRecord
 
-_RECORD_COLUMNS = ("id", "tenant_id", "kind", "created_at_ms", "updated_at_ms", "metadata_body", "extra_body", "item_count",
+RECORD_COLUMNS = ("id", "tenant_id", "kind", "created_at_ms", "updated_at_ms", "metadata_body", "extra_body", "item_count",
                    "retention_seconds")
 
 
@@ -22,6 +22,21 @@ def _record(r, offset: int = 0) -> ConversationRecord:
     b = lambda v: bytes(v) if v is not None else None  # noqa: E731
     return ConversationRecord(r[offset], r[offset + 1], r[offset + 2], r[offset + 3], r[offset + 4], b(r[offset + 5]),
                               b(r[offset + 6]), r[offset + 7], r[offset + 8])
+
+
+def newest_of_kind(c: str, tg: str, mark: str, columns: str, tenant_id: str, kind: str, tags: dict, limit: int,
+                   descending: bool) -> tuple[str, list]:
+    """``SELECT columns`` of a tenant's newest ``limit + 1`` conversations of one kind with the given tags, and its
+    parameters (``c``/``tg``: the conversations and tags tables; ``mark``: the driver's placeholder)."""
+    sql = f"SELECT {columns} FROM {c} WHERE tenant_id = {mark} AND kind = {mark}"
+    params: list = [tenant_id, kind]
+    for key, match in tags.items():  # a key may be a tuple of spellings (hashed, legacy clear)
+        keys = key if isinstance(key, tuple) else (key,)
+        sql += (f" AND EXISTS (SELECT 1 FROM {tg} WHERE {tg}.conversation_id = {c}.id AND {tg}.key IN "
+                f"({', '.join(mark for _ in keys)}) AND {tg}.value_match = {mark})")
+        params += [*keys, match]
+    order = "DESC" if descending else "ASC"
+    return sql + f" ORDER BY created_at_ms {order}, id {order} LIMIT {mark}", params + [limit + 1]
 
 
 class TurnReads:
@@ -39,19 +54,12 @@ class TurnReads:
                          descending: bool) -> tuple[dict[str, ConversationRecord], list[ConversationRecord], bool]:
         """``get_conversations(ids)`` and ``list_of_kind(kind, limit, tags)`` in one query."""
         c, tg, mark = self.c, self.tg, self.mark
-        cols = ", ".join(_RECORD_COLUMNS)
+        cols = ", ".join(RECORD_COLUMNS)
         by_id = f"SELECT 0 AS part, {cols} FROM {c} WHERE id IN ({', '.join(mark for _ in ids)}) AND tenant_id = {mark}"
         params: list = [*ids, tenant_id]
-        newest = f"SELECT 1 AS part, {cols} FROM {c} WHERE tenant_id = {mark} AND kind = {mark}"
-        params += [tenant_id, kind]
-        for key, match in tags.items():  # a key may be a tuple of spellings (hashed, legacy clear)
-            keys = key if isinstance(key, tuple) else (key,)
-            newest += (f" AND EXISTS (SELECT 1 FROM {tg} WHERE {tg}.conversation_id = {c}.id AND {tg}.key IN "
-                       f"({', '.join(mark for _ in keys)}) AND {tg}.value_match = {mark})")
-            params += [*keys, match]
+        newest, more = newest_of_kind(c, tg, mark, f"1 AS part, {cols}", tenant_id, kind, tags, limit, descending)
+        params += more
         order = "DESC" if descending else "ASC"
-        newest += f" ORDER BY created_at_ms {order}, id {order} LIMIT {mark}"
-        params.append(limit + 1)
         # the outer ORDER BY keeps the kind's order (a UNION's own order is not defined): part, created_at_ms, id
         sql = f"SELECT * FROM ({by_id}) AS by_id UNION ALL SELECT * FROM ({newest}) AS newest ORDER BY 1, 5 {order}, 2 {order}"
         try:

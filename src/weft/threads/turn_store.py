@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from weft.errors import InvalidInput, NotFound
 from weft.threads.hot_path import AUDIT_COLUMNS, ITEM_COLUMNS, RawConnections, audit_row, unavailable
 from weft.threads.records import AuditRecord, ConversationRecord, NewItem
+from weft.threads.turn_reads import RECORD_COLUMNS, newest_of_kind
 
 LOCKED_MESSAGE = "Another process is currently operating on this conversation. Please retry in a few seconds."
 
@@ -356,17 +357,7 @@ class TurnStore:
         """``list_conversations`` of one kind without a cursor (a thread's runs, an agent's versions): one round trip."""
         t = self.store.tables
         c, tg, mark = t.conversations.name, t.conversation_tags.name, self.mark
-        sql = (f"SELECT id, tenant_id, kind, created_at_ms, updated_at_ms, metadata_body, extra_body, item_count, retention_seconds "
-               f"FROM {c} WHERE tenant_id = {mark} AND kind = {mark}")
-        params: list = [tenant_id, kind]
-        for key, match in tags.items():  # a key may be a tuple of spellings (hashed, legacy clear)
-            keys = key if isinstance(key, tuple) else (key,)
-            sql += (f" AND EXISTS (SELECT 1 FROM {tg} WHERE {tg}.conversation_id = {c}.id AND {tg}.key IN "
-                    f"({', '.join(mark for _ in keys)}) AND {tg}.value_match = {mark})")
-            params += [*keys, match]
-        order = "DESC" if descending else "ASC"
-        sql += f" ORDER BY created_at_ms {order}, id {order} LIMIT {mark}"
-        params.append(limit + 1)
+        sql, params = newest_of_kind(c, tg, mark, ", ".join(RECORD_COLUMNS), tenant_id, kind, tags, limit, descending)
         try:
             with self.hot.readers.connection(self.hot.broken) as raw:
                 rows = raw.execute(sql, tuple(params)).fetchall()
