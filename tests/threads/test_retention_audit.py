@@ -69,6 +69,18 @@ def test_audit_records_who_what_when_outcome_never_content(service, clock, caplo
     assert lines[0]["audit"]["operation"] == "conversation.create" and lines[0]["audit"]["tenant"] == "acme"
 
 
+def test_a_lost_compare_and_swap_is_audited_as_a_conflict(service, clock):
+    acme = Principal("acme", frozenset({"read", "write"}), key_id="key_cas")
+    conv, _ = service.create_conversation(acme, items=[{"role": "user", "content": "x"}])
+    seen = service.store.get_conversation("acme", conv.id).updated_at_ms
+    clock.advance(seconds=1)
+    assert service.update_conversation_if_unchanged(acme, conv.id, seen, extra={"v": 1}) is True
+    clock.advance(seconds=1)
+    assert service.update_conversation_if_unchanged(acme, conv.id, seen, extra={"v": 2}) is False  # written since
+    updates = [(r.outcome, r.detail) for r in service.list_audit(ADMIN, tenant_id="acme") if r.operation == "conversation.update"]
+    assert updates == [("ok", None), ("conflict", "changed_since_read")]
+
+
 def test_audit_over_http_for_admins(live):
     h = live.headers(tenant="audited")
     conv = httpx.post(f"{live.endpoint}/v1/conversations", json={"items": [{"role": "user", "content": "hush"}]}, headers=h).json()

@@ -37,6 +37,7 @@ class AuditNote:
     item_ids: list[str] = field(default_factory=list)
     detail: str | None = None
     stored_with_write: AuditRecord | None = None  # the record the write's own transaction already stored
+    outcome: str | None = None  # set by an operation that returns normally without doing its work (default "ok")
 
 
 def record_to_json(record: AuditRecord) -> dict:
@@ -91,11 +92,11 @@ class AuditTrail:
         if note.stored_with_write is not None:
             self.emit(note.stored_with_write)
         elif read and self.buffer_reads:
-            record = self.build(principal, operation, "ok", note)
+            record = self.build(principal, operation, note.outcome or "ok", note)
             self.store.queue_audit(record)
             self.emit(record)
         else:
-            self.record(principal, operation, "ok", note)
+            self.record(principal, operation, note.outcome or "ok", note)
 
     def list(self, *, tenant_id: str | None, since_ms: int | None, until_ms: int | None, limit: int, after_id: int | None = None) -> list[AuditRecord]:
         return self.store.list_audit(tenant_id=tenant_id, since_ms=since_ms, until_ms=until_ms, limit=limit, after_id=after_id)

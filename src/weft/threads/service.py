@@ -282,12 +282,15 @@ class ThreadService:
 
     def update_conversation_if_unchanged(self, principal: Principal, conversation_id: str, updated_at_ms: int, *, extra: Any) -> bool:
         """``update_conversation(extra=...)`` only while the record has not been written since ``updated_at_ms``."""
-        with self.audit.operation(principal, "conversation.update", conversation_id):
+        with self.audit.operation(principal, "conversation.update", conversation_id) as note:
             principal.require("write")
             tenant = principal.tenant_id
             body = self.codec.encode(tenant, f"conversation:{conversation_id}:extra", extra)
-            return self.store.touch_conversation(tenant, conversation_id, self.clock.now_ms(), extra_body=body,
-                                                 expect_updated_at_ms=updated_at_ms)
+            swapped = self.store.touch_conversation(tenant, conversation_id, self.clock.now_ms(), extra_body=body,
+                                                    expect_updated_at_ms=updated_at_ms)
+            if not swapped:  # another writer got there first: nothing was written, and the audit trail says so
+                note.outcome, note.detail = "conflict", "changed_since_read"
+            return swapped
 
     def delete_conversation(self, principal: Principal, conversation_id: str) -> None:
         """Deletes the conversation with all its items (unlike OpenAI, whose items outlive it)."""
