@@ -61,6 +61,16 @@ def test_a_streamed_response_ends_failed_and_stores_nothing(responses):
     assert events[-1]["response"]["status"] == "failed" and events[-1]["response"]["error"]["code"] == "server_error"
     assert events[-1]["response"]["output"] == []
     assert _roles(responses.service, conv.id) == []
+    # the id the stream named is retrievable, failed, with its input (as OpenAI keeps a stored response that failed)
+    kept = responses.retrieve(P, events[0]["response"]["id"])
+    assert kept["status"] == "failed" and kept["error"]["code"] == "server_error" and kept["output"] == []
+    inputs = responses.records.input_items(P, kept["id"], limit=20, order="asc", after=None, before=None).data
+    assert [i.body.get("content") for i in inputs] in ([ASK], [[{"type": "input_text", "text": ASK}]])
+    unstored = list(responses.prepare_stream(P, {"input": ASK, "stream": True, "store": False}))
+    assert unstored[-1]["type"] == "response.failed"
+    with pytest.raises(WeftError) as missing:  # store: false keeps nothing
+        responses.retrieve(P, unstored[0]["response"]["id"])
+    assert missing.value.status == 404
 
 
 def test_background_responses_end_failed(responses):
@@ -84,6 +94,7 @@ def test_the_http_answer_is_an_openai_server_error(sdk):
     events = list(sdk.responses.create(model="fake-model", conversation=conv.id, input=ASK, stream=True))
     assert events[-1].type == "response.failed" and events[-1].response.error.code == "server_error"
     assert sdk.conversations.items.list(conv.id).data == []
+    assert sdk.responses.retrieve(events[-1].response.id).status == "failed"
 
 
 @pytest.mark.parametrize("how", ["advance", "stream", "start"])

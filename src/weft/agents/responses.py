@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import threading
 import time
 from typing import Any, Iterator
@@ -38,6 +39,7 @@ from weft.threads.service import Page, PendingItem, ThreadService
 from weft.threads.settings import ThreadsSettings
 from weft.threads.turns import TurnRecord
 
+log = logging.getLogger("weft.responses")
 WORK_SLOTS = 4
 CONTEXT_MESSAGE = "Your input exceeds the context window of this model. Please adjust your input and try again."
 
@@ -124,6 +126,17 @@ class ResponsesService:
             return
         self.locks.writer.commit(principal, request.conversation_id if pending else None, lease if pending else None, pending,
                                  "response.create", record)
+
+    def _store_failed(self, principal: Principal, request: ResponseRequest, failed: dict) -> None:
+        """A streamed turn that failed after ``response.created`` named its id: the id is retrievable (status
+        ``failed``, with its input items) unless ``store: false``; the conversation gets nothing (no turn happened)."""
+        if not request.store:
+            return
+        try:
+            with self._work:
+                self.records.save(principal, failed, request.input_items)
+        except Exception:  # the stream still reports the failure; the record is best effort
+            log.exception("could not store failed response %s", failed["id"])
 
     @contextlib.contextmanager
     def _turn(self, principal: Principal, request: ResponseRequest) -> Iterator[str | None]:
@@ -243,8 +256,9 @@ class ResponsesService:
             raise
         except Exception as exc:  # reported in-band: the HTTP status is already sent
             error = {"code": getattr(exc, "code", None) or "server_error", "message": getattr(exc, "message", None) or str(exc)}
-            yield event("response.failed", response=self.response_object(response_id, created_at, request, "failed", [], None,
-                                                                         error=error))
+            failed = self.response_object(response_id, created_at, request, "failed", [], None, error=error)
+            self._store_failed(principal, request, failed)
+            yield event("response.failed", response=failed)
         finally:
             turn.__exit__(None, None, None)
 
