@@ -396,3 +396,33 @@ def test_text_only_index_follows_import_item_delete_purge_and_shred(tmp_path):
     index.journal.close()
     search.close()
     store.close()
+
+
+@pytest.mark.parametrize("noticed_by", ["reconcile", "search"])
+def test_a_shred_made_elsewhere_deletes_the_index_too(tmp_path, noticed_by):
+    # the CLI's `weft keys shred-tenant` (or another node) destroys the key through its own service, where this
+    # server's index hook does not run: the index (plaintext terms in its files) goes at its next pass or search
+    search = SearchService(tmp_path / "search")
+    url = f"sqlite:///{tmp_path / 'threads.sqlite3'}"
+    store, cli_store = SqlThreadStore(url), SqlThreadStore(url)
+    service = ThreadService(store, master_key=bytes(32), encryption=True)
+    index = ConversationIndex(search, service, tmp_path / "journal.sqlite3", ConversationSearchSettings(tenants=("acme",)))
+    service.index_hooks = index
+    acme = Principal.library("acme")
+    service.create_conversation(acme, items=[{"role": "user", "content": "lynx secret"}])
+    index.reconcile()
+    assert len(index.search_items("acme", {"query": "lynx", "mode": "text"})["data"]) == 1
+    cli = ThreadService(cli_store, master_key=bytes(32), encryption=True)  # no index hooks, like the CLI's
+    cli.destroy_tenant_data_key(Principal("acme", frozenset({"admin"}), key_id="cli", server_admin=True), "acme")
+    assert index.enabled("acme")  # not noticed yet
+    if noticed_by == "reconcile":
+        index.reconcile()
+    else:
+        with pytest.raises(Exception) as refused:
+            index.search_items("acme", {"query": "lynx", "mode": "text"})
+        assert getattr(refused.value, "code", None) == "conversation_search_disabled"
+    assert not index.enabled("acme") and index_name_for("acme") not in search.index_names()
+    index.journal.close()
+    search.close()
+    store.close()
+    cli_store.close()

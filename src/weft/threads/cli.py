@@ -149,7 +149,8 @@ def keys_shred(tenant: str, yes: bool = typer.Option(False, "--yes", help="Confi
         _fail(exc)
     finally:
         service.close()
-    typer.echo(f"destroyed the data key of tenant {tenant}; restart running servers so they forget cached keys")
+    typer.echo(f"destroyed the data key of tenant {tenant}; running servers stop using it within about 2 s and "
+               "delete its conversation index at their next reconcile pass")
 
 
 # ---- threads -------------------------------------------------------------------------------------------

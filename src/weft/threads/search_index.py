@@ -384,6 +384,16 @@ class ConversationIndex:
         """Crypto-shredding makes the content unreadable; its plaintext in the index goes too."""
         self.disable(tenant_id)
 
+    def _drop_if_shredded(self, tenant_id: str) -> bool:
+        """A shred made where this index's hook did not run (the CLI, another node, a stopped server) reaches the
+        index here: at each reconcile pass and before a search, so the index's plaintext terms go too."""
+        tenant = self.threads.store.get_tenant(tenant_id) if hasattr(self.threads, "store") else None
+        if tenant is None or not tenant.data_key_destroyed:
+            return False
+        log.info("tenant %s was crypto-shredded: its conversation index is deleted", tenant_id)
+        self.disable(tenant_id)
+        return True
+
     def _finish(self, intent: _Intent, work) -> None:
         config = self._tenants.get(intent.tenant_id)
         if config is None:
@@ -492,6 +502,8 @@ class ConversationIndex:
         first, self._reconciled_once = not self._reconciled_once, True
         if self.shared:
             self._tenants = self.journal.tenants()  # opted in or out on other nodes too
+        for tenant_id in list(self._tenants):
+            self._drop_if_shredded(tenant_id)
         rewrites: list[int] = []  # settled when the batch's rewrites are done
         with self.batch():
             if first:  # indexes an earlier weft's analysis wrote: rewritten with their text read back from the store
@@ -566,7 +578,7 @@ class ConversationIndex:
     def search_items(self, tenant_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """``{query, mode: text|vector|hybrid, top, conversation_id, role}`` over the tenant's own index."""
         config = self._current(tenant_id)
-        if config is None:
+        if config is None or self._drop_if_shredded(tenant_id):
             raise InvalidInput("Conversation search is not enabled for this tenant.", code="conversation_search_disabled")
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
