@@ -1,11 +1,12 @@
 """ETags and the If-Match / If-None-Match rules every Azure-style definition (indexes, synonym maps, data sources,
-indexers, knowledge sources and bases) follows. Plain Python: the services raise, the HTTP layer maps."""
+indexers, knowledge sources and bases) follows, and the ``$select`` of their lists. Plain Python: the services raise,
+the HTTP layer maps."""
 from __future__ import annotations
 
 import os
 import time
 
-from weft.errors import ConcurrentChange, PreconditionFailed
+from weft.errors import ConcurrentChange, InvalidInput, PreconditionFailed
 
 PRECONDITION = ("The precondition given in one of the request headers evaluated to false. No change was made to the "
                 "resource from this request.")
@@ -59,3 +60,15 @@ def retried(operation, attempts: int = ATTEMPTS, reload=None):
                 reload()
             else:
                 time.sleep(0.005 * (attempt + 1))
+
+
+def selected(items: list[dict], select: str | None, allowed: set[str], noun: str) -> list[dict]:
+    """A list's ``$select`` (``*`` or absent: everything): each item cut to the named properties; a name that is not
+    one of ``allowed`` is refused in Azure's words ("... is not a property of {noun}")."""
+    if not select or select.strip() == "*":
+        return items
+    wanted = [s.strip() for s in select.split(",") if s.strip()]
+    for w in wanted:
+        if w not in allowed:
+            raise InvalidInput(f"Invalid $select: '{w}' is not a property of {noun}.\r\nParameter name: $select")
+    return [{k: v for k, v in item.items() if k in wanted} for item in items]

@@ -17,7 +17,7 @@ import threading
 from typing import Any, Callable
 
 from weft.errors import InvalidInput, NotFound, PreconditionFailed
-from weft.etags import retried, check_preconditions, new_etag
+from weft.etags import check_preconditions, new_etag, retried, selected
 from weft.search.schema import INDEX_NAME_RE
 
 # Azure: services created after October 2022 get twice the index limit (S3 HD: 6,000). weft has no index limit;
@@ -135,14 +135,8 @@ class AliasService:
         return self._render(stored)
 
     def list(self, select: str | None = None) -> list[dict]:
-        items = [self._render(a) for _, a in sorted(self._aliases.items())]
-        if select and select.strip() != "*":
-            wanted = [s.strip() for s in select.split(",") if s.strip()]
-            for w in wanted:
-                if w not in ("name", "indexes", "@odata.etag"):
-                    raise InvalidInput(f"Invalid $select: '{w}' is not a property of an alias.\r\nParameter name: $select")
-            items = [{k: v for k, v in item.items() if k in wanted} for item in items]
-        return items
+        return selected([self._render(a) for _, a in sorted(self._aliases.items())], select,
+                        {"name", "indexes", "@odata.etag"}, "an alias")
 
     def delete(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
         """Deleting an alias never touches its index."""

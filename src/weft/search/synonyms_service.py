@@ -12,7 +12,7 @@ import threading
 from typing import Any, Iterable
 
 from weft import encryption_keys
-from weft.etags import retried, check_preconditions, new_etag
+from weft.etags import check_preconditions, new_etag, retried, selected
 from weft.errors import InvalidInput, NotFound, PreconditionFailed
 from weft.search.analysis.synonyms import Rules, parse_rules
 
@@ -103,15 +103,8 @@ class SynonymMapService:
         return self._render(stored)
 
     def list(self, select: str | None = None) -> list[dict]:
-        items = [self._render(m) for _, m in sorted(self._maps.items())]
-        if select and select.strip() != "*":
-            wanted = [s.strip() for s in select.split(",") if s.strip()]
-            allowed = {"name", "format", "synonyms", "encryptionKey", "@odata.etag"}
-            for w in wanted:
-                if w not in allowed:
-                    raise InvalidInput(f"Invalid $select: '{w}' is not a property of a synonym map.\r\nParameter name: $select")
-            items = [{k: v for k, v in item.items() if k in wanted} for item in items]
-        return items
+        return selected([self._render(m) for _, m in sorted(self._maps.items())], select,
+                        {"name", "format", "synonyms", "encryptionKey", "@odata.etag"}, "a synonym map")
 
     def delete(self, name: str, *, if_match: str | None = None, if_none_match: str | None = None) -> None:
         self._retried(lambda: self._delete(name, if_match, if_none_match))
