@@ -198,6 +198,10 @@ def test_synonym_map_rest_both_path_styles_and_select(server):
     assert r.status_code == 412
     r = httpx.get(f"{base}/synonymmaps?api-version={API_VERSION}&$select=name", headers=h)
     assert {"name": name} in r.json()["value"]
+    r = httpx.get(f"{base}/synonymmaps?api-version={API_VERSION}&$select=name,nonsense", headers=h)
+    assert r.status_code == 400 and "'nonsense' is not a property of a synonym map" in r.json()["error"]["message"]
+    r = httpx.get(f"{base}/aliases?api-version={API_VERSION}&$select=indexes,nonsense", headers=h)
+    assert r.status_code == 400 and "'nonsense' is not a property of an alias" in r.json()["error"]["message"]
     r = httpx.post(f"{base}/synonymmaps?api-version={API_VERSION}", headers=h, json={"name": _name("bad"), "synonyms": "a => b => c"})
     assert r.status_code == 400 and "=>" in r.json()["error"]["message"]
     r = httpx.post(f"{base}/synonymmaps?api-version={API_VERSION}", headers=h, json={"name": _name("bad"), "format": "wordnet", "synonyms": "a"})
