@@ -11,7 +11,6 @@ counts the SQLite statements of the same turn (sqlite3's trace callback).
 from __future__ import annotations
 
 import argparse
-import socket
 import sqlite3
 import sqlite3.dbapi2
 import struct
@@ -19,91 +18,52 @@ import tempfile
 import threading
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from bench.threads.bench_appends import PG_URL
+from tests.support.relay import TcpRelay, via
 
 
 class WireCounter:
-    """Forwards 127.0.0.1:port to PostgreSQL and counts the client's messages by type."""
+    """A relay to PostgreSQL (tests.support.relay) that counts the client's messages by type."""
 
     def __init__(self, target: tuple[str, int], port: int):
-        self.target, self.counts, self.lock = target, Counter(), threading.Lock()
-        self.server = socket.create_server(("127.0.0.1", port))
-        self.port = self.server.getsockname()[1]  # port 0: one the system picks
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.counts, self.lock = Counter(), threading.Lock()
+        self.relay = TcpRelay(target, port, client_data=self._client_data)
+        self.port = self.relay.port
 
-    def _accept(self) -> None:
+    def _client_data(self, state: dict, data: bytes) -> None:
+        buffer = state.get("buffer", b"") + data
         while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._client_side, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source, sink) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def _client_side(self, client, upstream) -> None:
-        buffer, started = b"", False
-        try:
-            while data := client.recv(65536):
-                upstream.sendall(data)
-                buffer += data
-                while True:
-                    if not started:  # the startup message: length, then its body, no type byte
-                        if len(buffer) < 4:
-                            break
-                        (size,) = struct.unpack("!I", buffer[:4])
-                        if len(buffer) < size:
-                            break
-                        buffer, started = buffer[size:], True
-                        continue
-                    if len(buffer) < 5:
-                        break
-                    kind, (size,) = buffer[:1], struct.unpack("!I", buffer[1:5])
-                    if len(buffer) < 1 + size:
-                        break
-                    with self.lock:
-                        self.counts[kind.decode()] += 1
-                    buffer = buffer[1 + size:]
-        except OSError:
-            pass
-        finally:
-            for s in (client, upstream):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            if not state.get("started"):  # the startup message: length, then its body, no type byte
+                if len(buffer) < 4:
+                    break
+                (size,) = struct.unpack("!I", buffer[:4])
+                if len(buffer) < size:
+                    break
+                buffer, state["started"] = buffer[size:], True
+                continue
+            if len(buffer) < 5:
+                break
+            kind, (size,) = buffer[:1], struct.unpack("!I", buffer[1:5])
+            if len(buffer) < 1 + size:
+                break
+            with self.lock:
+                self.counts[kind.decode()] += 1
+            buffer = buffer[1 + size:]
+        state["buffer"] = buffer
 
     def snapshot(self) -> Counter:
         with self.lock:
             return Counter(self.counts)
 
     def close(self) -> None:
-        self.server.close()
+        self.relay.close()
 
 
 def proxied(url: str, proxy: WireCounter) -> str:
     """``url`` (PostgreSQL) through ``proxy``, without TLS (the counter reads the messages in clear)."""
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)
-    netloc = (host[0] + "@" if len(host) == 2 else "") + f"127.0.0.1:{proxy.port}"
-    query = (parts.query + "&" if parts.query else "") + "sslmode=disable"
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return via(url, proxy.port, query="sslmode=disable")
 
 
 def per_turn(url: str, turns: int, measure) -> tuple[float, float]:

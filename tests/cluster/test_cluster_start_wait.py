@@ -4,7 +4,6 @@ The primary here is the test's real PostgreSQL behind a loopback TCP relay that 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -13,59 +12,13 @@ import time
 import httpx
 
 from tests.support.cluster import cluster_node
+from tests.support.relay import TcpRelay, via
 from tests.support.server import API_VERSION, free_port
 
 
-class Relay:
-    """Forwards 127.0.0.1:<port> to PostgreSQL's 127.0.0.1:5432 once ``open()`` is called (nothing listens before)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self._sock: socket.socket | None = None
-
-    def open(self) -> None:
-        self._sock = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", 5432))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-
-
-def _via(url: str, port: int) -> str:
-    scheme, _, rest = url.partition("://")
-    userinfo, _, hostpath = rest.rpartition("@")
-    _, _, path = hostpath.partition("/")
-    return f"{scheme}://{userinfo + '@' if userinfo else ''}127.0.0.1:{port}/{path}"
-
-
 def test_a_node_waits_for_the_primary_and_then_serves(cluster_db, tmp_path):
-    relay = Relay(free_port())
-    node = cluster_node(tmp_path / "data", _via(cluster_db.url, relay.port), "late", env={"WEFT_CLUSTER_START_WAIT": "60"})
+    relay = TcpRelay(("127.0.0.1", 5432), free_port(), listen=False)  # nothing listens until open()
+    node = cluster_node(tmp_path / "data", via(cluster_db.url, relay.port), "late", env={"WEFT_CLUSTER_START_WAIT": "60"})
     starter = threading.Thread(target=lambda: node.start(timeout=90), daemon=True)
     try:
         starter.start()

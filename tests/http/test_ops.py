@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 import uuid
 
@@ -13,6 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.support.relay import TcpRelay
 from tests.support.server import WeftServer
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -118,73 +117,11 @@ def test_request_ids_in_headers_and_json_logs(srv):
     assert any(line.get("request_id") == "abc-123" for line in lines)
 
 
-class Proxy:
-    """A TCP proxy to PostgreSQL that the test can take down and bring back."""
-
-    def __init__(self, target=("127.0.0.1", 5432)):
-        self.target = target
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.listener.listen(64)
-        self.up = threading.Event()
-        self.up.set()
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up.is_set():
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a, b):
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def down(self):
-        self.up.clear()
-        for s in self.conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
-        self.conns.clear()
-
-    def close(self):
-        self.down()
-        self.listener.close()
-
-
 def test_readyz_fails_while_the_threads_database_is_unreachable(tmp_path):
     from tests.threads.backends import require_server
 
     require_server("PostgreSQL", PG_URL)
-    proxy = Proxy()
+    proxy = TcpRelay(("127.0.0.1", 5432))
     url = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/test?connect_timeout=2"
     server = WeftServer(tmp_path / "data", env={"WEFT_THREADS_DATABASE_URL": url,
                                                 "WEFT_THREADS_TABLE_PREFIX": f"ops{uuid.uuid4().hex[:6]}_"}).start()
@@ -198,7 +135,7 @@ def test_readyz_fails_while_the_threads_database_is_unreachable(tmp_path):
         assert checks.get("threads.store", "").startswith("failed") or "storage" in checks, checks
         assert checks.get("search.catalog") in (None, "ok")  # only the threads store is down
         assert httpx.get(f"{server.endpoint}/healthz").status_code == 200  # alive, not ready
-        proxy.up.set()
+        proxy.up()
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and httpx.get(f"{server.endpoint}/readyz", timeout=10).status_code != 200:
             time.sleep(0.2)
