@@ -106,6 +106,8 @@ def test_only_front_edge_and_plain_ngram_filters_at_the_end_take_the_layout():
     # 'İ' is two code points (i and a combining dot), so one gram
     assert g.values("The a ÉTÉ 😀x İ") == ["the", "", "", "été", "", "", "", "", "i\u0307", "", ""]
     assert g.values("x" * 300) is None  # Lucene splits the run at 255: pre-tokenized, doubled
+    assert g.values("x" * 1100) is None and g.values("é" * 300) is None and g.values("a, " * 200 + "b" * 256) is None
+    assert g.values("ab " * 200) == ["ab"] * 200 + ["", ""]
     assert [(t.text, t.position) for t in g.doubled("ab " + "x" * 300).tokens][:2] == [("ab", 0), ("xx", 2)]
     assert g.build().analyze("été😀x") == ["ét", "été", "été😀", "été😀x"]  # by code point, as the filter
     assert c["prefix"].filters[-1].fn("été😀x") == ("ét", "été", "été😀", "été😀x")

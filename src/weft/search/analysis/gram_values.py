@@ -46,11 +46,13 @@ class GramValues:
     max_gram: int
     prefix_only: bool
     _word: object = field(default=None, repr=False)
+    _same: bool = field(default=False, repr=False)  # the upstream terms are the standard terms (lower case only)
 
     def __post_init__(self):
         up, low = self.upstream, self.min_gram
         if up._fast is not None and not up._expands:
             fn = up._fast
+            self._same = len(up.filters) == 1  # the fast path's tantivy pipeline lower-cases: nothing left to map
 
             @functools.lru_cache(maxsize=65536)
             def word(term: str) -> str | None:
@@ -72,11 +74,14 @@ class GramValues:
         terms (the caller then indexes ``doubled``)."""
         word = self._word
         if word is not None:
-            if _long_run(text):
-                return None
             from weft.search.analysis.latin import standard_terms
 
-            words = map(word, standard_terms(self.upstream._same_offsets(text)))
+            terms = standard_terms(self.upstream._same_offsets(text))
+            if _long(text, terms):
+                return None
+            if self._same and (self.min_gram <= 1 or not terms or min(map(len, terms)) >= self.min_gram):
+                return terms + list(_SEPARATOR)  # every term makes grams, no gap: no Python loop (the common case)
+            words = map(word, terms)
         else:
             words = self._upstream_words(text)
             if words is None:
@@ -137,6 +142,18 @@ class GramValues:
             out += _SEPARATOR
         if out:
             _write(doc, name, out, schema, written)
+
+
+def _long(text: str, terms: list[str]) -> bool:
+    """Whether ``text`` has a token the fast path keeps whole and Lucene's standard tokenizer splits at 255
+    characters (``tokens._long_run``). In ASCII text of at most 1024 characters no token is long enough for the fast
+    path's tantivy pipeline to drop it (``native.MAX_TOKEN_BYTES``), so such a token is one of ``terms``: checking
+    their lengths costs a fifth of the regular expression."""
+    if len(text) <= 255:
+        return False
+    if text.isascii() and len(text) <= 1024:
+        return max(map(len, terms), default=0) > 255
+    return _long_run(text)
 
 
 def _write(doc: tantivy.Document, name: str, values: list[str], schema: tantivy.Schema, written: bool) -> bool:
