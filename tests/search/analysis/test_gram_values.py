@@ -214,3 +214,33 @@ def test_an_index_written_with_the_pre_tokenized_layout_is_rebuilt(tmp_path, mon
             assert sorted(d["id"] for d in res["value"]) == want, q
     finally:
         service.close()
+
+
+def _synonym_hits(folder, grams: bool, monkeypatch) -> list:
+    if not grams:
+        monkeypatch.setattr(gram_values, "plan", lambda analyzer: None)
+    service = SearchService(folder)
+    try:
+        service.synonym_maps.create({"name": "syn", "format": "solr", "synonyms": "usa, united states of america\nfast => quick brown"})
+        service.create_index({"name": "syn", "fields": [
+            {"name": "id", "type": "Edm.String", "key": True},
+            {"name": "t", "type": "Edm.String", "searchable": True, "indexAnalyzer": "prefix", "searchAnalyzer": "standard.lucene",
+             "synonymMaps": ["syn"]}], **COMPONENTS})
+        assert (service.engine._handles["syn"].layout.leaf("t").grams is not None) == grams
+        texts = ["the united states of america", "united states", "usa fox", "a quick brown fox", "quick a brown", "fast fox"]
+        service.apply_batch("syn", {"value": [{"id": str(i), "t": t} for i, t in enumerate(texts)]})
+        out = []
+        for q in ["usa", "fast", '"usa fox"', "united"]:
+            res = service.search("syn", {"search": q, "top": 100})
+            out.append((q, sorted((d["id"], round(d["@search.score"], 5)) for d in res["value"])))
+        return out
+    finally:
+        service.close()
+
+
+def test_synonyms_find_the_same_documents(tmp_path, monkeypatch):
+    new = _synonym_hits(tmp_path / "a", True, monkeypatch)
+    monkeypatch.undo()
+    assert new == _synonym_hits(tmp_path / "b", False, monkeypatch)
+    hits = {q: [i for i, _ in found] for q, found in new}
+    assert hits["usa"] == ["0", "2"] and hits["fast"] == ["3"]  # the phrases 'united states of america', 'quick brown'
