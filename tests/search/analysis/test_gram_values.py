@@ -113,6 +113,17 @@ def test_only_front_edge_and_plain_ngram_filters_at_the_end_take_the_layout():
     assert c["prefix"].filters[-1].fn("été😀x") == ("ét", "été", "été😀", "été😀x")
 
 
+def test_the_ascii_split_gives_the_standard_terms():
+    from weft.search.analysis.latin import standard_terms
+
+    rng = random.Random(8)
+    pieces = ["Quick", "fox's", "a.b", "3,5", "x_y", "e-mail", "(OK)", "A1b2", "!!", "'tis", "9.", ".9", "MiXeD", "\t", "\n", "~"]
+    texts = ["".join(rng.choice(pieces) + rng.choice(["", " ", "  ", ",", ". "]) for _ in range(rng.randint(0, 30))) for _ in range(2000)]
+    texts += ["y" * 1023, "z" * 1024 + " a", "ABC" * 400]
+    for text in texts:
+        assert gram_values._standard_terms(text) == standard_terms(text), text
+
+
 def test_the_position_model_is_tantivys():
     g = gram_values.plan(_analyzers()["prefix"])
     groups = [["The quick a fox", "of lazy dogs"], ["", "x" * 300 + " jumps", "over"], ["I", "a o", "brown"], ["the the fox"]]

@@ -74,9 +74,7 @@ class GramValues:
         terms (the caller then indexes ``doubled``)."""
         word = self._word
         if word is not None:
-            from weft.search.analysis.latin import standard_terms
-
-            terms = standard_terms(self.upstream._same_offsets(text))
+            terms = _standard_terms(self.upstream._same_offsets(text))
             if _long(text, terms):
                 return None
             if self._same and (self.min_gram <= 1 or not terms or min(map(len, terms)) >= self.min_gram):
@@ -142,6 +140,24 @@ class GramValues:
             out += _SEPARATOR
         if out:
             _write(doc, name, out, schema, written)
+
+
+# ASCII letters and digits to themselves in lower case, every other byte to a space
+_ASCII_WORDS = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256))
+
+
+def _standard_terms(text: str) -> list[str]:
+    """``latin.standard_terms(text)`` (the fast path's terms), for ASCII text the simple tokenizer gets right in
+    ``str`` and ``bytes`` calls: its tokens there are the runs of letters and digits, lower-cased, and below 1024
+    characters none is long enough for ``remove_long``. About 6 µs for a 500-character text, against 15 for
+    tantivy's ``analyze`` (which builds a Python string per term through PyO3)."""
+    from weft.search.analysis.native import simple_suffices
+
+    if len(text) < 1024 and simple_suffices(text):
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    from weft.search.analysis.latin import standard_terms
+
+    return standard_terms(text)
 
 
 def _long(text: str, terms: list[str]) -> bool:
