@@ -12,6 +12,7 @@ import tantivy
 from weft.search.analysis import fingerprint, gram_values
 from weft.search.analysis.custom import Components
 from weft.search.engine import tantivy_engine
+from weft.search.engine.tantivy_engine import ANALYSIS_STAMP
 from weft.search.service import SearchService
 
 P = "#Microsoft.Azure.Search."
@@ -219,7 +220,11 @@ def test_an_index_written_with_the_pre_tokenized_layout_is_rebuilt(tmp_path, mon
     service = SearchService(tmp_path / "s")
     try:
         assert len(calls) == 1
-        assert fingerprint.index_fingerprint(service.definition("grams")) != old_stamp  # the layout is in the stamp
+        current = fingerprint.index_fingerprint(service.definition("grams"))
+        assert current != old_stamp  # the layout is in the stamp
+        [stamp] = (tmp_path / "s").rglob(ANALYSIS_STAMP)
+        assert stamp.read_text().strip() == current
+        assert service.engine._handles["grams"].layout.leaf("prefix_standard_lucene").grams is not None
         for q, want in [('"quick brown"', ["0"]), ('"quick fox"~1', ["0", "1"]), ("qu", ["0", "1"]), ("dog", ["2"])]:
             res = service.search("grams", {"search": q, "searchFields": "prefix_standard_lucene", "queryType": "full"})
             assert sorted(d["id"] for d in res["value"]) == want, q
