@@ -24,10 +24,14 @@ COMPONENTS = {
         {"name": "grams", "@odata.type": P + "CustomAnalyzer", "tokenizer": "standard_v2", "tokenFilters": ["lowercase", "ng"]},
         # no fast path upstream (whitespace tokenizer, no lower case): the upstream chain runs in Python
         {"name": "wsprefix", "@odata.type": P + "CustomAnalyzer", "tokenizer": "whitespace", "tokenFilters": ["edge3"]},
+        # a char filter: the upstream chain runs in Python
+        {"name": "mapprefix", "@odata.type": P + "CustomAnalyzer", "tokenizer": "standard_v2", "tokenFilters": ["lowercase", "edge"],
+         "charFilters": ["map"]},
         # back edge grams and a filter after the grams: the pre-tokenized layout, as before
         {"name": "back", "@odata.type": P + "CustomAnalyzer", "tokenizer": "standard_v2", "tokenFilters": ["lowercase", "backedge"]},
         {"name": "after", "@odata.type": P + "CustomAnalyzer", "tokenizer": "standard_v2", "tokenFilters": ["edge", "lowercase"]},
     ],
+    "charFilters": [{"name": "map", "@odata.type": P + "MappingCharFilter", "mappings": ["ß=>ss", "o=>", "x=>a b"]}],
     "tokenFilters": [
         {"name": "edge", "@odata.type": P + "EdgeNGramTokenFilterV2", "minGram": 2, "maxGram": 10},
         {"name": "edge3", "@odata.type": P + "EdgeNGramTokenFilterV2", "minGram": 3, "maxGram": 4},
@@ -87,7 +91,7 @@ def _pre_tokenized_positions(a, texts: list[str]) -> list[tuple[str, int]]:
     return sorted(out)
 
 
-@pytest.mark.parametrize("name", ["prefix", "stopprefix", "grams", "wsprefix"])
+@pytest.mark.parametrize("name", ["prefix", "stopprefix", "grams", "wsprefix", "mapprefix"])
 def test_values_give_the_pre_tokenized_terms_at_twice_their_positions(name):
     a = _analyzers()[name]
     g = gram_values.plan(a)

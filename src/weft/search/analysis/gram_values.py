@@ -74,8 +74,9 @@ class GramValues:
         terms (the caller then indexes ``doubled``)."""
         word = self._word
         if word is not None:
-            terms = _standard_terms(self.upstream._same_offsets(text))
-            if _long(text, terms):
+            filtered = self.upstream._same_offsets(text)
+            terms = _standard_terms(filtered)
+            if _long(text, filtered, terms):
                 return None
             if self._same and (self.min_gram <= 1 or not terms or min(map(len, terms)) >= self.min_gram):
                 return terms + list(_SEPARATOR)  # every term makes grams, no gap: no Python loop (the common case)
@@ -160,14 +161,15 @@ def _standard_terms(text: str) -> list[str]:
     return standard_terms(text)
 
 
-def _long(text: str, terms: list[str]) -> bool:
-    """Whether ``text`` has a token the fast path keeps whole and Lucene's standard tokenizer splits at 255
-    characters (``tokens._long_run``). In ASCII text of at most 1024 characters no token is long enough for the fast
-    path's tantivy pipeline to drop it (``native.MAX_TOKEN_BYTES``), so such a token is one of ``terms``: checking
-    their lengths costs a fifth of the regular expression."""
-    if len(text) <= 255:
+def _long(text: str, filtered: str, terms: list[str]) -> bool:
+    """Whether ``text`` may have a token the fast path keeps whole (or drops) and Lucene's standard tokenizer splits
+    at 255 characters (``tokens._long_run``, as ``Analyzer.tokens`` decides). In ASCII text of at most 1024
+    characters (``filtered``: after the char filters) no token is long enough for the fast path's tantivy pipeline
+    to drop it (``native.MAX_TOKEN_BYTES``), so such a token is one of ``terms``, and where none is, both paths give
+    the same tokens: checking their lengths costs a fifth of the regular expression."""
+    if len(text) <= 255 and len(filtered) <= 255:
         return False
-    if text.isascii() and len(text) <= 1024:
+    if filtered.isascii() and len(filtered) <= 1024:
         return max(map(len, terms), default=0) > 255
     return _long_run(text)
 
