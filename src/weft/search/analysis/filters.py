@@ -290,10 +290,13 @@ class TermExpand:
     that token's position and offsets (Lucene's (Edge)NGramTokenFilter). Like TermMaps, chains of them compose into
     the analyzers' fast path, cached per distinct term."""
 
-    __slots__ = ("fn",)
+    __slots__ = ("fn", "grams")
 
-    def __init__(self, fn: Callable[[str], tuple[str, ...]]):
+    def __init__(self, fn: Callable[[str], tuple[str, ...]], grams: tuple[int, int, bool] | None = None):
         self.fn = fn
+        # (min, max, prefix only) when ``fn`` gives exactly the grams of tantivy's NgramTokenizer with those
+        # parameters, in code points (``gram_values``: tantivy then makes them itself)
+        self.grams = grams
 
     def __call__(self, toks: list[Tok]) -> list[Tok]:
         fn = self.fn
@@ -318,7 +321,7 @@ def ngram_filter(min_gram: int = 1, max_gram: int = 2, edge: bool = False, back:
         def grams(term: str) -> tuple[str, ...]:
             n = len(term)
             return tuple(term[s:s + k] for s in range(n) for k in range(min_gram, min(max_gram, n - s) + 1))
-    return TermExpand(grams)
+    return TermExpand(grams, None if back else (min_gram, max_gram, edge))
 
 
 def shingle(min_size: int = 2, max_size: int = 2, output_unigrams: bool = True, unigrams_if_none: bool = False,

@@ -10,7 +10,8 @@ analyzer and every normalizer run over a fixed probe text covering the scripts a
 the index is re-analyzed (``TantivyEngine.open_index``).
 
 The probes cannot show every possible change; ``EPOCH`` forces a re-analysis of every index when a release changes
-analysis in a way the probes do not see (bump it with such a change and say so in docs/analysis.md).
+analysis in a way the probes do not see (bump it with such a change and say so in docs/analysis.md). How a field's
+terms are laid out in tantivy is part of the print too where it changes their positions (``gram_values``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import hashlib
 from typing import Iterable
 
 from weft.search import analysis
-from weft.search.analysis import predefined
+from weft.search.analysis import gram_values, predefined
 
 EPOCH = 1
 _PREDEFINED: dict[str, str] = {}  # a predefined analyzer's digest, computed once per process
@@ -55,7 +56,10 @@ def index_fingerprint(definition) -> str:
                     _PREDEFINED[canonical] = _digest(_tokens_of(predefined.get(canonical), PROBES))
                 digest = _PREDEFINED[canonical]
             else:
-                digest = _analyzer_digest(analysis.resolve(definition, name), seen)
+                chain = analysis.resolve(definition, name)
+                digest = _analyzer_digest(chain, seen)
+                if gram_values.plan(chain) is not None:  # its terms reach tantivy as words, at twice the positions
+                    digest += f":grams{gram_values.STRIDE}"
             parts.append(f"a:{leaf.path}:{digest}")
         if f.extra.get("normalizer"):
             normalizer = analysis.resolve_normalizer(definition, f.extra["normalizer"])

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import tantivy
 
 from weft.search import analysis
+from weft.search.analysis import gram_values
 from weft.search.analysis.native import JOINED, SIMPLE_WHEN_ASCII, simple_suffices, text_analyzer
 from weft.search.analysis.native import tokenizer_name as native_tokenizer_name
 from weft.search.analysis.normalizers import normalize
@@ -42,6 +43,13 @@ class LeafLayout:
     index_chain: "analysis.Analyzer | None" = None  # the field's index-time analyzer
     search_chain: "analysis.Analyzer | None" = None  # and its query-time analyzer
     normalizer: "analysis.Analyzer | None" = None  # applied to the raw (filter/sort/facet) value
+    # a field whose chain ends in an n-gram filter: its words reach tantivy as values, tantivy makes the grams
+    grams: "gram_values.GramValues | None" = None
+
+    @property
+    def stride(self) -> int:
+        """Index positions per position of the field's analyzers (phrase offsets and slops are multiplied by it)."""
+        return gram_values.STRIDE if self.grams is not None else 1
 
     @property
     def path(self) -> str:
@@ -104,7 +112,7 @@ class Layout:
             if f.is_vector:
                 continue  # vectors live in _source and in the vector index
             text = raw = value = lon = lat = None
-            index_chain = search_chain = normalizer = None
+            index_chain = search_chain = normalizer = grams = None
             if f.searchable:
                 text = f"s{i}"
                 index_chain = analysis.resolve(definition, f.effective_analyzer)
@@ -113,7 +121,9 @@ class Layout:
                 # tantivy gets their tokens pre-tokenized.
                 # Python-path fields: tantivy gets the terms Python computed as one joined string its whitespace
                 # tokenizer splits (Analyzer.joined), or pre-tokenized where that string cannot carry them
-                tokenizer = native_tokenizer_name(index_chain.native or JOINED)
+                # or, for chains ending in an n-gram filter, as words that tantivy's NgramTokenizer splits (gram_values)
+                grams = gram_values.plan(index_chain)
+                tokenizer = grams.tokenizer if grams is not None else native_tokenizer_name(index_chain.native or JOINED)
                 # not stored: pre-tokenized values reach tantivy without their text (Analyzer.pre_tokenized)
                 builder.add_text_field(text, stored=False, tokenizer_name=tokenizer, index_option="position")
             if f.extra.get("normalizer"):
@@ -135,7 +145,7 @@ class Layout:
                 lon, lat = f"lon{i}", f"lat{i}"
                 builder.add_float_field(lon, stored=False, indexed=True, fast=True)
                 builder.add_float_field(lat, stored=False, indexed=True, fast=True)
-            self.leaves[leaf.path] = LeafLayout(leaf, text, raw, value, lon, lat, index_chain, search_chain, normalizer)
+            self.leaves[leaf.path] = LeafLayout(leaf, text, raw, value, lon, lat, index_chain, search_chain, normalizer, grams)
         self.schema = builder.build()
         # top-level string fields analyzed by a standard analyzer: where choose_simple samples the text
         self.ascii_fields = [l.path for l in self.leaves.values()
@@ -158,6 +168,10 @@ class Layout:
             if total >= sample:
                 break
         return self.simple_mode if not total else simple * 2 >= total
+
+    def register_tokenizers(self, index: tantivy.Index) -> None:
+        """The tantivy tokenizers this layout's own fields name (the n-gram fields'; the rest are registered by name)."""
+        gram_values.register(index, [l.grams for l in self.leaves.values()])
 
     def leaf(self, path: str) -> LeafLayout:
         return self.leaves[path]
@@ -186,6 +200,11 @@ class Layout:
         doc.add_bytes(SOURCE, orjson.dumps(stored))
         add = self._add
         for layout, path, parts in self._plan:
+            if layout.grams is not None:  # all the field's values in one call (GramValues.add)
+                v = document.get(path) if parts is None else list(values_at(document, parts))
+                if v is not None:
+                    self._add_grams(doc, layout, v if type(v) is list else [v])
+                continue
             if parts is None:  # a top-level field: its value, or each value of its collection
                 v = document.get(path)
                 if v is None:
@@ -208,6 +227,15 @@ class Layout:
         if found is None:
             found = self.__dict__["_plan_cache"] = [(l, p, None if "/" not in p else p.split("/")) for p, l in self.leaves.items()]
         return found
+
+    def _add_grams(self, doc: tantivy.Document, layout: LeafLayout, values: list) -> None:
+        texts = [x for x in values if x is not None]
+        if not texts:
+            return
+        layout.grams.add(doc, layout.text, texts, self.schema)
+        if layout.raw:
+            for x in texts:
+                doc.add_text(layout.raw, layout.normalized(x) if layout.normalizer is not None else x)
 
     def _add(self, doc: tantivy.Document, layout: LeafLayout, v: Any) -> None:
         t = layout.type

@@ -153,6 +153,9 @@ class TextTranslator:
             return Query.term_query(self.schema, leaf.text, terms[0][1])
         if len({p for p, _ in terms}) == 1:  # tokens at one position (e.g. n-grams of one word): any of them
             return boolean([(Occur.Should, Query.term_query(self.schema, leaf.text, w)) for _, w in terms])
+        stride = leaf.stride  # an n-gram field's terms are STRIDE positions apart in the index (gram_values)
+        if stride != 1:
+            terms, slop = [(stride * p, w) for p, w in terms], stride * slop
         return Query.phrase_query(self.schema, leaf.text, terms, slop=slop)
 
 

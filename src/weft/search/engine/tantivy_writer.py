@@ -72,6 +72,7 @@ class IndexHandle:
         self.index.config_reader(reload_policy="Manual")
         register_legacy(self.index)  # indexes written before analysis moved to Python name these tokenizers
         register_native(self.index)  # the analyzers tantivy runs itself (same names as before for those)
+        self.layout.register_tokenizers(self.index)  # the n-gram fields' (analysis/gram_values.py)
         self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         self.opstamp = self.writer.commit_opstamp  # of the last commit; kept current by _apply_group
         self._commits = 0  # commits made by this handle (the writer thread counts them)
