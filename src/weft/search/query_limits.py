@@ -21,6 +21,15 @@ from __future__ import annotations
 from weft.errors import InvalidInput
 from weft.search.query_ast import Boolean, Fuzzy, Node, Phrase, Prefix, Regex, Wildcard
 
+MAX_QUERY_LENGTH = 100_000
+"""Longest accepted ``search`` text, in characters (Azure's documented limit)."""
+
+MAX_CLAUSES = 1024
+"""Most leaf clauses (terms, phrases, prefixes, ...) in one query (Azure's documented limit)."""
+
+MAX_DEPTH = 100
+"""Deepest accepted nesting of groups (full syntax) or of Boolean nodes (simple syntax)."""
+
 MAX_PATTERN_LENGTH = 1000
 MAX_PATTERN_CLAUSES = 25
 MAX_FUZZY_CLAUSES = 50
