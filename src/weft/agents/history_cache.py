@@ -59,6 +59,7 @@ class HistoryRead:
         self.generation = cache.generation  # a forget during the read: what it decoded is not kept
         self.made: dict[str, Cached] = {}
         self.hits = 0
+        self.size = 0  # the stored bytes of what ``made`` holds
 
     def decode(self, records: list[ItemRecord]) -> list[Item]:
         known, made, service = self.known, self.made, self.cache.service
@@ -70,6 +71,7 @@ class HistoryRead:
             if c is not None and c.seq == r.seq and c.raw == r.body and c.type == r.type and c.role == r.role and r.tenant_id == self.tenant_id:
                 out[n] = c.item
                 made[r.id] = c
+                self.size += len(c.raw)
                 sealed = sealed or c.raw[:1] == SEALED
             else:
                 missed.append(n)
@@ -82,6 +84,7 @@ class HistoryRead:
                 r = records[n]
                 entry, tokens = decoded_entry(item)
                 made[r.id] = Cached(r.seq, r.type, r.role, bytes(r.body), item, entry, tokens)
+                self.size += len(r.body)
                 out[n] = item
         return out  # type: ignore[return-value]
 
@@ -93,7 +96,11 @@ class HistoryRead:
 
     def keep(self, loaded: list[Item]) -> None:
         """The thread's entries become those of ``loaded`` (what the read returned)."""
-        self.cache._store(self.tenant_id, self.thread_id, {i.id: self.made[i.id] for i in loaded}, self.generation)
+        entries, size = self.made, self.size  # what the read decoded is what it returned (pages and pinned messages)
+        if len(loaded) != len(entries):
+            entries = {i.id: self.made[i.id] for i in loaded}
+            size = sum(len(c.raw) for c in entries.values())
+        self.cache._store(self.tenant_id, self.thread_id, entries, size, self.generation)
 
 
 class HistoryCache:
@@ -115,8 +122,7 @@ class HistoryCache:
             held = self._threads.get((tenant_id, thread_id))
         return HistoryRead(self, tenant_id, thread_id, held[0] if held is not None else {})
 
-    def _store(self, tenant_id: str, thread_id: str, entries: dict[str, Cached], generation: int) -> None:
-        size = sum(len(c.raw) for c in entries.values())
+    def _store(self, tenant_id: str, thread_id: str, entries: dict[str, Cached], size: int, generation: int) -> None:
         key = (tenant_id, thread_id)
         with self._lock:
             old = self._threads.pop(key, None)
