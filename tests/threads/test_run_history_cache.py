@@ -225,3 +225,15 @@ def test_the_cache_is_bounded_in_threads_and_bytes(world):
     cache.max_bytes = 10
     _turn(w, threads[1], "more")
     assert len(cache) == 0 and cache.bytes == 0  # a thread larger than the bound is not kept
+
+
+def test_closed_runs_keep_nothing(world):
+    w = world
+    thread = w.services[0].create_conversation(WHO, kind="thread")[0].id
+    _turn(w, thread, "hello")
+    cache = w.runs.history_cache
+    assert len(cache) == 1 and cache.forget in w.services[0].forget_hooks
+    cache.close()
+    assert len(cache) == 0 and cache.bytes == 0 and cache.forget not in w.services[0].forget_hooks
+    _turn(w, thread, "after")  # still correct (checked against the uncached payload), nothing kept
+    assert len(cache) == 0

@@ -19,6 +19,7 @@ stored bytes (the bodies as stored: decoded entries take a few times that). Entr
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -170,6 +171,17 @@ class HistoryCache:
                 held = self._threads.pop(key, None)
                 if held is not None:
                     self.bytes -= held[1]
+
+    def close(self) -> None:
+        """Drops every entry and the sweep; the service no longer tells this cache of its deletes."""
+        with self._lock:
+            self._threads.clear()
+            self.bytes, handle, self._sweeper = 0, self._sweeper, None
+            self.max_threads = 0  # a turn still running keeps nothing
+        if handle not in (None, -1) and self.keeper is not None:
+            self.keeper.drop(handle)
+        with contextlib.suppress(ValueError):
+            self.service.forget_hooks.remove(self.forget)
 
     def __len__(self) -> int:
         return len(self._threads)

@@ -584,5 +584,6 @@ class Runs:
         return Item(message_id, run["thread_id"], 0, "message", "assistant", shapes.now_s(), body)
 
     def close(self) -> None:
+        self.history_cache.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.stream_pool.shutdown(wait=False, cancel_futures=True)
