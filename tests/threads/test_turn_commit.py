@@ -120,3 +120,19 @@ def test_a_compare_and_swap_update_stores_nothing_after_another_write(setup):
     assert _texts(service, conversation) == ["fresh"] and service.get_conversation(WHO, run).extra == {"state": "fresh"}
     with pytest.raises(RecordChanged):  # a record alone, changed
         writer.commit(WHO, None, None, [], "run.finish", TurnRecord(run, "run", {"state": "x"}, create=False, expect_extra=current))
+
+
+def test_array_literals_read_back_as_the_values_on_postgresql():
+    """The commit statement's text and bigint arrays are sent as literals (weft.threads.turn_sql.array_literal)."""
+    import psycopg
+
+    from tests.threads.backends import PG_URL, require_server
+    from weft.threads.turn_sql import array_literal
+
+    require_server("PostgreSQL", PG_URL)
+    tricky = ['say "hi"', "back\\slash", "\\\"", "{braces}, commas", "NULL", "", " spaced ", "ünïcødé ✓", "tab\tnew\nline", None, "'"]
+    numbers = [0, -1, 2 ** 62, None]
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        texts, bigints, empty = conn.execute("SELECT %s::text[], %s::bigint[], %s::text[]",
+                                             (array_literal(tricky), array_literal(numbers), array_literal([]))).fetchone()
+    assert texts == tricky and bigints == numbers and empty == []

@@ -36,12 +36,13 @@ from weft.agents import run_shapes as shapes
 from weft.agents import search_tool
 from weft.agents.agent_records import AgentRecords
 from weft.agents.assistants import Assistants, check_number, check_response_format, check_tools
+from weft.agents.history_cache import HistoryCache
 from weft.agents.model_slots import ModelSlots
 from weft.agents.turn_lock import TurnLocks
 from weft.errors import InvalidInput, NotFound, WeftError
 from weft.threads.chat_endpoint import ChatEndpoint, require_answer
-from weft.threads.history import HistoryEntry, entry_tokens, to_chat_messages, truncate
-from weft.threads.items import item_id_for, message_text, validate_metadata
+from weft.threads.history import to_chat_messages, truncate
+from weft.threads.items import item_id_for, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
 from weft.threads.turns import DEFAULT_LEASE_SECONDS, RecordChanged, TurnRecord
@@ -57,7 +58,7 @@ Emit = Callable[[str, Any], None]
 class Runs:
     def __init__(self, service: ThreadService, assistants: Assistants, endpoint: ChatEndpoint, *, history_token_budget: int = 8000,
                  lease_seconds: float = 30.0, lock_wait_seconds: float = 30.0, workers: int = 16,
-                 locks: TurnLocks | None = None, model_slots: ModelSlots | None = None):
+                 locks: TurnLocks | None = None, model_slots: ModelSlots | None = None, history_cache: dict | None = None):
         self.service = service
         self.assistants = assistants
         self.endpoint = endpoint
@@ -74,6 +75,7 @@ class Runs:
         self._live: dict[str, dict] = {}  # runs whose turn this process is running: their in-memory "in_progress"
         self._live_lock = threading.Lock()
         self._history_reads: dict[tuple[str, str], int] = {}  # (tenant, thread) -> items its last history read here
+        self.history_cache = HistoryCache(service, keeper=self.locks.writer.keeper, **(history_cache or {}))
 
     # ---- validation -------------------------------------------------------------------------------------
     def thread(self, principal: Principal, thread_id: str):
@@ -391,8 +393,10 @@ class Runs:
                 with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait, prefetch=first_page) as lease:
                     self._turn(principal, run_id, state, message_id, lease, emit, streaming, read)
         except WeftError as exc:
+            self.history_cache.forget(principal.tenant_id, thread_id)  # gone, shredded, ...: nothing of it is kept
             self._fail(principal, run_id, {"code": exc.code or "server_error", "message": exc.message}, emit)
         except Exception:  # noqa: BLE001 - a bug or an unexpected answer: the run ends now, not at its lease's end
+            self.history_cache.forget(principal.tenant_id, thread_id)
             logging.getLogger("weft.agents").exception("run %s failed unexpectedly", run_id)
             self._fail(principal, run_id, {"code": "server_error",
                                            "message": "The run failed unexpectedly; the server log has the details."}, emit)
@@ -436,24 +440,16 @@ class Runs:
         return min(1000, max(100, read + 20))
 
     def _history(self, principal: Principal, run: dict, lease=None) -> list[dict]:
-        made: dict[str, tuple[HistoryEntry, int]] = {}
-
-        def size(item: Item) -> int:  # once per item: the history read and the truncation use its entry and size
-            entry = HistoryEntry(item.type, item.role, item.body, message_text(item.body) if item.type == "message" else None)
-            made[item.id] = (entry, entry_tokens(entry))
-            return made[item.id][1]
-
         key = (principal.tenant_id, run["thread_id"])
-        loaded = self.service.recent_history(principal, run["thread_id"], self.budget, size, first_size=self._first_page_size(*key),
-                                             first_page=getattr(lease, "page", None))
+        read = self.history_cache.read(*key)  # each item's entry and size, decoded once (weft.agents.history_cache)
+        loaded = self.service.recent_history(principal, run["thread_id"], self.budget, read.tokens, first_size=self._first_page_size(*key),
+                                             first_page=getattr(lease, "page", None), decode=read.decode)
+        read.keep(loaded)
         if len(self._history_reads) >= 4096 and key not in self._history_reads:
             with contextlib.suppress(StopIteration, RuntimeError):  # the oldest hint goes (another turn may be at it)
                 self._history_reads.pop(next(iter(self._history_reads)), None)
         self._history_reads[key] = len(loaded)
-        for item in loaded:
-            if item.id not in made:  # the pinned system messages
-                size(item)
-        kept, _ = truncate([made[i.id][0] for i in loaded], [], self.budget, [made[i.id][1] for i in loaded])
+        kept, _ = truncate([read.entry(i) for i in loaded], [], self.budget, [read.tokens(i) for i in loaded])
         return to_chat_messages(kept, run.get("instructions") or None)
 
     def _model(self, payload: dict, on_text: Callable[[str], None] | None) -> tuple[str, list[dict], dict | None]:
@@ -588,5 +584,6 @@ class Runs:
         return Item(message_id, run["thread_id"], 0, "message", "assistant", shapes.now_s(), body)
 
     def close(self) -> None:
+        self.history_cache.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.stream_pool.shutdown(wait=False, cancel_futures=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from weft import observability
 from weft.errors import InvalidInput, NotFound
@@ -98,8 +98,15 @@ class ThreadService:
         self._tenants_lock = threading.Lock()
         # Derived data that follows the store (weft.threads.search_index.ConversationIndex), or None.
         self.index_hooks: Any = None
+        # called with (tenant, conversation) after this process deleted a conversation or one of its items, and with
+        # (tenant, None) after it shredded the tenant: caches of decoded content drop it (weft.agents.history_cache)
+        self.forget_hooks: list[Callable[[str, str | None], None]] = []
 
     # ---- helpers ---------------------------------------------------------------------------------------
+    def _forget(self, tenant_id: str, conversation_id: str | None) -> None:
+        for hook in self.forget_hooks:
+            hook(tenant_id, conversation_id)
+
     def _tenant(self, tenant_id: str) -> None:
         with self._tenants_lock:
             if tenant_id in self._known_tenants:
@@ -302,6 +309,8 @@ class ThreadService:
             except BaseException:
                 self._index_abandon(intent)
                 raise
+            finally:
+                self._forget(principal.tenant_id, conversation_id)
             if intent is not None:
                 self.index_hooks.after_conversation_delete(intent)
 
@@ -365,12 +374,15 @@ class ThreadService:
         return list(self.list_items(principal, conversation_id, limit=None, order="asc").data)
 
     def recent_history(self, principal: Principal, conversation_id: str, token_budget: int, estimate, *, first_size: int = 100,
-                       first_page: tuple[list[ItemRecord], bool] | None = None) -> list[Item]:
+                       first_page: tuple[list[ItemRecord], bool] | None = None,
+                       decode: Callable[[list[ItemRecord]], list[Item]] | None = None) -> list[Item]:
         """The newest items whose estimated size fits ``token_budget`` (plus one page of slack for the
         truncation to decide), and every older system/developer message: what a model call needs,
         without reading a long conversation whole. The first page holds ``first_size`` items (or is
         ``first_page``: the newest items, newest first, and whether there are more, already read under the
-        conversation's lease, weft.threads.turns.Lease.page)."""
+        conversation's lease, weft.threads.turns.Lease.page). ``decode``: turns the records read into items in
+        place of ``_items`` (weft.agents.history_cache: the entries already decoded for the same stored bytes)."""
+        decode = decode or self._items
         with self.audit.operation(principal, "items.history", conversation_id, read=True):
             principal.require("read")
             tenant = principal.tenant_id
@@ -383,7 +395,7 @@ class ThreadService:
                     page = ItemPage(*first_page)
                 else:
                     page = self.store.list_items(tenant, conversation_id, limit=size, order="desc")
-                decoded = self._items(page.items)
+                decoded = decode(page.items)
                 newest.extend(decoded)
                 tokens += sum(estimate(i) for i in decoded)
                 if not page.has_more or not decoded:
@@ -394,8 +406,7 @@ class ThreadService:
             newest.reverse()
             if not newest or whole:  # the whole conversation was read: no older system message to pin
                 return newest
-            pinned = [self._item(r) for r in self.store.list_items_with_roles(tenant, conversation_id, ("system", "developer"),
-                                                                                before_seq=newest[0].seq)]
+            pinned = decode(self.store.list_items_with_roles(tenant, conversation_id, ("system", "developer"), before_seq=newest[0].seq))
             return pinned + newest
 
     def update_item_metadata(self, principal: Principal, conversation_id: str, item_id: str, metadata: Any) -> Item:
@@ -419,6 +430,8 @@ class ThreadService:
             except BaseException:
                 self._index_abandon(intent)
                 raise
+            finally:
+                self._forget(principal.tenant_id, conversation_id)
             if intent is not None:
                 self.index_hooks.after_item_delete(intent, item_id)
             return self._conversation(self.store.get_conversation(principal.tenant_id, conversation_id))
@@ -455,6 +468,8 @@ class ThreadService:
                         except BaseException:
                             self._index_abandon(intent)
                             raise
+                        finally:
+                            self._forget(tenant_id, conversation_id)
                         if intent is not None:
                             self.index_hooks.after_conversation_delete(intent)
                 except Exception:
@@ -470,6 +485,7 @@ class ThreadService:
             principal.for_tenant(tenant_id).require("admin")
             self.store.destroy_tenant_data_key(tenant_id)
             self.keyring.forget(tenant_id)
+            self._forget(tenant_id, None)
             if self.index_hooks is not None:
                 self.index_hooks.tenant_shredded(tenant_id)
 

@@ -281,7 +281,7 @@ class TurnStore:
         (weft.threads.turn_sql). Raises _Missing when the conversation's bump or the record's update found no row
         (then nothing was written)."""
         from weft.threads.hot_path import RawCursor
-        from weft.threads.turn_sql import turn_statement
+        from weft.threads.turn_sql import array_literal, turn_statement
 
         shape = (conversation_id is not None, bool(items), token is not None,
                  None if record is None else ("insert" if record.record is not None else "update"),
@@ -290,15 +290,16 @@ class TurnStore:
             self._turn_sql[shape] = turn_statement(self.store.tables, *shape)
         sql, names = self._turn_sql[shape]
         params = {"tid": tenant_id, "now": now_ms, "cid": conversation_id, "token": token, "count": len(items),
-                  "ids": [it.id for it in items], "types": [it.type for it in items], "roles": [it.role for it in items],
-                  "created": [it.created_at_ms or now_ms for it in items], "bodies": [it.body for it in items]}
+                  "ids": array_literal(it.id for it in items), "types": array_literal(it.type for it in items),
+                  "roles": array_literal(it.role for it in items), "created": array_literal(it.created_at_ms or now_ms for it in items),
+                  "bodies": [it.body for it in items]}
         for n, column in enumerate(AUDIT_COLUMNS):
-            params[f"a_{column}"] = [row[n] for row in rows]
+            params[f"a_{column}"] = array_literal(row[n] for row in rows)
         if record is not None and record.record is not None:
             r = record.record
             params.update(rid=r.id, r_tenant=r.tenant_id, r_kind=r.kind, r_created=r.created_at_ms, r_updated=r.updated_at_ms,
                           r_metadata=r.metadata_body, r_extra=r.extra_body, r_retention=r.retention_seconds,
-                          tag_keys=[k for k, _ in record.tags], tag_values=[v for _, v in record.tags])
+                          tag_keys=array_literal(k for k, _ in record.tags), tag_values=array_literal(v for _, v in record.tags))
         elif record is not None:
             params.update(rid=record.update_id, r_extra=record.extra_body, r_expect=record.expect_extra)
         found = RawCursor(raw).execute(sql, tuple(params[n] for n in names)).fetchone()
