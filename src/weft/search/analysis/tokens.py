@@ -101,10 +101,11 @@ class Analyzer:
         if self.native is not None:
             return None
         if self._chunks is not None:
-            # per whitespace-separated chunk, cached: a chunk's joined terms (``_JoinedChunks``)
+            # per whitespace-separated chunk, cached: a chunk's joined terms (``_JoinedChunks``); a chunk without
+            # tokens adds one more space, which the whitespace tokenizer skips without counting a position
             text = self._same_offsets(text)
             chunks = text.split() if "\u202f" not in text else text.split(" ")
-            out = " ".join(filter(None, map(self._chunks.__getitem__, chunks)))
+            out = " ".join(map(self._chunks.__getitem__, chunks))
             return None if "\x00" in out else out
         if self.index_joined is not None:
             out = self.index_joined(text)
@@ -184,8 +185,8 @@ class _JoinedChunks(dict):
     The standard tokenizer's tokens never contain whitespace (Python's ``str.isspace`` characters; the one exception,
     U+202F, is ExtendNumLet and joins, so a text with it is split at spaces only) and its pattern has no look-around,
     so tokenizing the chunks one by one gives the text's tokens in order (``tests/search/analysis/test_joined_chunks.py``
-    checks it against tantivy's tokenizer on the whole text). A chunk without tokens gives ``""`` (left out of the join);
-    a term the string cannot carry, ``"\x00"`` (``_joined_word``)."""
+    checks it against tantivy's tokenizer on the whole text). A chunk without tokens gives ``""``; a term the string
+    cannot carry, ``"\x00"`` (``_joined_word``)."""
 
     __slots__ = ("word",)
     LIMIT = 65536  # chunks kept; the cache starts over past it
