@@ -83,3 +83,26 @@ def test_joined_random_text_agrees():
         covered += 1
         assert [(t.text, t.position) for t in joined_an.pre_tokenize(joined).tokens] == _reference(a, text), repr(text)
     assert covered > 2000
+
+
+def test_joined_leaves_the_same_text_to_the_chain():
+    # the joined path looks for the characters that need the chain only between runs of ideographs (and not in
+    # punctuation): it refuses exactly the text the sliced terms refuse, and long runs give their bigrams too
+    from weft.search.analysis import native
+
+    a = analysis.get("zh-Hans.lucene")
+    joined_an = native.text_analyzer(native.JOINED)
+    rng = random.Random(7)
+    han = [chr(c) for c in range(0x4E00, 0x4E00 + 50)]
+    pieces = han * 3 + ["，", "。", " ", "the", "ひ", "カ", "ー", "서", "\u0301", "\u200d", "ｶ", "𠀀", "々", "\u05d0", "é",
+                        "中" * 130, "a" * 260]
+    refused = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        joined = a.index_joined(text)
+        assert (joined is None) == (a.index_terms(text) is None), repr(text)
+        if joined is None:
+            refused += 1
+            continue
+        assert [(t.text, t.position) for t in joined_an.pre_tokenize(joined).tokens] == _reference(a, text), repr(text)
+    assert 500 < refused < 2500, refused

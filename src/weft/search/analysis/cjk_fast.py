@@ -25,6 +25,9 @@ _FALLBACK = regex.compile(
     r"\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}\p{WB=Hebrew_Letter}]"
 )
 _LONG_RUN = re.compile(r"\S{256}")
+# the slices of a run of n ideographs that are its bigrams, for the common lengths (slicing with ready slice objects
+# is the cheapest way to the bigrams in Python)
+_PAIRS = [()] * 2 + [tuple(slice(i, i + 2) for i in range(n - 1)) for n in range(2, 128)]
 # characters none of which alone or together makes a token (no letter, digit, kana or ExtendNumLet; joiners such as
 # ， need a letter or digit on both sides, and the runs around a segment are ideographs, which join nothing): ASCII
 # whitespace and punctuation, CJK and full-width punctuation
@@ -85,9 +88,9 @@ def bigram_index_terms(stop: frozenset[str]):
 
     def joined(text: str) -> str | None:
         # the same terms as one string for the joined tokenizer (``Analyzer.joined``): a run's bigrams are
-        # consecutive positions, and a stopped term between runs holds its position as SKIP
-        if _FALLBACK.search(text) is not None:
-            return None
+        # consecutive positions, and a stopped term between runs holds its position as SKIP. The runs hold no
+        # ``_FALLBACK`` character, and neither does the punctuation between them, so only the other text between runs
+        # is searched for one (``_between_joined``): the same answer as searching the whole text, at a fraction
         parts: list[str] = []
         add = parts.append
         last = 0
@@ -96,7 +99,13 @@ def bigram_index_terms(stop: frozenset[str]):
             if start > last and not _between_joined(text[last:start], add):
                 return None
             run = m.group()
-            add(run if len(run) == 1 else " ".join(map(str.__add__, run[:-1], run[1:])))
+            n = len(run)
+            if n == 1:
+                add(run)
+            elif n < len(_PAIRS):
+                add(" ".join(map(run.__getitem__, _PAIRS[n])))
+            else:
+                add(" ".join(map(str.__add__, run[:-1], run[1:])))
             last = m.end()
         if last < len(text) and not _between_joined(text[last:], add):
             return None
@@ -108,6 +117,8 @@ def bigram_index_terms(stop: frozenset[str]):
     def _between_joined(segment: str, add) -> bool:
         if not segment.strip(_PUNCTUATION):
             return True  # only separators: no token, no position (most of the text between runs of ideographs)
+        if _FALLBACK.search(segment) is not None:
+            return False
         if len(segment) > 255 and _LONG_RUN.search(segment):
             return False
         terms = standard_terms(segment)
