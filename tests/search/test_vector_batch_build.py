@@ -157,3 +157,45 @@ def test_a_failure_while_writing_the_documents_leaves_the_last_durable_vectors(s
     monkeypatch.setattr(handle.layout, "to_tantivy", real)
     service.apply_batch("build-vec", _docs(range(30, 50)))
     assert _nearest(service, 40)[0] == "40" and len(handle.vectors["vec"]) == 50
+
+
+# ---- the optional float32 kernels (vector_kernels.py: numba when installed) ----------------------------------
+from weft.search.engine import vector_kernels  # noqa: E402
+
+
+def test_kernels_only_for_float32_inner_product_and_squared_euclidean(monkeypatch):
+    for metric, dtype in (("cos", "f32"), ("hamming", "b1"), ("ip", "f16"), ("ip", "i8")):
+        assert vector_kernels.metric_for(metric, dtype) is None
+    monkeypatch.setattr(vector_kernels, "_compiled", lambda: None)  # numba not installed: usearch's own kernels
+    assert vector_kernels.metric_for("ip", "f32") is None
+    vi = VectorIndex(DIMS, "cosine", m=10, ef_construction=200, ef_search=128)
+    assert not isinstance(vi.index.metric, vector_kernels.CompiledMetric)
+
+
+needs_numba = pytest.mark.skipif(not vector_kernels.available(), reason="numba is not installed (the kernels are optional)")
+
+
+@needs_numba
+@pytest.mark.parametrize("metric", ["cosine", "dotProduct", "euclidean"])
+def test_compiled_kernels_answer_as_usearch_does(monkeypatch, tmp_path, metric):
+    items = [(str(i), DATA[i].tolist()) for i in range(len(DATA))]
+    compiled = VectorIndex(DIMS, metric, m=10, ef_construction=200, ef_search=128)
+    assert isinstance(compiled.index.metric, vector_kernels.CompiledMetric)
+    compiled.upsert_many(items)
+    with monkeypatch.context() as patch:
+        patch.setattr(vector_kernels, "metric_for", lambda metric, dtype: None)
+        own = VectorIndex(DIMS, metric, m=10, ef_construction=200, ef_search=128)
+        own.upsert_many(items)
+    queries = rng.standard_normal((20, DIMS)).astype(np.float32)
+    for q in queries:
+        a, b = compiled.search(q.tolist(), 10, exact=True), own.search(q.tolist(), 10, exact=True)
+        assert [k for k, _ in a][:5] == [k for k, _ in b][:5]
+        assert [s for _, s in a] == pytest.approx([s for _, s in b], rel=1e-5)
+    if metric == "cosine":
+        assert _recall(compiled, queries) >= 0.99
+    compiled.save(tmp_path, "vec", opstamp=3)
+    loaded = VectorIndex(DIMS, metric, m=10, ef_construction=200, ef_search=128)
+    assert loaded.load(tmp_path, "vec", opstamp=3)
+    assert isinstance(loaded.index.metric, vector_kernels.CompiledMetric)  # put back after usearch's load
+    for q in queries[:5]:
+        assert loaded.search(q.tolist(), 10) == compiled.search(q.tolist(), 10)
