@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from weft.errors import InvalidInput, PayloadTooLarge
 from weft.search.schema import COMPLEX_TYPE, Field, IndexDefinition
 from weft.search.vector_options import check_values as check_vector_values
+from weft.search.vector_values import single_vector
 
 MAX_ACTIONS = 1000
 MAX_BATCH_BYTES = 16 * 1024 * 1024
@@ -145,19 +146,18 @@ def _normalize_vector(field: Field, value: list, path: str, index: int) -> list[
             f"The request is invalid. Details: actions : {index}: The vector field '{path}' expects {length} "
             f"{'bytes' if element == 'Edm.Byte' else 'dimensions'}; got {len(value)}."
         )
-    # JSON floats: a finite sum means each one is finite (checked at C speed; a sum overflowing to inf takes the loop)
-    if element == "Edm.Single" and set(map(type, value)) == {float} and math.isfinite(sum(value)):
-        return list(value)
+
+    def refuse(v, why=None):
+        if why is None:
+            raise _type_error(v, element, path, index)
+        raise InvalidInput(f"The request is invalid. Details: actions : {index}: The value {v!r} of vector field '{path}' {why}.")
+
+    if element == "Edm.Single":  # checked and packed to float32 at once (weft.search.vector_values)
+        return single_vector(value, refuse)
     for v in value:
         t = type(v)
         if (t is not float and t is not int) or v != v or v in (math.inf, -math.inf):
-            raise _type_error(v, element, path, index)
-    if element == "Edm.Single":
-        return [float(v) for v in value]
-
-    def refuse(v, why):
-        raise InvalidInput(f"The request is invalid. Details: actions : {index}: The value {v!r} of vector field '{path}' {why}.")
-
+            refuse(v)
     return check_vector_values(element, value, refuse)
 
 

@@ -217,13 +217,15 @@ class IndexHandle:
                     layout.simple_mode = simple
             keys = [a.key for job in group for a in job.actions]
             stored = self._lookup_for_write(keys)
+            writes: list[tuple[str, bool, dict[str, Any] | None]] = []
             for job in group:
-                results.append(self._apply_actions(job.actions, stored, overlay, layout))
-            # The vector indexes take the group's changes while the commit runs (vector_staging.py); they are
-            # visible only once it is durable, and the group is answered after that.
+                results.append(self._resolve_actions(job.actions, stored, overlay, writes))
+            # The vector indexes take the group's changes while its documents are written and committed
+            # (vector_staging.py); they are visible only once the commit is durable, and the group is answered after that.
             staged = [StagedUpsert(self.vectors[name], [(key, None if document is None else document.get(name))
                                                         for key, document in overlay.items()]) for name in vector_names]
             try:
+                self._write_documents(writes, layout)
                 self.opstamp = self.writer.commit()
             except BaseException:
                 for s in staged:
@@ -266,14 +268,16 @@ class IndexHandle:
             return self.lookup(keys)  # searcher() reloads: it then includes every commit of this thread
         return self.lookup(keys, searcher=self.index.searcher())
 
-    def _apply_actions(self, actions: list[Action], stored: dict, overlay: dict, layout: Layout) -> list[ItemResult]:
+    def _resolve_actions(self, actions: list[Action], stored: dict, overlay: dict, writes: list) -> list[ItemResult]:
+        """Each action's outcome and resulting document (``overlay``), and the tantivy writes it needs in order
+        (``writes``: key, whether a stored document of that key goes, the document to add or None)."""
         definition = self.definition
         out = []
         for a in actions:
             existing = overlay[a.key] if a.key in overlay else stored.get(a.key)
             if a.kind == "delete":
                 if existing is not None:
-                    self.writer.delete_documents_by_term(KEY, a.key)
+                    writes.append((a.key, True, None))
                 overlay[a.key] = None
                 out.append(ItemResult(a.key, True, 200))
                 continue
@@ -284,13 +288,18 @@ class IndexHandle:
                 document = merge_document(definition, existing, a.values)
             else:
                 document = complete_document(definition, a.values)
-            status = 200 if existing is not None else 201
-            if existing is not None:
-                self.writer.delete_documents_by_term(KEY, a.key)
-            self.writer.add_document(layout.to_tantivy(a.key, document))
+            writes.append((a.key, existing is not None, document))
             overlay[a.key] = document
-            out.append(ItemResult(a.key, True, status))
+            out.append(ItemResult(a.key, True, 200 if existing is not None else 201))
         return out
+
+    def _write_documents(self, writes: list, layout: Layout) -> None:
+        writer = self.writer
+        for key, replaces, document in writes:
+            if replaces:
+                writer.delete_documents_by_term(KEY, key)
+            if document is not None:
+                writer.add_document(layout.to_tantivy(key, document))
 
     @property
     def writer_alive(self) -> bool:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from weft.search.vector_options import VectorStorage
+from weft.search.vector_values import SingleVector
 
 USEARCH_METRICS = {"cosine": "cos", "euclidean": "l2sq", "dotProduct": "ip", "hamming": "hamming"}
 
@@ -40,6 +41,16 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64)).astype(np.float32)
     norms[norms == 0] = 1.0
     return x / norms[:, None]
+
+
+def float_rows(vectors: list) -> np.ndarray:
+    """Vectors (rows) as one float32 array: ``SingleVector`` rows from their packed bytes in one step (no
+    conversion of their numbers), other rows (lists, arrays) converted."""
+    if vectors and all(type(v) is SingleVector for v in vectors):
+        width = len(vectors[0])
+        if all(len(v) == width for v in vectors):
+            return np.frombuffer(bytearray(b"".join([v.f32 for v in vectors])), dtype=np.float32).reshape(len(vectors), width)
+    return np.asarray(vectors, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ class Codec:
     def encode(self, vectors: list) -> np.ndarray:
         """Document vectors (rows) as the index stores them."""
         if self.kind == "float":
-            x = np.asarray(vectors, dtype=np.float32)
+            x = float_rows(vectors)
             return unit_rows(x) if self.unit else x
         if self.kind == "half":
             return np.asarray(vectors, dtype=np.float16)
@@ -86,7 +97,7 @@ class Codec:
             return np.asarray(vectors, dtype=np.int8)
         if self.kind == "bits":
             return np.asarray(vectors, dtype=np.uint8)
-        x = self._truncate(np.asarray(vectors, dtype=np.float32))
+        x = self._truncate(float_rows(vectors))
         if self.kind == "binary":
             return np.packbits(x > 0, axis=-1)
         return self._quantize(x)

@@ -19,6 +19,7 @@ import orjson
 
 from weft.search.engine.vector_codec import Codec, Codes
 from weft.search.vector_options import VectorStorage
+from weft.search.vector_values import SingleVector
 
 VECTORS = "_vectors"
 ANN = "_ann"
@@ -26,6 +27,13 @@ ANN = "_ann"
 
 def _b64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def _b64_values(vector: Any, dtype: str) -> str:
+    """A document's vector in ``dtype``, base64: a ``SingleVector``'s float32 bytes as they are."""
+    if dtype == "float32" and type(vector) is SingleVector:
+        return base64.b64encode(vector.f32).decode("ascii")
+    return _b64(np.asarray(vector, dtype=dtype))
 
 
 class VectorColumns:
@@ -50,14 +58,14 @@ class VectorColumns:
             vector = document.get(name)
             if vector is not None:
                 dtype = self.storages[name].dtype
-                packed[name] = [dtype, _b64(np.asarray(vector, dtype=dtype))]
+                packed[name] = [dtype, _b64_values(vector, dtype)]
         for name in self.unstored:
             vector = document.get(name)
             if vector is None:
                 continue
             storage = self.storages[name]
             if storage.keeps_originals:
-                ann[name] = ["o", storage.dtype, _b64(np.asarray(vector, dtype=storage.dtype))]
+                ann[name] = ["o", storage.dtype, _b64_values(vector, storage.dtype)]
             else:
                 codec = self.codecs[name]
                 codes = codec.encode([vector])[0]

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from usearch.index import Index, MetricKind
+from usearch.index import CompiledMetric, Index, MetricKind
 
+from weft.search.engine import vector_kernels
 from weft.search.engine.vector_codec import Codec, Codes
 from weft.search.vector_options import VectorStorage
 
@@ -51,9 +52,10 @@ class VectorIndex:
         self.lock = threading.RLock()
 
     def _new_index(self, metric: "str | MetricKind | None" = None) -> Index:
+        metric = metric or self.codec.usearch_metric
         return Index(
             ndim=self.codec.ndim,
-            metric=metric or self.codec.usearch_metric,
+            metric=vector_kernels.metric_for(metric, self.codec.dtype) or metric,
             dtype=self.codec.dtype,
             connectivity=connectivity(self.m),
             expansion_add=self.ef_construction,
@@ -241,7 +243,10 @@ class VectorIndex:
             # (unit vectors compare the same under it); a loaded file keeps the metric it was saved with anyway
             saved = Index.metadata(str(index_path))
             index = self._new_index(saved["kind_metric"] if saved and self.codec.unit else None)
+            compiled = index.metric
             index.load(str(index_path))
+            if isinstance(compiled, CompiledMetric):
+                index.metric = compiled  # loading a file puts usearch's own kernel back
         except Exception:
             return False
         with self.lock:

@@ -1,8 +1,9 @@
-"""A write group's vector changes applied while the group's documents commit.
+"""A write group's vector changes applied while the group's documents are written and committed.
 
-usearch adds a batch without holding the GIL, and tantivy's commit mostly waits on the disk (fsync), so the two
-overlap: the writer thread starts a ``StagedUpsert`` per vector field just before it commits, then settles it with
-the commit's outcome. The field's index lock is held by the helper thread from before its first change until the
+usearch adds a batch without holding the GIL (on every core), while the writer thread turns the group's documents
+into tantivy documents (Python) and commits them (mostly waiting on the disk), so they overlap: the writer thread
+resolves the group's documents, starts a ``StagedUpsert`` per vector field, writes and commits the documents, then
+settles it with the commit's outcome (a failure while writing the documents counts as a failed commit). The field's index lock is held by the helper thread from before its first change until the
 outcome is known, so no search sees a vector whose document is not durable; a failed commit empties the index,
 and the writer rebuilds it from the stored documents after its rollback. The writer answers the group only after
 settling, as before: an acknowledged document is in the ANN index.
