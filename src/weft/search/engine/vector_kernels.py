@@ -6,11 +6,12 @@ accumulate in float32. When numba can be imported, float32 fields compared by in
 as unit vectors, and dotProduct) or by squared euclidean distance use the kernels below, which LLVM vectorizes
 with float32 accumulators: the same HNSW graph algorithm and parameters, the same metric, distances that differ
 from usearch's in the seventh significant digit; a build takes about a quarter less CPU. Without numba (it is not
-a dependency of weft), usearch's own kernels. Kernels are compiled once per process, on first use (~1 s).
+weft's dependencies install it; where it cannot be imported or compile), usearch's own kernels. Kernels are compiled once per process, on first use (~1 s).
 """
 from __future__ import annotations
 
 import functools
+import logging
 
 from usearch.index import CompiledMetric, MetricKind, MetricSignature
 
@@ -24,6 +25,14 @@ def _compiled() -> dict[str, int] | None:
         from numba import cfunc, types
     except ImportError:
         return None
+    try:
+        return _compile(np, cfunc, types)
+    except Exception:  # a platform numba cannot compile for: usearch's own kernels, still correct
+        logging.getLogger("weft.search").warning("numba could not compile the vector kernels; using usearch's", exc_info=True)
+        return None
+
+
+def _compile(np, cfunc, types) -> dict[str, int]:
     signature = types.float32(types.CPointer(types.float32), types.CPointer(types.float32), types.uint64)
     fast = {"reassoc", "contract"}  # lets LLVM keep several float32 partial sums (vector lanes); no other licence
 
