@@ -36,14 +36,14 @@ def _compile(np, cfunc, types) -> dict[str, int]:
     signature = types.float32(types.CPointer(types.float32), types.CPointer(types.float32), types.uint64)
     fast = {"reassoc", "contract"}  # lets LLVM keep several float32 partial sums (vector lanes); no other licence
 
-    @cfunc(signature, fastmath=fast)
+    @cfunc(signature, fastmath=fast, cache=True)  # compiled once per machine (numba caches it beside this file)
     def inner_product(a, b, n):  # usearch's "ip" distance: 1 - a.b
         total = np.float32(0.0)
         for i in range(n):
             total += a[i] * b[i]
         return np.float32(1.0) - total
 
-    @cfunc(signature, fastmath=fast)
+    @cfunc(signature, fastmath=fast, cache=True)  # compiled once per machine (numba caches it beside this file)
     def squared_euclidean(a, b, n):
         total = np.float32(0.0)
         for i in range(n):
