@@ -65,7 +65,7 @@ class WeftServer:
             _CLUSTER_DBS.append(self._cluster_db)
         return {"WEFT_CLUSTER_URL": self._cluster_db.url, "WEFT_NODE_ID": f"test-{self._cluster_db.name[-10:]}"}
 
-    def start(self, timeout: float = 30.0) -> "WeftServer":
+    def start(self, timeout: float = 60.0) -> "WeftServer":  # generous: a loaded 2-core CI host starts slowly
         self.port = free_port() if self.proc is not None else self.port
         args = [sys.executable, "-m", "weft.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir), "--log-level", "warning"]
         if self.admin_key:
@@ -84,7 +84,7 @@ class WeftServer:
                 raise RuntimeError(f"weft exited with {self.proc.returncode}: {self.log_path.read_text()[-3000:]}")
             try:
                 verify = self.verify() if callable(self.verify) else self.verify
-                r = httpx.get(f"{self.endpoint}/indexes?api-version={API_VERSION}", headers={"api-key": self.admin_key or ""}, timeout=1, verify=verify)
+                r = httpx.get(f"{self.endpoint}/indexes?api-version={API_VERSION}", headers={"api-key": self.admin_key or ""}, timeout=5, verify=verify)
                 if r.status_code in (200, 401, 403):
                     return self
             except (httpx.HTTPError, OSError):  # OSError: the CA file of --tls auto is not written yet
