@@ -47,6 +47,15 @@ def test_accepted_vectors_carry_their_float32_bytes(values):
     assert v.f32 == np.asarray(values, dtype=np.float32).tobytes()
 
 
+def test_numpy_numbers_are_numbers_on_both_paths():
+    fast = single_vector([np.float32(0.5)] * DIMS, _refuse)  # no 1.0/0.0 bytes: the packed path
+    exact = single_vector([np.float32(0.5)] * (DIMS - 2) + [np.float32(0.0), np.float64(1.0)], _refuse)  # value by value
+    assert fast.f32 == np.full(DIMS, 0.5, dtype=np.float32).tobytes()
+    assert exact.f32 == np.asarray([0.5] * (DIMS - 2) + [0.0, 1.0], dtype=np.float32).tobytes()
+    with pytest.raises(ValueError):
+        single_vector(_vector([np.bool_(True)]), _refuse)
+
+
 @pytest.mark.parametrize("bad, rest, why", [
     (True, [], None), (False, [0.5], None), (float("nan"), [], None), (float("inf"), [], None), ("1.0", [], None),
     (None, [], None), ([1.0], [], None),

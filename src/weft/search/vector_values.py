@@ -16,6 +16,7 @@ message. Numbers that are not ``int``/``float`` (a library caller's numpy scalar
 from __future__ import annotations
 
 import math
+import numbers
 import struct
 from typing import Callable
 
@@ -64,10 +65,10 @@ def single_vector(values: list, refuse: Callable[[object, str | None], None]) ->
 
 
 def exact(values: list, refuse: Callable[[object, str | None], None], fmt: struct.Struct | None = None) -> bytes:
-    """The value-by-value check: ints and floats only (no bools), finite, within float32."""
+    """The value-by-value check: real numbers only (no bools), finite, within float32."""
     for v in values:
-        t = type(v)
-        if (t is not float and t is not int) or v != v or v in (math.inf, -math.inf):
+        # numbers only (a numpy scalar is one, as on the fast path); a bool is not, though Python counts it as 0 or 1
+        if type(v) is bool or not isinstance(v, numbers.Real) or v != v or v in (math.inf, -math.inf):
             refuse(v, None)
         if abs(v) > FLOAT32_MAX:
             try:
