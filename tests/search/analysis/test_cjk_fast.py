@@ -106,3 +106,36 @@ def test_joined_leaves_the_same_text_to_the_chain():
             continue
         assert [(t.text, t.position) for t in joined_an.pre_tokenize(joined).tokens] == _reference(a, text), repr(text)
     assert 500 < refused < 2500, refused
+
+
+def test_prose_of_runs_and_punctuation_takes_the_pairs_path_and_agrees():
+    # text of runs of ideographs and punctuation only (``_ONLY_PAIRS``) gets its terms from the runs alone; a lone
+    # ideograph (a unigram in Lucene) or any other character sends it to the general loop; both agree with the chain
+    from weft.search.analysis import native
+    from weft.search.analysis.cjk_fast import _ONLY_PAIRS, _PUNCTUATION
+
+    a = analysis.get("zh-Hans.lucene")
+    joined_an = native.text_analyzer(native.JOINED)
+    rng = random.Random(8)
+    han = [chr(c) for c in range(0x4E00, 0x4E00 + 80)] + [chr(0x3400 + c) for c in range(20)]
+    taken = refused = 0
+    for _ in range(2000):
+        parts = []
+        for _ in range(rng.randint(0, 8)):
+            parts.append("".join(rng.choice(han) for _ in range(rng.choice([1, 2, 2, 3, 5, 9, 140]))))
+            parts.append("".join(rng.choice(_PUNCTUATION) for _ in range(rng.randint(1, 3))))
+        text = "".join(parts)
+        if _ONLY_PAIRS.fullmatch(text) is not None:
+            taken += 1
+        else:
+            refused += 1
+        joined = a.index_joined(text)
+        assert joined is not None, repr(text)
+        assert [(t.text, t.position) for t in joined_an.pre_tokenize(joined).tokens] == _reference(a, text), repr(text)
+    assert taken > 300 and refused > 300
+    # a long run followed by a character that is not allowed fails at once (no backtracking over the run)
+    import time
+
+    started = time.perf_counter()
+    assert _ONLY_PAIRS.fullmatch("中" * 20000 + "x") is None
+    assert time.perf_counter() - started < 0.5
