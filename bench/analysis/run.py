@@ -286,24 +286,21 @@ def main(argv=None) -> int:
     return 0
 
 
-READING = """Reading (written for the run of 2026-12-03 13:15, weft 51d3fc6 (src as at fc4a295), load average 10-13 on the 2 cores:
-single rounds swing by 20-45 points, so the medians are what to read, and the CPU columns). A run 14 minutes earlier on
-the same analysis code (load 12-15) gave medians `standard.lucene` 56%, `en.lucene` 70%, `fr.lucene` 70%,
-`zh-Hans.lucene` 68%, edge n-grams 19%, weft CPU 71 / 103 / 93 / 165 / 588 µs per document. The same benchmark on the
-code before this session's changes (c05e871, 2 rounds between the two, load 12-14) gave `standard.lucene` 65% (37%,
-93%), `en.lucene` 43% (41%, 45%), `fr.lucene` 33% (25%, 41%), `zh-Hans.lucene` 43% (31%, 54%), edge n-grams 28% (31%,
-26%), weft CPU 76 / 165 / 137-154 / 300-315 / 600-608 µs per document. What changed: the Python-path terms reach
-tantivy as one string its whitespace tokenizer splits in its indexing thread, instead of one Python `Token` object
-per term (docs/analysis.md, "How the Python-path terms reach tantivy"), and the CJK path skips the punctuation between
-runs of ideographs. `en.lucene`, `fr.lucene` and `zh-Hans.lucene` now sit around the 70% target (65-76% in this run,
-68-70% in the other), about where weft's native `standard.lucene` does (72%, 56%): what remains is mostly weft's own
-per-document work (HTTP, JSON, validation, the stored `_source`), which costs about as much as raw tantivy's whole
-indexing of these one-field documents and bounds every row. The edge n-gram chain is far from it (16-19%): weft and
-raw index the same 375 grams per document, but grams share their word's position, which a joined string cannot
-express, so weft still builds 375 `Token` objects per document (about 200 µs of Python) that tantivy-py then copies,
-where raw tantivy makes its grams in Rust. Closing that needs tantivy-py to take terms and positions without `Token`
-objects (or an n-gram token filter). Against the `regex` comparators (what these rows were compared with before)
-weft is at 2.6-3.3 times raw."""
+READING = """Reading (written for the run of 2026-12-07 15:03 UTC, weft b9a9f82, load average 0.5-0.8, a host about 1.4
+times faster than the 2026-12-07 00:20 run's; single rounds still swing by 20-40 points, so read the medians and the
+CPU columns). Every analyzer the issue names is over the 70% target: `en.lucene` 91%, `fr.lucene` 86%,
+`zh-Hans.lucene` 78%, the edge n-gram custom analyzer 94%. `standard.lucene` (native: tantivy tokenizes; not one of
+the four) is at 65%. The CJK row moved from 62-67% (00:20 run; 66% on this host before the change, 3 rounds) because
+prose that is only runs of two or more ideographs and punctuation now gets its bigrams from the runs alone
+(`cjk_fast`, one possessive-regex check), 21 -> 13 µs per document in process. A/B runs of two servers, 8
+interleaved rounds each: the code before against this change together with the prepared documents described below,
+7,097 -> 8,094 documents a second (medians, +14%); then that pair against this change alone, 8,608 and 8,678 (equal). What separates the rows
+from raw now is weft's per-document work outside analysis, the same for every analyzer: in process (no HTTP) weft's
+write path is 89% of raw for `standard.lucene` and 81% for `zh-Hans.lucene` (parse 3.6, key lookup 0.8, resolve 2.3 µs
+per document, the rest tantivy); HTTP, the JSON body and the answer take the rest. Making the uploads' tantivy
+documents in the request threads, so that analysis would overlap the writer's commits, was measured (A/B, 6-8 rounds
+per analyzer) and changed nothing on this 2-core host: the indexing thread and Python already share the two cores, so
+it was not kept. Against the `regex` comparators weft is at 4.3-6.7 times raw."""
 
 
 def render(result: dict) -> None:
