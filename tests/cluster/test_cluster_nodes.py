@@ -9,6 +9,7 @@ import uuid
 import httpx
 import pytest
 from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import ResourceNotFoundError
 from azure.search.documents import SearchClient
 from azure.search.documents.indexes import SearchIndexClient
 from azure.search.documents.indexes.models import SearchableField, SearchFieldDataType, SearchIndex, SimpleField
@@ -55,11 +56,12 @@ def _all(node, index: str, **headers) -> list[dict]:
 
 
 def _eventually(fn, timeout: float = 10.0):
+    """``fn`` passes within ``timeout``; a document B has not applied yet is a 404 meanwhile (the SDK raises it)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             return fn()
-        except AssertionError:
+        except (AssertionError, ResourceNotFoundError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
