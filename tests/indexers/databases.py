@@ -1,6 +1,7 @@
 """Real PostgreSQL and MariaDB for the indexer tests: skipped locally when absent, a failure when CI=true."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 
@@ -51,15 +52,22 @@ def settle(kind: str, url: str, timeout: float = 60.0) -> None:
                         return
                     time.sleep(0.05)
             else:
+                # The run's ceiling is min(its NOW(6), the start of every writer open then) minus 2 s. So the margin
+                # passes first, and then no writer may be open that started less than 2 s after the mark: a writer of
+                # another test that started within those 2 s would hold the run's ceiling below this test's rows
+                # (they would come with the next run, which is right, but not with the run the test makes).
                 mark = conn.execute(sa.text("SELECT NOW(6)")).scalar_one()
+                conn.execute(sa.text("COMMIT"))
+                time.sleep(2.05)
+                floor = mark + dt.timedelta(seconds=2.05)
                 while time.monotonic() < deadline:
                     time.sleep(0.15)  # INNODB_TRX is a cache refreshed only after 0.1 s without readers
                     oldest = conn.execute(sa.text(
                         "SELECT MIN(trx_started) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id <> CONNECTION_ID() "
                         "AND (trx_rows_modified > 0 OR trx_query IS NOT NULL OR trx_state <> 'RUNNING')")).scalar_one()
                     conn.execute(sa.text("COMMIT"))
-                    if oldest is None or oldest > mark:
-                        time.sleep(2.05)
+                    if oldest is None or oldest > floor:
+                        time.sleep(0.15)  # the run's own read of the list then finds it refreshed
                         return
         with engine.connect() as conn:
             if kind == "postgresql":
