@@ -59,8 +59,7 @@ def unique_prefix() -> str:
 
 
 def drop_store_tables(store: SqlThreadStore) -> None:
-    """Closes the store too: its turn path and read-audit buffer hold connections of their own, which three test
-    workers leaking them per test once pushed PostgreSQL past max_connections ("too many clients")."""
+    """Closes the store too (its engine with it): its turn path and read-audit buffer hold connections of their own,
+    which three test workers leaking them per test once pushed PostgreSQL past max_connections ("too many clients")."""
     store.tables.metadata.drop_all(store.engine)
     store.close()
-    store.engine.dispose()

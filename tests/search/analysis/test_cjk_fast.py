@@ -3,6 +3,7 @@ positions, and the text it does not cover (kana, Hangul, other Han, combining ma
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -134,8 +135,6 @@ def test_prose_of_runs_and_punctuation_takes_the_pairs_path_and_agrees():
         assert [(t.text, t.position) for t in joined_an.pre_tokenize(joined).tokens] == _reference(a, text), repr(text)
     assert taken > 300 and refused > 300
     # a long run followed by a character that is not allowed fails at once (no backtracking over the run)
-    import time
-
     started = time.perf_counter()
     assert _ONLY_PAIRS.fullmatch("中" * 20000 + "x") is None
     assert time.perf_counter() - started < 0.5
