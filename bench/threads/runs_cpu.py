@@ -60,7 +60,7 @@ def run(url: str, turns: int, profile: int, sort: str = "tottime") -> dict:
             if profiler is not None and n >= 5:
                 profiler.enable()
             t0 = time.thread_time()
-            run_ = runs.create(principal, thread.id, {"assistant_id": agent}, [message])
+            run_ = runs.create(principal, thread.id, {"assistant_id": agent}, [message], start_now=True)
             runs.advance(principal, run_["id"], None)
             spent = time.thread_time() - t0 - (endpoint.cpu - model0)
             if profiler is not None:

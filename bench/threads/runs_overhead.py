@@ -74,7 +74,7 @@ def one_backend(url: str, endpoint: ChatEndpoint, turns: int) -> tuple[list[floa
             model = time.perf_counter() - t0
             message = PendingItem("message", "user", {"type": "message", "role": "user", "content": [{"type": "input_text", "text": QUESTION}]})
             t0 = time.perf_counter()
-            run = runs.create(principal, thread.id, {"assistant_id": agent}, [message])
+            run = runs.create(principal, thread.id, {"assistant_id": agent}, [message], start_now=True)
             runs.advance(principal, run["id"], None)
             elapsed = time.perf_counter() - t0
             assert runs.get(principal, thread.id, run["id"])["status"] == "completed"

@@ -93,7 +93,7 @@ def per_turn(url: str, turns: int, measure) -> tuple[float, float]:
                 before = measure()
             message = PendingItem("message", "user", {"type": "message", "role": "user",
                                                       "content": [{"type": "input_text", "text": ro.QUESTION}]})
-            run = runs.create(principal, thread.id, {"assistant_id": agent}, [message])
+            run = runs.create(principal, thread.id, {"assistant_id": agent}, [message], start_now=True)
             runs.advance(principal, run["id"], None)
         after = measure()
         assert runs.get(principal, thread.id, run["id"])["status"] == "completed"

@@ -56,8 +56,12 @@ def settle(kind: str, url: str, timeout: float = 60.0) -> None:
                 # passes first, and then no writer may be open that started less than 2 s after the mark: a writer of
                 # another test that started within those 2 s would hold the run's ceiling below this test's rows
                 # (they would come with the next run, which is right, but not with the run the test makes).
+                # trx_started has whole seconds: a writer that starts at w shows as late as w - 1 s and holds the
+                # ceiling at w - 3 s. So the call returns no sooner than 3 s after the mark, or a writer of another
+                # test starting just after the return could still hold the run's ceiling below the mark.
                 mark = conn.execute(sa.text("SELECT NOW(6)")).scalar_one()
                 conn.execute(sa.text("COMMIT"))
+                earliest_return = time.monotonic() + 3.05
                 time.sleep(2.05)
                 floor = mark + dt.timedelta(seconds=2.05)
                 while time.monotonic() < deadline:
@@ -67,7 +71,8 @@ def settle(kind: str, url: str, timeout: float = 60.0) -> None:
                         "AND (trx_rows_modified > 0 OR trx_query IS NOT NULL OR trx_state <> 'RUNNING')")).scalar_one()
                     conn.execute(sa.text("COMMIT"))
                     if oldest is None or oldest > floor:
-                        time.sleep(0.15)  # the run's own read of the list then finds it refreshed
+                        # the run's own read of the list then finds it refreshed
+                        time.sleep(max(0.15, earliest_return - time.monotonic()))
                         return
         with engine.connect() as conn:
             if kind == "postgresql":

@@ -30,6 +30,7 @@ import queue
 import secrets
 import threading
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from weft.agents import run_shapes as shapes
@@ -45,7 +46,8 @@ from weft.threads.history import to_chat_messages, truncate
 from weft.threads.items import item_id_for, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
-from weft.threads.turns import DEFAULT_LEASE_SECONDS, RecordChanged, TurnRecord
+from weft.threads.turn_store import BasisChanged, CreateGuard
+from weft.threads.turns import DEFAULT_LEASE_SECONDS, Lease, RecordChanged, TurnRecord
 
 BOOT_ID = uuid.uuid4().hex  # this process; a run owned by another whose lease ran out was cut off by a crash
 THREAD_KINDS = ("thread", "conversation")
@@ -53,6 +55,17 @@ _RUN_FIELDS = ("assistant_id", "model", "instructions", "additional_instructions
                "top_p", "max_prompt_tokens", "max_completion_tokens", "truncation_strategy", "tool_choice", "response_format",
                "parallel_tool_calls", "metadata", "stream", "tool_resources")
 Emit = Callable[[str, Any], None]
+
+
+@dataclass
+class CreateBasis:
+    """What a thread's next run create would read (the agent's state and its stored bytes, the thread's newest two
+    runs: id, stored bytes, status), as this process's own writes left it; used only while no run in it is open."""
+
+    agent_id: str
+    agent_body: bytes
+    agent: dict
+    runs: list[tuple[str, bytes, str]]
 
 
 class Runs:
@@ -76,6 +89,13 @@ class Runs:
         self._live_lock = threading.Lock()
         self._history_reads: dict[tuple[str, str], int] = {}  # (tenant, thread) -> items its last history read here
         self.history_cache = HistoryCache(service, keeper=self.locks.writer.keeper, **(history_cache or {}))
+        # run id -> the thread's lease its create took for the turn about to start (create's ``start_now``)
+        self._taken: dict[str, Lease] = {}
+        # (tenant, thread) -> what the thread's next create would read, as this process's own writes left it
+        # (PostgreSQL: the create's commit checks it instead of reading it first, weft.threads.turn_sql's guard)
+        self._basis: dict[tuple[str, str], CreateBasis] = {}
+        self._basis_lock = threading.Lock()
+        service.forget_hooks.append(self._forget_basis)
 
     # ---- validation -------------------------------------------------------------------------------------
     def thread(self, principal: Principal, thread_id: str):
@@ -123,29 +143,107 @@ class Runs:
         check_tool_resources(body.get("tool_resources"))
 
     # ---- create, read, change -----------------------------------------------------------------------------
-    def create(self, principal: Principal, thread_id: str, body: dict, additional: list[PendingItem]) -> dict:
+    def create(self, principal: Principal, thread_id: str, body: dict, additional: list[PendingItem], *,
+               start_now: bool = False) -> dict:
+        """The run, queued. ``start_now``: the caller starts its turn right away (``start``, ``stream`` or
+        ``advance``), so the commit of the additional messages also takes the thread's lease for that turn and,
+        on PostgreSQL, reads the newest items with it (weft.threads.turns.TurnWriter.commit_taking_lease): the
+        turn then takes no lease and reads no first page of its own. A turn that does not start gives the lease
+        back within ADOPT_SECONDS."""
         principal.require("write")
         self.check_body(body)
+        basis = self._basis_for(principal, thread_id, body["assistant_id"])
+        if basis is not None:  # what a read would find, as this process left it: checked in the commit instead
+            principal.require("read")
+            try:
+                return self._commit_new(principal, thread_id, body, additional, start_now, dict(basis.agent), basis)
+            except BasisChanged:  # another writer changed the thread's runs or the agent: nothing stored, read it all
+                self._forget_basis(principal.tenant_id, thread_id)
         # the thread, the assistant and the thread's newest runs in one read; the thread or the assistant missing (or
         # not what it should be): the single reads' 404s
+        stored: dict[str, bytes | None] = {}
         found, newest = self.service.get_conversations_and_list(principal, [thread_id, body["assistant_id"]], kind=self.records.kind,
-                                                                limit=2, order="desc", metadata={"thread_id": thread_id})
+                                                                limit=2, order="desc", metadata={"thread_id": thread_id}, stored=stored)
         if thread_id not in found or found[thread_id].kind not in THREAD_KINDS:
             self.thread(principal, thread_id)
         record = found.get(body["assistant_id"])
-        assistant = (dict(record.extra) if record is not None and record.kind == self.assistants.records.kind
-                     else self.assistants.state(principal, body["assistant_id"]))
-        tools = check_tools(body["tools"]) if body.get("tools") is not None else assistant.get("tools") or []
+        is_assistant = record is not None and record.kind == self.assistants.records.kind
+        assistant = dict(record.extra) if is_assistant else self.assistants.state(principal, body["assistant_id"])
         busy = self._open_run(principal, thread_id, newest)
         if busy:
             raise InvalidInput(f"Thread {thread_id} already has an active run {busy}.", code="thread_busy")
+        basis = None
+        if (is_assistant and self.locks.writer.guards and stored.get(record.id) is not None
+                and all(stored.get(r.id) is not None for r in newest.data)):
+            basis = CreateBasis(record.id, stored[record.id], dict(record.extra),  # type: ignore[arg-type]
+                                [(r.id, stored[r.id], r.extra["run"]["status"]) for r in newest.data])  # type: ignore[misc]
+        return self._commit_new(principal, thread_id, body, additional, start_now, assistant, None, basis)
+
+    def _commit_new(self, principal: Principal, thread_id: str, body: dict, additional: list[PendingItem], start_now: bool,
+                    assistant: dict, guard_basis: "CreateBasis | None", next_basis: "CreateBasis | None" = None) -> dict:
+        """The run's one commit (the additional messages and the run record, weft.threads.turns); ``guard_basis``:
+        stored only while what it was built from still holds (BasisChanged)."""
+        tools = check_tools(body["tools"]) if body.get("tools") is not None else assistant.get("tools") or []
         run = shapes.new_run(thread_id, body["assistant_id"], assistant, body, tools)
-        # one commit: the additional messages and the run record (weft.threads.turns)
         state = {"run": run, "steps": [], "owner": BOOT_ID, "lease_until_ms": self._lease(), "turn": 0}
         record = TurnRecord(run["id"], "run", state, metadata={"thread_id": thread_id}, operation="run.create")
-        self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages", record)
+        tenant = principal.tenant_id
+        if guard_basis is not None:
+            keys, value = self._run_tag(tenant, thread_id)
+            record.guard = CreateGuard(thread_id, THREAD_KINDS, guard_basis.agent_id, self.assistants.records.kind,
+                                       guard_basis.agent_body, self.records.kind, keys, value,
+                                       tuple((rid, body_) for rid, body_, _ in guard_basis.runs))
+            # the reads it stands for, audited as the read would be
+            record.reads = (("conversation.list", None), ("conversation.get", thread_id), ("conversation.get", guard_basis.agent_id))
+        if start_now and additional:
+            _, lease = self.locks.writer.commit_taking_lease(principal, thread_id, additional, "run.messages", record,
+                                                             prefetch=self._first_page_size(tenant, thread_id))
+            if lease is not None:
+                self._taken[run["id"]] = lease
+        else:
+            self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages", record)
         self.records.remember(principal, run["id"], state, record.stored_extra)  # the turn starts from it, unread
+        basis = guard_basis or next_basis
+        if basis is not None and record.stored_extra is not None:  # the thread's newest runs: this one, then the newest before
+            self._keep_basis(tenant, thread_id, CreateBasis(basis.agent_id, basis.agent_body, basis.agent,
+                                                            [(run["id"], record.stored_extra, run["status"]), *basis.runs[:1]]))
         return run
+
+    # ---- what a create needs to know, kept from this process's own writes ---------------------------------------
+    def _run_tag(self, tenant_id: str, thread_id: str) -> tuple[tuple[str, ...], str]:
+        ((key, value),) = self.service.codec.filter_tags(tenant_id, {"thread_id": thread_id}).items()
+        return (key if isinstance(key, tuple) else (key,)), value
+
+    def _basis_for(self, principal: Principal, thread_id: str, agent_id: str) -> "CreateBasis | None":
+        with self._basis_lock:
+            basis = self._basis.get((principal.tenant_id, thread_id))
+        if basis is None or basis.agent_id != agent_id or any(status in shapes.OPEN for _, _, status in basis.runs):
+            return None
+        return basis
+
+    def _keep_basis(self, tenant_id: str, thread_id: str, basis: "CreateBasis") -> None:
+        with self._basis_lock:
+            self._basis.pop((tenant_id, thread_id), None)
+            while len(self._basis) >= 4096:
+                self._basis.pop(next(iter(self._basis)))
+            self._basis[(tenant_id, thread_id)] = basis
+
+    def _ran(self, tenant_id: str, thread_id: str, run_id: str, stored: bytes | None, status: str) -> None:
+        """A turn stored the run's new state (``stored``, its bytes): the basis of the thread's next create."""
+        with self._basis_lock:
+            basis = self._basis.get((tenant_id, thread_id))
+            if basis is None:
+                return
+            if stored is None or not basis.runs or basis.runs[0][0] != run_id:
+                self._basis.pop((tenant_id, thread_id), None)
+                return
+            basis.runs = [(run_id, stored, status), *basis.runs[1:]]
+
+    def _forget_basis(self, tenant_id: str, thread_id: str | None = None) -> None:
+        with self._basis_lock:
+            keys = [(tenant_id, thread_id)] if thread_id is not None else [k for k in self._basis if k[0] == tenant_id]
+            for key in keys:
+                self._basis.pop(key, None)
 
     def _lease(self) -> int:
         return self.service.clock.now_ms() + self.lease_ms
@@ -369,7 +467,14 @@ class Runs:
     def advance(self, principal: Principal, run_id: str, emit: Emit | None, streaming: bool = False) -> None:
         """One turn of a queued run: the model's answer becomes a message (run completed) or tool calls (requires_action)."""
         emit = emit or (lambda name, data: None)
+        taken = self._taken.pop(run_id, None)  # the thread's lease the run's create took for this turn
+        try:
+            self._advance(principal, run_id, emit, streaming, taken)
+        finally:
+            if taken is not None:
+                self.locks.give_back(taken)  # not adopted (an ended run, an error before the turn): given back now
 
+    def _advance(self, principal: Principal, run_id: str, emit: Emit, streaming: bool, taken: Lease | None) -> None:
         # "in_progress" lives in this process only (readers here see it, `_live`); the stored run stays "queued" with
         # this process as owner and a lease the heartbeat renews: one commit less a turn, the same outcome after a crash
         state, stored = self.records.read_for_write(principal, run_id, fresh=True)  # the turn writes it back, audited
@@ -390,7 +495,7 @@ class Runs:
         try:
             with self._heartbeat(principal, run_id):
                 first_page = self._first_page_size(principal.tenant_id, thread_id)  # read with the lease (PostgreSQL)
-                with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait, prefetch=first_page) as lease:
+                with self.locks.hold(principal.tenant_id, thread_id, self.lock_wait, prefetch=first_page, taken=taken) as lease:
                     self._turn(principal, run_id, state, message_id, lease, emit, streaming, read)
         except WeftError as exc:
             self.history_cache.forget(principal.tenant_id, thread_id)  # gone, shredded, ...: nothing of it is kept
@@ -549,18 +654,19 @@ class Runs:
             if read is not None and stored is not None and self.locks.writer.compares:
                 state = read
                 outcome, steps = finish(state)
+                final = TurnRecord(run_id, "run", state, create=False, expect_extra=stored)
                 try:
-                    self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
-                                             TurnRecord(run_id, "run", state, create=False, expect_extra=stored))
+                    self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message", final)
                     committed = True
                 except RecordChanged:
                     written.clear()
             if not committed:
                 state = self.records.state_for_write(principal, run_id)  # its write below is audited
                 outcome, steps = finish(state)
-                self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message",
-                                         TurnRecord(run_id, "run", state, create=False))
+                final = TurnRecord(run_id, "run", state, create=False)
+                self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message", final)
         run = state["run"]
+        self._ran(principal.tenant_id, run["thread_id"], run_id, final.stored_extra, run["status"])
         if outcome == "requires_action":
             emit("thread.run.step.created", steps[0])
             emit("thread.run.requires_action", run)
@@ -583,7 +689,19 @@ class Runs:
         body = {**self._message_body(run, "", status), "content": content}
         return Item(message_id, run["thread_id"], 0, "message", "assistant", shapes.now_s(), body)
 
+    def give_back_taken(self, run_id: str) -> None:
+        """Gives back the thread's lease a ``start_now`` create took, when the run's turn will not start."""
+        lease = self._taken.pop(run_id, None)
+        if lease is not None:
+            self.locks.give_back(lease)
+
     def close(self) -> None:
+        for run_id in list(self._taken):
+            self.give_back_taken(run_id)
+        with contextlib.suppress(ValueError):
+            self.service.forget_hooks.remove(self._forget_basis)
+        with self._basis_lock:
+            self._basis.clear()
         self.history_cache.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.stream_pool.shutdown(wait=False, cancel_futures=True)

@@ -56,10 +56,18 @@ class TurnLocks:
 
     @contextmanager
     def hold(self, tenant_id: str, conversation_id: str, wait_seconds: float | None = None,
-             prefetch: int | None = None) -> Iterator[Lease]:
+             prefetch: int | None = None, taken: Lease | None = None) -> Iterator[Lease]:
         """Yields the lease (commit the turn with ``writer.commit``, which releases it); raises
         ``conversation_locked`` after the wait (NotFound for no such conversation). ``prefetch``: see
-        ``TurnWriter.try_take`` (the newest items, read with the lease where that saves a round trip)."""
+        ``TurnWriter.try_take`` (the newest items, read with the lease where that saves a round trip).
+        ``taken``: a lease a commit took for this turn (``TurnWriter.commit_taking_lease``), used when it is
+        still held (no wait: the conversation's lease is the turn's already)."""
+        if taken is not None and taken.conversation_id == conversation_id and self.writer.adopt(taken):
+            try:
+                yield taken
+            finally:
+                self.give_back(taken)
+            return
         deadline = time.monotonic() + (self.wait_seconds if wait_seconds is None else wait_seconds)
         with self._queued((tenant_id, conversation_id), deadline):
             pause = 0.01
@@ -74,7 +82,10 @@ class TurnLocks:
             try:
                 yield lease
             finally:
-                try:
-                    self.writer.release(lease)  # a no-op when the turn's commit released it
-                except Exception:  # noqa: BLE001 - never hide the turn's own error; the lease then ends at its time
-                    logging.getLogger("weft.agents").warning("could not release a conversation lease", exc_info=True)
+                self.give_back(lease)
+
+    def give_back(self, lease: Lease) -> None:
+        try:
+            self.writer.release(lease)  # a no-op when the turn's commit released it
+        except Exception:  # noqa: BLE001 - never hide the turn's own error; the lease then ends at its time
+            logging.getLogger("weft.agents").warning("could not release a conversation lease", exc_info=True)

@@ -125,8 +125,13 @@ def build_runs_router(runs: Runs, auth: TenantAuth, search_keys=None) -> APIRout
         _include(request)
         body, stream = run_body(await json_body(request))
         additional = _pending_messages(service, body.pop("additional_messages", None), param="additional_messages", limit=100)
-        run = await call(runs.create, principal, thread_id, body, additional)
-        await call(search_grant, request, principal, run)
+        # the turn starts in answer(): the create's commit takes the thread's lease for it
+        run = await call(runs.create, principal, thread_id, body, additional, start_now=True)
+        try:
+            await call(search_grant, request, principal, run)
+        except BaseException:
+            runs.give_back_taken(run["id"])  # the turn will not start: the thread is free again now
+            raise
         return answer(principal, run, stream, [("thread.run.created", run), ("thread.run.queued", run)])
 
     @router.get("/threads/{thread_id}/runs")

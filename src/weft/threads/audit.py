@@ -38,6 +38,9 @@ class AuditNote:
     detail: str | None = None
     stored_with_write: AuditRecord | None = None  # the record the write's own transaction already stored
     outcome: str | None = None  # set by an operation that returns normally without doing its work (default "ok")
+    # set by an operation that raises having done nothing it must account for (a commit whose basis changed, retried
+    # at once from a fresh read: weft.threads.turn_store.BasisChanged): no audit row for the attempt
+    discard: bool = False
 
 
 def record_to_json(record: AuditRecord) -> dict:
@@ -85,7 +88,8 @@ class AuditTrail:
             self.record(principal, operation, outcome_of(exc), note)
             raise
         except Exception:
-            self.record(principal, operation, "error", note)
+            if not note.discard:
+                self.record(principal, operation, "error", note)
             raise
         if read and not self.audit_reads:
             return

@@ -244,9 +244,11 @@ class ThreadService:
         return out
 
     def get_conversations_and_list(self, principal: Principal, conversation_ids: list[str], *, kind: str, limit: int,
-                                   order: str = "desc", metadata: dict[str, str] | None = None) -> tuple[dict[str, Conversation], Page]:
+                                   order: str = "desc", metadata: dict[str, str] | None = None,
+                                   stored: dict[str, bytes | None] | None = None) -> tuple[dict[str, Conversation], Page]:
         """``get_conversations(conversation_ids)`` and ``list_conversations(kind=kind, metadata=..., limit=...)``
-        (no cursor) in one query on SQLite and PostgreSQL (weft.threads.turn_reads), audited as the two calls are."""
+        (no cursor) in one query on SQLite and PostgreSQL (weft.threads.turn_reads), audited as the two calls are.
+        ``stored``: filled with each returned record's extra body as stored (SQLite and PostgreSQL)."""
         turns = getattr(self.store, "turns", None)
         if turns is None:
             return (self.get_conversations(principal, conversation_ids),
@@ -258,6 +260,8 @@ class ThreadService:
             tags = self.codec.filter_tags(tenant, validate_metadata(metadata, param="metadata filter")) if metadata else {}
             found, listed, more = turns.reads.records_and_kind(tenant, list(dict.fromkeys(conversation_ids)), kind, tags, limit,
                                                                order == "desc")
+            if stored is not None:
+                stored.update((r.id, r.extra_body) for r in [*found.values(), *listed])
             page = Page([self._conversation(r) for r in listed], more)
         out = {}
         for conversation_id, record in found.items():

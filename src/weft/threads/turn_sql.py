@@ -10,7 +10,11 @@ data-modifying CTEs, each written only when the ones it depends on found their r
 * ``added``: the items, numbered from the bump (none without it);
 * ``rec``: the record inserted (a stored response) or its state replaced (a run), only after a bump when the
   turn touched a conversation; ``tagged``: a new record's tag rows;
-* ``audited``: the buffered read-audit rows and the turn's own, only when everything else was written.
+* ``audited``: the buffered read-audit rows and the turn's own, only when everything else was written;
+* ``guard`` (a run's create from what this process knows, weft.agents.runs): everything above is written only
+  while the thread is a thread, the agent's stored state is the bytes the run was built from, and the thread's
+  newest runs are the ones (with the states) the create judged not to be open: what the create would otherwise
+  read first, checked in the statement instead (one round trip less). The third column says whether it held.
 
 It returns the bumped counter (NULL: the conversation is missing or its lease is not this holder's) and the
 number of records written (0: the record is missing). Either way nothing was stored, except in one race
@@ -41,14 +45,34 @@ def array_literal(values) -> str:
     return "{" + ",".join(out) + "}"
 
 
+def guard_part(tables) -> str:
+    """The ``guard`` CTE (``ok``: whether a create's basis still holds): parameters ``g_thread``, ``g_thread_kinds``,
+    ``g_agent``, ``g_agent_kind``, ``g_agent_body``, ``g_run_kind``, ``g_tag_keys``, ``g_tag_value``, ``g_runs``
+    (the newest two runs as ``id:md5(state)``, sorted)."""
+    c, tg = tables.conversations.name, tables.conversation_tags.name
+    newest = (f"SELECT r.id, r.extra_body FROM {c} r WHERE r.tenant_id = %(tid)s AND r.kind = %(g_run_kind)s AND EXISTS "
+              f"(SELECT 1 FROM {tg} t WHERE t.conversation_id = r.id AND t.key = ANY(%(g_tag_keys)s::text[]) "
+              f"AND t.value_match = %(g_tag_value)s) ORDER BY r.created_at_ms DESC, r.id DESC LIMIT 2")
+    return (f"guard AS (SELECT EXISTS (SELECT 1 FROM {c} th WHERE th.id = %(g_thread)s AND th.tenant_id = %(tid)s "
+            f"AND th.kind = ANY(%(g_thread_kinds)s::text[])) "
+            f"AND EXISTS (SELECT 1 FROM {c} ag WHERE ag.id = %(g_agent)s AND ag.tenant_id = %(tid)s AND ag.kind = %(g_agent_kind)s "
+            f"AND ag.extra_body = %(g_agent_body)s::bytea) "
+            f"AND ARRAY(SELECT n.id || ':' || md5(coalesce(n.extra_body, ''::bytea)) FROM ({newest}) AS n ORDER BY 1) "
+            f"= %(g_runs)s::text[] AS ok)")
+
+
 def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, record: str | None, has_tags: bool,
-                   has_audit: bool, swap: bool = False) -> tuple[str, tuple[str, ...]]:
+                   has_audit: bool, swap: bool = False, take: bool = False, guard: bool = False) -> tuple[str, tuple[str, ...]]:
     """The statement for one shape of turn, with ``$n`` placeholders, and the parameter names in their order.
-    ``swap``: the record's update is a compare-and-swap (only while its stored state is ``r_expect``)."""
+    ``swap``: the record's update is a compare-and-swap (only while its stored state is ``r_expect``). ``take``
+    (items appended without a lease): the bump also takes the conversation's lease (``new_token`` until
+    ``until``) for the turn that follows, and the statement's rows carry the newest ``limit`` items stored
+    before it (one row per item, the counts repeated; one row with NULL items when there are none)."""
     same = " AND extra_body = %(r_expect)s::bytea" if swap else ""
     c, it, a, tg = tables.conversations.name, tables.items.name, tables.audit.name, tables.conversation_tags.name
     touch = has_conversation and (has_items or held)  # no items and no lease: the conversation is not written
-    parts: list[str] = []
+    parts: list[str] = [guard_part(tables)] if guard else []
+    guarded = " AND (SELECT ok FROM guard)" if guard else ""
     if touch:
         lock = "lock_token = %(token)s" if held else "(lock_token IS NULL OR lock_until_ms < %(now)s)"
         exists = (f" AND EXISTS (SELECT 1 FROM {c} r WHERE r.id = %(rid)s AND r.tenant_id = %(tid)s{same.replace('extra_body', 'r.extra_body')})"
@@ -58,9 +82,11 @@ def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, 
                     "updated_at_ms = CASE WHEN updated_at_ms <= %(now)s - 1000 THEN %(now)s ELSE updated_at_ms END")
             if held:
                 sets += ", lock_token = NULL, lock_until_ms = NULL"
+            elif take:
+                sets += ", lock_token = %(new_token)s, lock_until_ms = %(until)s"
         else:
             sets = "lock_token = NULL, lock_until_ms = NULL"
-        parts.append(f"bump AS (UPDATE {c} SET {sets} WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock}{exists} "
+        parts.append(f"bump AS (UPDATE {c} SET {sets} WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock}{exists}{guarded} "
                      f"RETURNING next_seq)")
         if has_items:
             parts.append(
@@ -68,7 +94,7 @@ def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, 
                 f"SELECT %(cid)s::text, bump.next_seq - %(count)s::bigint + v.n - 1, v.id, %(tid)s::text, v.type, v.role, v.created, v.body "
                 f"FROM bump, unnest(%(ids)s::text[], %(types)s::text[], %(roles)s::text[], %(created)s::bigint[], %(bodies)s::bytea[]) "
                 f"WITH ORDINALITY AS v(id, type, role, created, body, n) RETURNING 1)")
-    after_bump = "EXISTS (SELECT 1 FROM bump)" if touch else "TRUE"
+    after_bump = "EXISTS (SELECT 1 FROM bump)" if touch else "(SELECT ok FROM guard)" if guard else "TRUE"
     if record == "insert":
         values = ("%(rid)s::text, %(r_tenant)s::text, %(r_kind)s::text, %(r_created)s::bigint, %(r_updated)s::bigint, "
                   "%(r_metadata)s::bytea, %(r_extra)s::bytea, 0, 0, %(r_retention)s::bigint")
@@ -91,5 +117,14 @@ def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, 
                      f"WITH ORDINALITY AS v({', '.join(AUDIT_COLUMNS)}, n) WHERE {everything} ORDER BY v.n RETURNING 1)")
     bumped = "(SELECT next_seq FROM bump)" if touch else "NULL::bigint"
     written = "(SELECT count(*) FROM rec)" if record else "0"
+    if guard:
+        written += ", (SELECT ok FROM guard)"
     head = f"WITH {', '.join(parts)} " if parts else ""
+    if take and touch and has_items and not held:
+        # the page comes from the statement's snapshot: without this statement's items (the caller has them) and
+        # without an append that committed while the bump waited for the row (the caller sees the gap in the numbers)
+        page = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = %(cid)s AND tenant_id = %(tid)s "
+                f"ORDER BY seq DESC LIMIT %(limit)s")
+        return positional(f"{head}SELECT {bumped}, {written}, {', '.join(f'i.{col}' for col in ITEM_COLUMNS)} "
+                          f"FROM (SELECT 1) AS one LEFT JOIN LATERAL ({page}) AS i ON TRUE")
     return positional(f"{head}SELECT {bumped}, {written}")

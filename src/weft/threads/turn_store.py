@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from weft.errors import InvalidInput, NotFound
-from weft.threads.hot_path import AUDIT_COLUMNS, ITEM_COLUMNS, RawConnections, audit_row, unavailable
+from weft.threads.hot_path import AUDIT_COLUMNS, ITEM_COLUMNS, RawConnections, audit_row, item_records, new_item_records, unavailable
 from weft.threads.records import AuditRecord, ConversationRecord, NewItem
 from weft.threads.turn_reads import RECORD_COLUMNS, newest_of_kind
 
@@ -52,6 +52,40 @@ class RecordWrite:
     extra_body: bytes | None = None
     tags: tuple[tuple[str, str], ...] = ()  # (key, value_match) rows of a new record (its metadata, for lookups)
     expect_extra: bytes | None = None  # an update only while the stored state is these bytes (compare-and-swap)
+
+
+@dataclass
+class LeaseTake:
+    """A commit that appends without a lease also takes the conversation's lease for the turn that follows
+    (``TurnStore.commit_turn``'s ``take``): the lease's token and end, and how many of the newest items to read
+    with it. ``page`` is set by the commit: the newest items (the commit's own included), newest first, and
+    whether there are more; None when they were not read (SQLite: no round trip to save) or raced."""
+
+    token: str
+    until_ms: int
+    limit: int
+    page: tuple[list, bool] | None = None
+
+
+@dataclass
+class CreateGuard:
+    """What a run's create was built from instead of reading it first (weft.threads.turn_sql's ``guard``): the
+    thread (one of ``thread_kinds``), the agent's stored state (``agent_body``), and the thread's newest two runs
+    (``runs``: their ids and stored states; tags ``tag_keys`` = ``tag_value``). PostgreSQL only."""
+
+    thread_id: str
+    thread_kinds: tuple[str, ...]
+    agent_id: str
+    agent_kind: str
+    agent_body: bytes
+    run_kind: str
+    tag_keys: tuple[str, ...]
+    tag_value: str
+    runs: tuple[tuple[str, bytes], ...]
+
+
+class BasisChanged(Exception):
+    """A guarded commit (CreateGuard) found its basis changed: nothing was stored; read it and build again."""
 
 
 class RecordChanged(Exception):
@@ -85,6 +119,9 @@ class TurnStore:
                          f"WHERE id = {mark} AND tenant_id = {mark} AND lock_token = {mark} RETURNING next_seq")
         self.bump_free_sql = (f"UPDATE {c} SET next_seq = next_seq + {mark}, item_count = item_count + {mark}, updated_at_ms = {mark} "
                               f"WHERE id = {mark} AND tenant_id = {mark} AND {free} RETURNING next_seq")
+        self.bump_take_sql = (f"UPDATE {c} SET next_seq = next_seq + {mark}, item_count = item_count + {mark}, updated_at_ms = {mark}, "
+                              f"lock_token = {mark}, lock_until_ms = {mark} "
+                              f"WHERE id = {mark} AND tenant_id = {mark} AND {free} RETURNING next_seq")
         tg = t.conversation_tags.name
         self.tags_sql = f"INSERT INTO {tg} (conversation_id, tenant_id, key, value_match) VALUES ({mark}, {mark}, {mark}, {mark})"
         self.items_sql = f"INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) VALUES ({', '.join(mark for _ in ITEM_COLUMNS)})"
@@ -105,6 +142,7 @@ class TurnStore:
             self.lease_connections = RawConnections(store.engine, keep=4, autocommit=True)
             self._async_sessions: set[int] = set()
             self._turn_sql: dict[tuple, tuple[str, tuple[str, ...]]] = {}  # commit_turn's statement per shape
+        self.guards = self.backend == "postgresql"  # commit_turn's ``guard``
         from weft.threads.turn_reads import TurnReads
 
         self.reads = TurnReads(self)  # reads a turn makes together (one round trip)
@@ -205,10 +243,17 @@ class TurnStore:
 
     # ---- the one durable commit of a turn --------------------------------------------------------------
     def commit_turn(self, tenant_id: str, conversation_id: str | None, token: str | None, items: list[NewItem], now_ms: int,
-                    audits: list[AuditRecord], record: RecordWrite | None) -> int:
+                    audits: list[AuditRecord], record: RecordWrite | None, take: LeaseTake | None = None,
+                    guard: CreateGuard | None = None) -> int:
         """Returns the first sequence number of ``items`` (0 when none). ``conversation_id`` with ``token``: the
         items are appended under the lease and the lease is released, in this transaction. Raises
-        ``conversation_locked`` when the lease is no longer this holder's, NotFound when a target is gone."""
+        ``conversation_locked`` when the lease is no longer this holder's, NotFound when a target is gone.
+        ``take`` (items without ``token``): the same transaction takes the lease for the next turn (LeaseTake).
+        ``guard`` (PostgreSQL, ``guards``): nothing is stored unless it holds (BasisChanged)."""
+        if take is not None and (conversation_id is None or not items or token is not None):
+            raise ValueError("a lease is taken only by a commit that appends items without one")
+        if guard is not None and not self.guards:
+            raise ValueError("a guarded commit is a PostgreSQL statement")
         pending = self.store.read_audit.take()  # buffered read-audit rows ride along
         rows = pending + [audit_row(a) for a in audits]
         try:
@@ -217,7 +262,7 @@ class TurnStore:
                     raw.execute("BEGIN IMMEDIATE")
                     try:
                         first = self._statements(raw, raw.execute, raw.executemany, tenant_id, conversation_id, token, items,
-                                                 now_ms, rows, record)
+                                                 now_ms, rows, record, take)
                         raw.execute("COMMIT")
                     except BaseException:
                         if raw.in_transaction:
@@ -225,7 +270,7 @@ class TurnStore:
                         raise
             else:
                 with self.hot.writers.connection(self.hot.broken) as raw:  # autocommit: the one statement is the transaction
-                    first = self._postgres_statement(raw, tenant_id, conversation_id, token, items, now_ms, rows, record)
+                    first = self._postgres_statement(raw, tenant_id, conversation_id, token, items, now_ms, rows, record, take, guard)
         except _Missing as missing:
             self.store.read_audit.give_back(pending)
             self._explain(tenant_id, conversation_id, token, str(missing), record.expect_extra if record is not None else None)
@@ -243,7 +288,7 @@ class TurnStore:
             raise
         return first
 
-    def _statements(self, raw, execute, executemany, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
+    def _statements(self, raw, execute, executemany, tenant_id, conversation_id, token, items, now_ms, rows, record, take=None) -> int:
         if rows:
             executemany(self.audit_sql, rows)
         first = 0
@@ -251,6 +296,9 @@ class TurnStore:
             count = len(items)
             if token is not None:  # under the lease, which this releases
                 bumped = execute(self.bump_sql, (count, count, now_ms, conversation_id, tenant_id, token)).fetchall()
+            elif take is not None:  # no lease: refused while another holder has one; takes it for the next turn
+                bumped = execute(self.bump_take_sql, (count, count, now_ms, take.token, take.until_ms, conversation_id, tenant_id,
+                                                      now_ms)).fetchall()
             else:  # no lease: refused while another holder has one
                 bumped = execute(self.bump_free_sql, (count, count, now_ms, conversation_id, tenant_id, now_ms)).fetchall()
             if not bumped:
@@ -276,7 +324,7 @@ class TurnStore:
                 raise _Missing("record:" + record.update_id)
         return first
 
-    def _postgres_statement(self, raw, tenant_id, conversation_id, token, items, now_ms, rows, record) -> int:
+    def _postgres_statement(self, raw, tenant_id, conversation_id, token, items, now_ms, rows, record, take=None, guard=None) -> int:
         """The whole turn as ONE statement (data-modifying CTEs), sent in autocommit mode: one round trip, atomic
         (weft.threads.turn_sql). Raises _Missing when the conversation's bump or the record's update found no row
         (then nothing was written)."""
@@ -285,7 +333,8 @@ class TurnStore:
 
         shape = (conversation_id is not None, bool(items), token is not None,
                  None if record is None else ("insert" if record.record is not None else "update"),
-                 bool(record is not None and record.tags), bool(rows), record is not None and record.expect_extra is not None)
+                 bool(record is not None and record.tags), bool(rows), record is not None and record.expect_extra is not None,
+                 take is not None, guard is not None)
         if shape not in self._turn_sql:
             self._turn_sql[shape] = turn_statement(self.store.tables, *shape)
         sql, names = self._turn_sql[shape]
@@ -302,14 +351,38 @@ class TurnStore:
                           tag_keys=array_literal(k for k, _ in record.tags), tag_values=array_literal(v for _, v in record.tags))
         elif record is not None:
             params.update(rid=record.update_id, r_extra=record.extra_body, r_expect=record.expect_extra)
-        found = RawCursor(raw).execute(sql, tuple(params[n] for n in names)).fetchone()
+        if guard is not None:
+            import hashlib
+
+            params.update(g_thread=guard.thread_id, g_thread_kinds=array_literal(guard.thread_kinds), g_agent=guard.agent_id,
+                          g_agent_kind=guard.agent_kind, g_agent_body=guard.agent_body, g_run_kind=guard.run_kind,
+                          g_tag_keys=array_literal(guard.tag_keys), g_tag_value=guard.tag_value,
+                          g_runs=array_literal(sorted(f"{rid}:{hashlib.md5(body).hexdigest()}" for rid, body in guard.runs)))
+        if take is not None:
+            params.update(new_token=take.token, until=take.until_ms, limit=take.limit + 1)
+        result = RawCursor(raw).execute(sql, tuple(params[n] for n in names)).fetchall()
+        head = 3 if guard is not None else 2  # the page's columns follow (take)
+        if guard is not None and not (result and result[0][2]):
+            raise BasisChanged()
+        found = result[0][:2] if result else None
         bumped, recorded = found if found is not None else (None, 0)
         if conversation_id is not None and (items or token is not None) and bumped is None:
             # the bump also required an updated record to exist: which one was missing is told by _explain
             raise _Missing("conversation" if record is None or record.update_id is None else "either:" + record.update_id)
         if record is not None and not recorded:
             raise _Missing("record:" + (record.update_id or record.record.id))  # type: ignore[union-attr]
-        return bumped - len(items) if items else 0
+        first = bumped - len(items) if items else 0
+        if take is not None:
+            older = item_records([r[head:] for r in result if r[head] is not None])
+            older.sort(key=lambda i: i.seq, reverse=True)  # a join's rows come in no promised order
+            # the snapshot's newest must be the one just before this commit's (an append that committed while the bump
+            # waited, or a deleted newest item: the turn reads the page itself, under the lease)
+            if (older[0].seq if older else -1) == first - 1:
+                own = new_item_records(tenant_id, conversation_id, first, items, now_ms)
+                own.reverse()
+                page = own + older
+                take.page = (page[:take.limit], len(page) > take.limit)
+        return first
 
     # ---- reads on the hot path's raw connections (one round trip; no pool checkout, ping or reset) ----------
     def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord:

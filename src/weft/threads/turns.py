@@ -2,6 +2,12 @@
 heartbeat, and the turn's one commit (weft.threads.turn_store): items appended under the lease, the lease
 released, the response or run record written, with every audit row, in one transaction.
 
+A commit that appends without a lease can also take it for the turn that follows (``commit_taking_lease``: a
+run's create, whose turn starts right after): the lease is then written with the durable commit, not in a
+write of its own, and on PostgreSQL the newest items come back with it (the turn's history: one round trip
+less). The turn adopts that lease (``adopt``); one not adopted within ``ADOPT_SECONDS`` is given back by its
+heartbeat, so a turn that never starts holds the conversation no longer than that.
+
 ``TurnWriter.commit`` keeps what ``ThreadService.append_items`` and ``create_conversation`` promise: the
 items are encoded (encrypted) with the tenant's key, each write has its audit row in its own transaction,
 a failure is audited, the conversation-search index follows the append. Knows nothing of HTTP.
@@ -9,6 +15,8 @@ a failure is audited, the conversation-search index follows the append. Knows no
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +26,10 @@ from weft.threads.lease_keeper import LeaseKeeper
 from weft.threads.policy import Principal
 from weft.threads.records import ConversationRecord
 from weft.threads.service import Item, PendingItem, ThreadService
-from weft.threads.turn_store import RecordChanged, RecordWrite, conversation_locked, renew_lease_general
+from weft.threads.turn_store import BasisChanged, LeaseTake, RecordChanged, RecordWrite, conversation_locked, renew_lease_general
 
 DEFAULT_LEASE_SECONDS = 10.0
+ADOPT_SECONDS = 30.0  # a lease taken for a turn that has not started by then is given back
 
 
 @dataclass
@@ -32,6 +41,8 @@ class Lease:
     released: bool = False
     # the newest items read with the lease (try_take's ``prefetch``): (records newest first, more), or None
     page: tuple[list, bool] | None = None
+    # a lease taken by a commit for a turn that has not adopted it yet: monotonic time it is given back at
+    adopt_by: float | None = None
 
 
 @dataclass
@@ -50,6 +61,10 @@ class TurnRecord:
     # and PostgreSQL only: TurnWriter.compares)
     expect_extra: bytes | None = None
     stored_extra: bytes | None = None  # set by a one-transaction commit: the state's bytes as stored (a later swap's base)
+    # a create built from what this process knows instead of a read (weft.threads.turn_store.CreateGuard): stored
+    # only while it holds, with the read-audit rows of the reads it stands for (operation, conversation id)
+    guard: Any = None
+    reads: tuple[tuple[str, str | None], ...] = ()
 
 
 class TurnWriter:
@@ -58,6 +73,7 @@ class TurnWriter:
         self.fast = getattr(service.store, "turns", None)  # TurnStore on SQLite and PostgreSQL
         self.lease_ms = max(1, int(lease_seconds * 1000))
         self.keeper = keeper or LeaseKeeper()
+        self._adopting = threading.Lock()  # adopt against the heartbeat's give-back of an unadopted lease
 
     # ---- the lease ---------------------------------------------------------------------------------
     def try_take(self, tenant_id: str, conversation_id: str, prefetch: int | None = None) -> Lease | None:
@@ -84,11 +100,28 @@ class TurnWriter:
     def _renew(self, lease: Lease) -> None:
         if lease.released:
             return
+        if lease.adopt_by is not None:
+            with self._adopting:
+                expired = lease.adopt_by is not None and time.monotonic() >= lease.adopt_by
+                if expired:
+                    lease.adopt_by = None  # no turn may adopt it now
+            if expired:
+                self.release(lease)
+                return
         until = self.service.clock.now_ms() + self.lease_ms
         if self.fast is not None:
             self.fast.renew_lease(lease.conversation_id, lease.token, until)
         else:
             renew_lease_general(self.service.store, lease.conversation_id, lease.token, until)
+
+    def adopt(self, lease: Lease) -> bool:
+        """Whether the turn may use a lease a commit took for it (``commit_taking_lease``): False once it was
+        given back (not adopted in time, or released), and the turn then takes the lease as any turn does."""
+        with self._adopting:
+            if lease.released or lease.adopt_by is None:
+                return False
+            lease.adopt_by = None
+            return True
 
     def _stop(self, lease: Lease) -> None:
         lease.released = True
@@ -106,14 +139,33 @@ class TurnWriter:
             self.service.store.release_lock(lease.conversation_id, lease.token)
 
     # ---- the turn's commit ----------------------------------------------------------------------------
+    def commit_taking_lease(self, principal: Principal, conversation_id: str, pending: list[PendingItem], operation: str,
+                            record: TurnRecord | None = None, prefetch: int = 100) -> tuple[list[Item], Lease | None]:
+        """``commit`` without a lease that also takes the conversation's lease for the turn that follows, in the
+        same transaction (SQLite and PostgreSQL; elsewhere, and with nothing to append, no lease: None). The
+        lease is renewed until the turn adopts it (``adopt``) or ``ADOPT_SECONDS`` pass; on PostgreSQL its
+        ``page`` holds the newest ``prefetch`` items, this commit's included."""
+        if self.fast is None or not pending:
+            return self.commit(principal, conversation_id, None, pending, operation, record), None
+        now = self.service.clock.now_ms()
+        take = LeaseTake(secrets.token_hex(16), now + self.lease_ms, max(1, prefetch))
+        items = self._commit(principal, conversation_id, None, pending, operation, record, take)
+        lease = Lease(principal.tenant_id, conversation_id, take.token, page=take.page, adopt_by=time.monotonic() + ADOPT_SECONDS)
+        lease.handle = self.keeper.keep(lambda: self._renew(lease), self.lease_ms / 3000)
+        return items, lease
+
     def commit(self, principal: Principal, conversation_id: str | None, lease: Lease | None, pending: list[PendingItem],
                operation: str, record: TurnRecord | None = None) -> list[Item]:
         """Appends ``pending`` to the conversation (under ``lease``, which this releases) and stores ``record``:
         one transaction on SQLite and PostgreSQL. Returns the appended items."""
-        service = self.service
-        tenant = principal.tenant_id
         if self.fast is None:
             return self._commit_slowly(principal, conversation_id, lease, pending, operation, record)
+        return self._commit(principal, conversation_id, lease, pending, operation, record, None)
+
+    def _commit(self, principal: Principal, conversation_id: str | None, lease: Lease | None, pending: list[PendingItem],
+                operation: str, record: TurnRecord | None, take: LeaseTake | None) -> list[Item]:
+        service = self.service
+        tenant = principal.tenant_id
         with service.audit.operation(principal, operation, conversation_id) as note:
             principal.require("write")
             service._tenant(tenant)
@@ -125,12 +177,21 @@ class TurnWriter:
             write, record_audit = self._record_write(principal, record)
             if record_audit is not None:
                 audits.append(record_audit)
+            if record is not None and record.reads and service.audit.audit_reads:
+                from weft.threads.audit import AuditNote
+
+                audits += [service.audit.build(principal, op, "ok", AuditNote(cid)) for op, cid in record.reads]
             intent = service._index_begin(tenant, conversation_id) if conversation_id is not None and encoded else None
             now = service.clock.now_ms()
             if lease is not None:
                 self._stop(lease)  # no beat between here and the commit that ends the lease
             try:
-                first = self.fast.commit_turn(tenant, conversation_id, lease.token if lease else None, encoded, now, audits, write)
+                first = self.fast.commit_turn(tenant, conversation_id, lease.token if lease else None, encoded, now, audits, write,
+                                              take if encoded else None, record.guard if record is not None else None)
+            except BasisChanged:
+                service._index_abandon(intent)
+                note.discard = True  # nothing was stored: the caller reads and commits again (that one is audited)
+                raise
             except BaseException:
                 service._index_abandon(intent)
                 if lease is not None:
@@ -176,6 +237,11 @@ class TurnWriter:
     def compares(self) -> bool:
         """Whether a commit honours ``TurnRecord.expect_extra`` (the one-transaction backends)."""
         return self.fast is not None
+
+    @property
+    def guards(self) -> bool:
+        """Whether a commit honours ``TurnRecord.guard`` (PostgreSQL: the guard is part of the commit's statement)."""
+        return self.fast is not None and self.fast.guards
 
     def _commit_slowly(self, principal, conversation_id, lease, pending, operation, record) -> list[Item]:
         """MariaDB/MySQL: the same writes through the general store methods (one commit each)."""
