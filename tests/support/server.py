@@ -22,6 +22,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PORT_TRIES = 3
+
+
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds a TCP socket listening on ``port`` (Linux: /proc); None where that cannot be told."""
+    if not os.path.isdir("/proc/self/fd"):
+        return None
+    sockets = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:  # the process is gone
+        return False
+    for fd in fds:
+        try:
+            sockets.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:  # closed meanwhile
+            pass
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:  # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port and f"socket:[{fields[9]}]" in sockets:
+                return True
+    return False
+
+
 _CLUSTER_DBS: list = []  # the databases of WEFT_TEST_CLUSTER=1, dropped at exit (after the servers stopped)
 
 
@@ -67,31 +96,52 @@ class WeftServer:
 
     def start(self, timeout: float = 60.0) -> "WeftServer":  # generous: a loaded 2-core CI host starts slowly
         self.port = free_port() if self.proc is not None else self.port
+        for _ in range(PORT_TRIES):
+            if self._launch(timeout):
+                return self
+            self.port = free_port()  # another process took the port before this server could bind it
+        raise RuntimeError(f"weft found its port taken {PORT_TRIES} times: {self.log_path.read_text(errors='replace')[-3000:]}")
+
+    def _launch(self, timeout: float) -> bool:
+        """Starts ``weft serve`` on ``self.port`` and waits until that process answers there: True. False when it could not
+        bind the port: free_port() hands out a port nobody holds at that moment, and another process (a server of another
+        xdist worker) may bind it before this one does; that process also answers the readiness probe (with the same
+        default admin key, a 200), so an answer counts only once this process holds the listening socket."""
+        args = self.command()
+        logged = self.log_path.stat().st_size if self.log_path.exists() else 0
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
+        env.update(self.env)
+        env.update(self.cluster_env())
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                if b"address already in use" in self.log_path.read_bytes()[logged:]:
+                    return False
+                raise RuntimeError(f"weft exited with {self.proc.returncode}: {self.log_path.read_text()[-3000:]}")
+            if self.answers() and listens(self.proc.pid, self.port) is not False:
+                return True
+            time.sleep(0.1)
+        self.kill()  # do not leave a half-started server behind
+        raise RuntimeError(f"weft did not start in {timeout}s: {self.log_path.read_text()[-3000:]}")
+
+    def command(self) -> list[str]:
         args = [sys.executable, "-m", "weft.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir), "--log-level", "warning"]
         if self.admin_key:
             args += ["--admin-key", self.admin_key]
         if self.query_key:
             args += ["--query-key", self.query_key]
-        args += self.extra_args
-        log = open(self.log_path, "ab")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
-        env.update(self.env)
-        env.update(self.cluster_env())
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"weft exited with {self.proc.returncode}: {self.log_path.read_text()[-3000:]}")
-            try:
-                verify = self.verify() if callable(self.verify) else self.verify
-                r = httpx.get(f"{self.endpoint}/indexes?api-version={API_VERSION}", headers={"api-key": self.admin_key or ""}, timeout=5, verify=verify)
-                if r.status_code in (200, 401, 403):
-                    return self
-            except (httpx.HTTPError, OSError):  # OSError: the CA file of --tls auto is not written yet
-                pass
-            time.sleep(0.1)
-        self.kill()  # do not leave a half-started server behind
-        raise RuntimeError(f"weft did not start in {timeout}s: {self.log_path.read_text()[-3000:]}")
+        return args + self.extra_args
+
+    def answers(self) -> bool:
+        """The readiness probe: something answers HTTP on the port."""
+        try:
+            verify = self.verify() if callable(self.verify) else self.verify
+            r = httpx.get(f"{self.endpoint}/indexes?api-version={API_VERSION}", headers={"api-key": self.admin_key or ""}, timeout=5, verify=verify)
+            return r.status_code in (200, 401, 403)
+        except (httpx.HTTPError, OSError):  # OSError: the CA file of --tls auto is not written yet
+            return False
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
