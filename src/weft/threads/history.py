@@ -75,6 +75,8 @@ def truncate(history: list[HistoryEntry], new_input: list[HistoryEntry], budget:
     """
     sizes = sizes if sizes is not None and len(sizes) == len(history) else [entry_tokens(e) for e in history]
     total = sum(sizes) + sum(entry_tokens(e) for e in new_input)
+    if total <= budget and not any(e.type in ANSWER_TYPES for e in history):
+        return list(history), 0  # it fits, and no answer can have lost its call: nothing to drop
     keys = [pair_key(e) for e in history]
     members: dict[str, list[int]] = {}
     for index, key in enumerate(keys):

@@ -342,8 +342,9 @@ class TurnStore:
                   "ids": array_literal(it.id for it in items), "types": array_literal(it.type for it in items),
                   "roles": array_literal(it.role for it in items), "created": array_literal(it.created_at_ms or now_ms for it in items),
                   "bodies": [it.body for it in items]}
-        for n, column in enumerate(AUDIT_COLUMNS):
-            params[f"a_{column}"] = array_literal(row[n] for row in rows)
+        columns = list(zip(*rows)) if rows else [()] * len(AUDIT_COLUMNS)
+        for column, values in zip(AUDIT_COLUMNS, columns):
+            params[f"a_{column}"] = array_literal(values)
         if record is not None and record.record is not None:
             r = record.record
             params.update(rid=r.id, r_tenant=r.tenant_id, r_kind=r.kind, r_created=r.created_at_ms, r_updated=r.updated_at_ms,
