@@ -75,8 +75,10 @@ class AuditBuffer:
             if started:
                 self._thread = threading.Thread(target=self._run, name="weft-read-audit", daemon=True)
                 self._thread.start()
-        if (first and not started) or count >= self._max:
-            self._wake.set()  # a waiting flusher learns the new deadline
+        if count >= self._max:
+            self._wake.set()
+        # a first record wakes no thread: the flusher looks again at least every interval (it then waits out the
+        # record's deadline), and a turn's write usually takes the record along well before
 
     def take(self) -> list[tuple]:
         with self._lock:
@@ -105,22 +107,29 @@ class AuditBuffer:
 
         log = logging.getLogger("weft.threads")
         backoff, failing = self._interval, False
+        idle_since = 0.0
         while True:
             with self._lock:
                 if self._stopping:
                     self._thread = None
                     return
                 pending = bool(self._rows)
-                wait = (self._since + self._interval - time.monotonic()) if pending and len(self._rows) < self._max else 0.0
-                wait = wait if pending else self._idle
+                now = time.monotonic()
+                wait = (self._since + self._interval - now) if pending and len(self._rows) < self._max else 0.0
+                if not pending:
+                    idle_since = idle_since or now
+                    wait = min(self._interval, idle_since + self._idle - now)  # looks again within the interval
+                else:
+                    idle_since = 0.0
             if wait > 0:
-                woke = self._wake.wait(wait)
+                self._wake.wait(wait)
                 self._wake.clear()
-                if not woke and not pending:
-                    with self._lock:
-                        if not self._rows:  # idle: no thread until the next record
-                            self._thread = None
-                            return
+                continue
+            if not pending:
+                with self._lock:
+                    if not self._rows:  # idle for idle_seconds: no thread until the next record
+                        self._thread = None
+                        return
                 continue
             try:
                 self.flush()

@@ -24,15 +24,18 @@ class LeaseKeeper:
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._wake_at = 0.0  # when the heartbeat thread wakes next on its own (monotonic; 0: now or never asleep)
 
     def keep(self, renew: Callable[[], object], interval: float) -> int:
         with self._cv:
             handle = next(self._ids)
-            self._entries[handle] = [time.monotonic() + interval, interval, renew]
+            due = time.monotonic() + interval
+            self._entries[handle] = [due, interval, renew]
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
-            self._cv.notify()
+            if due < self._wake_at or self._wake_at == 0.0:  # a turn shorter than its interval wakes no thread
+                self._cv.notify()
             return handle
 
     def drop(self, handle: int) -> None:
@@ -49,8 +52,10 @@ class LeaseKeeper:
                 for _, entry in due:
                     entry[0] = now + entry[1]
                 if not due:
-                    wait = min((e[0] for e in self._entries.values()), default=now + 1.0) - now
-                    self._cv.wait(max(0.01, wait))
+                    wait = max(0.01, min((e[0] for e in self._entries.values()), default=now + 1.0) - now)
+                    self._wake_at = now + wait
+                    self._cv.wait(wait)
+                    self._wake_at = 0.0
                     continue
             for handle, entry in due:
                 if handle not in self._entries:
