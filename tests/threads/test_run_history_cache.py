@@ -83,10 +83,11 @@ def world(request, tmp_path):
 
 
 def _turn(w, thread: str, text: str) -> dict:
-    # every other turn's create takes the thread's lease and (PostgreSQL) the history's first page for the turn:
-    # both ways, the payload is compared with the uncached read of the database
+    # two of three turns' creates take the thread's lease and (PostgreSQL) the history's first page for the turn, the
+    # second of them reading only the items after those the turn before left (a HistoryWindow); every way, the
+    # payload is compared with the uncached read of the database
     w.turns = getattr(w, "turns", 0) + 1
-    run = w.runs.create(WHO, thread, {"assistant_id": w.agent}, [_user(text)], start_now=w.turns % 2 == 0)
+    run = w.runs.create(WHO, thread, {"assistant_id": w.agent}, [_user(text)], start_now=w.turns % 3 != 0)
     return _advance(w, thread, run["id"])
 
 

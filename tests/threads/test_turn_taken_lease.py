@@ -148,3 +148,47 @@ def test_a_run_cancelled_before_its_turn_or_never_started_gives_the_lease_back(r
     taken = writer.try_take("acme", other)
     assert taken is not None
     writer.release(taken)
+
+
+def test_the_next_turn_reads_only_the_items_after_those_the_last_turn_left(runs_world, monkeypatch):
+    """PostgreSQL: the create's commit reads the items after the newest the thread's last turn here left (its
+    HistoryWindow) and completes the page with them; an item removed or appended by another process in between is
+    seen as the database has it."""
+    from weft.threads import turn_store
+
+    runs, service, llm, agent = runs_world
+    taken: list[tuple[bool, bool]] = []
+    original = turn_store.TurnStore._take_page
+
+    def spied(take, window, *args):
+        original(take, window, *args)
+        taken.append((window is not None, take.page is not None))
+
+    monkeypatch.setattr(turn_store.TurnStore, "_take_page", staticmethod(spied))
+    thread = service.create_conversation(WHO, kind="thread")[0].id
+
+    def turn(text: str) -> list[str]:
+        run = runs.create(WHO, thread, {"assistant_id": agent}, [_user(text)], start_now=True)
+        runs.advance(WHO, run["id"], None)
+        assert runs.get(WHO, thread, run["id"])["status"] == "completed"
+        return _sent_texts(llm)[1:]
+
+    for n in range(3):
+        turn(f"q{n}")
+    if service.store.backend != "postgresql":
+        assert taken == []  # SQLite: the turn reads its page itself
+        return
+    assert taken == [(False, True), (True, True), (True, True)]  # the first turn knew nothing yet
+    assert turn("q3") == ["q0", "echo: q0", "q1", "echo: q1", "q2", "echo: q2", "q3"]
+    items = service.list_items(WHO, thread, limit=None, order="asc").data
+    service.store.delete_item("acme", thread, items[2].id)  # as another process would: this one is not told
+    assert turn("q4") == ["q0", "echo: q0", "echo: q1", "q2", "echo: q2", "q3", "echo: q3", "q4"]
+    assert taken[-1] == (True, False)  # an item was removed since: the window is not used, the turn read its page
+    service.store.append_items("acme", thread, [service._encode_items("acme", [_user("from elsewhere")])[0]], service.clock.now_ms())
+    assert turn("q5")[-3:] == ["echo: q4", "from elsewhere", "q5"]
+    assert taken[-1] == (False, True)  # the turn that read its own page left no window: this create read a whole page
+    service.store.append_items("acme", thread, [service._encode_items("acme", [_user("again elsewhere")])[0]], service.clock.now_ms())
+    assert turn("q6")[-4:] == ["q5", "echo: q5", "again elsewhere", "q6"]
+    assert taken[-1] == (True, True)  # an append elsewhere is read with the items after the window
+    assert turn("q7") == ["q0", "echo: q0", "echo: q1", "q2", "echo: q2", "q3", "echo: q3", "q4", "echo: q4", "from elsewhere",
+                          "q5", "echo: q5", "again elsewhere", "q6", "echo: q6", "q7"]

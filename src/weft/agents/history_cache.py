@@ -11,6 +11,14 @@ those of its last read. An item another process appended is decoded as it would 
 (encrypted) body from the cache is used only while the tenant's key still opens it: the key is asked for once
 per read (the keyring's check, as decoding would), so a shredded tenant's history fails as it would uncached.
 
+A thread's entries come with its newest items as the thread's last turn here left them (``window``, a
+weft.threads.turn_store.HistoryWindow: the page the turn's lease came with and what its commit appended), so the
+next create's commit reads only the items after them (PostgreSQL). They complete that page only while the
+conversation's removed-items counter (``next_seq - item_count``: only a delete moves it) is what it was and every
+item numbered after them is read: an item another process deleted makes the create read the whole page, and the
+turn then leaves no window. What the window's records do not show is a change to a body that keeps the item (an
+item's metadata update by another process): that is not part of what the model is sent.
+
 Plaintext does not stay: a thread's entries go when this process deletes the thread or one of its items,
 purges it by retention or shreds its tenant (ThreadService.forget_hooks), when its turn fails, when it was not
 used for ``idle_seconds`` (a sweep on the process's heartbeat thread: a delete or shred made by another process
@@ -31,6 +39,7 @@ from weft.threads.history import HistoryEntry, entry_tokens
 from weft.threads.items import message_text
 from weft.threads.records import ItemRecord
 from weft.threads.service import Item, ThreadService
+from weft.threads.turn_store import HistoryWindow
 
 
 @dataclass(slots=True)
@@ -112,6 +121,9 @@ class HistoryCache:
         self.keeper, self.clock = keeper, clock
         # (tenant, thread) -> (entries by item id, their stored bytes, last used); least recently used first
         self._threads: OrderedDict[tuple[str, str], tuple[dict[str, Cached], int, float]] = OrderedDict()
+        # (tenant, thread) -> the thread's newest items as its last turn here left them (HistoryWindow: the next
+        # create reads only the items after them); kept only while the thread's entries are, and goes with them
+        self._windows: dict[tuple[str, str], HistoryWindow] = {}
         self._lock = threading.Lock()
         self.bytes = 0
         self.generation = 0  # counts forgets
@@ -123,17 +135,35 @@ class HistoryCache:
             held = self._threads.get((tenant_id, thread_id))
         return HistoryRead(self, tenant_id, thread_id, held[0] if held is not None else {})
 
+    def window(self, tenant_id: str, thread_id: str) -> HistoryWindow | None:
+        """The thread's newest items as its last turn here left them, taken (a turn keeps a new one at its end)."""
+        with self._lock:
+            return self._windows.pop((tenant_id, thread_id), None)
+
+    def keep_window(self, tenant_id: str, thread_id: str, window: HistoryWindow, generation: int) -> None:
+        """Keeps ``window`` for the thread's next create, while the thread's entries are kept and nothing was
+        forgotten since ``generation`` (taken before the reads the window was built from)."""
+        key = (tenant_id, thread_id)
+        with self._lock:
+            if key in self._threads and generation == self.generation:
+                self._windows[key] = window
+
+    def _drop(self, key: tuple[str, str]):
+        held = self._threads.pop(key, None)
+        self._windows.pop(key, None)
+        if held is not None:
+            self.bytes -= held[1]
+        return held
+
     def _store(self, tenant_id: str, thread_id: str, entries: dict[str, Cached], size: int, generation: int) -> None:
         key = (tenant_id, thread_id)
         with self._lock:
-            old = self._threads.pop(key, None)
-            if old is not None:
-                self.bytes -= old[1]
+            self._drop(key)
             if entries and size <= self.max_bytes and self.max_threads and generation == self.generation:
                 self._threads[key] = (entries, size, self.clock())
                 self.bytes += size
             while self._threads and (len(self._threads) > self.max_threads or self.bytes > self.max_bytes):
-                self.bytes -= self._threads.popitem(last=False)[1][1]
+                self._drop(next(iter(self._threads)))
             self._expire()
             start = self._threads and self._sweeper is None and self.keeper is not None
             if start:
@@ -149,8 +179,7 @@ class HistoryCache:
             key, (_, size, used) = next(iter(self._threads.items()))
             if used >= oldest:
                 return
-            del self._threads[key]
-            self.bytes -= size
+            self._drop(key)
 
     def sweep(self) -> None:
         """Drops the threads not used for ``idle_seconds`` (and stops sweeping when nothing is left)."""
@@ -168,14 +197,13 @@ class HistoryCache:
             self.generation += 1
             keys = [(tenant_id, thread_id)] if thread_id is not None else [k for k in self._threads if k[0] == tenant_id]
             for key in keys:
-                held = self._threads.pop(key, None)
-                if held is not None:
-                    self.bytes -= held[1]
+                self._drop(key)
 
     def close(self) -> None:
         """Drops every entry and the sweep; the service no longer tells this cache of its deletes."""
         with self._lock:
             self._threads.clear()
+            self._windows.clear()
             self.bytes, handle, self._sweeper = 0, self._sweeper, None
             self.max_threads = 0  # a turn still running keeps nothing
         if handle not in (None, -1) and self.keeper is not None:

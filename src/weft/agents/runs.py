@@ -46,7 +46,7 @@ from weft.threads.history import to_chat_messages, truncate
 from weft.threads.items import item_id_for, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
-from weft.threads.turn_store import BasisChanged, CreateGuard
+from weft.threads.turn_store import BasisChanged, CreateGuard, HistoryWindow
 from weft.threads.turns import DEFAULT_LEASE_SECONDS, Lease, RecordChanged, TurnRecord
 
 BOOT_ID = uuid.uuid4().hex  # this process; a run owned by another whose lease ran out was cut off by a crash
@@ -197,7 +197,8 @@ class Runs:
             record.reads = (("conversation.list", None), ("conversation.get", thread_id), ("conversation.get", guard_basis.agent_id))
         if start_now and additional:
             _, lease = self.locks.writer.commit_taking_lease(principal, thread_id, additional, "run.messages", record,
-                                                             prefetch=self._first_page_size(tenant, thread_id))
+                                                             prefetch=self._first_page_size(tenant, thread_id),
+                                                             window=self.history_cache.window(tenant, thread_id))
             if lease is not None:
                 self._taken[run["id"]] = lease
         else:
@@ -208,6 +209,19 @@ class Runs:
             self._keep_basis(tenant, thread_id, CreateBasis(basis.agent_id, basis.agent_body, basis.agent,
                                                             [(run["id"], record.stored_extra, run["status"]), *basis.runs[:1]]))
         return run
+
+    def _keep_window(self, tenant_id: str, thread_id: str, lease, counts: dict, generation: int) -> None:
+        """The thread's newest items for its next create (weft.threads.turn_store.HistoryWindow): the page the turn's
+        lease came with and what the turn's commit appended, when no item was removed and none appended by another
+        writer between the two (the commit's counters say)."""
+        page, removed = getattr(lease, "page", None), getattr(lease, "page_removed", None)
+        if page is None or removed is None or "next_seq" not in counts or not page[0]:
+            return
+        own = counts.get("records") or []
+        if counts["next_seq"] - counts["item_count"] != removed or counts["next_seq"] - len(own) != page[0][0].seq + 1:
+            return
+        records = [*reversed(own), *page[0]][:1000]
+        self.history_cache.keep_window(tenant_id, thread_id, HistoryWindow(records, removed), generation)
 
     # ---- what a create needs to know, kept from this process's own writes ---------------------------------------
     def _run_tag(self, tenant_id: str, thread_id: str) -> tuple[tuple[str, ...], str]:
@@ -589,6 +603,7 @@ class Runs:
     def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool,
               read: dict | None = None) -> None:
         run = state["run"]
+        generation = self.history_cache.generation  # a forget from here on: no window kept at the end
         payload = self._payload(run, self._history(principal, run, lease))
         streaming_message: list[dict] = []
 
@@ -645,6 +660,7 @@ class Runs:
             shapes.finish_run(r, "completed")
             return "completed", [step]
 
+        counts: dict = {}  # the thread's counters after the commit, and what it stored (PostgreSQL)
         # ONE commit (weft.threads.turns): the message, the lease's release and the run's final state. The state is
         # the one read when the turn began, stored only if the record has not changed since (a compare-and-swap:
         # no second read); after any other write (a cancel, a metadata update, a heartbeat) it is read again.
@@ -656,7 +672,7 @@ class Runs:
                 outcome, steps = finish(state)
                 final = TurnRecord(run_id, "run", state, create=False, expect_extra=stored)
                 try:
-                    self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message", final)
+                    self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message", final, counts)
                     committed = True
                 except RecordChanged:
                     written.clear()
@@ -664,7 +680,8 @@ class Runs:
                 state = self.records.state_for_write(principal, run_id)  # its write below is audited
                 outcome, steps = finish(state)
                 final = TurnRecord(run_id, "run", state, create=False)
-                self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message", final)
+                self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message", final, counts)
+        self._keep_window(principal.tenant_id, run["thread_id"], lease, counts, generation)
         run = state["run"]
         self._ran(principal.tenant_id, run["thread_id"], run_id, final.stored_extra, run["status"])
         if outcome == "requires_action":

@@ -91,7 +91,7 @@ def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, 
         else:
             sets = "lock_token = NULL, lock_until_ms = NULL"
         parts.append(f"bump AS (UPDATE {c} SET {sets} WHERE id = %(cid)s AND tenant_id = %(tid)s AND {lock}{exists}{guarded} "
-                     f"RETURNING next_seq)")
+                     f"RETURNING next_seq, item_count)")
         if has_items:
             parts.append(
                 f"added AS (INSERT INTO {it} ({', '.join(ITEM_COLUMNS)}) "
@@ -119,16 +119,25 @@ def turn_statement(tables, has_conversation: bool, has_items: bool, held: bool, 
         parts.append(f"audited AS (INSERT INTO {a} ({', '.join(AUDIT_COLUMNS)}) "
                      f"SELECT {', '.join(f'v.{col}' for col in AUDIT_COLUMNS)} FROM unnest({arrays}) "
                      f"WITH ORDINALITY AS v({', '.join(AUDIT_COLUMNS)}, n) WHERE {everything} ORDER BY v.n RETURNING 1)")
+    # the columns (RESULT_COLUMNS): the bumped counter, the records written, whether the guard held, the conversation's
+    # item count after the bump; with ``take`` the number of items removed from the conversation before the statement
+    # (next_seq - item_count in its snapshot) and the page's items
     bumped = "(SELECT next_seq FROM bump)" if touch else "NULL::bigint"
     written = "(SELECT count(*) FROM rec)" if record else "0"
-    if guard:
-        written += ", (SELECT ok FROM guard)"
+    held_guard = "(SELECT ok FROM guard)" if guard else "TRUE"
+    count = "(SELECT item_count FROM bump)" if touch else "NULL::bigint"
     head = f"WITH {', '.join(parts)} " if parts else ""
+    columns = f"{bumped}, {written}, {held_guard}, {count}"
     if take and touch and has_items and not held:
         # the page comes from the statement's snapshot: without this statement's items (the caller has them) and
-        # without an append that committed while the bump waited for the row (the caller sees the gap in the numbers)
+        # without an append that committed while the bump waited for the row (the caller sees the gap in the numbers);
+        # only the items after ``after`` (the newest one the caller already has, or -1)
         page = (f"SELECT {', '.join(ITEM_COLUMNS)} FROM {it} WHERE conversation_id = %(cid)s AND tenant_id = %(tid)s "
-                f"ORDER BY seq DESC LIMIT %(limit)s")
-        return positional(f"{head}SELECT {bumped}, {written}, {', '.join(f'i.{col}' for col in ITEM_COLUMNS)} "
+                f"AND seq > %(after)s ORDER BY seq DESC LIMIT %(limit)s")
+        removed = f"(SELECT s.next_seq - s.item_count FROM {c} s WHERE s.id = %(cid)s AND s.tenant_id = %(tid)s)"
+        return positional(f"{head}SELECT {columns}, {removed}, {', '.join(f'i.{col}' for col in ITEM_COLUMNS)} "
                           f"FROM (SELECT 1) AS one LEFT JOIN LATERAL ({page}) AS i ON TRUE")
-    return positional(f"{head}SELECT {bumped}, {written}")
+    return positional(f"{head}SELECT {columns}")
+
+
+RESULT_COLUMNS = 4  # before a take's removed count and page

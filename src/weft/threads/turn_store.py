@@ -31,6 +31,7 @@ from weft.errors import InvalidInput, NotFound
 from weft.threads.hot_path import AUDIT_COLUMNS, ITEM_COLUMNS, RawConnections, audit_row, item_records, new_item_records, unavailable
 from weft.threads.records import AuditRecord, ConversationRecord, NewItem
 from weft.threads.turn_reads import RECORD_COLUMNS, newest_of_kind
+from weft.threads.turn_sql import RESULT_COLUMNS
 
 LOCKED_MESSAGE = "Another process is currently operating on this conversation. Please retry in a few seconds."
 
@@ -55,16 +56,31 @@ class RecordWrite:
 
 
 @dataclass
+class HistoryWindow:
+    """A conversation's newest items as this process last knew them exactly: ``records`` newest first, and every
+    item numbered above the last of them is one of them; ``removed``: how many items had been removed from the
+    conversation then (``next_seq - item_count``, a counter only a delete moves). While ``removed`` is unchanged no
+    item of it is gone, so a read of the items after its newest one completes it (``LeaseTake.window``)."""
+
+    records: list
+    removed: int
+
+
+@dataclass
 class LeaseTake:
     """A commit that appends without a lease also takes the conversation's lease for the turn that follows
     (``TurnStore.commit_turn``'s ``take``): the lease's token and end, and how many of the newest items to read
     with it. ``page`` is set by the commit: the newest items (the commit's own included), newest first, and
-    whether there are more; None when they were not read (SQLite: no round trip to save) or raced."""
+    whether there are more; None when they were not read (SQLite: no round trip to save) or raced. ``window``:
+    the newest items the caller knows (HistoryWindow): only the items after them are read, and they complete
+    the page when no item was removed since; ``removed`` is set with the page (the counter it is exact for)."""
 
     token: str
     until_ms: int
     limit: int
+    window: HistoryWindow | None = None
     page: tuple[list, bool] | None = None
+    removed: int | None = None
 
 
 @dataclass
@@ -86,6 +102,10 @@ class CreateGuard:
 
 class BasisChanged(Exception):
     """A guarded commit (CreateGuard) found its basis changed: nothing was stored; read it and build again."""
+
+
+def _seq(record) -> int:
+    return record.seq
 
 
 class RecordChanged(Exception):
@@ -244,12 +264,13 @@ class TurnStore:
     # ---- the one durable commit of a turn --------------------------------------------------------------
     def commit_turn(self, tenant_id: str, conversation_id: str | None, token: str | None, items: list[NewItem], now_ms: int,
                     audits: list[AuditRecord], record: RecordWrite | None, take: LeaseTake | None = None,
-                    guard: CreateGuard | None = None) -> int:
+                    guard: CreateGuard | None = None, counts: dict | None = None) -> int:
         """Returns the first sequence number of ``items`` (0 when none). ``conversation_id`` with ``token``: the
         items are appended under the lease and the lease is released, in this transaction. Raises
         ``conversation_locked`` when the lease is no longer this holder's, NotFound when a target is gone.
         ``take`` (items without ``token``): the same transaction takes the lease for the next turn (LeaseTake).
-        ``guard`` (PostgreSQL, ``guards``): nothing is stored unless it holds (BasisChanged)."""
+        ``guard`` (PostgreSQL, ``guards``): nothing is stored unless it holds (BasisChanged). ``counts`` (PostgreSQL,
+        a conversation bumped): filled with the conversation's ``next_seq`` and ``item_count`` after the commit."""
         if take is not None and (conversation_id is None or not items or token is not None):
             raise ValueError("a lease is taken only by a commit that appends items without one")
         if guard is not None and not self.guards:
@@ -270,7 +291,8 @@ class TurnStore:
                         raise
             else:
                 with self.hot.writers.connection(self.hot.broken) as raw:  # autocommit: the one statement is the transaction
-                    first = self._postgres_statement(raw, tenant_id, conversation_id, token, items, now_ms, rows, record, take, guard)
+                    first = self._postgres_statement(raw, tenant_id, conversation_id, token, items, now_ms, rows, record, take, guard,
+                                                     counts)
         except _Missing as missing:
             self.store.read_audit.give_back(pending)
             self._explain(tenant_id, conversation_id, token, str(missing), record.expect_extra if record is not None else None)
@@ -324,7 +346,8 @@ class TurnStore:
                 raise _Missing("record:" + record.update_id)
         return first
 
-    def _postgres_statement(self, raw, tenant_id, conversation_id, token, items, now_ms, rows, record, take=None, guard=None) -> int:
+    def _postgres_statement(self, raw, tenant_id, conversation_id, token, items, now_ms, rows, record, take=None, guard=None,
+                            counts=None) -> int:
         """The whole turn as ONE statement (data-modifying CTEs), sent in autocommit mode: one round trip, atomic
         (weft.threads.turn_sql). Raises _Missing when the conversation's bump or the record's update found no row
         (then nothing was written)."""
@@ -359,31 +382,55 @@ class TurnStore:
                           g_agent_kind=guard.agent_kind, g_agent_body=guard.agent_body, g_run_kind=guard.run_kind,
                           g_tag_keys=array_literal(guard.tag_keys), g_tag_value=guard.tag_value,
                           g_runs=array_literal(sorted(f"{rid}:{hashlib.md5(body).hexdigest()}" for rid, body in guard.runs)))
+        window = take.window if take is not None and take.window is not None and take.window.records else None
         if take is not None:
-            params.update(new_token=take.token, until=take.until_ms, limit=take.limit + 1)
+            params.update(new_token=take.token, until=take.until_ms, limit=take.limit + 1,
+                          after=window.records[0].seq if window is not None else -1)
         result = RawCursor(raw).execute(sql, tuple(params[n] for n in names)).fetchall()
-        head = 3 if guard is not None else 2  # the page's columns follow (take)
         if guard is not None and not (result and result[0][2]):
             raise BasisChanged()
-        found = result[0][:2] if result else None
-        bumped, recorded = found if found is not None else (None, 0)
+        bumped, recorded, _, item_count = result[0][:RESULT_COLUMNS] if result else (None, 0, True, None)
         if conversation_id is not None and (items or token is not None) and bumped is None:
             # the bump also required an updated record to exist: which one was missing is told by _explain
             raise _Missing("conversation" if record is None or record.update_id is None else "either:" + record.update_id)
         if record is not None and not recorded:
             raise _Missing("record:" + (record.update_id or record.record.id))  # type: ignore[union-attr]
         first = bumped - len(items) if items else 0
+        if counts is not None and bumped is not None:
+            counts.update(next_seq=bumped, item_count=item_count)
         if take is not None:
-            older = item_records([r[head:] for r in result if r[head] is not None])
-            older.sort(key=lambda i: i.seq, reverse=True)  # a join's rows come in no promised order
-            # the snapshot's newest must be the one just before this commit's (an append that committed while the bump
-            # waited, or a deleted newest item: the turn reads the page itself, under the lease)
-            if (older[0].seq if older else -1) == first - 1:
-                own = new_item_records(tenant_id, conversation_id, first, items, now_ms)
-                own.reverse()
-                page = own + older
-                take.page = (page[:take.limit], len(page) > take.limit)
+            self._take_page(take, window, result, tenant_id, conversation_id, first, items, now_ms, bumped - item_count)
         return first
+
+    @staticmethod
+    def _take_page(take: LeaseTake, window: HistoryWindow | None, result: list, tenant_id: str, conversation_id: str,
+                   first: int, items: list, now_ms: int, removed: int) -> None:
+        """``take.page`` from a take's rows, when it is exactly the newest items; else it stays None (the turn reads
+        its page itself, under the lease)."""
+        at = RESULT_COLUMNS + 1
+        if result[0][RESULT_COLUMNS] != removed:  # an item removed while the bump waited for the row: the snapshot has it
+            return
+        older = item_records([r[at:] for r in result if r[at] is not None])
+        older.sort(key=_seq, reverse=True)  # a join's rows come in no promised order (sorted already: linear)
+        if window is not None:
+            # every item after the window's newest, up to this commit's: none missing (an append that committed while
+            # the bump waited is not in the snapshot) and none removed since the window was exact
+            if window.removed != removed or len(older) != first - 1 - window.records[0].seq:
+                return
+            older += window.records
+        # the snapshot's newest must be the one just before this commit's (an append that committed while the bump
+        # waited, or a deleted newest item)
+        elif (older[0].seq if older else -1) != first - 1:
+            return
+        own = new_item_records(tenant_id, conversation_id, first, items, now_ms)
+        own.reverse()
+        page = own + older
+        if window is not None:  # the window completes the newest items: more only when the conversation has more
+            kept = page[:take.limit]
+            take.page = (kept, first + len(items) - removed > len(kept))  # next_seq - removed: its item count
+        else:
+            take.page = (page[:take.limit], len(page) > take.limit)
+        take.removed = removed
 
     # ---- reads on the hot path's raw connections (one round trip; no pool checkout, ping or reset) ----------
     def get_conversation(self, tenant_id: str, conversation_id: str) -> ConversationRecord:

@@ -26,7 +26,8 @@ from weft.threads.lease_keeper import LeaseKeeper
 from weft.threads.policy import Principal
 from weft.threads.records import ConversationRecord
 from weft.threads.service import Item, PendingItem, ThreadService
-from weft.threads.turn_store import BasisChanged, LeaseTake, RecordChanged, RecordWrite, conversation_locked, renew_lease_general
+from weft.threads.turn_store import (BasisChanged, HistoryWindow, LeaseTake, RecordChanged, RecordWrite, conversation_locked,
+                                     renew_lease_general)
 
 DEFAULT_LEASE_SECONDS = 10.0
 ADOPT_SECONDS = 30.0  # a lease taken for a turn that has not started by then is given back
@@ -43,6 +44,8 @@ class Lease:
     page: tuple[list, bool] | None = None
     # a lease taken by a commit for a turn that has not adopted it yet: monotonic time it is given back at
     adopt_by: float | None = None
+    # with a ``page`` a commit read: the conversation's removed-items counter the page is exact for (HistoryWindow)
+    page_removed: int | None = None
 
 
 @dataclass
@@ -140,30 +143,34 @@ class TurnWriter:
 
     # ---- the turn's commit ----------------------------------------------------------------------------
     def commit_taking_lease(self, principal: Principal, conversation_id: str, pending: list[PendingItem], operation: str,
-                            record: TurnRecord | None = None, prefetch: int = 100) -> tuple[list[Item], Lease | None]:
+                            record: TurnRecord | None = None, prefetch: int = 100,
+                            window: HistoryWindow | None = None) -> tuple[list[Item], Lease | None]:
         """``commit`` without a lease that also takes the conversation's lease for the turn that follows, in the
         same transaction (SQLite and PostgreSQL; elsewhere, and with nothing to append, no lease: None). The
         lease is renewed until the turn adopts it (``adopt``) or ``ADOPT_SECONDS`` pass; on PostgreSQL its
-        ``page`` holds the newest ``prefetch`` items, this commit's included."""
+        ``page`` holds the newest ``prefetch`` items, this commit's included (only those after ``window``, the
+        newest items the caller knows, are read when no item was removed since)."""
         if self.fast is None or not pending:
             return self.commit(principal, conversation_id, None, pending, operation, record), None
         now = self.service.clock.now_ms()
-        take = LeaseTake(secrets.token_hex(16), now + self.lease_ms, max(1, prefetch))
+        take = LeaseTake(secrets.token_hex(16), now + self.lease_ms, max(1, prefetch), window=window)
         items = self._commit(principal, conversation_id, None, pending, operation, record, take)
-        lease = Lease(principal.tenant_id, conversation_id, take.token, page=take.page, adopt_by=time.monotonic() + ADOPT_SECONDS)
+        lease = Lease(principal.tenant_id, conversation_id, take.token, page=take.page, adopt_by=time.monotonic() + ADOPT_SECONDS,
+                      page_removed=take.removed if take.page is not None else None)
         lease.handle = self.keeper.keep(lambda: self._renew(lease), self.lease_ms / 3000)
         return items, lease
 
     def commit(self, principal: Principal, conversation_id: str | None, lease: Lease | None, pending: list[PendingItem],
-               operation: str, record: TurnRecord | None = None) -> list[Item]:
+               operation: str, record: TurnRecord | None = None, counts: dict | None = None) -> list[Item]:
         """Appends ``pending`` to the conversation (under ``lease``, which this releases) and stores ``record``:
-        one transaction on SQLite and PostgreSQL. Returns the appended items."""
+        one transaction on SQLite and PostgreSQL. Returns the appended items. ``counts``: see
+        ``TurnStore.commit_turn`` (PostgreSQL)."""
         if self.fast is None:
             return self._commit_slowly(principal, conversation_id, lease, pending, operation, record)
-        return self._commit(principal, conversation_id, lease, pending, operation, record, None)
+        return self._commit(principal, conversation_id, lease, pending, operation, record, None, counts)
 
     def _commit(self, principal: Principal, conversation_id: str | None, lease: Lease | None, pending: list[PendingItem],
-                operation: str, record: TurnRecord | None, take: LeaseTake | None) -> list[Item]:
+                operation: str, record: TurnRecord | None, take: LeaseTake | None, counts: dict | None = None) -> list[Item]:
         service = self.service
         tenant = principal.tenant_id
         with service.audit.operation(principal, operation, conversation_id) as note:
@@ -187,7 +194,8 @@ class TurnWriter:
                 self._stop(lease)  # no beat between here and the commit that ends the lease
             try:
                 first = self.fast.commit_turn(tenant, conversation_id, lease.token if lease else None, encoded, now, audits, write,
-                                              take if encoded else None, record.guard if record is not None else None)
+                                              take if encoded else None, record.guard if record is not None else None,
+                                              counts if self.fast.guards else None)
             except BasisChanged:
                 service._index_abandon(intent)
                 note.discard = True  # nothing was stored: the caller reads and commits again (that one is audited)
@@ -204,6 +212,8 @@ class TurnWriter:
             from weft.threads.hot_path import new_item_records
 
             stored = new_item_records(tenant, conversation_id or "", first, encoded, now) if conversation_id is not None else []
+            if counts is not None and counts:
+                counts["records"] = stored  # what was stored, as stored
             observability.items_appended(len(stored))
             decoded = [service._item(r) for r in stored]
             if intent is not None:
