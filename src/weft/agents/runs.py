@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import json
 import logging
 import queue
 import secrets
@@ -55,6 +56,11 @@ _RUN_FIELDS = ("assistant_id", "model", "instructions", "additional_instructions
                "top_p", "max_prompt_tokens", "max_completion_tokens", "truncation_strategy", "tool_choice", "response_format",
                "parallel_tool_calls", "metadata", "stream", "tool_resources")
 Emit = Callable[[str, Any], None]
+
+
+def _copy(state: dict) -> dict:
+    """A deep copy of a stored (JSON) state: a run built from it shares nothing with what is kept."""
+    return json.loads(json.dumps(state))
 
 
 @dataclass
@@ -156,7 +162,7 @@ class Runs:
         if basis is not None:  # what a read would find, as this process left it: checked in the commit instead
             principal.require("read")
             try:
-                return self._commit_new(principal, thread_id, body, additional, start_now, dict(basis.agent), basis)
+                return self._commit_new(principal, thread_id, body, additional, start_now, _copy(basis.agent), basis)
             except BasisChanged:  # another writer changed the thread's runs or the agent: nothing stored, read it all
                 self._forget_basis(principal.tenant_id, thread_id)
         # the thread, the assistant and the thread's newest runs in one read; the thread or the assistant missing (or
@@ -175,7 +181,7 @@ class Runs:
         basis = None
         if (is_assistant and self.locks.writer.guards and stored.get(record.id) is not None
                 and all(stored.get(r.id) is not None for r in newest.data)):
-            basis = CreateBasis(record.id, stored[record.id], dict(record.extra),  # type: ignore[arg-type]
+            basis = CreateBasis(record.id, stored[record.id], _copy(record.extra),  # type: ignore[arg-type]
                                 [(r.id, stored[r.id], r.extra["run"]["status"]) for r in newest.data])  # type: ignore[misc]
         return self._commit_new(principal, thread_id, body, additional, start_now, assistant, None, basis)
 
