@@ -25,53 +25,34 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import json
 import logging
 import queue
 import secrets
 import threading
 import uuid
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from weft.agents import run_shapes as shapes
 from weft.agents import search_tool
 from weft.agents.agent_records import AgentRecords
-from weft.agents.assistants import Assistants, check_number, check_response_format, check_tools
+from weft.agents.assistants import Assistants, check_tools
+from weft.agents.create_basis import CreateBases, CreateBasis, copy_state
 from weft.agents.history_cache import HistoryCache
 from weft.agents.model_slots import ModelSlots
+from weft.agents.run_requests import chat_answer, chat_payload, check_run_body
 from weft.agents.turn_lock import TurnLocks
 from weft.errors import InvalidInput, NotFound, WeftError
-from weft.threads.chat_endpoint import ChatEndpoint, require_answer
+from weft.threads.chat_endpoint import ChatEndpoint
 from weft.threads.history import to_chat_messages, truncate
 from weft.threads.items import item_id_for, validate_metadata
 from weft.threads.policy import Principal
 from weft.threads.service import Item, Page, PendingItem, ThreadService
-from weft.threads.turn_store import BasisChanged, CreateGuard, HistoryWindow
+from weft.threads.turn_store import BasisChanged, HistoryWindow
 from weft.threads.turns import DEFAULT_LEASE_SECONDS, Lease, RecordChanged, TurnRecord
 
 BOOT_ID = uuid.uuid4().hex  # this process; a run owned by another whose lease ran out was cut off by a crash
 THREAD_KINDS = ("thread", "conversation")
-_RUN_FIELDS = ("assistant_id", "model", "instructions", "additional_instructions", "additional_messages", "tools", "temperature",
-               "top_p", "max_prompt_tokens", "max_completion_tokens", "truncation_strategy", "tool_choice", "response_format",
-               "parallel_tool_calls", "metadata", "stream", "tool_resources")
 Emit = Callable[[str, Any], None]
-
-
-def _copy(state: dict) -> dict:
-    """A deep copy of a stored (JSON) state: a run built from it shares nothing with what is kept."""
-    return json.loads(json.dumps(state))
-
-
-@dataclass
-class CreateBasis:
-    """What a thread's next run create would read (the agent's state and its stored bytes, the thread's newest two
-    runs: id, stored bytes, status), as this process's own writes left it; used only while no run in it is open."""
-
-    agent_id: str
-    agent_body: bytes
-    agent: dict
-    runs: list[tuple[str, bytes, str]]
 
 
 class Runs:
@@ -97,11 +78,8 @@ class Runs:
         self.history_cache = HistoryCache(service, keeper=self.locks.writer.keeper, **(history_cache or {}))
         # run id -> the thread's lease its create took for the turn about to start (create's ``start_now``)
         self._taken: dict[str, Lease] = {}
-        # (tenant, thread) -> what the thread's next create would read, as this process's own writes left it
-        # (PostgreSQL: the create's commit checks it instead of reading it first, weft.threads.turn_sql's guard)
-        self._basis: dict[tuple[str, str], CreateBasis] = {}
-        self._basis_lock = threading.Lock()
-        service.forget_hooks.append(self._forget_basis)
+        # what each thread's next create would read, as this process's own writes left it (weft.agents.create_basis)
+        self.bases = CreateBases(service)
 
     # ---- validation -------------------------------------------------------------------------------------
     def thread(self, principal: Principal, thread_id: str):
@@ -113,40 +91,7 @@ class Runs:
             raise NotFound(f"No thread found with id '{thread_id}'.", code="not_found")
         return conversation
 
-    @staticmethod
-    def check_body(body: dict) -> None:
-        unknown = sorted(set(body) - set(_RUN_FIELDS))
-        if unknown:
-            raise InvalidInput(f"Unknown parameter '{unknown[0]}'.", code="unknown_parameter")
-        if not isinstance(body.get("assistant_id"), str) or not body["assistant_id"]:
-            raise InvalidInput("assistant_id is required.", code="invalid_value")
-        for key in ("model", "instructions", "additional_instructions"):
-            if body.get(key) is not None and not isinstance(body[key], str):
-                raise InvalidInput(f"{key} must be a string.", code="invalid_value")
-        check_number(body.get("temperature"), "temperature", 0, 2)
-        check_number(body.get("top_p"), "top_p", 0, 1)
-        for key in ("max_prompt_tokens", "max_completion_tokens"):
-            value = body.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise InvalidInput(f"{key} must be a positive integer.", code="invalid_value")
-        if body.get("max_prompt_tokens") is not None:
-            raise InvalidInput("max_prompt_tokens is not supported; weft keeps the history within WEFT_HISTORY_TOKEN_BUDGET.",
-                               code="invalid_value")
-        strategy = body.get("truncation_strategy")
-        if strategy is not None and (not isinstance(strategy, dict) or strategy.get("type") != "auto"):
-            raise InvalidInput("truncation_strategy: only {\"type\": \"auto\"} is supported.", code="invalid_value")
-        check_response_format(body.get("response_format"))
-        if body.get("parallel_tool_calls") is not None and not isinstance(body["parallel_tool_calls"], bool):
-            raise InvalidInput("parallel_tool_calls must be a boolean.", code="invalid_value")
-        choice = body.get("tool_choice")
-        if choice is not None and choice not in ("auto", "none", "required") and not (
-                isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("function"), dict)):
-            raise InvalidInput("tool_choice must be auto, none, required or {\"type\": \"function\", \"function\": {\"name\"}}.",
-                               code="invalid_value")
-        validate_metadata(body.get("metadata"))
-        from weft.agents.assistants import check_tool_resources
-
-        check_tool_resources(body.get("tool_resources"))
+    check_body = staticmethod(check_run_body)
 
     # ---- create, read, change -----------------------------------------------------------------------------
     def create(self, principal: Principal, thread_id: str, body: dict, additional: list[PendingItem], *,
@@ -158,13 +103,13 @@ class Runs:
         back within ADOPT_SECONDS."""
         principal.require("write")
         self.check_body(body)
-        basis = self._basis_for(principal, thread_id, body["assistant_id"])
+        basis = self.bases.usable(principal.tenant_id, thread_id, body["assistant_id"])
         if basis is not None:  # what a read would find, as this process left it: checked in the commit instead
             principal.require("read")
             try:
-                return self._commit_new(principal, thread_id, body, additional, start_now, _copy(basis.agent), basis)
+                return self._commit_new(principal, thread_id, body, additional, start_now, copy_state(basis.agent), basis)
             except BasisChanged:  # another writer changed the thread's runs or the agent: nothing stored, read it all
-                self._forget_basis(principal.tenant_id, thread_id)
+                self.bases.forget(principal.tenant_id, thread_id)
         # the thread, the assistant and the thread's newest runs in one read; the thread or the assistant missing (or
         # not what it should be): the single reads' 404s
         stored: dict[str, bytes | None] = {}
@@ -181,7 +126,7 @@ class Runs:
         basis = None
         if (is_assistant and self.locks.writer.guards and stored.get(record.id) is not None
                 and all(stored.get(r.id) is not None for r in newest.data)):
-            basis = CreateBasis(record.id, stored[record.id], _copy(record.extra),  # type: ignore[arg-type]
+            basis = CreateBasis(record.id, stored[record.id], copy_state(record.extra),  # type: ignore[arg-type]
                                 [(r.id, stored[r.id], r.extra["run"]["status"]) for r in newest.data])  # type: ignore[misc]
         return self._commit_new(principal, thread_id, body, additional, start_now, assistant, None, basis)
 
@@ -195,10 +140,7 @@ class Runs:
         record = TurnRecord(run["id"], "run", state, metadata={"thread_id": thread_id}, operation="run.create")
         tenant = principal.tenant_id
         if guard_basis is not None:
-            keys, value = self._run_tag(tenant, thread_id)
-            record.guard = CreateGuard(thread_id, THREAD_KINDS, guard_basis.agent_id, self.assistants.records.kind,
-                                       guard_basis.agent_body, self.records.kind, keys, value,
-                                       tuple((rid, body_) for rid, body_, _ in guard_basis.runs))
+            record.guard = self.bases.guard(tenant, thread_id, guard_basis, THREAD_KINDS, self.assistants.records.kind, self.records.kind)
             # the reads it stands for, audited as the read would be
             record.reads = (("conversation.list", None), ("conversation.get", thread_id), ("conversation.get", guard_basis.agent_id))
         if start_now and additional:
@@ -211,9 +153,8 @@ class Runs:
             self.locks.writer.commit(principal, thread_id if additional else None, None, additional, "run.messages", record)
         self.records.remember(principal, run["id"], state, record.stored_extra)  # the turn starts from it, unread
         basis = guard_basis or next_basis
-        if basis is not None and record.stored_extra is not None:  # the thread's newest runs: this one, then the newest before
-            self._keep_basis(tenant, thread_id, CreateBasis(basis.agent_id, basis.agent_body, basis.agent,
-                                                            [(run["id"], record.stored_extra, run["status"]), *basis.runs[:1]]))
+        if basis is not None and record.stored_extra is not None:
+            self.bases.created(tenant, thread_id, basis, run["id"], record.stored_extra, run["status"])
         return run
 
     def _keep_window(self, tenant_id: str, thread_id: str, lease, counts: dict, generation: int) -> None:
@@ -228,42 +169,6 @@ class Runs:
             return
         records = [*reversed(own), *page[0]][:1000]
         self.history_cache.keep_window(tenant_id, thread_id, HistoryWindow(records, removed), generation)
-
-    # ---- what a create needs to know, kept from this process's own writes ---------------------------------------
-    def _run_tag(self, tenant_id: str, thread_id: str) -> tuple[tuple[str, ...], str]:
-        ((key, value),) = self.service.codec.filter_tags(tenant_id, {"thread_id": thread_id}).items()
-        return (key if isinstance(key, tuple) else (key,)), value
-
-    def _basis_for(self, principal: Principal, thread_id: str, agent_id: str) -> "CreateBasis | None":
-        with self._basis_lock:
-            basis = self._basis.get((principal.tenant_id, thread_id))
-        if basis is None or basis.agent_id != agent_id or any(status in shapes.OPEN for _, _, status in basis.runs):
-            return None
-        return basis
-
-    def _keep_basis(self, tenant_id: str, thread_id: str, basis: "CreateBasis") -> None:
-        with self._basis_lock:
-            self._basis.pop((tenant_id, thread_id), None)
-            while len(self._basis) >= 4096:
-                self._basis.pop(next(iter(self._basis)))
-            self._basis[(tenant_id, thread_id)] = basis
-
-    def _ran(self, tenant_id: str, thread_id: str, run_id: str, stored: bytes | None, status: str) -> None:
-        """A turn stored the run's new state (``stored``, its bytes): the basis of the thread's next create."""
-        with self._basis_lock:
-            basis = self._basis.get((tenant_id, thread_id))
-            if basis is None:
-                return
-            if stored is None or not basis.runs or basis.runs[0][0] != run_id:
-                self._basis.pop((tenant_id, thread_id), None)
-                return
-            basis.runs = [(run_id, stored, status), *basis.runs[1:]]
-
-    def _forget_basis(self, tenant_id: str, thread_id: str | None = None) -> None:
-        with self._basis_lock:
-            keys = [(tenant_id, thread_id)] if thread_id is not None else [k for k in self._basis if k[0] == tenant_id]
-            for key in keys:
-                self._basis.pop(key, None)
 
     def _lease(self) -> int:
         return self.service.clock.now_ms() + self.lease_ms
@@ -543,21 +448,6 @@ class Runs:
         ended = self.records.mutate(principal, run_id, fail)[0]["run"]
         emit(f"thread.run.{ended['status']}", ended)
 
-    def _payload(self, run: dict, messages: list[dict]) -> dict:
-        payload: dict[str, Any] = {"model": run["model"], "messages": messages}
-        for key, target in (("temperature", "temperature"), ("top_p", "top_p"), ("max_completion_tokens", "max_tokens")):
-            if run.get(key) is not None:
-                payload[target] = run[key]
-        if run.get("tools"):
-            payload["tools"] = run["tools"]
-            payload["parallel_tool_calls"] = run.get("parallel_tool_calls", True)
-            choice = shapes.chat_tool_choice(run.get("tool_choice"))
-            if choice is not None:
-                payload["tool_choice"] = choice
-        if isinstance(run.get("response_format"), dict):
-            payload["response_format"] = run["response_format"]
-        return payload
-
     def _first_page_size(self, tenant_id: str, thread_id: str) -> int:
         """How many of the thread's newest items its history's first read asks for: as many as the last turn here
         read (plus room for what was added since), so a history is one read, not a page and then the rest."""
@@ -578,39 +468,13 @@ class Runs:
         return to_chat_messages(kept, run.get("instructions") or None)
 
     def _model(self, payload: dict, on_text: Callable[[str], None] | None) -> tuple[str, list[dict], dict | None]:
-        """The model's answer (text, tool calls, usage); an answer with nothing in it is EmptyAnswer (the run fails)."""
-        if on_text is None:
-            completion = self.endpoint.complete(payload)
-            choice = (completion.get("choices") or [{}])[0]
-            message = choice.get("message") or {}
-            require_answer(bool(message.get("content") or message.get("tool_calls")), choice.get("finish_reason"))
-            return message.get("content") or "", message.get("tool_calls") or [], completion.get("usage")
-        text: list[str] = []
-        calls: dict[int, dict] = {}
-        usage = None
-        finish_reason = None
-        for chunk in self.endpoint.stream(payload):
-            usage = chunk.get("usage") or usage
-            for choice in chunk.get("choices") or []:
-                finish_reason = choice.get("finish_reason") or finish_reason
-                delta = choice.get("delta") or {}
-                if delta.get("content"):
-                    text.append(delta["content"])
-                    on_text(delta["content"])
-                for call in delta.get("tool_calls") or []:
-                    slot = calls.setdefault(call.get("index", 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
-                    slot["id"] = call.get("id") or slot["id"]
-                    function = call.get("function") or {}
-                    slot["function"]["name"] += function.get("name") or ""
-                    slot["function"]["arguments"] += function.get("arguments") or ""
-        require_answer(bool(text or calls), finish_reason)
-        return "".join(text), [calls[k] for k in sorted(calls)], usage
+        return chat_answer(self.endpoint, payload, on_text)  # weft.agents.search_tool's rounds call it too
 
     def _turn(self, principal: Principal, run_id: str, state: dict, message_id: str, lease, emit: Emit, streaming: bool,
               read: dict | None = None) -> None:
         run = state["run"]
         generation = self.history_cache.generation  # a forget from here on: no window kept at the end
-        payload = self._payload(run, self._history(principal, run, lease))
+        payload = chat_payload(run, self._history(principal, run, lease))
         streaming_message: list[dict] = []
 
         def on_text(delta: str) -> None:
@@ -689,7 +553,7 @@ class Runs:
                 self.locks.writer.commit(principal, run["thread_id"], lease, written, "run.message", final, counts)
         self._keep_window(principal.tenant_id, run["thread_id"], lease, counts, generation)
         run = state["run"]
-        self._ran(principal.tenant_id, run["thread_id"], run_id, final.stored_extra, run["status"])
+        self.bases.ran(principal.tenant_id, run["thread_id"], run_id, final.stored_extra, run["status"])
         if outcome == "requires_action":
             emit("thread.run.step.created", steps[0])
             emit("thread.run.requires_action", run)
@@ -721,10 +585,7 @@ class Runs:
     def close(self) -> None:
         for run_id in list(self._taken):
             self.give_back_taken(run_id)
-        with contextlib.suppress(ValueError):
-            self.service.forget_hooks.remove(self._forget_basis)
-        with self._basis_lock:
-            self._basis.clear()
+        self.bases.close()
         self.history_cache.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.stream_pool.shutdown(wait=False, cancel_futures=True)

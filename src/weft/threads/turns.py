@@ -194,8 +194,7 @@ class TurnWriter:
                 self._stop(lease)  # no beat between here and the commit that ends the lease
             try:
                 first = self.fast.commit_turn(tenant, conversation_id, lease.token if lease else None, encoded, now, audits, write,
-                                              take if encoded else None, record.guard if record is not None else None,
-                                              counts if self.fast.guards else None)
+                                              take if encoded else None, record.guard if record is not None else None, counts)
             except BasisChanged:
                 service._index_abandon(intent)
                 note.discard = True  # nothing was stored: the caller reads and commits again (that one is audited)
